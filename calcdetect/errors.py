@@ -1,0 +1,27 @@
+"""The library's error types."""
+
+from os import PathLike
+
+
+class CalcdetectError(Exception):
+    """Base class of every error calcdetect raises on purpose."""
+
+
+class ImageReadError(CalcdetectError):
+    """An input file cannot be turned into a mammogram.
+
+    The message names the file and gives a one-line reason, so a batch can
+    record it as an ``error`` row and go on.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The offending file.
+    reason : str
+        One line saying what is wrong (and, where there is one, the remedy).
+    """
+
+    def __init__(self, path: str | PathLike, reason: str):
+        self.path = str(path)
+        self.reason = " ".join(str(reason).split())  # one line, always
+        super().__init__(f"{self.path}: {self.reason}")
