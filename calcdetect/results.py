@@ -4,6 +4,20 @@ No computation happens here: a :class:`~calcdetect.pipeline.Result` is turned
 into rows, and rows into files, atomically.
 """
 
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+
+from calcdetect.atomic import atomic_write_text
+from calcdetect.pipeline import Result
+
 SCHEMA_VERSION = 1
 
 IMAGE_COLUMNS = (
@@ -19,3 +33,96 @@ CLUSTER_COLUMNS = (
     "row_max", "col_max", "extent_mm", "area_mm2", "density_per_cm2", "distribution",
     "morphology", "score",
 )
+
+
+def image_row(
+    image_id: str,
+    path: str,
+    *,
+    result: Result | None = None,
+    shape: tuple[int, int] | None = None,
+    spacing: tuple[float, float] | None = None,
+    spacing_source: str | None = None,
+    laterality: str | None = None,
+    view: str | None = None,
+    error: str | None = None,
+    seconds: float | None = None,
+) -> dict:
+    """One row of ``images.csv``; ``status`` is ``error`` when `error` is given."""
+    return {
+        "image_id": image_id,
+        "path": path,
+        "status": "error" if error else "ok",
+        "error": error,
+        "rows": shape[0] if shape else None,
+        "columns": shape[1] if shape else None,
+        "spacing_mm": spacing[0] if spacing else None,
+        "spacing_source": spacing_source,
+        "laterality": laterality,
+        "view": view,
+        "n_calcifications": len(result.specks) if result is not None else None,
+        "n_clusters": len(result.clusters) if result is not None else None,
+        "seconds": seconds,
+    }
+
+
+def calcification_rows(image_id: str, result: Result) -> list[dict]:
+    """Rows of ``calcifications.csv`` for one image; ``shape`` is left empty until classified."""
+    s = result.specks
+    return [
+        {
+            "image_id": image_id, "calc_id": i, "cluster_id": int(result.cluster_id[i]),
+            "row": s.row[i], "col": s.col[i], "area_mm2": s.area_mm2[i], "diameter_mm": s.diameter_mm[i],
+            "length_mm": s.length_mm[i], "width_mm": s.width_mm[i], "contrast": s.contrast[i],
+            "shape": None, "score": s.score[i],
+        }
+        for i in range(len(s))
+    ]
+
+
+def cluster_rows(image_id: str, result: Result) -> list[dict]:
+    """Rows of ``clusters.csv`` for one image; distribution and morphology stay empty until described."""
+    c = result.clusters
+    return [
+        {
+            "image_id": image_id, "cluster_id": i, "n_calcifications": int(c.n_calcifications[i]),
+            "row": c.row[i], "col": c.col[i], "row_min": c.row_min[i], "col_min": c.col_min[i],
+            "row_max": c.row_max[i], "col_max": c.col_max[i], "extent_mm": c.extent_mm[i],
+            "area_mm2": c.area_mm2[i], "density_per_cm2": c.density_per_cm2[i],
+            "distribution": None, "morphology": None, "score": c.score[i],
+        }
+        for i in range(len(c))
+    ]
+
+
+def format_cell(value) -> str:
+    """CSV text of one value: empty for missing, 6 significant digits for floats."""
+    if value is None:
+        return ""
+    if isinstance(value, (float, np.floating)):
+        return "" if math.isnan(value) else format(float(value), ".6g")
+    return str(value)
+
+
+def write_csv(path, columns: Iterable[str], rows: Iterable[Mapping]) -> Path:
+    """Write rows (dicts keyed by column) to `path` atomically, columns in the given order."""
+    columns = tuple(columns)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([format_cell(row.get(name)) for name in columns])
+    return atomic_write_text(path, buffer.getvalue())
+
+
+def write_json(path, data) -> Path:
+    """Write `data` as indented JSON to `path` atomically."""
+    return atomic_write_text(path, json.dumps(data, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")

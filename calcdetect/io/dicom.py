@@ -8,8 +8,6 @@ units, its pixel spacing and where that spacing came from.
 from __future__ import annotations
 
 import datetime
-import os
-import tempfile
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -21,6 +19,7 @@ from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_modality_lut, pixel_array
 from pydicom.uid import UID, ExplicitVRLittleEndian, JPEGLSLossless, generate_uid
 
+from calcdetect.atomic import atomic_open
 from calcdetect.errors import ImageReadError
 
 #: Digital Mammography X-Ray Image Storage - For Presentation.
@@ -129,8 +128,10 @@ def read_mammogram(path, *, spacing_mm: float | tuple[float, float] | None = Non
         stored = pixel_array(ds)
     except Exception as exc:
         name = f"{syntax} ({UID(syntax).name})" if syntax else "unknown"
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ImageReadError(path, f"cannot decode pixel data, transfer syntax {name}: {first}") from None
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise ImageReadError(
+            path, f"cannot decode pixel data with transfer syntax {name}: {detail[:300]}"
+        ) from None
     if stored.shape != (rows, columns):
         raise ImageReadError(path, f"decoded shape {stored.shape} does not match header {rows} x {columns}")
 
@@ -300,18 +301,6 @@ def write_mammogram(
     ds.set_pixel_data(pixels.astype(np.uint16), photometric, bits_stored)
     if compress:
         ds.compress(JPEGLSLossless)
-    return _atomic_save(ds, path)
-
-
-def _atomic_save(ds: Dataset, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            ds.save_as(fh, enforce_file_format=True)
-        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as fh:
+        ds.save_as(fh, enforce_file_format=True)
     return path

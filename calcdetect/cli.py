@@ -1,0 +1,125 @@
+"""Command-line interface: ``calcdetect detect | synth | evaluate``. The only module that prints."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from calcdetect import __version__
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except (ValueError, FileNotFoundError) as exc:  # bad arguments or inputs the user can fix
+        print(f"calcdetect {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="calcdetect", description=__doc__.split(":")[0])
+    parser.add_argument("--version", action="version", version=f"calcdetect {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    from calcdetect.filters import FILTERS
+    from calcdetect.pipeline import Params
+
+    defaults = Params()
+    detect = sub.add_parser("detect", help="find calcification clusters in DICOM mammograms")
+    detect.add_argument("paths", nargs="+", metavar="PATH", help="DICOM files or folders (searched recursively)")
+    detect.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the result tables")
+    detect.add_argument("--spacing-mm", type=_spacing, metavar="MM",
+                        help="pixel spacing for files whose header has none, 'ROW' or 'ROW,COL' in mm")
+    detect.add_argument("--filter", choices=sorted(FILTERS), default=defaults.filter, help="enhancement filter")
+    detect.add_argument("--threshold", type=float, default=defaults.threshold,
+                        help="speck significance in local noise sigmas (default %(default)s)")
+    detect.add_argument("--min-diameter-mm", type=float, default=defaults.min_diameter_mm)
+    detect.add_argument("--max-diameter-mm", type=float, default=defaults.max_diameter_mm)
+    detect.add_argument("--birads-grouping", action="store_true",
+                        help="cluster = at least 5 specks within 1 cm (BI-RADS) instead of 3 within 1 cm^2 (CAD)")
+    detect.add_argument("--image-id", choices=("path", "sop"), default="path",
+                        help="image ids: path relative to the input root, or SOP Instance UID")
+    detect.add_argument("--quiet", action="store_true", help="print only the summary")
+    detect.set_defaults(handler=_detect)
+
+    synth = sub.add_parser("synth", help="make synthetic mammograms with planted calcifications and truth.json")
+    synth.add_argument("--out", required=True, type=Path, metavar="DIR")
+    synth.add_argument("--n", type=int, default=10, help="number of images (default %(default)s)")
+    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--scale", type=float, default=1.0,
+                       help="field-of-view scale; 1 = 4096 x 3328, 0.25 for quick tests (default %(default)s)")
+    synth.add_argument("--spacing-mm", type=float, help="pixel spacing; default drawn per image from 0.065-0.1 mm")
+    synth.set_defaults(handler=_synth)
+
+    evaluate = sub.add_parser("evaluate", help="FROC and calcification sensitivity of a run against truth.json")
+    evaluate.add_argument("--truth", required=True, type=Path, help="truth.json of a synthetic set")
+    evaluate.add_argument("--pred", required=True, type=Path, metavar="DIR", help="output folder of 'detect'")
+    evaluate.add_argument("--json", type=Path, metavar="FILE", help="also write the full evaluation as JSON")
+    evaluate.set_defaults(handler=_evaluate)
+    return parser
+
+
+def _spacing(text: str) -> float | tuple[float, float]:
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'ROW' or 'ROW,COL' in mm; got {text!r}") from None
+    if len(values) not in (1, 2) or min(values) <= 0:
+        raise argparse.ArgumentTypeError(f"expected one or two positive numbers; got {text!r}")
+    return values[0] if len(values) == 1 else (values[0], values[1])
+
+
+def _detect(args) -> int:
+    from calcdetect.batch import run_detection
+    from calcdetect.pipeline import Params
+
+    changes = dict(filter=args.filter, threshold=args.threshold, min_diameter_mm=args.min_diameter_mm,
+                   max_diameter_mm=args.max_diameter_mm)
+    params = Params.birads_grouping(**changes) if args.birads_grouping else Params(**changes)
+
+    def report(outcome):
+        if args.quiet:
+            return
+        row = outcome.image
+        if outcome.ok:
+            print(f"ok     {row['image_id']}: {row['n_calcifications']} calcifications, "
+                  f"{row['n_clusters']} clusters ({row['seconds']:.2f} s)")
+        else:
+            print(f"error  {row['image_id']}: {row['error']}", file=sys.stderr)
+
+    summary = run_detection(args.paths, args.out, params=params, spacing_mm=args.spacing_mm,
+                            use_sop_uid=args.image_id == "sop", on_image=report)
+    print(f"{summary.n_images} images: {summary.n_ok} ok, {summary.n_failed} failed; "
+          f"{summary.n_calcifications} calcifications in {summary.n_clusters} clusters; "
+          f"{summary.seconds:.1f} s. Tables in {summary.out_dir}/")
+    return 0 if summary.n_ok > 0 else 1
+
+
+def _synth(args) -> int:
+    from calcdetect.synth import SynthSettings, make_set
+
+    if args.n < 1:
+        raise ValueError(f"--n must be >= 1; got {args.n}")
+    settings = SynthSettings(scale=args.scale, spacing_mm=args.spacing_mm)
+    truth = make_set(args.out, n=args.n, seed=args.seed, settings=settings)
+    print(f"{args.n} synthetic mammograms and their truth in {truth}")
+    return 0
+
+
+def _evaluate(args) -> int:
+    from calcdetect.evaluate import evaluate, format_summary
+    from calcdetect.results import write_json
+
+    evaluation = evaluate(args.truth, args.pred)
+    print(format_summary(evaluation))
+    if args.json:
+        write_json(args.json, evaluation.to_dict())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

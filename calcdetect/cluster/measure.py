@@ -1,0 +1,129 @@
+"""Measurements of clusters of specks."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+import numpy as np
+from scipy.spatial import ConvexHull, QhullError
+from scipy.spatial.distance import pdist
+
+from calcdetect.candidates import Specks
+from calcdetect.filters._common import check_spacing
+
+#: Densities are counted over the hull area, or over at least this much (1 cm^2).
+MIN_DENSITY_AREA_MM2 = 100.0
+
+
+@dataclass(frozen=True, eq=False)
+class Clusters:
+    """Clusters of one image, as a struct of arrays (all length C).
+
+    Attributes
+    ----------
+    n_calcifications : (C,) ndarray of int
+    row, col : (C,) ndarray of float
+        Mean of member centroids, pixels.
+    row_min, col_min, row_max, col_max : (C,) ndarray of float
+        Bounding box of member centroids, pixels.
+    extent_mm : (C,) ndarray
+        Greatest dimension: largest distance between member centroids plus the
+        mean member diameter.
+    area_mm2 : (C,) ndarray
+        Area of the convex hull of member centroids (0 for collinear members).
+    density_per_cm2 : (C,) ndarray
+        Members per cm^2 of hull, the hull counted as at least 1 cm^2.
+    score : (C,) ndarray
+        In [0, 1]; see :func:`cluster_score`.
+    """
+
+    n_calcifications: np.ndarray
+    row: np.ndarray
+    col: np.ndarray
+    row_min: np.ndarray
+    col_min: np.ndarray
+    row_max: np.ndarray
+    col_max: np.ndarray
+    extent_mm: np.ndarray
+    area_mm2: np.ndarray
+    density_per_cm2: np.ndarray
+    score: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+    def take(self, index) -> Clusters:
+        return Clusters(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+
+def cluster_score(contrast, n_calcifications: int) -> float:
+    """Detection confidence of a cluster in [0, 1].
+
+    Grows with the number of members and with the contrast of its three most
+    conspicuous members: clusters made of noise are few, faint specks. The
+    logistic form keeps the score in [0, 1] and ordered like its argument.
+
+    Parameters
+    ----------
+    contrast : (K,) array_like
+        Member contrasts in local noise sigmas.
+    n_calcifications : int
+        Member count.
+    """
+    top = np.sort(np.asarray(contrast, float))[::-1][:3]
+    evidence = 0.5 * (float(np.mean(top)) - 6.0) + 1.5 * (math.log(n_calcifications) - math.log(4))
+    return 1.0 / (1.0 + math.exp(-evidence))
+
+
+def measure_clusters(specks: Specks, labels, *, spacing) -> Clusters:
+    """Measure each cluster given speck measurements and cluster labels.
+
+    Parameters
+    ----------
+    specks : Specks
+        The image's specks (K of them).
+    labels : (K,) array_like of int
+        Cluster label per speck, -1 for none, clusters numbered 0..C-1.
+    spacing : tuple of 2 floats
+        Pixel spacing (row_mm, col_mm).
+
+    Returns
+    -------
+    Clusters
+    """
+    row_mm, col_mm = check_spacing(spacing)
+    labels = np.asarray(labels)
+    n_clusters = int(labels.max()) + 1 if len(labels) else 0
+    columns: dict[str, list] = {f.name: [] for f in fields(Clusters)}
+    for c in range(n_clusters):
+        member = labels == c
+        rows, cols = specks.row[member], specks.col[member]
+        points_mm = np.column_stack([rows * row_mm, cols * col_mm])
+        span = float(pdist(points_mm).max()) if len(points_mm) > 1 else 0.0
+        area = _hull_area(points_mm)
+        n = int(member.sum())
+        columns["n_calcifications"].append(n)
+        columns["row"].append(rows.mean())
+        columns["col"].append(cols.mean())
+        columns["row_min"].append(rows.min())
+        columns["col_min"].append(cols.min())
+        columns["row_max"].append(rows.max())
+        columns["col_max"].append(cols.max())
+        columns["extent_mm"].append(span + float(specks.diameter_mm[member].mean()))
+        columns["area_mm2"].append(area)
+        columns["density_per_cm2"].append(n / max(area, MIN_DENSITY_AREA_MM2) * 100.0)
+        columns["score"].append(cluster_score(specks.contrast[member], n))
+    return Clusters(**{
+        name: np.asarray(values, dtype=np.int64 if name == "n_calcifications" else float)
+        for name, values in columns.items()
+    })
+
+
+def _hull_area(points_mm: np.ndarray) -> float:
+    if len(points_mm) < 3:
+        return 0.0
+    try:
+        return float(ConvexHull(points_mm).volume)  # in 2-D, "volume" is the area
+    except QhullError:  # collinear or coincident points
+        return 0.0

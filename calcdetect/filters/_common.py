@@ -1,0 +1,41 @@
+"""Helpers shared by the enhancement filters: millimetres to pixels, backends."""
+
+from __future__ import annotations
+
+import numpy as np
+
+BACKENDS = ("opencv", "reference")
+
+
+def check_spacing(spacing) -> tuple[float, float]:
+    """Validate a (row_mm, col_mm) pixel spacing and return it as floats."""
+    try:
+        row_mm, col_mm = (float(v) for v in spacing)
+    except (TypeError, ValueError):
+        raise ValueError(f"spacing must be (row_mm, col_mm); got {spacing!r}") from None
+    if not (np.isfinite([row_mm, col_mm]).all() and row_mm > 0 and col_mm > 0):
+        raise ValueError(f"spacing must be two positive numbers in mm; got {spacing!r}")
+    return row_mm, col_mm
+
+
+def check_positive(name: str, value: float) -> float:
+    """Return `value` as a float, or raise naming the parameter when it is not > 0."""
+    value = float(value)
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be > 0; got {value!r}")
+    return value
+
+
+def check_backend(backend: str) -> str:
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}; got {backend!r}")
+    return backend
+
+
+def check_image(image) -> np.ndarray:
+    image = np.asarray(image)
+    if image.ndim != 2:
+        raise ValueError(f"image must be 2-D (rows, cols); got shape {image.shape}")
+    if image.dtype.kind not in "uif":
+        raise ValueError(f"image must be numeric; got dtype {image.dtype}")
+    return image

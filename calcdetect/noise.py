@@ -1,0 +1,111 @@
+"""Robust local estimates of an enhanced image's background level and noise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy import ndimage as ndi
+
+from calcdetect.filters._common import check_image, check_positive, check_spacing
+
+#: Median absolute deviation to standard deviation for Gaussian noise.
+MAD_TO_SIGMA = 1.4826
+
+
+@dataclass(frozen=True, eq=False)
+class NoiseMap:
+    """Background level and noise of a filter response on a coarse grid of blocks.
+
+    Attributes
+    ----------
+    level, sigma : (P, Q) ndarray of float32
+        Median and robust standard deviation (1.4826 x MAD) per block.
+    block_px : tuple of 2 ints
+        Block size (rows, cols) in pixels.
+    shape : tuple of 2 ints
+        Shape of the full image.
+    """
+
+    level: np.ndarray
+    sigma: np.ndarray
+    block_px: tuple[int, int]
+    shape: tuple[int, int]
+
+    def at(self, rows, cols) -> tuple[np.ndarray, np.ndarray]:
+        """Bilinearly interpolated (level, sigma) at pixel positions."""
+        coords = np.stack(
+            [(np.asarray(rows, float) + 0.5) / self.block_px[0] - 0.5, (np.asarray(cols, float) + 0.5) / self.block_px[1] - 0.5]
+        )
+        level = ndi.map_coordinates(self.level, coords, order=1, mode="nearest")
+        sigma = ndi.map_coordinates(self.sigma, coords, order=1, mode="nearest")
+        return level, sigma
+
+    def full(self) -> tuple[np.ndarray, np.ndarray]:
+        """(level, sigma) upsampled to the full image shape, float32; agrees with :meth:`at`."""
+        # Resize to whole blocks, then crop, so a pixel maps to the same block
+        # coordinate as in `at` (cv2 also clamps at the border like mode="nearest").
+        size = (self.level.shape[1] * self.block_px[1], self.level.shape[0] * self.block_px[0])
+        rows, cols = self.shape
+        return tuple(
+            cv2.resize(grid, size, interpolation=cv2.INTER_LINEAR)[:rows, :cols] for grid in (self.level, self.sigma)
+        )
+
+
+def local_noise(response, *, spacing, block_mm: float = 4.0, mask=None, stride: int = 2) -> NoiseMap:
+    """Estimate the local background level and noise of a filter response.
+
+    Median and median absolute deviation (MAD) per block are insensitive to
+    the few calcifications a block may hold, and both scale with the data, so a
+    threshold in units of this sigma means the same for 12-, 14- and 16-bit
+    images. Blocks mostly outside `mask` take the values of their nearest
+    valid neighbour.
+
+    Parameters
+    ----------
+    response : (M, N) ndarray
+        Filter response (e.g. a white top-hat).
+    spacing : tuple of 2 floats
+        Pixel spacing (row_mm, col_mm).
+    block_mm : float
+        Side of the square blocks in millimetres.
+    mask : (M, N) ndarray of bool, optional
+        Pixels to use (the breast); all by default.
+    stride : int
+        Use every `stride`-th pixel in each direction: neighbouring pixels of a
+        filtered image are correlated, so little is lost and time drops by stride**2.
+
+    Returns
+    -------
+    NoiseMap
+    """
+    response = check_image(response)
+    row_mm, col_mm = check_spacing(spacing)
+    block_mm = check_positive("block_mm", block_mm)
+    block = (max(4, round(block_mm / row_mm)), max(4, round(block_mm / col_mm)))
+    rows, cols = response.shape
+    n_r, n_c = -(-rows // block[0]), -(-cols // block[1])
+    # Pad to whole blocks with NaN, then view as (n_r, block_r, n_c, block_c).
+    sub = np.full((n_r * block[0], n_c * block[1]), np.nan, np.float32)
+    sub[:rows, :cols] = response
+    if mask is not None:
+        sub[:rows, :cols][~np.asarray(mask, bool)] = np.nan
+    blocks = sub.reshape(n_r, block[0], n_c, block[1])[:, ::stride, :, ::stride]
+    blocks = blocks.transpose(0, 2, 1, 3).reshape(n_r, n_c, -1)
+    valid = np.count_nonzero(~np.isnan(blocks), axis=-1) >= 0.25 * blocks.shape[-1]
+    level = np.zeros((n_r, n_c), np.float32)
+    sigma = np.zeros((n_r, n_c), np.float32)
+    if valid.any():
+        good = blocks[valid]
+        med = np.nanmedian(good, axis=-1)
+        mad = np.nanmedian(np.abs(good - med[:, None]), axis=-1)
+        level[valid], sigma[valid] = med, MAD_TO_SIGMA * mad
+        if not valid.all():
+            idx = ndi.distance_transform_edt(~valid, return_distances=False, return_indices=True)
+            level, sigma = level[tuple(idx)], sigma[tuple(idx)]
+    # A flat (e.g. saturated or constant) block would have sigma 0: floor it at a
+    # small fraction of the typical noise so divisions stay finite.
+    floor = max(float(np.median(sigma[valid])) * 0.05 if valid.any() else 0.0, 1e-6)
+    sigma = np.maximum(sigma, floor)
+    return NoiseMap(level=level, sigma=sigma.astype(np.float32), block_px=block, shape=(rows, cols))
