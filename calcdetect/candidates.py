@@ -133,61 +133,68 @@ def find_specks(
     del sigma
     candidate = np.greater_equal(response, level)
     del level
-    # Grow by one pixel so that the partial-volume sum below also sees boundary
-    # pixels covered too little to pass the threshold.
-    candidate = cv2.dilate(candidate.view(np.uint8), np.ones((3, 3), np.uint8))
     if mask is not None:
         candidate &= mask
-    n, labels, _, _ = cv2.connectedComponentsWithStats(candidate, connectivity=8, ltype=cv2.CV_32S)
+    n, labels, _, _ = cv2.connectedComponentsWithStats(candidate.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
     del candidate
     if n <= 1:
         return Specks.empty()
 
+    # Peak significance of each component, from its pixels only.
     flat = np.flatnonzero(labels)
     label = labels.ravel()[flat]
-    del labels
-    rows, cols = np.divmod(flat, response.shape[1])
-    px_level, px_sigma = noise.at(rows, cols)
-    z = (response.ravel()[flat] - px_level) / px_sigma
+    z = _significance(response, noise, flat)
     peak = np.zeros(n)
     np.maximum.at(peak, label, z)
-
-    # Keep components whose peak is significant and (if masked) inside the breast.
     keep = peak >= threshold
     keep[0] = False
-    if mask is not None:
-        peak_pixel = np.zeros(n, np.int64)
-        order = np.lexsort((z, label))  # last entry of each label is its peak
+    if mask is not None:  # the peak itself must lie inside the mask
+        order = np.lexsort((z, label))
         last = np.r_[np.flatnonzero(np.diff(label[order])), len(order) - 1]
+        peak_pixel = np.zeros(n, np.int64)
         peak_pixel[label[order][last]] = flat[order][last]
         keep &= mask.ravel()[peak_pixel]
-    new_id = np.cumsum(keep) - 1
-    sel = keep[label]
-    label, rows, cols, z = new_id[label[sel]], rows[sel], cols[sel], z[sel]
-    peak = peak[keep]
-    k = len(peak)
+    k = int(keep.sum())
     if k == 0:
         return Specks.empty()
+
+    # Grow the kept specks by one pixel, so that the partial-volume sums below
+    # also see boundary pixels covered too little to pass the threshold. Labels
+    # go through float32 (exact below 2**24) because cv2.dilate has no int32.
+    lut = np.zeros(n, np.float32)
+    lut[keep] = np.arange(1, k + 1)
+    kept = lut[labels]
+    del labels
+    grown = cv2.dilate(kept, np.ones((3, 3), np.uint8))
+    if mask is not None:
+        grown[~mask] = 0
+    flat = np.flatnonzero(grown)
+    # A pixel keeps its own speck; only ring pixels take a neighbour's.
+    label = np.where(kept.ravel()[flat] > 0, kept.ravel()[flat], grown.ravel()[flat]).astype(np.int64) - 1
+    del kept, grown
+    rows, cols = np.divmod(flat, response.shape[1])
+    z = _significance(response, noise, flat)
+    peak = peak[keep]
 
     # Partial-volume weights: a pixel half covered by a flat speck answers half its
     # height. The height is the mean of the speck's plateau (pixels within 80 % of
     # its maximum), since the maximum alone is biased upwards by noise.
     top = z >= PLATEAU_FRACTION * peak[label]
     height = np.bincount(label[top], weights=z[top], minlength=k) / np.bincount(label[top], minlength=k)
-    # The area sum is not clipped, so that noise on the plateau and in the
-    # boundary ring cancels instead of adding a bias; the moments need weights in [0, 1].
-    fraction = z / height[label]
-    area = np.bincount(label, weights=fraction, minlength=k) * row_mm * col_mm
-    w = np.clip(fraction, 0.0, 1.0)
+    # The weights are not clipped, so that noise on the plateau and in the
+    # boundary ring cancels instead of biasing the area and the moments.
+    w = z / height[label]
     sums = {name: np.bincount(label, weights=w * v, minlength=k) for name, v in
             (("w", 1.0), ("r", rows), ("c", cols), ("rr", rows * rows.astype(float)),
              ("cc", cols * cols.astype(float)), ("rc", rows * cols.astype(float)))}
     total = sums["w"]
+    area = total * row_mm * col_mm
     r_mean, c_mean = sums["r"] / total, sums["c"] / total
     # Second moments in mm^2; each pixel is a unit square, adding 1/12 px^2 per axis.
-    var_r = (sums["rr"] / total - r_mean**2 + 1 / 12) * row_mm**2
-    var_c = (sums["cc"] / total - c_mean**2 + 1 / 12) * col_mm**2
+    var_r = (np.maximum(sums["rr"] / total - r_mean**2, 0.0) + 1 / 12) * row_mm**2
+    var_c = (np.maximum(sums["cc"] / total - c_mean**2, 0.0) + 1 / 12) * col_mm**2
     cov = (sums["rc"] / total - r_mean * c_mean) * row_mm * col_mm
+    cov = np.clip(cov, -np.sqrt(var_r * var_c), np.sqrt(var_r * var_c))  # noise can break Cauchy-Schwarz
     half_trace, det_part = (var_r + var_c) / 2, np.sqrt(((var_r - var_c) / 2) ** 2 + cov**2)
     major, minor = half_trace + det_part, np.maximum(half_trace - det_part, 0.0)
     diameter = 2 * np.sqrt(np.maximum(area, 0.0) / math.pi)
@@ -215,3 +222,10 @@ def find_specks(
     )
     in_window = (diameter >= min_diameter_mm) & (width <= max_diameter_mm) & (length <= max_length_mm)
     return specks.take(in_window)
+
+
+def _significance(response: np.ndarray, noise: NoiseMap, flat: np.ndarray) -> np.ndarray:
+    """(response - local level) / local sigma at the given flat pixel indices."""
+    rows, cols = np.divmod(flat, response.shape[1])
+    level, sigma = noise.at(rows, cols)
+    return (response.ravel()[flat] - level) / sigma

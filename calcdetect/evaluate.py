@@ -840,7 +840,9 @@ def _read_table(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[s
         columns = reader.fieldnames or []
         missing = [c for c in required if c not in columns]
         if missing:
-            raise EvaluationError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(columns)}")
+            raise EvaluationError(
+                f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(columns) or 'none'}"
+            )
         rows = []
         for row in reader:
             cells = {k: (v.strip() or None) if isinstance(v, str) else None for k, v in row.items() if k}
@@ -874,13 +876,13 @@ def _score(cells: dict, where: str) -> float:
 
 
 def _empty_clusters() -> PredictedClusters:
-    return PredictedClusters(
-        np.zeros(0, np.int64), np.zeros((0, 2)), np.zeros(0), (), ()
-    )
+    return PredictedClusters(np.zeros(0, np.int64), np.zeros((0, 2)), np.zeros(0), (), ())
 
 
 def _empty_calcifications() -> PredictedCalcifications:
-    return PredictedCalcifications(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 2)), np.zeros(0))
+    return PredictedCalcifications(
+        np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 2)), np.zeros(0)
+    )
 
 
 def load_predictions(folder) -> Predictions:
@@ -1433,7 +1435,9 @@ def evaluate_predictions(
     if not fp_rates or not all(math.isfinite(r) and r >= 0 for r in fp_rates):
         raise ValueError(f"fp_rates must be one or more finite numbers >= 0; got {fp_rates!r}")
     if isinstance(n_bootstrap, bool) or int(n_bootstrap) != n_bootstrap or n_bootstrap < 0:
-        raise ValueError(f"n_bootstrap must be an integer >= 0 (0: no confidence interval); got {n_bootstrap!r}")
+        raise ValueError(
+            f"n_bootstrap must be an integer >= 0 (0: no confidence interval); got {n_bootstrap!r}"
+        )
     if not truth.images:
         raise EvaluationError(f"{truth.path or 'truth'}: holds no images; nothing to evaluate")
 
@@ -1712,10 +1716,12 @@ def format_summary(evaluation: Evaluation) -> str:
     op = c.operating_point
     ci = ""
     if c.n_bootstrap and all(math.isfinite(v) for v in c.sensitivity_ci):
-        ci = f" ({c.ci_level:.0%} CI {_fmt(c.sensitivity_ci[0])}-{_fmt(c.sensitivity_ci[1])}, {c.n_bootstrap} bootstrap resamples of images)"
+        low, high = c.sensitivity_ci
+        ci = f" ({c.ci_level:.0%} CI {_fmt(low)}-{_fmt(high)}, {c.n_bootstrap} bootstrap resamples of images)"
+    where = "no score qualifies" if math.isinf(op.threshold) else f"score >= {op.threshold:.3g}"
     lines.append(
-        f"  at {op.max_fp_per_image:g} FP/image (score >= {_fmt(op.threshold, '.3g')}, "
-        f"{_fmt(op.fp_per_image, '.2f')} FP/image): sensitivity {_fmt(op.sensitivity)}{ci}"
+        f"  at {op.max_fp_per_image:g} FP/image ({where}, {op.fp_per_image:.2f} FP/image): "
+        f"sensitivity {_fmt(op.sensitivity)}{ci}"
     )
     groups = [g for g in c.by_category + c.by_cnr if g.n_truth]
     if groups:
@@ -1725,12 +1731,12 @@ def format_summary(evaluation: Evaluation) -> str:
     lines += [
         "",
         (
-            f"Calcifications: {k.n_truth} in truth ({k.n_truth_members} in clusters), {k.n_predicted} predicted "
-            f"(tolerance {e.calc_tolerance_mm:g} mm or half the length)"
+            f"Calcifications: {k.n_truth} in truth ({k.n_truth_members} in clusters), "
+            f"{k.n_predicted} predicted (tolerance {e.calc_tolerance_mm:g} mm or half the length)"
         ),
         (
-            f"  all predictions: sensitivity {_fmt(k.sensitivity)} (cluster members {_fmt(k.sensitivity_members)}), "
-            f"{_fmt(k.fp_per_image, '.2f')} FP/image"
+            f"  all predictions: sensitivity {_fmt(k.sensitivity)} "
+            f"(cluster members {_fmt(k.sensitivity_members)}), {k.fp_per_image:.2f} FP/image"
         ),
         "  sensitivity at "
         + ", ".join(f"{p.max_fp_per_image:g}: {_fmt(p.sensitivity)}" for p in k.operating_points)

@@ -29,10 +29,12 @@ def disk_footprint(radius_mm: float, *, spacing) -> np.ndarray:
     """
     radius_mm = check_positive("radius_mm", radius_mm)
     row_mm, col_mm = check_spacing(spacing)
-    r_row, r_col = int(radius_mm / row_mm), int(radius_mm / col_mm)
+    # The tiny tolerance keeps exact-boundary offsets (e.g. radius 0.35 at 0.07,
+    # where 0.35 / 0.07 = 4.999...) inside.
+    tolerance = 1 + 1e-9
+    r_row, r_col = int(radius_mm / row_mm * tolerance), int(radius_mm / col_mm * tolerance)
     i, j = np.ogrid[-r_row : r_row + 1, -r_col : r_col + 1]
-    # The tiny tolerance keeps exact-boundary offsets (e.g. radius 0.35 at 0.07) inside.
-    return (i * row_mm) ** 2 + (j * col_mm) ** 2 <= radius_mm**2 * (1 + 1e-9)
+    return (i * row_mm) ** 2 + (j * col_mm) ** 2 <= radius_mm**2 * tolerance**2
 
 
 def white_tophat(image, radius_mm: float, *, spacing, backend: str = "opencv") -> np.ndarray:

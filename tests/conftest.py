@@ -1,0 +1,33 @@
+"""Shared test helpers: images with specks whose truth is known exactly."""
+
+import numpy as np
+import pytest
+
+
+def render_disks(shape, centers, diameters_px, *, supersample=8):
+    """Partial-pixel coverage (0-1) of flat disks, by supersampling each pixel.
+
+    Parameters
+    ----------
+    shape : tuple of 2 ints
+    centers : sequence of (row, col) in pixels (pixel centres at integers)
+    diameters_px : sequence of float
+    """
+    coverage = np.zeros(shape)
+    ss = supersample
+    offsets = (np.arange(ss) + 0.5) / ss - 0.5
+    for (r0, c0), d in zip(centers, diameters_px):
+        radius = d / 2
+        r_lo, r_hi = int(np.floor(r0 - radius)) - 1, int(np.ceil(r0 + radius)) + 2
+        c_lo, c_hi = int(np.floor(c0 - radius)) - 1, int(np.ceil(c0 + radius)) + 2
+        rr = (np.arange(r_lo, r_hi)[:, None] + offsets[None, :]).ravel()
+        cc = (np.arange(c_lo, c_hi)[:, None] + offsets[None, :]).ravel()
+        inside = (rr[:, None] - r0) ** 2 + (cc[None, :] - c0) ** 2 <= radius**2
+        patch = inside.reshape(r_hi - r_lo, ss, c_hi - c_lo, ss).mean(axis=(1, 3))
+        coverage[r_lo:r_hi, c_lo:c_hi] += patch
+    return coverage
+
+
+@pytest.fixture
+def disks():
+    return render_disks

@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+
+from calcdetect.filters import disk_footprint, white_tophat
+
+SPACINGS = [pytest.param((0.07, 0.07), id="iso-0.07"), pytest.param((0.05, 0.08), id="aniso")]
+
+
+@pytest.mark.parametrize("spacing", SPACINGS)
+@pytest.mark.parametrize("dtype", [np.uint16, np.uint8, np.int32, np.float32, np.float64], ids=lambda d: d.__name__)
+@pytest.mark.parametrize("radius_mm", [0.2, 0.5], ids=["r0.2", "r0.5"])
+def test_opencv_equals_scipy_reference(spacing, dtype, radius_mm):
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 250, (97, 83)).astype(dtype)
+    if np.dtype(dtype).kind == "f":
+        image = image + rng.random(image.shape).astype(dtype)  # not integer-valued: float path
+    fast = white_tophat(image, radius_mm, spacing=spacing)
+    slow = white_tophat(image, radius_mm, spacing=spacing, backend="reference")
+    assert fast.dtype == np.float32
+    np.testing.assert_array_equal(fast, slow)
+
+
+def test_integer_valued_float_uses_exact_uint16_path():
+    rng = np.random.default_rng(4)
+    image = rng.integers(0, 16384, (64, 64)).astype(np.float32)
+    np.testing.assert_array_equal(
+        white_tophat(image, 0.3, spacing=(0.07, 0.07)),
+        white_tophat(image.astype(np.uint16), 0.3, spacing=(0.07, 0.07), backend="reference"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("radius_mm", "spacing", "shape"),
+    [(0.35, (0.07, 0.07), (11, 11)), (0.5, (0.1, 0.05), (11, 21)), (0.06, (0.07, 0.07), (1, 1))],
+    ids=["exact-boundary", "anisotropic", "single-pixel"],
+)
+def test_disk_footprint_is_a_disk_in_mm(radius_mm, spacing, shape):
+    footprint = disk_footprint(radius_mm, spacing=spacing)
+    assert footprint.shape == shape
+    i, j = np.nonzero(footprint)
+    centre = np.array(shape) // 2
+    distance = np.hypot((i - centre[0]) * spacing[0], (j - centre[1]) * spacing[1])
+    assert distance.max() <= radius_mm + 1e-9
+    assert footprint[tuple(centre)]
+
+
+def test_speck_narrower_than_disk_keeps_full_height_and_background_vanishes():
+    image = np.full((41, 41), 1000, np.uint16)
+    image[18:21, 18:21] += 70  # 0.21 mm square speck, disk 0.8 mm wide
+    response = white_tophat(image, 0.4, spacing=(0.07, 0.07))
+    assert response[19, 19] == 70
+    assert response.sum() == 70 * 9
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"radius_mm": -1.0, "spacing": (0.1, 0.1)}, "radius_mm must be > 0; got -1.0"),
+        ({"radius_mm": 0.5, "spacing": (0.1, 0.0)}, "spacing must be two positive numbers"),
+        ({"radius_mm": 0.5, "spacing": (0.1, 0.1), "backend": "cuda"}, "backend must be one of"),
+    ],
+    ids=["negative-radius", "zero-spacing", "unknown-backend"],
+)
+def test_bad_arguments_name_the_parameter(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        white_tophat(np.zeros((8, 8)), **kwargs)
+
+
+def test_rejects_3d_image():
+    with pytest.raises(ValueError, match=r"image must be 2-D \(rows, cols\); got shape \(2, 8, 8\)"):
+        white_tophat(np.zeros((2, 8, 8)), 0.5, spacing=(0.1, 0.1))

@@ -1,0 +1,101 @@
+import numpy as np
+import pytest
+
+from calcdetect.candidates import find_specks
+from calcdetect.filters import white_tophat
+from calcdetect.pipeline import Params, detect
+
+
+def _noisy_background(shape, rng, sigma=10.0):
+    return rng.normal(1000.0, sigma, shape)
+
+
+@pytest.mark.parametrize("spacing_mm", [0.07, 0.1], ids=["0.07mm", "0.1mm"])
+@pytest.mark.parametrize("diameter_mm", [0.3, 0.5], ids=["d0.3", "d0.5"])
+def test_planted_speck_found_at_right_place_with_right_area(disks, spacing_mm, diameter_mm):
+    rng = np.random.default_rng(11)
+    center = (140.3, 121.6)
+    coverage = disks((280, 260), [center], [diameter_mm / spacing_mm])
+    image = _noisy_background(coverage.shape, rng) + 250.0 * coverage
+    spacing = (spacing_mm, spacing_mm)
+    specks = find_specks(white_tophat(image, 0.6, spacing=spacing), spacing=spacing, threshold=6.0)
+
+    assert len(specks) == 1
+    pixel_area = spacing_mm**2
+    assert abs(specks.row[0] - center[0]) < 0.5
+    assert abs(specks.col[0] - center[1]) < 0.5
+    true_area = coverage.sum() * pixel_area  # the rendered disk, pi d^2 / 4 to within 0.1 %
+    assert specks.area_mm2[0] == pytest.approx(true_area, abs=pixel_area)
+    assert specks.diameter_mm[0] == pytest.approx(diameter_mm, abs=spacing_mm / 2)
+    assert specks.length_mm[0] == pytest.approx(diameter_mm, abs=spacing_mm)
+    assert specks.width_mm[0] == pytest.approx(diameter_mm, abs=spacing_mm)
+
+
+def test_elongated_speck_has_length_and_width(disks):
+    # A row of overlapping disks: a rod 0.2 mm wide and about 1.2 mm long.
+    centers = [(60.0, 40.0 + k) for k in range(15)]
+    coverage = np.minimum(disks((120, 100), centers, [2.86] * 15), 1.0)
+    image = 1000.0 + 300.0 * coverage + np.random.default_rng(2).normal(0, 5, coverage.shape)
+    specks = find_specks(white_tophat(image, 0.6, spacing=(0.07, 0.07)), spacing=(0.07, 0.07))
+    assert len(specks) == 1
+    assert specks.length_mm[0] == pytest.approx(14 * 0.07 + 0.2, rel=0.15)
+    assert specks.width_mm[0] == pytest.approx(0.2, abs=0.07)
+
+
+@pytest.mark.parametrize("scale", [1.0, 4.0, 16.0], ids=["12bit", "14bit", "16bit"])
+def test_threshold_is_relative_to_noise_so_bit_depth_does_not_matter(disks, scale):
+    rng = np.random.default_rng(7)
+    centers = [(40.0, 40.0), (40.0, 120.0), (120.0, 40.0), (120.0, 120.0)]
+    coverage = disks((160, 160), centers, [5, 5, 5, 5])
+    base = _noisy_background(coverage.shape, rng, sigma=10.0) + 120.0 * coverage
+    image = base * scale
+    specks = find_specks(white_tophat(image, 0.6, spacing=(0.07, 0.07)), spacing=(0.07, 0.07), threshold=6.0)
+    reference = find_specks(white_tophat(base, 0.6, spacing=(0.07, 0.07)), spacing=(0.07, 0.07), threshold=6.0)
+    assert len(specks) == len(reference) == 4
+    np.testing.assert_allclose(specks.contrast, reference.contrast, rtol=1e-4)
+
+
+def test_pure_noise_gives_few_specks():
+    rng = np.random.default_rng(8)
+    image = _noisy_background((1000, 1000), rng)  # 49 cm^2 at 0.07 mm
+    specks = find_specks(white_tophat(image, 0.6, spacing=(0.07, 0.07)), spacing=(0.07, 0.07),
+                         threshold=Params().threshold)
+    assert len(specks) / 49.0 < 0.5  # false specks per cm^2
+
+
+def test_mask_drops_specks_outside(disks):
+    coverage = disks((100, 100), [(50.0, 20.0), (50.0, 80.0)], [5, 5])
+    image = 1000.0 + 200.0 * coverage + np.random.default_rng(1).normal(0, 5, coverage.shape)
+    mask = np.zeros(image.shape, bool)
+    mask[:, :50] = True
+    specks = find_specks(white_tophat(image, 0.6, spacing=(0.07, 0.07)), spacing=(0.07, 0.07), mask=mask)
+    assert len(specks) == 1
+    assert specks.col[0] == pytest.approx(20.0, abs=0.5)
+
+
+@pytest.mark.parametrize("shift", [(0, 0), (7, -3), (20, 11)], ids=["none", "small", "large"])
+def test_shifting_the_image_shifts_the_specks(disks, shift):
+    rng = np.random.default_rng(9)
+    coverage = disks((200, 200), [(70.2, 80.7), (120.0, 60.4), (90.5, 130.1)], [4, 6, 8])
+    image = 1000.0 + 150.0 * coverage + rng.normal(0, 5, coverage.shape)
+    shifted = np.roll(image, shift, axis=(0, 1))
+    a = detect(image, spacing=(0.07, 0.07), mask=np.ones(image.shape, bool)).specks
+    b = detect(shifted, spacing=(0.07, 0.07), mask=np.ones(image.shape, bool)).specks
+    assert len(a) == len(b) == 3
+    order_a, order_b = np.argsort(a.row), np.argsort(b.row)
+    np.testing.assert_allclose(b.row[order_b], a.row[order_a] + shift[0], atol=0.05)
+    np.testing.assert_allclose(b.col[order_b], a.col[order_a] + shift[1], atol=0.05)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"threshold": 0}, "threshold must be > 0; got 0.0"),
+        ({"threshold": 3, "low_threshold": 4}, r"low_threshold must be <= threshold \(3.0\); got 4.0"),
+        ({"mask": np.ones((3, 3), bool)}, r"mask shape \(3, 3\) differs from response shape \(20, 20\)"),
+    ],
+    ids=["zero-threshold", "low-above-high", "mask-shape"],
+)
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        find_specks(np.zeros((20, 20)), spacing=(0.1, 0.1), **kwargs)
