@@ -44,9 +44,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
-import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -54,7 +52,7 @@ from scipy.spatial import cKDTree
 
 from calcdetect.errors import CalcdetectError
 from calcdetect.lexicon import Category, Distribution, Morphology
-from calcdetect.results import CALCIFICATION_COLUMNS, CLUSTER_COLUMNS, IMAGE_COLUMNS
+from calcdetect.results import CALCIFICATION_COLUMNS, CLUSTER_COLUMNS, IMAGE_COLUMNS, write_csv
 
 #: The ``format_version`` of ``truth.json`` this module reads.
 TRUTH_FORMAT_VERSION = 1
@@ -1313,7 +1311,7 @@ def _evaluate_clusters(
     detected = detected_at >= operating_point.threshold
     categories = np.asarray(categories, dtype=object)
     bands = np.asarray(bands, dtype=object)
-    band_names = [_cnr_band(CNR_EDGES[0] - 1), _cnr_band(CNR_EDGES[0]), _cnr_band(CNR_EDGES[1])]
+    band_names = [_cnr_band(low) for low in (-math.inf, *CNR_EDGES)]
     if "cnr unknown" in set(bands.tolist()):
         band_names.append("cnr unknown")
 
@@ -1540,31 +1538,8 @@ def evaluate(
 # ---------------------------------------------------------------------------
 
 
-def _csv_cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else ""
-    return str(value)
-
-
-def _write_csv_atomic(path: Path, columns: tuple[str, ...], rows: list[dict]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(columns)
-            for row in rows:
-                writer.writerow([_csv_cell(row.get(c)) for c in columns])
-        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def predictions_from_truth(truth_path, out_dir) -> Path:
-    """Write prediction tables that repeat the truth exactly (an oracle detector).
+    """Write prediction tables that repeat the truth (an oracle detector).
 
     Every truth cluster becomes a predicted cluster at its centroid with score
     1, distribution and morphology copied; every truth calcification (members
@@ -1579,8 +1554,9 @@ def predictions_from_truth(truth_path, out_dir) -> Path:
         A ``truth.json``.
     out_dir : str or PathLike
         Folder for ``images.csv``, ``calcifications.csv`` and ``clusters.csv``
-        (columns of :mod:`calcdetect.results`); created if needed. Each file
-        is written to a temporary file beside it, then renamed.
+        (columns of :mod:`calcdetect.results`, written by
+        :func:`calcdetect.results.write_csv`: atomically, floats to 6
+        significant digits); created if needed.
 
     Returns
     -------
@@ -1642,9 +1618,9 @@ def predictions_from_truth(truth_path, out_dir) -> Path:
                 "n_clusters": len(image.clusters),
             }
         )
-    _write_csv_atomic(out_dir / "images.csv", IMAGE_COLUMNS, image_rows)
-    _write_csv_atomic(out_dir / "calcifications.csv", CALCIFICATION_COLUMNS, calc_rows)
-    _write_csv_atomic(out_dir / "clusters.csv", CLUSTER_COLUMNS, cluster_rows)
+    write_csv(out_dir / "images.csv", IMAGE_COLUMNS, image_rows)
+    write_csv(out_dir / "calcifications.csv", CALCIFICATION_COLUMNS, calc_rows)
+    write_csv(out_dir / "clusters.csv", CLUSTER_COLUMNS, cluster_rows)
     return out_dir
 
 

@@ -31,3 +31,14 @@ def render_disks(shape, centers, diameters_px, *, supersample=8):
 @pytest.fixture
 def disks():
     return render_disks
+
+
+SHARED_DICOM = __import__("pathlib").Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dicom"
+
+
+@pytest.fixture(scope="session")
+def shared_dicom():
+    """Folder of the real DICOM files in ../shared/data/dicom (skips when absent)."""
+    if not SHARED_DICOM.is_dir():
+        pytest.skip(f"{SHARED_DICOM} not present")
+    return SHARED_DICOM

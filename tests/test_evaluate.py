@@ -10,6 +10,8 @@ from scipy.spatial import ConvexHull, Delaunay
 
 from calcdetect.evaluate import (
     EvaluationError,
+    _bootstrap_sensitivity,
+    _froc_curve,
     convex_hull,
     distance_to_hull,
     evaluate,
@@ -314,7 +316,7 @@ def test_bootstrap_interval_brackets_the_estimate(ranked):
     assert low < high
 
 
-def test_bootstrap_is_reproducible_with_a_seed(tmp_path, ranked):
+def test_bootstrap_is_reproducible_with_a_seed(ranked):
     again = evaluate(ranked.truth_path, ranked.predictions_dir, n_bootstrap=200, seed=3)
     assert again.clusters.sensitivity_ci == ranked.clusters.sensitivity_ci
 
@@ -497,8 +499,7 @@ def test_bad_options_are_refused(truth_set, tmp_path, options, message):
 
 @pytest.mark.parametrize("seed", [0, 1], ids=["seed0", "seed1"])
 def test_bootstrap_equals_resampling_images_by_hand(seed):
-    from calcdetect.evaluate import _bootstrap_sensitivity, _froc_curve
-
+    # Oracle for the vectorised bootstrap: the FROC of explicitly resampled images.
     rng = np.random.default_rng(seed)
     n_images = 12
     detected_at = rng.choice([-np.inf, 0.1, 0.3, 0.5, 0.9], size=20)

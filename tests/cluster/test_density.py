@@ -1,0 +1,91 @@
+import numpy as np
+import pytest
+
+from calcdetect.cluster import CAD_RADIUS_MM, cluster_labels
+
+SPACING = (0.07, 0.07)
+
+
+def _ball(rng, center_px, n, radius_px):
+    angle, r = rng.uniform(0, 2 * np.pi, n), radius_px * np.sqrt(rng.uniform(0, 1, n))
+    return center_px[0] + r * np.sin(angle), center_px[1] + r * np.cos(angle)
+
+
+def test_five_planted_specks_are_one_cluster():
+    rng = np.random.default_rng(21)
+    rows, cols = _ball(rng, (1000, 1000), 5, 40)  # within 2.8 mm
+    labels = cluster_labels(rows, cols, spacing=SPACING)
+    np.testing.assert_array_equal(labels, 0)
+
+
+def test_two_groups_far_apart_are_two_clusters():
+    rng = np.random.default_rng(22)
+    r1, c1 = _ball(rng, (1000, 1000), 5, 40)
+    r2, c2 = _ball(rng, (1000, 2000), 5, 40)  # 70 mm away
+    labels = cluster_labels(np.r_[r1, r2], np.r_[c1, c2], spacing=SPACING)
+    np.testing.assert_array_equal(labels, [0] * 5 + [1] * 5)
+
+
+@pytest.mark.parametrize(
+    ("gap_mm", "expected"),
+    [(CAD_RADIUS_MM * 0.95, [0, 0, 0]), (CAD_RADIUS_MM * 1.05, [-1, -1, -1])],
+    ids=["inside-1cm2", "just-outside"],
+)
+def test_cad_convention_three_specks_within_one_square_cm(gap_mm, expected):
+    # Three specks on a line, each neighbour gap_mm apart: the middle one is core
+    # only when both others are within the 1 cm^2 disk around it.
+    cols = np.array([0.0, gap_mm, 2 * gap_mm]) / SPACING[1]
+    np.testing.assert_array_equal(cluster_labels(np.zeros(3), cols, spacing=SPACING), expected)
+
+
+def test_birads_setting_needs_five_within_one_cm():
+    rng = np.random.default_rng(23)
+    rows, cols = _ball(rng, (500, 500), 4, 30)
+    assert (cluster_labels(rows, cols, spacing=SPACING, radius_mm=5, min_specks=5) == -1).all()
+    rows, cols = _ball(rng, (500, 500), 5, 30)
+    assert (cluster_labels(rows, cols, spacing=SPACING, radius_mm=5, min_specks=5) == 0).all()
+
+
+def test_isolated_speck_stays_unclustered():
+    rng = np.random.default_rng(24)
+    rows, cols = _ball(rng, (500, 500), 6, 30)
+    labels = cluster_labels(np.r_[rows, 3000.0], np.r_[cols, 3000.0], spacing=SPACING)
+    assert labels[-1] == -1
+    assert (labels[:-1] == 0).all()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2], ids=["perm0", "perm1", "perm2"])
+def test_labels_do_not_depend_on_speck_order(seed):
+    rng = np.random.default_rng(25)
+    groups = [_ball(rng, center, 6, 50) for center in [(300, 300), (300, 1500), (1500, 800)]]
+    rows = np.concatenate([g[0] for g in groups] + [rng.uniform(0, 2000, 10)])
+    cols = np.concatenate([g[1] for g in groups] + [rng.uniform(0, 2000, 10)])
+    labels = cluster_labels(rows, cols, spacing=SPACING)
+    order = np.random.default_rng(seed).permutation(len(rows))
+    permuted = cluster_labels(rows[order], cols[order], spacing=SPACING)
+    # Same partition: the pairs "same cluster" agree, whatever the numbering.
+    same = (labels[:, None] == labels[None, :]) & (labels[:, None] >= 0)
+    same_permuted = (permuted[:, None] == permuted[None, :]) & (permuted[:, None] >= 0)
+    np.testing.assert_array_equal(same[np.ix_(order, order)], same_permuted)
+
+
+def test_anisotropic_spacing_measures_distance_in_mm():
+    # 3 specks 4 mm apart along rows: 40 px at 0.1 mm, 80 px at 0.05 mm along cols.
+    labels = cluster_labels([0, 40, 80], [0, 0, 0], spacing=(0.1, 0.05), radius_mm=4.5, min_specks=3)
+    np.testing.assert_array_equal(labels, 0)
+    labels = cluster_labels([0, 0, 0], [0, 40, 80], spacing=(0.1, 0.05), radius_mm=1.5, min_specks=3)
+    np.testing.assert_array_equal(labels, -1)
+
+
+def test_fewer_specks_than_minimum():
+    assert cluster_labels([1.0, 2.0], [1.0, 2.0], spacing=SPACING).tolist() == [-1, -1]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"min_specks": 1}, "min_specks must be an integer >= 2; got 1"), ({"radius_mm": 0}, "radius_mm must be > 0")],
+    ids=["min-specks", "radius"],
+)
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        cluster_labels([0.0], [0.0], spacing=SPACING, **kwargs)

@@ -1,0 +1,108 @@
+import csv
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from calcdetect.cli import main
+from calcdetect.io import read_mammogram, write_mammogram
+from calcdetect.results import CALCIFICATION_COLUMNS, CLUSTER_COLUMNS, IMAGE_COLUMNS
+
+
+def _mammogram_with_cluster(rng, render_disks, shape=(600, 500), spacing_mm=0.07):
+    """A bright half-disk 'breast' on a dark background with a cluster of 6 specks."""
+    rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]]
+    breast = (rows - shape[0] / 2) ** 2 + cols**2 < (0.9 * shape[1]) ** 2
+    image = np.where(breast, 2000.0, 100.0) + rng.normal(0, 12, shape)
+    centers = [(300 + 30 * np.sin(a), 200 + 30 * np.cos(a)) for a in np.linspace(0, 2 * np.pi, 6, endpoint=False)]
+    image += 300 * render_disks(shape, centers, [0.4 / spacing_mm] * 6)
+    return np.clip(image, 0, 4095).astype(np.uint16), centers
+
+
+@pytest.fixture
+def inputs(tmp_path, shared_dicom, disks):
+    rng = np.random.default_rng(41)
+    folder = tmp_path / "in"
+    for name in ("a.dcm", "sub/b.dcm"):
+        pixels, _ = _mammogram_with_cluster(rng, disks)
+        write_mammogram(folder / name, pixels, spacing=(0.07, 0.07), bits_stored=12, laterality="L", view="CC")
+    shutil.copy(shared_dicom / "MG1_JPLY.dcm", folder / "undecodable.dcm")
+    (folder / "notes.txt").write_text("not an image")
+    return folder
+
+
+def _read(path):
+    with open(path, newline="") as fh:
+        reader = csv.DictReader(fh)
+        return reader.fieldnames, list(reader)
+
+
+def test_detect_writes_the_contract_tables_and_records_errors(inputs, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["detect", str(inputs), "--out", str(out)]) == 0
+
+    header, images = _read(out / "images.csv")
+    assert tuple(header) == IMAGE_COLUMNS
+    by_id = {row["image_id"]: row for row in images}
+    assert sorted(by_id) == ["a.dcm", "sub/b.dcm", "undecodable.dcm"]  # notes.txt is not DICOM
+    bad = by_id["undecodable.dcm"]
+    assert bad["status"] == "error"
+    assert "1.2.840.10008.1.2.4.51" in bad["error"]
+    for image_id in ("a.dcm", "sub/b.dcm"):
+        row = by_id[image_id]
+        assert (row["status"], row["error"], row["rows"], row["columns"]) == ("ok", "", "600", "500")
+        assert (row["spacing_mm"], row["spacing_source"], row["laterality"], row["view"]) == (
+            "0.07", "ImagerPixelSpacing", "L", "CC")
+        assert row["n_clusters"] == "1"
+
+    header, calcifications = _read(out / "calcifications.csv")
+    assert tuple(header) == CALCIFICATION_COLUMNS
+    header, clusters = _read(out / "clusters.csv")
+    assert tuple(header) == CLUSTER_COLUMNS
+    assert len(clusters) == 2
+    for cluster in clusters:
+        assert (float(cluster["row"]), float(cluster["col"])) == pytest.approx((300, 200), abs=2)
+        assert cluster["n_calcifications"] == "6"
+        assert cluster["distribution"] == cluster["morphology"] == ""  # filled by the BI-RADS stage, never faked
+        assert 0 <= float(cluster["score"]) <= 1
+    members = [c for c in calcifications if c["cluster_id"] == "0"]
+    assert len(members) == 12
+
+    run = json.loads((out / "run.json").read_text())
+    assert run["schema_version"] == 1
+    assert run["images"] == {"total": 3, "ok": 2, "failed": 1}
+    assert run["parameters"]["filter"] == "tophat"
+    assert len(run["parameters_sha256"]) == 64
+    assert run["libraries"]["pydicom"]
+
+    text = "".join(p.read_text() for p in out.iterdir())
+    assert "SYNTHETIC" not in text  # no patient name or id leaks into the outputs
+    assert "undecodable.dcm" in capsys.readouterr().err
+
+
+def test_exit_code_is_nonzero_only_when_nothing_was_processed(tmp_path, shared_dicom):
+    assert main(["detect", str(shared_dicom / "MG1_JPLY.dcm"), "--out", str(tmp_path / "o")]) == 1
+    _, images = _read(tmp_path / "o" / "images.csv")
+    assert [row["status"] for row in images] == ["error"]
+
+
+def test_sop_instance_uid_as_image_id(inputs, tmp_path):
+    out = tmp_path / "out"
+    main(["detect", str(inputs / "a.dcm"), "--out", str(out), "--image-id", "sop", "--quiet"])
+    _, images = _read(out / "images.csv")
+    assert images[0]["image_id"] == read_mammogram(inputs / "a.dcm").sop_instance_uid
+
+
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [(["--spacing-mm", "-1"], "expected one or two positive numbers"), (["--threshold", "0"], "threshold must be")],
+    ids=["negative-spacing", "zero-threshold"],
+)
+def test_bad_options_are_reported(tmp_path, capsys, argv, match):
+    try:
+        code = main(["detect", str(tmp_path), "--out", str(tmp_path / "o"), *argv])
+    except SystemExit as exc:  # argparse refuses bad types itself
+        code = exc.code
+    assert code == 2
+    assert match in capsys.readouterr().err
