@@ -128,14 +128,12 @@ def find_specks(
 
     # Pixels above the low threshold, without a full-size z image: compare
     # against a threshold map built in place from the level map.
-    level, sigma = noise.full()
-    level += low_threshold * sigma
-    del sigma
-    candidate = np.greater_equal(response, level)
-    del level
+    # Pixels above the low threshold, without full-size level and sigma images:
+    # the threshold is formed on the block grid, then interpolated.
+    candidate = np.greater_equal(response, noise.upsample(noise.level + low_threshold * noise.sigma))
     if mask is not None:
         candidate &= mask
-    n, labels, _, _ = cv2.connectedComponentsWithStats(candidate.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+    n, labels = cv2.connectedComponents(candidate.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
     del candidate
     if n <= 1:
         return Specks.empty()
@@ -159,19 +157,15 @@ def find_specks(
         return Specks.empty()
 
     # Grow the kept specks by one pixel, so that the partial-volume sums below
-    # also see boundary pixels covered too little to pass the threshold. Labels
-    # go through float32 (exact below 2**24) because cv2.dilate has no int32.
-    lut = np.zeros(n, np.float32)
+    # also see boundary pixels covered too little to pass the threshold.
+    lut = np.zeros(n, np.int32)
     lut[keep] = np.arange(1, k + 1)
-    kept = lut[labels]
+    in_kept = lut[label] > 0
+    flat, label = flat[in_kept], lut[label[in_kept]]
+    labels.ravel()[flat] = label  # now 0 everywhere but on kept specks
+    flat, label = _grow_by_one_pixel(labels, flat, label, mask)
     del labels
-    grown = cv2.dilate(kept, np.ones((3, 3), np.uint8))
-    if mask is not None:
-        grown[~mask] = 0
-    flat = np.flatnonzero(grown)
-    # A pixel keeps its own speck; only ring pixels take a neighbour's.
-    label = np.where(kept.ravel()[flat] > 0, kept.ravel()[flat], grown.ravel()[flat]).astype(np.int64) - 1
-    del kept, grown
+    label = label - 1
     rows, cols = np.divmod(flat, response.shape[1])
     z = _significance(response, noise, flat)
     peak = peak[keep]
@@ -229,3 +223,29 @@ def _significance(response: np.ndarray, noise: NoiseMap, flat: np.ndarray) -> np
     rows, cols = np.divmod(flat, response.shape[1])
     level, sigma = noise.at(rows, cols)
     return (response.ravel()[flat] - level) / sigma
+
+
+_NEIGHBOURS = [(dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1) if dr or dc]
+
+
+def _grow_by_one_pixel(labels: np.ndarray, flat: np.ndarray, label: np.ndarray, mask) -> tuple[np.ndarray, np.ndarray]:
+    """Add to each labelled region the unlabelled 8-neighbours of its pixels.
+
+    Works on the region pixels only (no full-image pass). A ring pixel touching
+    two regions goes to one of them. `labels` is 0 off the regions.
+    """
+    rows_count, cols_count = labels.shape
+    r, c = np.divmod(flat, cols_count)
+    ring_flat, ring_label = [], []
+    for dr, dc in _NEIGHBOURS:
+        rr, cc = r + dr, c + dc
+        inside = (rr >= 0) & (rr < rows_count) & (cc >= 0) & (cc < cols_count)
+        nb = rr[inside] * cols_count + cc[inside]
+        free = labels.ravel()[nb] == 0
+        if mask is not None:
+            free &= mask.ravel()[nb]
+        ring_flat.append(nb[free])
+        ring_label.append(label[inside][free])
+    ring_flat, first = np.unique(np.concatenate(ring_flat), return_index=True)
+    ring_label = np.concatenate(ring_label)[first]
+    return np.concatenate([flat, ring_flat]), np.concatenate([label, ring_label])

@@ -44,13 +44,15 @@ class NoiseMap:
 
     def full(self) -> tuple[np.ndarray, np.ndarray]:
         """(level, sigma) upsampled to the full image shape, float32; agrees with :meth:`at`."""
+        return self.upsample(self.level), self.upsample(self.sigma)
+
+    def upsample(self, grid: np.ndarray) -> np.ndarray:
+        """A (P, Q) block grid bilinearly interpolated to the full image, as :meth:`at` does."""
         # Resize to whole blocks, then crop, so a pixel maps to the same block
         # coordinate as in `at` (cv2 also clamps at the border like mode="nearest").
-        size = (self.level.shape[1] * self.block_px[1], self.level.shape[0] * self.block_px[0])
+        size = (grid.shape[1] * self.block_px[1], grid.shape[0] * self.block_px[0])
         rows, cols = self.shape
-        return tuple(
-            cv2.resize(grid, size, interpolation=cv2.INTER_LINEAR)[:rows, :cols] for grid in (self.level, self.sigma)
-        )
+        return cv2.resize(np.asarray(grid, np.float32), size, interpolation=cv2.INTER_LINEAR)[:rows, :cols]
 
 
 def local_noise(response, *, spacing, block_mm: float = 4.0, mask=None, stride: int = 2) -> NoiseMap:
@@ -85,27 +87,39 @@ def local_noise(response, *, spacing, block_mm: float = 4.0, mask=None, stride: 
     block_mm = check_positive("block_mm", block_mm)
     block = (max(4, round(block_mm / row_mm)), max(4, round(block_mm / col_mm)))
     rows, cols = response.shape
+    # Subsample first, then cut into blocks of whole strided pixels.
+    b_r, b_c = max(2, block[0] // stride), max(2, block[1] // stride)
+    block = (b_r * stride, b_c * stride)
     n_r, n_c = -(-rows // block[0]), -(-cols // block[1])
-    # Pad to whole blocks with NaN, then view as (n_r, block_r, n_c, block_c).
-    sub = np.full((n_r * block[0], n_c * block[1]), np.nan, np.float32)
-    sub[:rows, :cols] = response
+    sub = np.full((n_r * b_r, n_c * b_c), np.nan, np.float32)
+    strided = response[::stride, ::stride]
+    sub[: strided.shape[0], : strided.shape[1]] = strided
     if mask is not None:
-        sub[:rows, :cols][~np.asarray(mask, bool)] = np.nan
-    blocks = sub.reshape(n_r, block[0], n_c, block[1])[:, ::stride, :, ::stride]
-    blocks = blocks.transpose(0, 2, 1, 3).reshape(n_r, n_c, -1)
-    valid = np.count_nonzero(~np.isnan(blocks), axis=-1) >= 0.25 * blocks.shape[-1]
+        sub[: strided.shape[0], : strided.shape[1]][~np.asarray(mask, bool)[::stride, ::stride]] = np.nan
+    blocks = sub.reshape(n_r, b_r, n_c, b_c).transpose(0, 2, 1, 3).reshape(n_r, n_c, b_r * b_c)
+    n_valid = np.count_nonzero(~np.isnan(blocks), axis=-1)
+    valid = n_valid >= 0.25 * blocks.shape[-1]
     level = np.zeros((n_r, n_c), np.float32)
     sigma = np.zeros((n_r, n_c), np.float32)
-    if valid.any():
-        good = blocks[valid]
-        med = np.nanmedian(good, axis=-1)
-        mad = np.nanmedian(np.abs(good - med[:, None]), axis=-1)
-        level[valid], sigma[valid] = med, MAD_TO_SIGMA * mad
-        if not valid.all():
-            idx = ndi.distance_transform_edt(~valid, return_distances=False, return_indices=True)
-            level, sigma = level[tuple(idx)], sigma[tuple(idx)]
+    # Whole blocks (most of the breast) in one vectorised median; partly masked
+    # ones (along the skin line) one by one, without their NaNs.
+    whole = n_valid == blocks.shape[-1]
+    if whole.any():
+        level[whole], sigma[whole] = _median_and_sigma(blocks[whole])
+    for i, j in zip(*np.nonzero(valid & ~whole)):
+        values = blocks[i, j][~np.isnan(blocks[i, j])]
+        level[i, j], sigma[i, j] = (v[0] for v in _median_and_sigma(values[None, :]))
+    if valid.any() and not valid.all():
+        idx = ndi.distance_transform_edt(~valid, return_distances=False, return_indices=True)
+        level, sigma = level[tuple(idx)], sigma[tuple(idx)]
     # A flat (e.g. saturated or constant) block would have sigma 0: floor it at a
     # small fraction of the typical noise so divisions stay finite.
     floor = max(float(np.median(sigma[valid])) * 0.05 if valid.any() else 0.0, 1e-6)
     sigma = np.maximum(sigma, floor)
     return NoiseMap(level=level, sigma=sigma.astype(np.float32), block_px=block, shape=(rows, cols))
+
+
+def _median_and_sigma(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row-wise median and 1.4826 x median absolute deviation of a (B, K) array."""
+    median = np.median(values, axis=-1)
+    return median, MAD_TO_SIGMA * np.median(np.abs(values - median[:, None]), axis=-1)

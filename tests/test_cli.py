@@ -40,7 +40,7 @@ def _read(path):
 
 def test_detect_writes_the_contract_tables_and_records_errors(inputs, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["detect", str(inputs), "--out", str(out)]) == 0
+    assert main(["detect", str(inputs), "--out", str(out), "--threshold", "8"]) == 0
 
     header, images = _read(out / "images.csv")
     assert tuple(header) == IMAGE_COLUMNS
