@@ -12,6 +12,12 @@ from calcdetect.filters._common import check_image, check_spacing
 #: Grid on which the mask is computed; fine enough for a skin margin of 1 mm.
 _MASK_GRID_MM = 0.5
 
+#: Breast and background means must differ by this many background standard deviations.
+_MIN_SEPARATION = 4.0
+
+#: A breast covers at least this fraction of a mammogram.
+_MIN_BREAST_FRACTION = 0.05
+
 
 def breast_mask(image, *, spacing, margin_mm: float = 1.0) -> np.ndarray:
     """Boolean mask of the breast, shrunk by `margin_mm` from the skin line.
@@ -33,7 +39,8 @@ def breast_mask(image, *, spacing, margin_mm: float = 1.0) -> np.ndarray:
     Returns
     -------
     (M, N) ndarray of bool
-        All True when no background can be told apart (e.g. a flat image).
+        All True when no background can be told apart (a flat or noise-only
+        image, or a breast filling the field).
     """
     image = check_image(image)
     row_mm, col_mm = check_spacing(spacing)
@@ -45,11 +52,18 @@ def breast_mask(image, *, spacing, margin_mm: float = 1.0) -> np.ndarray:
     if small.max() <= small.min():
         return np.ones(image.shape, bool)
     foreground = small > threshold_otsu(small)
+    background = small[~foreground]
+    # Air or detector background is flat; when the "background" class is not far
+    # below the breast (relative to its own spread), there is nothing to mask.
+    if small[foreground].mean() - background.mean() < _MIN_SEPARATION * background.std():
+        return np.ones(image.shape, bool)
     labels, n = ndi.label(foreground)
     if n == 0:
         return np.ones(image.shape, bool)
     largest = 1 + int(np.argmax(np.bincount(labels.ravel())[1:]))
     region = ndi.binary_fill_holes(labels == largest)
+    if region.mean() < _MIN_BREAST_FRACTION:  # a few bright specks, not a breast
+        return np.ones(image.shape, bool)
     # Distance to the background in mm on the coarse grid (the image border counts
     # as background only where the breast does not touch it: the chest wall does),
     # interpolated to full resolution: the margin is then exact to a fraction of a cell.

@@ -8,7 +8,9 @@ from dataclasses import dataclass, fields
 import cv2
 import numpy as np
 
-from calcdetect.filters._common import check_image, check_positive, check_spacing
+from scipy import ndimage as ndi
+
+from calcdetect.filters._common import check_backend, check_image, check_positive, check_spacing
 from calcdetect.noise import NoiseMap, local_noise
 
 #: Pixels within this fraction of a speck's maximum form its plateau (see `find_specks`).
@@ -74,6 +76,7 @@ def find_specks(
     mask=None,
     noise: NoiseMap | None = None,
     block_mm: float = 4.0,
+    backend: str = "opencv",
 ) -> Specks:
     """Find and measure bright specks in an enhanced mammogram.
 
@@ -105,6 +108,8 @@ def find_specks(
         Precomputed noise estimate of `response`.
     block_mm : float
         Block size of the noise estimate when `noise` is not given.
+    backend : {"opencv", "reference"}
+        Connected components by OpenCV or by :func:`scipy.ndimage.label`.
 
     Returns
     -------
@@ -133,7 +138,11 @@ def find_specks(
     candidate = np.greater_equal(response, noise.upsample(noise.level + low_threshold * noise.sigma))
     if mask is not None:
         candidate &= mask
-    n, labels = cv2.connectedComponents(candidate.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+    if check_backend(backend) == "reference":
+        labels, n = ndi.label(candidate, structure=np.ones((3, 3), bool))
+        n += 1
+    else:
+        n, labels = cv2.connectedComponents(candidate.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
     del candidate
     if n <= 1:
         return Specks.empty()

@@ -23,7 +23,8 @@ class Params:
     filter : str
         Enhancement filter from :data:`calcdetect.filters.FILTERS`.
     backend : {"opencv", "reference"}
-        Fast path or the scipy / scikit-image reference of the filter.
+        OpenCV fast paths, or the scipy / scikit-image references (filters,
+        connected components): same results, for checks and benchmarks.
     min_diameter_mm, max_diameter_mm : float
         Size window of a calcification: smallest equivalent diameter, largest
         width. The filter is sized to `max_diameter_mm`.
@@ -135,6 +136,7 @@ def detect(image, *, spacing, params: Params = Params(), mask=None) -> Result:
         max_length_mm=params.max_length_mm,
         mask=mask,
         block_mm=params.noise_block_mm,
+        backend=params.backend,
     )
     del response
     labels = cluster_labels(
