@@ -36,8 +36,11 @@ class Specks:
         Major and minor axis of the ellipse with the same second moments.
     contrast : (K,) ndarray
         Peak response over the local background, in units of the local noise sigma.
+    significance : (K,) ndarray
+        Peak significance (local noise sigmas) of the detection image, the
+        quantity thresholded; equals `contrast` when detection is on the response.
     score : (K,) ndarray
-        Detection confidence in [0, 1), increasing with `contrast`.
+        Detection confidence in [0, 1), increasing with `significance`.
     bbox : (K, 4) ndarray of int
         ``row_min, col_min, row_max, col_max`` (inclusive) of the speck's pixels.
     """
@@ -49,6 +52,7 @@ class Specks:
     length_mm: np.ndarray
     width_mm: np.ndarray
     contrast: np.ndarray
+    significance: np.ndarray
     score: np.ndarray
     bbox: np.ndarray
 
@@ -75,6 +79,7 @@ def find_specks(
     max_length_mm: float = 6.0,
     mask=None,
     noise: NoiseMap | None = None,
+    detection=None,
     block_mm: float = 4.0,
     backend: str = "opencv",
 ) -> Specks:
@@ -85,6 +90,12 @@ def find_specks(
     reaches `threshold` sigmas (hysteresis). Noise is estimated locally
     (:func:`calcdetect.noise.local_noise`), so thresholds do not depend on the
     bit depth or the dose.
+
+    With a `detection` image, the region still comes from `response` (which
+    keeps a speck's shape and height, e.g. a top-hat) but the peak that must
+    reach `threshold` is the significance of `detection` (e.g. a narrow
+    band-pass matched to small, sharp specks, which tissue texture hardly
+    excites).
 
     Parameters
     ----------
@@ -106,6 +117,9 @@ def find_specks(
         Where specks may lie (the breast); a speck must have its peak inside.
     noise : NoiseMap, optional
         Precomputed noise estimate of `response`.
+    detection : (M, N) ndarray, optional
+        Image whose local significance decides which regions are specks;
+        `response` by default.
     block_mm : float
         Block size of the noise estimate when `noise` is not given.
     backend : {"opencv", "reference"}
@@ -131,8 +145,6 @@ def find_specks(
     if noise is None:
         noise = local_noise(response, spacing=spacing, block_mm=block_mm, mask=mask)
 
-    # Pixels above the low threshold, without a full-size z image: compare
-    # against a threshold map built in place from the level map.
     # Pixels above the low threshold, without full-size level and sigma images:
     # the threshold is formed on the block grid, then interpolated.
     candidate = np.greater_equal(response, noise.upsample(noise.level + low_threshold * noise.sigma))
@@ -153,7 +165,16 @@ def find_specks(
     z = _significance(response, noise, flat)
     peak = np.zeros(n)
     np.maximum.at(peak, label, z)
-    keep = peak >= threshold
+    if detection is None:
+        detected = peak
+    else:
+        detection = check_image(detection)
+        if detection.shape != response.shape:
+            raise ValueError(f"detection shape {detection.shape} differs from response shape {response.shape}")
+        detection_noise = local_noise(detection, spacing=spacing, block_mm=block_mm, mask=mask)
+        detected = np.zeros(n)
+        np.maximum.at(detected, label, _significance(detection, detection_noise, flat))
+    keep = detected >= threshold
     keep[0] = False
     if mask is not None:  # the peak itself must lie inside the mask
         order = np.lexsort((z, label))
@@ -177,7 +198,7 @@ def find_specks(
     label = label - 1
     rows, cols = np.divmod(flat, response.shape[1])
     z = _significance(response, noise, flat)
-    peak = peak[keep]
+    peak, detected = peak[keep], detected[keep]
 
     # Partial-volume weights: a pixel half covered by a flat speck answers half its
     # height. The height is the mean of the speck's plateau (pixels within 80 % of
@@ -220,7 +241,8 @@ def find_specks(
         length_mm=length,
         width_mm=width,
         contrast=peak,
-        score=1.0 - np.exp(-(peak / threshold - 1.0)),
+        significance=detected,
+        score=1.0 - np.exp(-(detected / threshold - 1.0)),
         bbox=bbox,
     )
     in_window = (diameter >= min_diameter_mm) & (width <= max_diameter_mm) & (length <= max_length_mm)

@@ -25,3 +25,7 @@ class ImageReadError(CalcdetectError):
         self.path = str(path)
         self.reason = " ".join(str(reason).split())  # one line, always
         super().__init__(f"{self.path}: {self.reason}")
+
+
+class EvaluationError(CalcdetectError, ValueError):
+    """A truth file or a prediction folder cannot be read or does not fit together."""

@@ -50,7 +50,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from scipy.spatial import cKDTree
 
-from calcdetect.errors import CalcdetectError
+from calcdetect.errors import EvaluationError
 from calcdetect.lexicon import Category, Distribution, Morphology
 from calcdetect.results import CALCIFICATION_COLUMNS, CLUSTER_COLUMNS, IMAGE_COLUMNS, write_csv
 
@@ -76,10 +76,6 @@ CI_LEVEL = 0.95
 # Slack for comparisons of computed distances and rates with user limits, so
 # that a centre exactly `margin_mm` away is not lost to rounding.
 _TOL = 1e-9
-
-
-class EvaluationError(CalcdetectError, ValueError):
-    """A truth file or a prediction folder cannot be read or does not fit together."""
 
 
 # ---------------------------------------------------------------------------

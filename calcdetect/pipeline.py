@@ -10,8 +10,12 @@ import numpy as np
 from calcdetect.breast import breast_mask
 from calcdetect.candidates import Specks, find_specks
 from calcdetect.cluster import CAD_RADIUS_MM, Clusters, cluster_labels, measure_clusters
-from calcdetect.filters import get_filter
+from calcdetect.filters import difference_of_gaussians, get_filter
 from calcdetect.filters._common import check_image, check_spacing
+
+
+#: What a speck's significance can be measured on (see `Params.detection`).
+DETECTIONS = ("bandpass", "response")
 
 
 @dataclass(frozen=True)
@@ -21,7 +25,14 @@ class Params:
     Attributes
     ----------
     filter : str
-        Enhancement filter from :data:`calcdetect.filters.FILTERS`.
+        Enhancement filter from :data:`calcdetect.filters.FILTERS`: specks are
+        segmented and measured on its response.
+    detection : {"bandpass", "response"}
+        What a speck's peak significance is measured on: ``"bandpass"``, a
+        difference of Gaussians matched to the smallest speck (sigmas
+        ``min_diameter_mm / (2 sqrt 2)`` and 4 times that), which small sharp
+        calcifications excite and smooth tissue texture hardly does; or
+        ``"response"``, the enhancement filter itself.
     backend : {"opencv", "reference"}
         OpenCV fast paths, or the scipy / scikit-image references (filters,
         connected components): same results, for checks and benchmarks.
@@ -44,6 +55,7 @@ class Params:
     """
 
     filter: str = "tophat"
+    detection: str = "bandpass"
     backend: str = "opencv"
     min_diameter_mm: float = 0.1
     max_diameter_mm: float = 1.0
@@ -57,6 +69,8 @@ class Params:
 
     def __post_init__(self):
         get_filter(self.filter)  # raises, naming the allowed filters
+        if self.detection not in DETECTIONS:
+            raise ValueError(f"detection must be one of {DETECTIONS}; got {self.detection!r}")
         for name in ("min_diameter_mm", "max_diameter_mm", "max_length_mm", "threshold",
                      "noise_block_mm", "cluster_radius_mm"):
             value = getattr(self, name)
@@ -126,6 +140,11 @@ def detect(image, *, spacing, params: Params = Params(), mask=None) -> Result:
         max_diameter_mm=params.max_diameter_mm,
         backend=params.backend,
     )
+    detection = None
+    if params.detection == "bandpass":
+        low_sigma_mm = params.min_diameter_mm / (2 * math.sqrt(2))
+        detection = difference_of_gaussians(image, low_sigma_mm, 4 * low_sigma_mm, spacing=spacing,
+                                            backend=params.backend)
     specks = find_specks(
         response,
         spacing=spacing,
@@ -135,10 +154,11 @@ def detect(image, *, spacing, params: Params = Params(), mask=None) -> Result:
         max_diameter_mm=params.max_diameter_mm,
         max_length_mm=params.max_length_mm,
         mask=mask,
+        detection=detection,
         block_mm=params.noise_block_mm,
         backend=params.backend,
     )
-    del response
+    del response, detection
     labels = cluster_labels(
         specks.row,
         specks.col,

@@ -57,21 +57,21 @@ class Clusters:
         return Clusters(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
 
-def cluster_score(contrast, n_calcifications: int) -> float:
+def cluster_score(significance, n_calcifications: int) -> float:
     """Detection confidence of a cluster in [0, 1].
 
-    Grows with the number of members and with the contrast of its three most
-    conspicuous members: clusters made of noise are few, faint specks. The
+    Grows with the number of members and with the significance of its three
+    most conspicuous members: clusters made of noise are few, faint specks. The
     logistic form keeps the score in [0, 1] and ordered like its argument.
 
     Parameters
     ----------
-    contrast : (K,) array_like
-        Member contrasts in local noise sigmas.
+    significance : (K,) array_like
+        Member detection significances in local noise sigmas.
     n_calcifications : int
         Member count.
     """
-    top = np.sort(np.asarray(contrast, float))[::-1][:3]
+    top = np.sort(np.asarray(significance, float))[::-1][:3]
     evidence = 0.5 * (float(np.mean(top)) - 6.0) + 1.5 * (math.log(n_calcifications) - math.log(4))
     return 1.0 / (1.0 + math.exp(-evidence))
 
@@ -113,7 +113,7 @@ def measure_clusters(specks: Specks, labels, *, spacing) -> Clusters:
         columns["extent_mm"].append(span + float(specks.diameter_mm[member].mean()))
         columns["area_mm2"].append(area)
         columns["density_per_cm2"].append(n / max(area, MIN_DENSITY_AREA_MM2) * 100.0)
-        columns["score"].append(cluster_score(specks.contrast[member], n))
+        columns["score"].append(cluster_score(specks.significance[member], n))
     return Clusters(**{
         name: np.asarray(values, dtype=np.int64 if name == "n_calcifications" else float)
         for name, values in columns.items()

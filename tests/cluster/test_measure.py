@@ -12,7 +12,7 @@ def _specks(rows, cols, diameter_mm=0.3, contrast=10.0):
     full = lambda v: np.full(k, float(v))  # noqa: E731
     return Specks(row=np.asarray(rows, float), col=np.asarray(cols, float), area_mm2=full(math.pi * diameter_mm**2 / 4),
                   diameter_mm=full(diameter_mm), length_mm=full(diameter_mm), width_mm=full(diameter_mm),
-                  contrast=full(contrast), score=full(0.5), bbox=np.zeros((k, 4), np.int64))
+                  contrast=full(contrast), significance=full(contrast), score=full(0.5), bbox=np.zeros((k, 4), np.int64))
 
 
 def test_square_cluster_measurements():
