@@ -38,12 +38,12 @@ The ground truth follows ``docs/truth-format.md`` (format version 1).
 
 from __future__ import annotations
 
+import datetime
+
 import dataclasses
 import hashlib
 import json
 import math
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -53,6 +53,7 @@ import cv2
 import numpy as np
 
 from calcdetect import __version__
+from calcdetect.atomic import atomic_write_text
 from calcdetect.io.dicom import write_mammogram
 from calcdetect.lexicon import Category, Distribution, Morphology, category_of
 
@@ -73,6 +74,9 @@ __all__ = [
 ]
 
 #: Version of the ``truth.json`` layout written by :func:`make_set`.
+#: ContentDate of every synthetic file, so that a set is byte-identical whenever it is made.
+_CONTENT_DATE = datetime.date(2000, 1, 1)
+
 FORMAT_VERSION = 1
 
 #: Detector pixel spacings (mm) drawn when :attr:`SynthSettings.spacing_mm` is None.
@@ -674,6 +678,7 @@ def make_set(
             photometric=settings.photometric,
             compress=settings.compress,
             uid_seed=f"calcdetect.synth:{seed}:{i}:{digest}",
+            content_date=_CONTENT_DATE,
         )
         images[image_id] = truth_to_dict(image, image_id=image_id)
         if progress is not None:
@@ -686,7 +691,7 @@ def make_set(
         "settings": {"n": len(images), **settings_dict},
         "images": [images[k] for k in sorted(images)],
     }
-    _atomic_write_text(truth_path, json.dumps(truth, indent=1) + "\n")
+    atomic_write_text(truth_path, json.dumps(truth, indent=1) + "\n")
     return truth_path
 
 
@@ -754,18 +759,6 @@ def _mirror_cluster(c: Cluster, cols: int) -> Cluster:
         col=round(cols - 1 - c.col, 3),
         calcifications=tuple(_mirror_calc(m, cols) for m in c.calcifications),
     )
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _smoothstep(x, lo: float, hi: float):

@@ -227,6 +227,7 @@ def write_mammogram(
     photometric: str = "MONOCHROME2",
     compress: bool = True,
     uid_seed: str | None = None,
+    content_date: datetime.date | None = None,
 ) -> Path:
     """Write a grey-scale image as a Digital Mammography X-Ray (For Presentation) DICOM file.
 
@@ -249,6 +250,8 @@ def write_mammogram(
         JPEG-LS lossless (needs pyjpegls) instead of uncompressed little endian.
     uid_seed : str, optional
         Makes the generated UIDs reproducible.
+    content_date : datetime.date, optional
+        ContentDate; today by default. Fix it (with `uid_seed`) for byte-identical files.
 
     Returns
     -------
@@ -284,7 +287,7 @@ def write_mammogram(
     ds.Modality = "MG"
     ds.BodyPartExamined = "BREAST"
     ds.PresentationIntentType = "FOR PRESENTATION"
-    ds.ContentDate = datetime.date.today().strftime("%Y%m%d")
+    ds.ContentDate = (content_date or datetime.date.today()).strftime("%Y%m%d")
     ds.ImageLaterality = laterality or ""
     ds.ViewPosition = view or ""
     ds.ImagerPixelSpacing = [float(spacing[0]), float(spacing[1])]
