@@ -18,7 +18,7 @@ def test_mask_is_breast_shrunk_by_margin(margin_mm):
     mask = breast_mask(image, spacing=spacing, margin_mm=margin_mm)
     rows, cols = np.nonzero(mask)
     distance_to_skin_mm = (350 - np.hypot(rows - 400, cols)) * 0.1
-    assert distance_to_skin_mm.min() >= margin_mm - 0.3
+    assert distance_to_skin_mm.min() >= margin_mm - 0.5  # the mask is computed on a 0.5 mm grid
     # the chest wall (image border at col 0) is not skin: no margin there
     assert mask[400, 0]
     # almost everything deeper than the margin is kept
