@@ -91,11 +91,11 @@ def find_specks(
     (:func:`calcdetect.noise.local_noise`), so thresholds do not depend on the
     bit depth or the dose.
 
-    With a `detection` image, the region still comes from `response` (which
-    keeps a speck's shape and height, e.g. a top-hat) but the peak that must
-    reach `threshold` is the significance of `detection` (e.g. a narrow
-    band-pass matched to small, sharp specks, which tissue texture hardly
-    excites).
+    With a separate `detection` image, the thresholds apply to its
+    significance instead (e.g. a narrow band-pass matched to small sharp
+    specks, which tissue texture hardly excites, so its local noise is close
+    to the quantum noise), while every measurement is still made on
+    `response` (e.g. a top-hat, which keeps a speck's height and shape).
 
     Parameters
     ----------
@@ -118,8 +118,8 @@ def find_specks(
     noise : NoiseMap, optional
         Precomputed noise estimate of `response`.
     detection : (M, N) ndarray, optional
-        Image whose local significance decides which regions are specks;
-        `response` by default.
+        Image whose local significance decides where specks are (both
+        thresholds); `response` by default.
     block_mm : float
         Block size of the noise estimate when `noise` is not given.
     backend : {"opencv", "reference"}
@@ -144,10 +144,19 @@ def find_specks(
             raise ValueError(f"mask shape {mask.shape} differs from response shape {response.shape}")
     if noise is None:
         noise = local_noise(response, spacing=spacing, block_mm=block_mm, mask=mask)
+    if detection is None:
+        detection, detection_noise = response, noise
+    else:
+        detection = check_image(detection)
+        if detection.shape != response.shape:
+            raise ValueError(f"detection shape {detection.shape} differs from response shape {response.shape}")
+        detection_noise = local_noise(detection, spacing=spacing, block_mm=block_mm, mask=mask)
 
     # Pixels above the low threshold, without full-size level and sigma images:
     # the threshold is formed on the block grid, then interpolated.
-    candidate = np.greater_equal(response, noise.upsample(noise.level + low_threshold * noise.sigma))
+    threshold_map = detection_noise.upsample(detection_noise.level + low_threshold * detection_noise.sigma)
+    candidate = np.greater_equal(detection, threshold_map)
+    del threshold_map
     if mask is not None:
         candidate &= mask
     if check_backend(backend) == "reference":
@@ -159,25 +168,17 @@ def find_specks(
     if n <= 1:
         return Specks.empty()
 
-    # Peak significance of each component, from its pixels only.
+    # Peak significance of each component, from its pixels only; the peak
+    # itself must lie inside the mask.
     flat = np.flatnonzero(labels)
     label = labels.ravel()[flat]
-    z = _significance(response, noise, flat)
-    peak = np.zeros(n)
-    np.maximum.at(peak, label, z)
-    if detection is None:
-        detected = peak
-    else:
-        detection = check_image(detection)
-        if detection.shape != response.shape:
-            raise ValueError(f"detection shape {detection.shape} differs from response shape {response.shape}")
-        detection_noise = local_noise(detection, spacing=spacing, block_mm=block_mm, mask=mask)
-        detected = np.zeros(n)
-        np.maximum.at(detected, label, _significance(detection, detection_noise, flat))
+    z_detection = _significance(detection, detection_noise, flat)
+    detected = np.zeros(n)
+    np.maximum.at(detected, label, z_detection)
     keep = detected >= threshold
     keep[0] = False
-    if mask is not None:  # the peak itself must lie inside the mask
-        order = np.lexsort((z, label))
+    if mask is not None:
+        order = np.lexsort((z_detection, label))
         last = np.r_[np.flatnonzero(np.diff(label[order])), len(order) - 1]
         peak_pixel = np.zeros(n, np.int64)
         peak_pixel[label[order][last]] = flat[order][last]
@@ -197,14 +198,21 @@ def find_specks(
     del labels
     label = label - 1
     rows, cols = np.divmod(flat, response.shape[1])
+    detected = detected[keep]
+
+    # Measurements are made on the response (which keeps a speck's height and shape).
     z = _significance(response, noise, flat)
-    peak, detected = peak[keep], detected[keep]
+    peak = np.full(k, -np.inf)
+    np.maximum.at(peak, label, z)
 
     # Partial-volume weights: a pixel half covered by a flat speck answers half its
     # height. The height is the mean of the speck's plateau (pixels within 80 % of
     # its maximum), since the maximum alone is biased upwards by noise.
     top = z >= PLATEAU_FRACTION * peak[label]
-    height = np.bincount(label[top], weights=z[top], minlength=k) / np.bincount(label[top], minlength=k)
+    height = np.bincount(label[top], weights=z[top], minlength=k) / np.maximum(np.bincount(label[top], minlength=k), 1)
+    # A speck found on the detection image may barely rise on the response:
+    # floor its height at one noise sigma so that the weights stay bounded.
+    height = np.maximum(height, 1.0)
     # The weights are not clipped, so that noise on the plateau and in the
     # boundary ring cancels instead of biasing the area and the moments.
     w = z / height[label]

@@ -47,7 +47,9 @@ class Params:
     noise_block_mm : float
         Side of the blocks over which the local noise is estimated.
     skin_margin_mm : float
-        Candidates closer than this to the skin line are dropped.
+        Candidates closer than this to the skin line are dropped: the skin
+        itself (about 1.5 mm thick) is a bright rim whose edges excite any
+        band-pass filter.
     cluster_radius_mm, min_cluster_specks : float, int
         Density criterion of a cluster (see :func:`calcdetect.cluster.cluster_labels`):
         by default the CAD convention, 3 within 1 cm^2; BI-RADS is 5 within 1 cm
@@ -63,7 +65,7 @@ class Params:
     threshold: float = 5.0
     low_threshold: float | None = None
     noise_block_mm: float = 4.0
-    skin_margin_mm: float = 1.0
+    skin_margin_mm: float = 2.0
     cluster_radius_mm: float = CAD_RADIUS_MM
     min_cluster_specks: int = 3
 

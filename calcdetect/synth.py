@@ -94,6 +94,10 @@ _MU_GLAND = 0.080
 _MU_SKIN = 0.078
 _MU_MUSCLE = 0.088
 _MU_BLOOD = 0.075
+# Least attenuation of a calcification over tissue (1/mm), so that contrast
+# grows with size as it does for real calcium (about 1-2.5 / mm near 20 keV);
+# amorphous calcifications are exempt, being faint and hazy by definition.
+_MU_CALCIUM_MIN = 0.8
 
 _COARSE = 4  # anatomy is computed on a grid 4 x coarser per axis, then upsampled
 _SS = 4  # calcification supersampling per axis
@@ -199,7 +203,9 @@ class SynthSettings:
     cnr_range : tuple of 2 floats
         Range of the drawn cluster contrast-to-noise ratios (near-threshold,
         obvious); most clusters are drawn near the upper end, amorphous ones near
-        the lower end.
+        the lower end. Calcium attenuates at least 0.8 / mm more than tissue,
+        so clusters of large specks (round, coarse, skin, vascular) reach a
+        higher CNR than drawn; the truth records the CNR achieved.
     cluster_gap_mm : float
         Least distance between calcifications of different clusters (and from
         isolated specks).
@@ -1902,6 +1908,10 @@ def _render_image(rng, anatomy: _Anatomy, det: _Detector, planned, singles, spac
         sigma = np.array([local_sigma(r) for r in rendered])
         unit = np.array([det.gain * r.peak for r in rendered]) / sigma  # CNR per unit coefficient
         mu = cnr / float(np.median(unit))
+        if spec.morphology != _M.AMORPHOUS:
+            # Calcium attenuates at least this much: a large speck drawn with a low
+            # target CNR is still as conspicuous as real calcium of its size.
+            mu = max(mu, _MU_CALCIUM_MIN)
         calcs = []
         for r in rendered:
             calcs.append(_truth_calc(r, det.gain * mu * r.peak))

@@ -57,22 +57,38 @@ class Clusters:
         return Clusters(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
 
-def cluster_score(significance, n_calcifications: int) -> float:
+#: Weights of :func:`cluster_score`: a logistic regression of "is a planted
+#: cluster" on these features, fitted on a synthetic tuning set (calcdetect synth
+#: --n 20 --seed 200; the evaluation sets use other seeds) and rounded.
+SCORE_WEIGHTS = {"top3_significance": 0.4, "median_significance": 0.5, "log_count": 0.6,
+                 "median_diameter_mm": -4.5, "intercept": -5.0}
+
+
+def cluster_score(significance, diameter_mm) -> float:
     """Detection confidence of a cluster in [0, 1].
 
-    Grows with the number of members and with the significance of its three
-    most conspicuous members: clusters made of noise are few, faint specks. The
-    logistic form keeps the score in [0, 1] and ordered like its argument.
+    A logistic function of the members' detection significance (mean of the
+    three highest and median), their number (log) and their median diameter:
+    clusters of real calcifications hold more, brighter and smaller specks than
+    the chance groups that noise and tissue texture make. See
+    :data:`SCORE_WEIGHTS`.
 
     Parameters
     ----------
     significance : (K,) array_like
         Member detection significances in local noise sigmas.
-    n_calcifications : int
-        Member count.
+    diameter_mm : (K,) array_like
+        Member equivalent diameters in mm.
     """
-    top = np.sort(np.asarray(significance, float))[::-1][:3]
-    evidence = 0.5 * (float(np.mean(top)) - 6.0) + 1.5 * (math.log(n_calcifications) - math.log(4))
+    significance = np.sort(np.asarray(significance, float))[::-1]
+    w = SCORE_WEIGHTS
+    evidence = (
+        w["top3_significance"] * significance[:3].mean()
+        + w["median_significance"] * np.median(significance)
+        + w["log_count"] * math.log(len(significance))
+        + w["median_diameter_mm"] * float(np.median(diameter_mm))
+        + w["intercept"]
+    )
     return 1.0 / (1.0 + math.exp(-evidence))
 
 
@@ -113,7 +129,7 @@ def measure_clusters(specks: Specks, labels, *, spacing) -> Clusters:
         columns["extent_mm"].append(span + float(specks.diameter_mm[member].mean()))
         columns["area_mm2"].append(area)
         columns["density_per_cm2"].append(n / max(area, MIN_DENSITY_AREA_MM2) * 100.0)
-        columns["score"].append(cluster_score(specks.significance[member], n))
+        columns["score"].append(cluster_score(specks.significance[member], specks.diameter_mm[member]))
     return Clusters(**{
         name: np.asarray(values, dtype=np.int64 if name == "n_calcifications" else float)
         for name, values in columns.items()

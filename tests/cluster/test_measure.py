@@ -43,9 +43,13 @@ def test_unclustered_specks_make_no_cluster():
 
 @pytest.mark.parametrize(
     ("weaker", "stronger"),
-    [(([6.0] * 3, 3), ([12.0] * 3, 3)), (([8.0] * 3, 3), ([8.0] * 9, 9))],
-    ids=["brighter", "more-members"],
+    [
+        (([6.0] * 3, [0.3] * 3), ([12.0] * 3, [0.3] * 3)),
+        (([8.0] * 3, [0.3] * 3), ([8.0] * 9, [0.3] * 9)),
+        (([8.0] * 5, [0.8] * 5), ([8.0] * 5, [0.3] * 5)),
+    ],
+    ids=["brighter", "more-members", "smaller-specks"],
 )
-def test_cluster_score_grows_with_contrast_and_count(weaker, stronger):
+def test_cluster_score_ranks_brighter_larger_groups_of_smaller_specks_higher(weaker, stronger):
     low, high = cluster_score(*weaker), cluster_score(*stronger)
     assert 0.0 < low < high < 1.0
