@@ -482,7 +482,10 @@ class ClusterEvaluation:
     Attributes
     ----------
     n_truth : int
-        Truth clusters.
+        Truth clusters that are targets: at least `min_truth_calcifications` members.
+    n_below_minimum : int
+        Truth groups with fewer members: not clusters by the definition in use,
+        so not counted in the sensitivity; a detection on one is no false positive.
     n_predicted : int
         Predicted clusters on processed images of the truth.
     n_false_positives : int
@@ -509,6 +512,7 @@ class ClusterEvaluation:
     """
 
     n_truth: int
+    n_below_minimum: int
     n_predicted: int
     n_false_positives: int
     froc: FrocCurve
@@ -526,6 +530,7 @@ class ClusterEvaluation:
         """JSON-serialisable dict; NaN and infinite values become None."""
         return {
             "n_truth": int(self.n_truth),
+            "n_below_minimum": int(self.n_below_minimum),
             "n_predicted": int(self.n_predicted),
             "n_false_positives": int(self.n_false_positives),
             "froc": self.froc.to_dict(),
@@ -1255,13 +1260,14 @@ def _evaluate_clusters(
     predicted: tuple[PredictedImage | None, ...],
     *,
     margin_mm: float,
+    min_truth_calcifications: int,
     fp_rates: tuple[float, ...],
     n_bootstrap: int,
     seed: int | None,
 ) -> ClusterEvaluation:
     detected_at, truth_image, fp_scores, fp_image = [], [], [], []
     categories, bands, matches = [], [], []
-    n_predicted = 0
+    n_predicted = n_below_minimum = 0
     for i, (image, prediction) in enumerate(zip(truth.images, predicted, strict=True)):
         spacing_mm = np.asarray(image.spacing_mm)
         found = prediction.clusters if prediction is not None and prediction.ok else _empty_clusters()
@@ -1272,13 +1278,15 @@ def _evaluate_clusters(
             distance[:, j] = distance_to_hull(centres_mm, _hull_mm(cluster, spacing_mm))
         hit = distance <= margin_mm + _TOL  # NaN centres hit nothing
         best = np.where(hit, found.score[:, None], -np.inf).max(axis=0, initial=-np.inf)
-        detected_at.extend(best.tolist())
-        truth_image.extend([i] * len(image.clusters))
+        target = np.array([len(c.calcifications) >= min_truth_calcifications for c in image.clusters], bool)
+        n_below_minimum += int((~target).sum())
+        detected_at.extend(best[target].tolist())
+        truth_image.extend([i] * int(target.sum()))
         is_fp = ~hit.any(axis=1)
         fp_scores.extend(found.score[is_fp].tolist())
         fp_image.extend([i] * int(is_fp.sum()))
-        categories.extend(str(c.category) for c in image.clusters)
-        bands.extend(_cnr_band(c.cnr) for c in image.clusters)
+        categories.extend(str(c.category) for c, t in zip(image.clusters, target) if t)
+        bands.extend(_cnr_band(c.cnr) for c, t in zip(image.clusters, target) if t)
         for k, j in zip(*np.nonzero(hit), strict=True):
             cluster = image.clusters[j]
             matches.append(
@@ -1320,6 +1328,7 @@ def _evaluate_clusters(
     cpm = float(np.mean([froc.sensitivity_at(rate) for rate in CPM_FP_RATES]))
     return ClusterEvaluation(
         n_truth=froc.n_truth,
+        n_below_minimum=n_below_minimum,
         n_predicted=n_predicted,
         n_false_positives=int(fp_scores.size),
         froc=froc,
@@ -1415,6 +1424,7 @@ def evaluate_predictions(
     predictions: Predictions,
     *,
     margin_mm: float = 2.0,
+    min_truth_calcifications: int = 3,
     calc_tolerance_mm: float = 0.5,
     fp_rates=(0.25, 0.5, 1.0, 2.0),
     n_bootstrap: int = 1000,
@@ -1423,6 +1433,9 @@ def evaluate_predictions(
     """Score loaded predictions against a loaded truth; see :func:`evaluate`."""
     if not (math.isfinite(margin_mm) and margin_mm >= 0):
         raise ValueError(f"margin_mm must be a finite number >= 0; got {margin_mm!r}")
+    if isinstance(min_truth_calcifications, bool) or int(min_truth_calcifications) != min_truth_calcifications \
+            or min_truth_calcifications < 1:
+        raise ValueError(f"min_truth_calcifications must be an integer >= 1; got {min_truth_calcifications!r}")
     if not (math.isfinite(calc_tolerance_mm) and calc_tolerance_mm >= 0):
         raise ValueError(f"calc_tolerance_mm must be a finite number >= 0; got {calc_tolerance_mm!r}")
     fp_rates = tuple(float(r) for r in fp_rates)
@@ -1460,7 +1473,8 @@ def evaluate_predictions(
         seed=seed,
         clusters=_evaluate_clusters(
             truth, join.predicted,
-            margin_mm=margin_mm, fp_rates=fp_rates, n_bootstrap=int(n_bootstrap), seed=seed,
+            margin_mm=margin_mm, min_truth_calcifications=int(min_truth_calcifications), fp_rates=fp_rates,
+            n_bootstrap=int(n_bootstrap), seed=seed,
         ),
         calcifications=_evaluate_calcifications(truth, join.predicted, calc_tolerance_mm=calc_tolerance_mm),
     )
@@ -1471,6 +1485,7 @@ def evaluate(
     pred_dir,
     *,
     margin_mm: float = 2.0,
+    min_truth_calcifications: int = 3,
     calc_tolerance_mm: float = 0.5,
     fp_rates=(0.25, 0.5, 1.0, 2.0),
     n_bootstrap: int = 1000,
@@ -1487,6 +1502,10 @@ def evaluate(
     margin_mm : float
         A predicted cluster centre hits a truth cluster when it lies within
         this distance (mm) of the convex hull of the truth's member centroids.
+    min_truth_calcifications : int
+        Truth groups with fewer calcifications are not clusters (the CAD
+        convention: at least 3): they are left out of the cluster sensitivity,
+        and a detection on one is not a false positive. Their number is reported.
     calc_tolerance_mm : float
         A predicted calcification matches a truth calcification within
         ``max(calc_tolerance_mm, length_mm / 2)`` (mm) of its centroid.
@@ -1522,6 +1541,7 @@ def evaluate(
         load_truth(truth_path),
         load_predictions(pred_dir),
         margin_mm=margin_mm,
+        min_truth_calcifications=min_truth_calcifications,
         calc_tolerance_mm=calc_tolerance_mm,
         fp_rates=fp_rates,
         n_bootstrap=n_bootstrap,
@@ -1677,7 +1697,9 @@ def format_summary(evaluation: Evaluation) -> str:
         ),
         "",
         (
-            f"Clusters: {c.n_truth} in truth, {c.n_predicted} predicted, "
+            f"Clusters: {c.n_truth} in truth"
+            + (f" (and {c.n_below_minimum} smaller groups, not counted)" if c.n_below_minimum else "")
+            + f", {c.n_predicted} predicted, "
             f"{c.n_false_positives} false positive(s) at any score (margin {e.margin_mm:g} mm)"
         ),
         "  sensitivity at "

@@ -243,6 +243,20 @@ def test_detection_on_benign_cluster_is_not_a_false_positive(tmp_path):
     assert (result.matches[0].predicted_cluster_id, result.matches[0].truth_morphology) == (5, "round")
 
 
+@pytest.mark.parametrize(
+    ("minimum", "n_truth", "n_below"), [(3, 1, 1), (2, 2, 0)], ids=["pair-is-no-cluster", "pairs-count"]
+)
+def test_truth_groups_below_the_cluster_minimum_are_neither_targets_nor_false_positives(
+    tmp_path, minimum, n_truth, n_below
+):
+    pair = [(2000.0, 2000.0), (2000.0, 2030.0)]
+    truth = write_truth(tmp_path, [image("a.dcm", [cluster(0, SQUARE), cluster(1, pair, category="benign")])])
+    run = write_predictions(tmp_path / "run", ["a.dcm"], clusters=[found_cluster("a.dcm", 0, 2000, 2015, 0.7)])
+    result = evaluate(truth, run, n_bootstrap=0, min_truth_calcifications=minimum).clusters
+    assert (result.n_truth, result.n_below_minimum, result.n_false_positives) == (n_truth, n_below, 0)
+    assert result.operating_point.sensitivity == pytest.approx((n_truth - 1) / n_truth)
+
+
 # ---------------------------------------------------------------------------
 # FROC operating points
 # ---------------------------------------------------------------------------
