@@ -26,39 +26,8 @@ import time  # noqa: E402
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from calcdetect.breast import breast_mask  # noqa: E402
-from calcdetect.candidates import find_specks  # noqa: E402
-from calcdetect.cluster import cluster_labels, measure_clusters  # noqa: E402
-from calcdetect.filters import get_filter  # noqa: E402
-from calcdetect.noise import local_noise  # noqa: E402
 from calcdetect.pipeline import Params, detect  # noqa: E402
 from calcdetect.synth import SynthSettings, synthesize  # noqa: E402
-
-
-def stages(image, spacing, params: Params) -> dict[str, float]:
-    """Run the pipeline's stages one by one, returning seconds per stage."""
-    times = {}
-    t = time.perf_counter()
-    mask = breast_mask(image, spacing=spacing, margin_mm=params.skin_margin_mm)
-    times["breast mask"] = time.perf_counter() - t
-    t = time.perf_counter()
-    response = get_filter(params.filter)(image, spacing=spacing, min_diameter_mm=params.min_diameter_mm,
-                                         max_diameter_mm=params.max_diameter_mm, backend=params.backend)
-    times[f"filter ({params.filter}, {params.backend})"] = time.perf_counter() - t
-    t = time.perf_counter()
-    noise = local_noise(response, spacing=spacing, block_mm=params.noise_block_mm, mask=mask)
-    times["noise map"] = time.perf_counter() - t
-    t = time.perf_counter()
-    specks = find_specks(response, spacing=spacing, threshold=params.threshold, min_diameter_mm=params.min_diameter_mm,
-                         max_diameter_mm=params.max_diameter_mm, max_length_mm=params.max_length_mm, mask=mask,
-                         noise=noise, backend=params.backend)
-    times["specks"] = time.perf_counter() - t
-    t = time.perf_counter()
-    labels = cluster_labels(specks.row, specks.col, spacing=spacing, radius_mm=params.cluster_radius_mm,
-                            min_specks=params.min_cluster_specks)
-    measure_clusters(specks, labels, spacing=spacing)
-    times["clusters"] = time.perf_counter() - t
-    return times
 
 
 def main(argv=None) -> int:
@@ -88,7 +57,7 @@ def main(argv=None) -> int:
             t = time.perf_counter()
             result = detect(image, spacing=spacing, params=params)
             runs[name].append(time.perf_counter() - t)
-            stage_runs[name].append(stages(image, spacing, params))
+            stage_runs[name].append(result.seconds)
 
     fast_s, ref_s = statistics.median(runs["fast"]), statistics.median(runs["reference"])
     for name in ("fast", "reference"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import dataclasses
 from dataclasses import dataclass, fields
 
 import cv2
@@ -63,9 +64,15 @@ class Specks:
         """The specks selected by a boolean mask or integer index array."""
         return Specks(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
+    def shifted(self, offset) -> Specks:
+        """The same specks with (row, col) coordinates moved by `offset` pixels."""
+        d_row, d_col = offset
+        bbox = self.bbox + np.array([d_row, d_col, d_row, d_col], dtype=self.bbox.dtype)
+        return dataclasses.replace(self, row=self.row + d_row, col=self.col + d_col, bbox=bbox)
+
     @classmethod
     def empty(cls) -> Specks:
-        return cls(**{f.name: np.zeros((0, 4) if f.name == "bbox" else 0) for f in fields(cls)})
+        return cls(**{f.name: np.zeros((0, 4), np.int64) if f.name == "bbox" else np.zeros(0) for f in fields(cls)})
 
 
 def find_specks(

@@ -55,7 +55,7 @@ class NoiseMap:
         return cv2.resize(np.asarray(grid, np.float32), size, interpolation=cv2.INTER_LINEAR)[:rows, :cols]
 
 
-def local_noise(response, *, spacing, block_mm: float = 4.0, mask=None, stride: int = 2) -> NoiseMap:
+def local_noise(response, *, spacing, block_mm: float = 4.0, mask=None, stride: int = 3) -> NoiseMap:
     """Estimate the local background level and noise of a filter response.
 
     Median and median absolute deviation (MAD) per block are insensitive to
@@ -76,7 +76,8 @@ def local_noise(response, *, spacing, block_mm: float = 4.0, mask=None, stride: 
         Pixels to use (the breast); all by default.
     stride : int
         Use every `stride`-th pixel in each direction: neighbouring pixels of a
-        filtered image are correlated, so little is lost and time drops by stride**2.
+        filtered image are correlated, so little is lost and time drops by
+        stride**2 (a 4 mm block at 0.07 mm still gives about 360 samples).
 
     Returns
     -------
