@@ -301,9 +301,9 @@ def write_mammogram(
     ds.RescaleSlope = 1
     ds.RescaleIntercept = 0
     ds.RescaleType = "US"
-    ds.set_pixel_data(pixels.astype(np.uint16), photometric, bits_stored)
+    ds.set_pixel_data(pixels.astype(np.uint16), photometric, bits_stored, generate_instance_uid=False)
     if compress:
-        ds.compress(JPEGLSLossless)
+        ds.compress(JPEGLSLossless, generate_instance_uid=False)  # keep the (reproducible) UID
     with atomic_open(path, "wb") as fh:
         ds.save_as(fh, enforce_file_format=True)
     return path
