@@ -11,6 +11,7 @@ import numpy as np
 
 from scipy import ndimage as ndi
 
+from calcdetect.arrays import StructOfArrays
 from calcdetect.filters._common import check_backend, check_image, check_positive, check_spacing
 from calcdetect.noise import NoiseMap, local_noise
 
@@ -19,7 +20,7 @@ PLATEAU_FRACTION = 0.8
 
 
 @dataclass(frozen=True, eq=False)
-class Specks:
+class Specks(StructOfArrays):
     """Candidate calcifications of one image, as a struct of arrays (all length K).
 
     Attributes
@@ -56,13 +57,6 @@ class Specks:
     significance: np.ndarray
     score: np.ndarray
     bbox: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.row)
-
-    def take(self, index) -> Specks:
-        """The specks selected by a boolean mask or integer index array."""
-        return Specks(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
     def shifted(self, offset) -> Specks:
         """The same specks with (row, col) coordinates moved by `offset` pixels."""

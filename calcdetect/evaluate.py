@@ -42,7 +42,6 @@ References
 from __future__ import annotations
 
 import csv
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -50,12 +49,12 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from scipy.spatial import cKDTree
 
+from calcdetect.arrays import StructOfArrays
 from calcdetect.errors import EvaluationError
 from calcdetect.lexicon import Category, Distribution, Morphology
+from calcdetect.truthfile import FORMAT_VERSION, read_truth
 from calcdetect.results import CALCIFICATION_COLUMNS, CLUSTER_COLUMNS, IMAGE_COLUMNS, write_csv
 
-#: The ``format_version`` of ``truth.json`` this module reads.
-TRUTH_FORMAT_VERSION = 1
 
 #: False positives per image averaged by the competition performance metric.
 CPM_FP_RATES = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
@@ -183,12 +182,12 @@ class Truth:
 
     images: tuple[TruthImage, ...]
     path: str | None = None
-    format_version: int = TRUTH_FORMAT_VERSION
+    format_version: int = FORMAT_VERSION
     seed: int | None = None
 
 
 @dataclass(frozen=True, eq=False)
-class PredictedClusters:
+class PredictedClusters(StructOfArrays):
     """The predicted clusters of one image (struct of arrays, K clusters).
 
     Attributes
@@ -208,12 +207,9 @@ class PredictedClusters:
     distribution: tuple[str | None, ...]
     morphology: tuple[str | None, ...]
 
-    def __len__(self) -> int:
-        return len(self.score)
-
 
 @dataclass(frozen=True, eq=False)
-class PredictedCalcifications:
+class PredictedCalcifications(StructOfArrays):
     """The predicted calcifications of one image (struct of arrays, P specks).
 
     Attributes
@@ -230,9 +226,6 @@ class PredictedCalcifications:
     cluster_id: np.ndarray
     centroid: np.ndarray
     score: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.score)
 
 
 @dataclass(frozen=True, eq=False)
@@ -791,19 +784,9 @@ def load_truth(path) -> Truth:
         distribution or morphology outside :mod:`calcdetect.lexicon`, or
         repeats an image id.
     """
-    path = Path(path)
-    with open(path, encoding="utf-8") as fh:
-        try:
-            doc = json.load(fh)
-        except json.JSONDecodeError as exc:
-            raise EvaluationError(f"{path}: not valid JSON ({exc})") from None
+    doc = read_truth(path)
     where = str(path)
-    version = _field(doc, "format_version", where)
-    if version != TRUTH_FORMAT_VERSION:
-        raise EvaluationError(
-            f"{where}: format_version {version!r} is not supported; this calcdetect reads "
-            f"version {TRUTH_FORMAT_VERSION} (regenerate the set with this version's synth)"
-        )
+    version = doc["format_version"]
     images = _field(doc, "images", where)
     if not isinstance(images, list):
         raise EvaluationError(f"{where}: 'images' must be a list; got {type(images).__name__}")

@@ -56,6 +56,7 @@ from calcdetect import __version__
 from calcdetect.atomic import atomic_write_text
 from calcdetect.io.dicom import write_mammogram
 from calcdetect.lexicon import Category, Distribution, Morphology, category_of
+from calcdetect.truthfile import FORMAT_VERSION, read_truth
 
 __all__ = [
     "FORMAT_VERSION",
@@ -77,7 +78,6 @@ __all__ = [
 #: ContentDate of every synthetic file, so that a set is byte-identical whenever it is made.
 _CONTENT_DATE = datetime.date(2000, 1, 1)
 
-FORMAT_VERSION = 1
 
 #: Detector pixel spacings (mm) drawn when :attr:`SynthSettings.spacing_mm` is None.
 SPACINGS_MM = (0.065, 0.07, 0.085, 0.1)
@@ -699,37 +699,6 @@ def make_set(
     }
     atomic_write_text(truth_path, json.dumps(truth, indent=1) + "\n")
     return truth_path
-
-
-def read_truth(path) -> dict:
-    """Read a ``truth.json`` written by :func:`make_set`.
-
-    Parameters
-    ----------
-    path : str or PathLike
-
-    Returns
-    -------
-    dict
-        The parsed file (see ``docs/truth-format.md``).
-
-    Raises
-    ------
-    ValueError
-        When the file is not a truth file of a supported format version.
-    """
-    path = Path(path)
-    with open(path, encoding="utf-8") as fh:
-        try:
-            truth = json.load(fh)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(truth, dict) or "images" not in truth:
-        raise ValueError(f"{path}: not a calcdetect truth file (no 'images')")
-    version = truth.get("format_version")
-    if version != FORMAT_VERSION:
-        raise ValueError(f"{path}: truth format_version {version!r} is not supported; expected {FORMAT_VERSION}")
-    return truth
 
 
 # --------------------------------------------------------------------------------------

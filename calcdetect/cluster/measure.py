@@ -9,6 +9,7 @@ import numpy as np
 from scipy.spatial import ConvexHull, QhullError
 from scipy.spatial.distance import pdist
 
+from calcdetect.arrays import StructOfArrays
 from calcdetect.candidates import Specks
 from calcdetect.filters._common import check_spacing
 
@@ -17,7 +18,7 @@ MIN_DENSITY_AREA_MM2 = 100.0
 
 
 @dataclass(frozen=True, eq=False)
-class Clusters:
+class Clusters(StructOfArrays):
     """Clusters of one image, as a struct of arrays (all length C).
 
     Attributes
@@ -49,12 +50,6 @@ class Clusters:
     area_mm2: np.ndarray
     density_per_cm2: np.ndarray
     score: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.row)
-
-    def take(self, index) -> Clusters:
-        return Clusters(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
 
 #: Weights of :func:`cluster_score`: a logistic regression of "is a planted
