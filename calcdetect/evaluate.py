@@ -867,6 +867,18 @@ def _empty_calcifications() -> PredictedCalcifications:
     )
 
 
+def _group_by_image(rows, path: Path, parse) -> dict[str, list]:
+    """Parse table rows with ``parse(cells, where)``, grouped by their image_id."""
+    grouped: dict[str, list] = {}
+    for line, cells in rows:
+        where = f"{path}:{line}"
+        image_id = cells.get("image_id")
+        if image_id is None:
+            raise EvaluationError(f"{where}: image_id is empty")
+        grouped.setdefault(image_id, []).append(parse(cells, where))
+    return grouped
+
+
 def load_predictions(folder) -> Predictions:
     """Read the ``images.csv``, ``clusters.csv`` and ``calcifications.csv`` of a run.
 
@@ -905,38 +917,21 @@ def load_predictions(folder) -> Predictions:
             raise EvaluationError(f"{where}: status must be 'ok' or 'error'; got {status!r}")
         headers[image_id] = (cells.get("path"), status, cells.get("error"))
 
-    clusters: dict[str, list] = {}
-    for line, cells in cluster_rows:
-        where = f"{folder / 'clusters.csv'}:{line}"
-        image_id = cells.get("image_id")
-        if image_id is None:
-            raise EvaluationError(f"{where}: image_id is empty")
-        clusters.setdefault(image_id, []).append(
-            (
-                _cell_int(cells, "cluster_id", where, missing=-1),
-                _cell_float(cells, "row", where),
-                _cell_float(cells, "col", where),
-                _score(cells, where),
-                cells.get("distribution"),
-                cells.get("morphology"),
-            )
-        )
-
-    calcifications: dict[str, list] = {}
-    for line, cells in calc_rows:
-        where = f"{folder / 'calcifications.csv'}:{line}"
-        image_id = cells.get("image_id")
-        if image_id is None:
-            raise EvaluationError(f"{where}: image_id is empty")
-        calcifications.setdefault(image_id, []).append(
-            (
-                _cell_int(cells, "calc_id", where, missing=-1),
-                _cell_int(cells, "cluster_id", where, missing=-1),
-                _cell_float(cells, "row", where),
-                _cell_float(cells, "col", where),
-                _score(cells, where),
-            )
-        )
+    clusters = _group_by_image(cluster_rows, folder / "clusters.csv", lambda cells, where: (
+        _cell_int(cells, "cluster_id", where, missing=-1),
+        _cell_float(cells, "row", where),
+        _cell_float(cells, "col", where),
+        _score(cells, where),
+        cells.get("distribution"),
+        cells.get("morphology"),
+    ))
+    calcifications = _group_by_image(calc_rows, folder / "calcifications.csv", lambda cells, where: (
+        _cell_int(cells, "calc_id", where, missing=-1),
+        _cell_int(cells, "cluster_id", where, missing=-1),
+        _cell_float(cells, "row", where),
+        _cell_float(cells, "col", where),
+        _score(cells, where),
+    ))
 
     images: dict[str, PredictedImage] = {}
     for image_id in [*headers, *(i for i in {**clusters, **calcifications} if i not in headers)]:
