@@ -15,7 +15,7 @@ from pathlib import Path
 
 from calcdetect import __version__
 from calcdetect.errors import CalcdetectError
-from calcdetect.io import read_mammogram
+from calcdetect.io import LoadOptions, read_mammogram
 from calcdetect.pipeline import Params, detect
 from calcdetect.results import (
     CALCIFICATION_COLUMNS,
@@ -113,7 +113,7 @@ def image_id_for(path: Path, root: Path) -> str:
     return Path(os.path.relpath(os.path.abspath(path), root)).as_posix()
 
 
-def process_file(path, *, image_id: str, params: Params = Params(), spacing_mm=None,
+def process_file(path, *, image_id: str, params: Params = Params(), load: LoadOptions = LoadOptions(),
                  use_sop_uid: bool = False) -> ImageOutcome:
     """Load and analyse one file; any failure becomes an error row, never an exception.
 
@@ -124,12 +124,12 @@ def process_file(path, *, image_id: str, params: Params = Params(), spacing_mm=N
         Id written to the tables (replaced by the SOP Instance UID when
         `use_sop_uid` and the file has one).
     params : Params
-    spacing_mm : float or tuple of 2 floats, optional
-        Spacing for files whose header has none.
+    load : LoadOptions
+        How files are loaded (e.g. the spacing for files whose header has none).
     """
     start = time.perf_counter()
     try:
-        mammogram = read_mammogram(path, spacing_mm=spacing_mm)
+        mammogram = read_mammogram(path, spacing_mm=load.spacing_mm)
         if use_sop_uid and mammogram.sop_instance_uid:
             image_id = mammogram.sop_instance_uid
         result = detect(mammogram.image, spacing=mammogram.spacing, params=params)
@@ -161,7 +161,7 @@ def run_detection(
     out_dir,
     *,
     params: Params = Params(),
-    spacing_mm=None,
+    load: LoadOptions = LoadOptions(),
     use_sop_uid: bool = False,
     on_image: Callable[[ImageOutcome], None] | None = None,
 ) -> RunSummary:
@@ -177,8 +177,8 @@ def run_detection(
         Files and folders (searched recursively).
     out_dir : str or PathLike
     params : Params
-    spacing_mm : float or tuple of 2 floats, optional
-        Spacing for files whose header has none.
+    load : LoadOptions
+        How files are loaded.
     use_sop_uid : bool
         Use SOP Instance UIDs as image ids instead of relative paths.
     on_image : callable, optional
@@ -195,7 +195,7 @@ def run_detection(
     outcomes = []
     for path in files:
         outcome = process_file(path, image_id=image_id_for(path, root), params=params,
-                               spacing_mm=spacing_mm, use_sop_uid=use_sop_uid)
+                               load=load, use_sop_uid=use_sop_uid)
         outcomes.append(outcome)
         if on_image is not None:
             on_image(outcome)
@@ -214,7 +214,7 @@ def run_detection(
         n_clusters=sum(len(o.clusters) for o in outcomes),
         seconds=time.perf_counter() - t0,
     )
-    settings = run_settings(params, spacing_mm=spacing_mm, use_sop_uid=use_sop_uid)
+    settings = run_settings(params, load=load, use_sop_uid=use_sop_uid)
     write_json(out_dir / "run.json", {
         "schema_version": SCHEMA_VERSION,
         "calcdetect_version": __version__,
@@ -235,9 +235,10 @@ def run_detection(
     return summary
 
 
-def run_settings(params: Params, *, spacing_mm=None, use_sop_uid: bool = False) -> dict:
+def run_settings(params: Params, *, load: LoadOptions = LoadOptions(), use_sop_uid: bool = False) -> dict:
     """Every setting that changes a run's tables."""
-    return {**params.to_dict(), "spacing_mm": spacing_mm, "image_id": "sop_instance_uid" if use_sop_uid else "path"}
+    return {"detection": params.to_dict(), "loading": load.to_dict(),
+            "image_id": "sop_instance_uid" if use_sop_uid else "path"}
 
 
 def settings_hash(settings: dict) -> str:

@@ -32,8 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     detect = sub.add_parser("detect", help="find calcification clusters in DICOM mammograms")
     detect.add_argument("paths", nargs="+", metavar="PATH", help="DICOM files or folders (searched recursively)")
     detect.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the result tables")
-    detect.add_argument("--spacing-mm", type=_spacing, metavar="MM",
-                        help="pixel spacing for files whose header has none, 'ROW' or 'ROW,COL' in mm")
+    _add_loading_arguments(detect)
     detect.add_argument("--filter", choices=sorted(FILTERS), default=defaults.filter, help="enhancement filter")
     detect.add_argument("--threshold", type=float, default=defaults.threshold,
                         help="speck significance in local noise sigmas (default %(default)s)")
@@ -61,6 +60,19 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", type=Path, metavar="FILE", help="also write the full evaluation as JSON")
     evaluate.set_defaults(handler=_evaluate)
     return parser
+
+
+def _add_loading_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of how input files are loaded (see :class:`calcdetect.io.LoadOptions`)."""
+    group = parser.add_argument_group("loading")
+    group.add_argument("--spacing-mm", type=_spacing, metavar="MM",
+                       help="pixel spacing for files whose header has none, 'ROW' or 'ROW,COL' in mm")
+
+
+def _load_options(args):
+    from calcdetect.io import LoadOptions
+
+    return LoadOptions(spacing_mm=args.spacing_mm)
 
 
 def _spacing(text: str) -> float | tuple[float, float]:
@@ -91,7 +103,7 @@ def _detect(args) -> int:
         else:
             print(f"error  {row['image_id']}: {row['error']}", file=sys.stderr)
 
-    summary = run_detection(args.paths, args.out, params=params, spacing_mm=args.spacing_mm,
+    summary = run_detection(args.paths, args.out, params=params, load=_load_options(args),
                             use_sop_uid=args.image_id == "sop", on_image=report)
     print(f"{summary.n_images} images: {summary.n_ok} ok, {summary.n_failed} failed; "
           f"{summary.n_calcifications} calcifications in {summary.n_clusters} clusters; "

@@ -72,7 +72,7 @@ def test_detect_writes_the_contract_tables_and_records_errors(inputs, tmp_path, 
     run = json.loads((out / "run.json").read_text())
     assert run["schema_version"] == 1
     assert run["images"] == {"total": 3, "ok": 2, "failed": 1}
-    assert run["parameters"]["filter"] == "tophat"
+    assert run["parameters"]["detection"]["filter"] == "tophat"
     assert len(run["parameters_sha256"]) == 64
     assert run["libraries"]["pydicom"]
 

@@ -8,7 +8,7 @@ units, its pixel spacing and where that spacing came from.
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
 
@@ -38,6 +38,22 @@ class SpacingSource(StrEnum):
     IMAGER_PIXEL_SPACING = "ImagerPixelSpacing"
     USER = "user"
     DEFAULT = "default"
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How input files are turned into mammograms (every option of the loader).
+
+    Attributes
+    ----------
+    spacing_mm : float or tuple of 2 floats, optional
+        Pixel spacing (row_mm, col_mm) for files whose header has none.
+    """
+
+    spacing_mm: float | tuple[float, float] | None = None
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass(frozen=True, eq=False)
