@@ -15,8 +15,8 @@ from pathlib import Path
 
 from calcdetect import __version__
 from calcdetect.errors import CalcdetectError
-from calcdetect.io import LoadOptions, read_mammogram
-from calcdetect.pipeline import Params, detect
+from calcdetect.io import LoadOptions, is_image_file, read_mammogram
+from calcdetect.pipeline import Params, detect_mammogram
 from calcdetect.results import (
     CALCIFICATION_COLUMNS,
     CLUSTER_COLUMNS,
@@ -28,9 +28,6 @@ from calcdetect.results import (
     write_csv,
     write_json,
 )
-
-#: File name suffixes taken as DICOM when a folder is searched (besides files with the DICM magic).
-DICOM_SUFFIXES = frozenset({".dcm", ".dicom", ".dic", ".ima"})
 
 #: Libraries whose versions go into run.json.
 _LIBRARIES = ("numpy", "scipy", "scikit-image", "pydicom", "opencv-python-headless", "pylibjpeg",
@@ -66,8 +63,8 @@ class RunSummary:
 def find_inputs(paths: Iterable) -> tuple[Path, list[Path]]:
     """Expand files and folders into the list of files to process.
 
-    Folders are searched recursively, in sorted order, for files with a DICOM
-    suffix or the ``DICM`` magic; hidden files and folders are skipped. Files
+    Folders are searched recursively, in sorted order, for the files
+    :func:`calcdetect.io.is_image_file` accepts; hidden files and folders are skipped. Files
     named explicitly are always taken (a missing one becomes an error row).
 
     Returns
@@ -86,7 +83,7 @@ def find_inputs(paths: Iterable) -> tuple[Path, list[Path]]:
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
                 files.extend(
                     Path(dirpath, name) for name in sorted(filenames)
-                    if not name.startswith(".") and _looks_like_dicom(Path(dirpath, name))
+                    if not name.startswith(".") and is_image_file(Path(dirpath, name))
                 )
         else:
             anchors.append(path.parent)
@@ -95,17 +92,6 @@ def find_inputs(paths: Iterable) -> tuple[Path, list[Path]]:
         return Path("."), []
     root = Path(os.path.commonpath([os.path.abspath(a) for a in anchors]))
     return root, list(dict.fromkeys(files))
-
-
-def _looks_like_dicom(path: Path) -> bool:
-    if path.suffix.lower() in DICOM_SUFFIXES:
-        return True
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(128)
-            return fh.read(4) == b"DICM"
-    except OSError:
-        return False
 
 
 def image_id_for(path: Path, root: Path) -> str:
@@ -132,7 +118,7 @@ def process_file(path, *, image_id: str, params: Params = Params(), load: LoadOp
         mammogram = read_mammogram(path, spacing_mm=load.spacing_mm)
         if use_sop_uid and mammogram.sop_instance_uid:
             image_id = mammogram.sop_instance_uid
-        result = detect(mammogram.image, spacing=mammogram.spacing, params=params)
+        result = detect_mammogram(mammogram, params=params)
     except CalcdetectError as exc:
         reason = getattr(exc, "reason", str(exc))
         return ImageOutcome(image_row(image_id, str(path), error=reason, seconds=time.perf_counter() - start))

@@ -117,6 +117,11 @@ class Result:
     seconds: dict = field(default_factory=dict)
 
 
+def detect_mammogram(mammogram, *, params: Params = Params()) -> Result:
+    """:func:`detect` on a loaded :class:`calcdetect.io.Mammogram` (image, spacing and header facts)."""
+    return detect(mammogram.image, spacing=mammogram.spacing, params=params)
+
+
 def detect(image, *, spacing, params: Params = Params(), mask=None) -> Result:
     """Find calcifications and clusters of calcifications in a mammogram.
 

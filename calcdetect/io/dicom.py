@@ -87,6 +87,23 @@ class Mammogram:
     metadata: dict = field(default_factory=dict)
 
 
+#: File name suffixes taken as DICOM when a folder is searched (besides files with the DICM magic).
+DICOM_SUFFIXES = frozenset({".dcm", ".dicom", ".dic", ".ima"})
+
+
+def is_image_file(path) -> bool:
+    """Whether a file found in a folder is an input: a DICOM suffix or the ``DICM`` magic."""
+    path = Path(path)
+    if path.suffix.lower() in DICOM_SUFFIXES:
+        return True
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(128)
+            return fh.read(4) == b"DICM"
+    except OSError:
+        return False
+
+
 def read_mammogram(path, *, spacing_mm: float | tuple[float, float] | None = None) -> Mammogram:
     """Load a DICOM mammogram as float32.
 
