@@ -138,6 +138,7 @@ def process_file(path, *, image_id: str, params: Params = Params(), load: LoadOp
         laterality=mammogram.laterality,
         view=mammogram.view,
         seconds=time.perf_counter() - start,
+        warnings=mammogram.warnings,
     )
     return ImageOutcome(row, calcification_rows(image_id, result), cluster_rows(image_id, result))
 

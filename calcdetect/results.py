@@ -22,7 +22,7 @@ SCHEMA_VERSION = 1
 
 IMAGE_COLUMNS = (
     "image_id", "path", "status", "error", "rows", "columns", "spacing_mm",
-    "spacing_source", "laterality", "view", "n_calcifications", "n_clusters", "seconds",
+    "spacing_source", "laterality", "view", "n_calcifications", "n_clusters", "seconds", "warnings",
 )
 CALCIFICATION_COLUMNS = (
     "image_id", "calc_id", "cluster_id", "row", "col", "area_mm2", "diameter_mm",
@@ -47,6 +47,7 @@ def image_row(
     view: str | None = None,
     error: str | None = None,
     seconds: float | None = None,
+    warnings: tuple[str, ...] = (),
 ) -> dict:
     """One row of ``images.csv``; ``status`` is ``error`` when `error` is given."""
     return {
@@ -63,6 +64,7 @@ def image_row(
         "n_calcifications": len(result.specks) if result is not None else None,
         "n_clusters": len(result.clusters) if result is not None else None,
         "seconds": seconds,
+        "warnings": "; ".join(warnings) or None,
     }
 
 

@@ -75,6 +75,11 @@ class Mammogram:
         The image's SOP Instance UID (an identifier free of patient data).
     bits_stored : int or None
         Bits stored per pixel in the file.
+    warnings : tuple of str
+        One line each: what the loader assumed or doubts (recorded in the
+        ``warnings`` column of ``images.csv``).
+    metadata : dict
+        Other facts of the header the pipeline may use (transfer syntax, ...).
     """
 
     image: np.ndarray
@@ -84,6 +89,7 @@ class Mammogram:
     view: str | None = None
     sop_instance_uid: str | None = None
     bits_stored: int | None = None
+    warnings: tuple[str, ...] = ()
     metadata: dict = field(default_factory=dict)
 
 
