@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import datetime
-import hashlib
-import json
+import functools
 import os
 import platform
 import time
@@ -15,19 +14,20 @@ from pathlib import Path
 
 from calcdetect import __version__
 from calcdetect.errors import CalcdetectError
+from calcdetect.executors import make_executor
 from calcdetect.io import LoadOptions, is_image_file, read_mammogram
+from calcdetect.io.peek import peek_shape
 from calcdetect.pipeline import Params, detect_mammogram
 from calcdetect.results import (
-    CALCIFICATION_COLUMNS,
-    CLUSTER_COLUMNS,
-    IMAGE_COLUMNS,
+    FORMATS,
     SCHEMA_VERSION,
     calcification_rows,
     cluster_rows,
     image_row,
-    write_csv,
     write_json,
+    write_table,
 )
+from calcdetect.store import RunFolder
 
 #: Libraries whose versions go into run.json.
 _LIBRARIES = ("numpy", "scipy", "scikit-image", "pydicom", "opencv-python-headless", "pylibjpeg",
@@ -46,10 +46,18 @@ class ImageOutcome:
     def ok(self) -> bool:
         return self.image["status"] == "ok"
 
+    def rows(self) -> dict[str, list[dict]]:
+        """The rows of each table, as stored in a part-file."""
+        return {"images": [self.image], "calcifications": self.calcifications, "clusters": self.clusters}
+
 
 @dataclass(frozen=True)
 class RunSummary:
-    """What a run did; the tables themselves are in `out_dir`."""
+    """What a run did; the tables themselves are in `out_dir`.
+
+    `n_processed` images were processed by this call (the others were already
+    done), by `workers` workers, spending `work_seconds` inside the per-image work.
+    """
 
     out_dir: Path
     n_images: int
@@ -58,6 +66,9 @@ class RunSummary:
     n_calcifications: int
     n_clusters: int
     seconds: float
+    n_processed: int = 0
+    workers: int = 1
+    work_seconds: float = 0.0
 
 
 def find_inputs(paths: Iterable) -> tuple[Path, list[Path]]:
@@ -143,6 +154,19 @@ def process_file(path, *, image_id: str, params: Params = Params(), load: LoadOp
     return ImageOutcome(row, calcification_rows(image_id, result), cluster_rows(image_id, result))
 
 
+@dataclass(frozen=True)
+class ImageTask:
+    """One file to process: what travels to a worker (a path, never pixels)."""
+
+    path: str
+    key: str  # the image's id relative to the input root: the part-file key, stable across runs
+
+
+def process_task(task: ImageTask, *, params: Params, load: LoadOptions, use_sop_uid: bool) -> ImageOutcome:
+    """Worker entry point: :func:`process_file` for one task (module level, so it pickles)."""
+    return process_file(task.path, image_id=task.key, params=params, load=load, use_sop_uid=use_sop_uid)
+
+
 def run_detection(
     paths: Iterable,
     out_dir,
@@ -150,13 +174,24 @@ def run_detection(
     params: Params = Params(),
     load: LoadOptions = LoadOptions(),
     use_sop_uid: bool = False,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    retries: int = 1,
+    memory_budget_gb: float | None = None,
+    table_format: str = "csv",
+    overwrite: bool = False,
+    resume: bool | None = None,
+    on_start: Callable[[int, int], None] | None = None,
     on_image: Callable[[ImageOutcome], None] | None = None,
 ) -> RunSummary:
     """Detect calcifications in every input file and write the tables of schema v1.
 
-    Writes ``images.csv``, ``calcifications.csv``, ``clusters.csv`` and
-    ``run.json`` into `out_dir`, each atomically. A file that cannot be
-    processed is an ``error`` row; the run goes on.
+    Each image's rows are committed to a part-file as soon as it finishes; the
+    tables (``images``, ``calcifications``, ``clusters``, as CSV or Parquet)
+    and ``run.json`` are written at the end, atomically, from the parts, in
+    input order. A file that cannot be processed is an ``error`` row; the run
+    goes on. Running the same command again after an interruption processes
+    only the images without a part-file.
 
     Parameters
     ----------
@@ -168,45 +203,86 @@ def run_detection(
         How files are loaded.
     use_sop_uid : bool
         Use SOP Instance UIDs as image ids instead of relative paths.
+    jobs : int
+        Worker processes (1: this process); workers of a local Dask cluster.
+    scheduler : str, optional
+        Dask scheduler address, or ``"local"`` for a LocalCluster of `jobs` workers.
+    retries : int
+        Times an image whose worker died is tried again before it becomes an error row.
+    memory_budget_gb : float, optional
+        Run fewer workers when `jobs` images of the largest size would not fit.
+    table_format : {"csv", "parquet"}
+    overwrite : bool
+        Discard a stored run with other settings in `out_dir` instead of refusing.
+    resume : bool or None
+        True: continue a stored run (it must exist); False: start afresh;
+        None (default): continue a compatible run when there is one.
+    on_start : callable, optional
+        ``on_start(total, already_done)`` before the work starts (for progress).
     on_image : callable, optional
-        Called with each :class:`ImageOutcome` as it completes (for progress).
+        Called with each :class:`ImageOutcome` as it is committed (for progress).
 
     Returns
     -------
     RunSummary
+
+    Raises
+    ------
+    calcdetect.store.RunConflictError
+        When `out_dir` holds a run with other settings (and not `overwrite`).
     """
+    if table_format not in FORMATS:
+        raise ValueError(f"table_format must be one of {FORMATS}; got {table_format!r}")
+    if int(jobs) != jobs or jobs < 1:
+        raise ValueError(f"jobs must be an integer >= 1; got {jobs!r}")
     started = datetime.datetime.now(datetime.timezone.utc)
     t0 = time.perf_counter()
     paths = [str(p) for p in paths]
     root, files = find_inputs(paths)
-    outcomes = []
-    for path in files:
-        outcome = process_file(path, image_id=image_id_for(path, root), params=params,
-                               load=load, use_sop_uid=use_sop_uid)
-        outcomes.append(outcome)
-        if on_image is not None:
-            on_image(outcome)
+    tasks = [ImageTask(str(path), image_id_for(path, root)) for path in files]
+    settings = {**run_settings(params, load=load, use_sop_uid=use_sop_uid), "input_root": str(root)}
+    folder = RunFolder(out_dir, settings, overwrite=overwrite, resume=resume)
+    todo = sorted((t for t in tasks if not folder.done(t.key)), key=_size, reverse=True)  # largest first
+    if on_start is not None:
+        on_start(len(tasks), len(tasks) - len(todo))
 
-    out_dir = Path(out_dir)
-    write_csv(out_dir / "images.csv", IMAGE_COLUMNS, (o.image for o in outcomes))
-    write_csv(out_dir / "calcifications.csv", CALCIFICATION_COLUMNS, (r for o in outcomes for r in o.calcifications))
-    write_csv(out_dir / "clusters.csv", CLUSTER_COLUMNS, (r for o in outcomes for r in o.clusters))
-    n_ok = sum(o.ok for o in outcomes)
+    workers = _workers_within_budget(jobs, todo, memory_budget_gb)
+    work_seconds = 0.0
+    if todo:
+        executor = make_executor(jobs=workers, scheduler=scheduler, retries=retries)
+        try:
+            task = functools.partial(process_task, params=params, load=load, use_sop_uid=use_sop_uid)
+            for item, outcome, failure in executor.run(task, todo):
+                if failure is not None:
+                    outcome = ImageOutcome(image_row(item.key, item.path, error=f"worker failed: {failure}"))
+                folder.commit(item.key, outcome.rows())
+                work_seconds += outcome.image["seconds"] or 0.0
+                if on_image is not None:
+                    on_image(outcome)
+        finally:
+            executor.close()
+
+    rows = folder.tables(t.key for t in tasks)
+    for name, table in rows.items():
+        write_table(out_dir, name, table, format=table_format)
+    n_ok = sum(row["status"] == "ok" for row in rows["images"])
     summary = RunSummary(
-        out_dir=out_dir,
-        n_images=len(outcomes),
+        out_dir=Path(out_dir),
+        n_images=len(tasks),
         n_ok=n_ok,
-        n_failed=len(outcomes) - n_ok,
-        n_calcifications=sum(len(o.calcifications) for o in outcomes),
-        n_clusters=sum(len(o.clusters) for o in outcomes),
+        n_failed=len(tasks) - n_ok,
+        n_calcifications=len(rows["calcifications"]),
+        n_clusters=len(rows["clusters"]),
         seconds=time.perf_counter() - t0,
+        n_processed=len(todo),
+        workers=workers,
+        work_seconds=work_seconds,
     )
-    settings = run_settings(params, load=load, use_sop_uid=use_sop_uid)
-    write_json(out_dir / "run.json", {
+    write_json(Path(out_dir) / "run.json", {
         "schema_version": SCHEMA_VERSION,
         "calcdetect_version": __version__,
         "parameters": settings,
-        "parameters_sha256": settings_hash(settings),
+        "parameters_sha256": folder.hash,
         "libraries": library_versions(),
         "python": platform.python_version(),
         "platform": platform.platform(),
@@ -214,6 +290,9 @@ def run_detection(
         "inputs": paths,
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "execution": {"executor": "dask" if scheduler else "processes" if workers > 1 else "serial",
+                      "scheduler": scheduler, "workers": workers, "processed_now": len(todo),
+                      "resumed": len(tasks) - len(todo), "table_format": table_format},
         "images": {"total": summary.n_images, "ok": summary.n_ok, "failed": summary.n_failed},
         "n_calcifications": summary.n_calcifications,
         "n_clusters": summary.n_clusters,
@@ -222,15 +301,39 @@ def run_detection(
     return summary
 
 
+def _size(task: ImageTask) -> int:
+    try:
+        return os.stat(task.path).st_size
+    except OSError:
+        return 0
+
+
+#: Peak memory of one image in flight, as a multiple of its float32 pixels (load + detect).
+PEAK_MEMORY_FACTOR = 8
+
+
+def _workers_within_budget(jobs: int, tasks: list[ImageTask], budget_gb: float | None) -> int:
+    """Lower `jobs` so that `jobs` of the largest images fit in the memory budget."""
+    if budget_gb is None or not tasks:
+        return jobs
+    if budget_gb <= 0:
+        raise ValueError(f"memory_budget_gb must be > 0; got {budget_gb}")
+    largest = max(_pixels(t.path) for t in tasks[: 2 * jobs])  # tasks are sorted largest file first
+    per_image = largest * 4 * PEAK_MEMORY_FACTOR
+    return max(1, min(jobs, int(budget_gb * 2**30 // max(per_image, 1))))
+
+
+def _pixels(path: str) -> int:
+    shape = peek_shape(path)
+    if shape is not None:
+        return shape[0] * shape[1]
+    return 4 * _size(ImageTask(path, ""))  # unknown format: assume about 4 pixels per byte
+
+
 def run_settings(params: Params, *, load: LoadOptions = LoadOptions(), use_sop_uid: bool = False) -> dict:
     """Every setting that changes a run's tables."""
     return {"detection": params.to_dict(), "loading": load.to_dict(),
             "image_id": "sop_instance_uid" if use_sop_uid else "path"}
-
-
-def settings_hash(settings: dict) -> str:
-    """SHA-256 of the settings in canonical JSON: equal hashes, comparable runs."""
-    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def library_versions() -> dict[str, str | None]:

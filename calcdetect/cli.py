@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -27,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
 
     from calcdetect.filters import FILTERS
     from calcdetect.pipeline import Params
+    from calcdetect.results import FORMATS
 
     defaults = Params()
     detect = sub.add_parser("detect", help="find calcification clusters in DICOM mammograms")
@@ -42,7 +44,21 @@ def _parser() -> argparse.ArgumentParser:
                         help="cluster = at least 5 specks within 1 cm (BI-RADS) instead of 3 within 1 cm^2 (CAD)")
     detect.add_argument("--image-id", choices=("path", "sop"), default="path",
                         help="image ids: path relative to the input root, or SOP Instance UID")
-    detect.add_argument("--quiet", action="store_true", help="print only the summary")
+    run = detect.add_argument_group("running")
+    run.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                     help="worker processes (default: the machine's %(default)s cores); 1 runs in this process")
+    run.add_argument("--scheduler", default=os.environ.get("DASK_SCHEDULER_ADDRESS"), metavar="ADDRESS",
+                     help="run on a Dask cluster at ADDRESS (default $DASK_SCHEDULER_ADDRESS), "
+                          "or 'local' for a LocalCluster of --jobs workers; needs calcdetect[dask]")
+    run.add_argument("--retries", type=int, default=1, help="retries of an image whose worker died (default 1)")
+    run.add_argument("--memory-budget-gb", type=float, metavar="GB",
+                     help="run fewer workers when --jobs of the largest images would not fit in GB")
+    run.add_argument("--format", choices=FORMATS, default="csv", help="table format (parquet needs calcdetect[parquet])")
+    resume = run.add_mutually_exclusive_group()
+    resume.add_argument("--resume", action="store_true",
+                        help="continue the run stored in --out (the default whenever its settings match)")
+    resume.add_argument("--overwrite", action="store_true", help="discard a run with other settings stored in --out")
+    run.add_argument("--quiet", action="store_true", help="no progress bar, print only the summary")
     detect.set_defaults(handler=_detect)
 
     synth = sub.add_parser("synth", help="make synthetic mammograms with planted calcifications and truth.json")
@@ -88,27 +104,70 @@ def _spacing(text: str) -> float | tuple[float, float]:
 def _detect(args) -> int:
     from calcdetect.batch import run_detection
     from calcdetect.pipeline import Params
+    from calcdetect.store import RunConflictError
 
     changes = dict(filter=args.filter, threshold=args.threshold, min_diameter_mm=args.min_diameter_mm,
                    max_diameter_mm=args.max_diameter_mm)
     params = Params.birads_grouping(**changes) if args.birads_grouping else Params(**changes)
-
-    def report(outcome):
-        if args.quiet:
-            return
-        row = outcome.image
-        if outcome.ok:
-            print(f"ok     {row['image_id']}: {row['n_calcifications']} calcifications, "
-                  f"{row['n_clusters']} clusters ({row['seconds']:.2f} s)")
-        else:
-            print(f"error  {row['image_id']}: {row['error']}", file=sys.stderr)
-
-    summary = run_detection(args.paths, args.out, params=params, load=_load_options(args),
-                            use_sop_uid=args.image_id == "sop", on_image=report)
-    print(f"{summary.n_images} images: {summary.n_ok} ok, {summary.n_failed} failed; "
-          f"{summary.n_calcifications} calcifications in {summary.n_clusters} clusters; "
-          f"{summary.seconds:.1f} s. Tables in {summary.out_dir}/")
+    progress = _Progress(quiet=args.quiet)
+    try:
+        summary = run_detection(
+            args.paths, args.out, params=params, load=_load_options(args), use_sop_uid=args.image_id == "sop",
+            jobs=args.jobs, scheduler=args.scheduler, retries=args.retries, memory_budget_gb=args.memory_budget_gb,
+            table_format=args.format, overwrite=args.overwrite, resume=True if args.resume else None,
+            on_start=progress.start, on_image=progress.update,
+        )
+    except RunConflictError as exc:
+        progress.close()
+        print(f"calcdetect detect: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        progress.close()
+        print(f"\ninterrupted; finished images are kept in {args.out}/parts: run the same command again to go on",
+              file=sys.stderr)
+        return 130
+    progress.close()
+    resumed = summary.n_images - summary.n_processed
+    print(f"{summary.n_images} images: {summary.n_ok} ok, {summary.n_failed} failed"
+          + (f" ({resumed} from the stored run)" if resumed else "")
+          + f"; {summary.n_calcifications} calcifications in {summary.n_clusters} clusters; "
+          f"{summary.seconds:.1f} s with {summary.workers} worker(s). Tables in {summary.out_dir}/")
     return 0 if summary.n_ok > 0 else 1
+
+
+class _Progress:
+    """A tqdm bar on a terminal (images done, failed, rate, time left); failures always on stderr."""
+
+    def __init__(self, *, quiet: bool):
+        self.quiet = quiet
+        self.bar = None
+        self.failed = 0
+
+    def start(self, total: int, done: int) -> None:
+        if self.quiet or not sys.stderr.isatty():
+            return
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, initial=done, unit="img", dynamic_ncols=True, file=sys.stderr)
+        self.bar.set_postfix(failed=self.failed)
+
+    def update(self, outcome) -> None:
+        row = outcome.image
+        if not outcome.ok:
+            self.failed += 1
+            message = f"error  {row['image_id']}: {row['error']}"
+            if self.bar is not None:
+                self.bar.write(message, file=sys.stderr)
+            elif not self.quiet:
+                print(message, file=sys.stderr)
+        if self.bar is not None:
+            self.bar.set_postfix(failed=self.failed, refresh=False)
+            self.bar.update()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 def _synth(args) -> int:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from calcdetect.atomic import atomic_write_text
+from calcdetect.atomic import atomic_open, atomic_write_text
 from calcdetect.pipeline import Result
 
 SCHEMA_VERSION = 1
@@ -33,6 +33,22 @@ CLUSTER_COLUMNS = (
     "row_max", "col_max", "extent_mm", "area_mm2", "density_per_cm2", "distribution",
     "morphology", "score",
 )
+
+#: Type of every column of the three tables (a name means the same in every table).
+COLUMN_TYPES = {
+    **dict.fromkeys(("image_id", "path", "status", "error", "spacing_source", "laterality", "view", "warnings",
+                     "shape", "distribution", "morphology"), "string"),
+    **dict.fromkeys(("rows", "columns", "n_calcifications", "n_clusters", "calc_id", "cluster_id"), "int64"),
+    **dict.fromkeys(("spacing_mm", "seconds", "row", "col", "area_mm2", "diameter_mm", "length_mm", "width_mm",
+                     "contrast", "score", "row_min", "col_min", "row_max", "col_max", "extent_mm",
+                     "density_per_cm2"), "float64"),
+}
+
+#: The tables of a run, by name, with their columns.
+TABLES = {"images": IMAGE_COLUMNS, "calcifications": CALCIFICATION_COLUMNS, "clusters": CLUSTER_COLUMNS}
+
+#: File formats of the tables.
+FORMATS = ("csv", "parquet")
 
 
 def image_row(
@@ -115,6 +131,41 @@ def write_csv(path, columns: Iterable[str], rows: Iterable[Mapping]) -> Path:
     for row in rows:
         writer.writerow([format_cell(row.get(name)) for name in columns])
     return atomic_write_text(path, buffer.getvalue())
+
+
+def write_table(folder, name: str, rows: Iterable[Mapping], *, format: str = "csv") -> Path:
+    """Write table `name` (one of :data:`TABLES`) into `folder` as CSV or Parquet, atomically."""
+    columns = TABLES[name]
+    if format == "csv":
+        return write_csv(Path(folder) / f"{name}.csv", columns, rows)
+    if format == "parquet":
+        return write_parquet(Path(folder) / f"{name}.parquet", columns, rows)
+    raise ValueError(f"format must be one of {FORMATS}; got {format!r}")
+
+
+def write_parquet(path, columns: Iterable[str], rows: Iterable[Mapping]) -> Path:
+    """Write rows to a Parquet file with the types of :data:`COLUMN_TYPES`; missing values are null."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ImportError("--format parquet needs pyarrow: pip install 'calcdetect[parquet]'") from None
+    columns = tuple(columns)
+    rows = list(rows)
+    schema = pa.schema([(name, getattr(pa, COLUMN_TYPES[name])()) for name in columns])
+    data = {name: [_plain_or_none(row.get(name)) for row in rows] for name in columns}
+    table = pa.Table.from_pydict(data, schema=schema)
+    with atomic_open(path, "wb") as fh:
+        pq.write_table(table, fh)
+    return Path(path)
+
+
+def _plain_or_none(value):
+    if value is None:
+        return None
+    if isinstance(value, (float, np.floating)) and math.isnan(value):
+        return None
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def write_json(path, data) -> Path:

@@ -40,7 +40,7 @@ def _read(path):
 
 def test_detect_writes_the_contract_tables_and_records_errors(inputs, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["detect", str(inputs), "--out", str(out), "--threshold", "8"]) == 0
+    assert main(["detect", str(inputs), "--out", str(out), "--threshold", "8", "--jobs", "1"]) == 0
 
     header, images = _read(out / "images.csv")
     assert tuple(header) == IMAGE_COLUMNS
@@ -76,20 +76,20 @@ def test_detect_writes_the_contract_tables_and_records_errors(inputs, tmp_path, 
     assert len(run["parameters_sha256"]) == 64
     assert run["libraries"]["pydicom"]
 
-    text = "".join(p.read_text() for p in out.iterdir())
+    text = "".join(p.read_text() for p in out.rglob("*") if p.is_file())
     assert "SYNTHETIC" not in text  # no patient name or id leaks into the outputs
     assert "undecodable.dcm" in capsys.readouterr().err
 
 
 def test_exit_code_is_nonzero_only_when_nothing_was_processed(tmp_path, shared_dicom):
-    assert main(["detect", str(shared_dicom / "MG1_JPLY.dcm"), "--out", str(tmp_path / "o")]) == 1
+    assert main(["detect", str(shared_dicom / "MG1_JPLY.dcm"), "--out", str(tmp_path / "o"), "--jobs", "1"]) == 1
     _, images = _read(tmp_path / "o" / "images.csv")
     assert [row["status"] for row in images] == ["error"]
 
 
 def test_sop_instance_uid_as_image_id(inputs, tmp_path):
     out = tmp_path / "out"
-    main(["detect", str(inputs / "a.dcm"), "--out", str(out), "--image-id", "sop", "--quiet"])
+    main(["detect", str(inputs / "a.dcm"), "--out", str(out), "--image-id", "sop", "--quiet", "--jobs", "1"])
     _, images = _read(out / "images.csv")
     assert images[0]["image_id"] == read_mammogram(inputs / "a.dcm").sop_instance_uid
 

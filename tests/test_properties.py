@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from calcdetect.cluster import cluster_labels
-from calcdetect.filters import white_tophat
+from calcdetect.filters import difference_of_gaussians, white_tophat
 
 spacings = st.tuples(st.sampled_from([0.05, 0.07, 0.1]), st.sampled_from([0.05, 0.07, 0.1]))
 
@@ -52,3 +52,17 @@ def test_cluster_partition_does_not_depend_on_speck_order(seed, n, min_specks, r
         assert (neighbours[labels == c] >= min_specks).any()
     # and every speck with that many neighbours is in a cluster
     assert (labels[neighbours >= min_specks] >= 0).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    shape=st.tuples(st.integers(1, 40), st.integers(1, 40)),
+    low_sigma_mm=st.floats(0.02, 0.3),
+    spacing=spacings,
+)
+def test_dog_fast_path_equals_reference_on_any_shape(seed, shape, low_sigma_mm, spacing):
+    image = np.random.default_rng(seed).uniform(0, 4095, shape).astype(np.float32)
+    fast = difference_of_gaussians(image, low_sigma_mm, 4 * low_sigma_mm, spacing=spacing)
+    slow = difference_of_gaussians(image, low_sigma_mm, 4 * low_sigma_mm, spacing=spacing, backend="reference")
+    np.testing.assert_allclose(fast, slow, rtol=0, atol=4095 * 2e-6)

@@ -21,7 +21,7 @@ def test_samples_regenerate_byte_for_byte(tmp_path):
 
 def test_main_job_on_samples_finds_the_planted_clusters(tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["detect", str(SAMPLES), "--out", str(out)]) == 0
+    assert main(["detect", str(SAMPLES), "--out", str(out), "--jobs", "2"]) == 0  # the default on 2 cores
     assert main(["evaluate", "--truth", str(SAMPLES / "truth.json"), "--pred", str(out),
                  "--json", str(tmp_path / "evaluation.json")]) == 0
     printed = capsys.readouterr().out

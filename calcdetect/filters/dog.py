@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from scipy import ndimage as ndi
 from skimage.filters import difference_of_gaussians as _skimage_dog
 
 from calcdetect.filters._common import check_backend, check_image, check_positive, check_spacing
@@ -34,18 +35,23 @@ def gaussian(image, sigma_mm: float, *, spacing, backend: str = "opencv") -> np.
     row_mm, col_mm = check_spacing(spacing)
     sigma_px = (sigma_mm / row_mm, sigma_mm / col_mm)
     if check_backend(backend) == "reference":
-        from scipy import ndimage as ndi
-
-        return ndi.gaussian_filter(image.astype(np.float64), sigma_px, mode="reflect", truncate=TRUNCATE).astype(
-            np.float32
-        )
+        return _reference_gaussian(image, sigma_px)
     return _cv_gaussian(image.astype(np.float32, copy=False), sigma_px)
+
+
+def _reference_gaussian(image: np.ndarray, sigma_px: tuple[float, float]) -> np.ndarray:
+    return ndi.gaussian_filter(image.astype(np.float64), sigma_px, mode="reflect", truncate=TRUNCATE).astype(
+        np.float32
+    )
 
 
 def _cv_gaussian(image: np.ndarray, sigma_px: tuple[float, float]) -> np.ndarray:
     # Same kernel support as scipy (radius = int(truncate * sigma + 0.5)) so the
     # two agree to float32 rounding.
     k_row, k_col = (2 * int(TRUNCATE * s + 0.5) + 1 for s in sigma_px)
+    if image.shape[0] < k_row or image.shape[1] < k_col:
+        # OpenCV reflects only once at the border: tiny images take the reference path.
+        return _reference_gaussian(image, sigma_px)
     return cv2.GaussianBlur(
         image, (k_col, k_row), sigmaX=sigma_px[1], sigmaY=sigma_px[0], borderType=cv2.BORDER_REFLECT
     )

@@ -1,0 +1,138 @@
+"""The output folder of a run: one part-file per image, committed atomically, and the final tables.
+
+Layout::
+
+    OUT/
+      settings.json     the settings that decide the tables, and their hash
+      parts/            one JSON per finished image (its rows), written atomically
+      images.csv  calcifications.csv  clusters.csv   (or .parquet)
+      run.json          provenance
+
+An image counts as done once its part-file exists, so a run stopped at any
+moment (crash, ``kill -9``, Ctrl-C) loses at most the images in flight, and
+the same command run again processes only what is missing. The tables are
+always rebuilt from the parts, in input order, so they are the same whether
+the run was interrupted or not, and whichever executor ran it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+
+from calcdetect.atomic import atomic_write_text
+from calcdetect.errors import CalcdetectError
+
+PARTS = "parts"
+SETTINGS = "settings.json"
+TABLES = ("images", "calcifications", "clusters")
+
+
+class RunConflictError(CalcdetectError):
+    """The output folder holds a run made with other settings."""
+
+
+def settings_hash(settings: dict) -> str:
+    """SHA-256 of the settings in canonical JSON: equal hashes, comparable runs."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class RunFolder:
+    """An output folder holding (part of) a run with given settings.
+
+    Parameters
+    ----------
+    path : str or PathLike
+    settings : dict
+        Every setting that changes the tables (JSON-serialisable).
+    overwrite : bool
+        Discard a stored run made with other settings (and its parts) instead of refusing.
+    resume : bool or None
+        True: there must be a stored run to continue; False: start afresh
+        (same as `overwrite`); None: continue a compatible run when there is one.
+
+    Raises
+    ------
+    RunConflictError
+        When the folder holds a run with other settings and `overwrite` is
+        false, or `resume` is true and there is nothing to resume.
+    """
+
+    def __init__(self, path, settings: dict, *, overwrite: bool = False, resume: bool | None = None):
+        self.path = Path(path)
+        self.settings = settings
+        self.hash = settings_hash(settings)
+        stored = self._stored_settings()
+        if resume and stored is None:
+            raise RunConflictError(f"{self.path}: there is no run to resume here")
+        if stored is not None and (overwrite or resume is False):
+            self._clear()
+        elif stored is not None and stored.get("sha256") != self.hash:
+            changed = sorted(_changed_keys(stored.get("settings", {}), settings))
+            raise RunConflictError(
+                f"{self.path} holds a run made with other settings ({', '.join(changed) or 'unknown'}); "
+                "use another --out folder, or --overwrite to discard it"
+            )
+        (self.path / PARTS).mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.path / SETTINGS, json.dumps({"sha256": self.hash, "settings": settings},
+                                                           indent=2, sort_keys=True, default=str) + "\n")
+
+    def _stored_settings(self) -> dict | None:
+        try:
+            return json.loads((self.path / SETTINGS).read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise RunConflictError(f"{self.path / SETTINGS} is unreadable ({exc}); use --overwrite") from None
+
+    def _clear(self) -> None:
+        shutil.rmtree(self.path / PARTS, ignore_errors=True)
+        for name in (SETTINGS, "run.json", *(f"{t}.{ext}" for t in TABLES for ext in ("csv", "parquet"))):
+            (self.path / name).unlink(missing_ok=True)
+
+    def part_path(self, image_id: str) -> Path:
+        return self.path / PARTS / (hashlib.sha256(image_id.encode()).hexdigest()[:32] + ".json")
+
+    def done(self, image_id: str) -> bool:
+        """Whether `image_id` has a committed result."""
+        return self.part_path(image_id).is_file()
+
+    def commit(self, image_id: str, rows: dict[str, list[dict]]) -> None:
+        """Store one image's rows (``{"images": [...], "calcifications": [...], "clusters": [...]}``)."""
+        atomic_write_text(self.part_path(image_id), json.dumps({"image_id": image_id, **rows}, default=_plain))
+
+    def load(self, image_id: str) -> dict[str, list[dict]]:
+        """The rows committed for `image_id`."""
+        part = json.loads(self.part_path(image_id).read_text())
+        if part.get("image_id") != image_id:
+            raise RunConflictError(f"{self.part_path(image_id)} belongs to {part.get('image_id')!r}, not {image_id!r}")
+        return {table: part[table] for table in TABLES}
+
+    def tables(self, image_ids: Iterable[str]) -> dict[str, list[dict]]:
+        """All rows of the given images, in that order, table by table."""
+        rows: dict[str, list[dict]] = {table: [] for table in TABLES}
+        for image_id in image_ids:
+            for table, part in self.load(image_id).items():
+                rows[table].extend(part)
+        return rows
+
+
+def _changed_keys(old: dict, new: dict, prefix: str = "") -> list[str]:
+    keys = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            keys += _changed_keys(a, b, f"{prefix}{key}.")
+        elif a != b:
+            keys.append(f"{prefix}{key}")
+    return keys
+
+
+def _plain(value):
+    """JSON for numpy scalars (the rows hold numpy floats)."""
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"cannot store {type(value).__name__}")
