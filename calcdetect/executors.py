@@ -66,8 +66,10 @@ class ProcessExecutor:
     pool can deadlock the child. Each worker has one item in flight at a time
     (the pool holds at most one more queued per worker), so memory grows with
     `workers`, not with the number of items. A worker that dies (e.g. killed
-    for memory) breaks the pool: its items are retried in a fresh pool up to
-    `retries` times, then reported as failures.
+    for memory) breaks the pool and every item in flight with it: those items
+    are run again in a fresh pool one at a time, so that a death is blamed only
+    on the item that caused it, which is reported as a failure once it has
+    died `retries` + 1 times alone.
     """
 
     def __init__(self, workers: int, *, retries: int = 1):
@@ -84,37 +86,48 @@ class ProcessExecutor:
 
     def run(self, fn: Callable, items: Iterable) -> Iterator[tuple[object, object, Failure | None]]:
         pending = iter(items)
-        retry: list = []
-        attempts: dict[int, int] = {}
+        suspects: list = []  # items in flight when a worker died: run alone until cleared
+        solo_deaths: dict[int, int] = {}
         in_flight: dict = {}
         self._pool = self._new_pool()
         try:
             while True:
-                # Keep every worker busy with one item and one queued, no more.
-                while len(in_flight) < 2 * self.workers:
-                    item = retry.pop() if retry else next(pending, _END)
-                    if item is _END:
-                        break
-                    in_flight[self._pool.submit(fn, item)] = item
+                if suspects:
+                    # A death can only be blamed on an item that ran alone.
+                    if not in_flight:
+                        item = suspects.pop(0)
+                        in_flight[self._pool.submit(fn, item)] = item
+                else:
+                    # Keep every worker busy with one item and one queued, no more.
+                    while len(in_flight) < 2 * self.workers:
+                        item = next(pending, _END)
+                        if item is _END:
+                            break
+                        in_flight[self._pool.submit(fn, item)] = item
                 if not in_flight:
                     return
+                alone = len(in_flight) == 1
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                broken = False
+                pool_died = False
                 for future in done:
                     item = in_flight.pop(future)
                     try:
                         yield item, future.result(), None
                     except BrokenProcessPool as exc:
-                        broken = True
-                        attempts[id(item)] = attempts.get(id(item), 0) + 1
-                        if attempts[id(item)] > self.retries:
+                        pool_died = True
+                        if not alone:
+                            suspects.append(item)
+                            continue
+                        solo_deaths[id(item)] = solo_deaths.get(id(item), 0) + 1
+                        if solo_deaths[id(item)] > self.retries:
                             yield item, None, Failure("WorkerDied", f"the worker process died ({exc})")
                         else:
-                            retry.append(item)
+                            suspects.append(item)
                     except Exception as exc:
                         yield item, None, Failure.of(exc)
-                if broken:  # every other item of the dead pool fails too: run them again
-                    retry.extend(in_flight.values())
+                if pool_died:
+                    # Every other item of the dead pool fails with it: suspects too.
+                    suspects.extend(in_flight.values())
                     in_flight.clear()
                     self._pool.shutdown(wait=False, cancel_futures=True)
                     self._pool = self._new_pool()

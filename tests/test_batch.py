@@ -1,0 +1,174 @@
+import csv
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from calcdetect.batch import _workers_within_budget, ImageTask, run_detection
+from calcdetect.cli import main
+from calcdetect.pipeline import Params
+from calcdetect.store import RunConflictError
+from calcdetect.synth import SynthSettings, make_set
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+TABLES = ("images", "calcifications", "clusters")
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    """The bundled samples, plus an undecodable DICOM and a garbage file."""
+    folder = tmp_path_factory.mktemp("inputs")
+    for dcm in SAMPLES.glob("*.dcm"):
+        shutil.copy(dcm, folder / dcm.name)
+    shared = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dicom" / "MG1_JPLY.dcm"
+    if shared.is_file():
+        shutil.copy(shared, folder / "undecodable.dcm")
+    (folder / "garbage.dcm").write_bytes(b"not a dicom file" * 64)
+    return folder
+
+
+def _tables(out: Path) -> dict[str, list[dict]]:
+    """The three tables, without the timing column (the only one that may differ between runs)."""
+    tables = {}
+    for name in TABLES:
+        with open(out / f"{name}.csv", newline="") as fh:
+            tables[name] = [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(fh)]
+    return tables
+
+
+@pytest.fixture(scope="module")
+def serial_tables(inputs, tmp_path_factory):
+    out = tmp_path_factory.mktemp("serial")
+    run_detection([inputs], out, jobs=1)
+    return _tables(out)
+
+
+def test_serial_run_has_rows_for_every_file_in_input_order(serial_tables):
+    images = serial_tables["images"]
+    assert [row["image_id"] for row in images] == sorted(row["image_id"] for row in images)
+    statuses = {row["image_id"]: row["status"] for row in images}
+    assert statuses["garbage.dcm"] == "error"
+    assert sum(status == "ok" for status in statuses.values()) == 5
+    assert len(serial_tables["clusters"]) > 0
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"jobs": 2}, {"jobs": 2, "scheduler": "local"}], ids=["process-pool", "dask-localcluster"]
+)
+def test_parallel_paths_give_the_serial_tables(inputs, tmp_path, serial_tables, kwargs):
+    summary = run_detection([inputs], tmp_path / "out", **kwargs)
+    assert summary.workers == 2
+    assert _tables(tmp_path / "out") == serial_tables
+
+
+def test_killed_run_resumes_to_the_uninterrupted_tables(tmp_path):
+    data = tmp_path / "data"
+    make_set(data, n=16, seed=31, settings=SynthSettings(scale=0.35))
+    reference = tmp_path / "reference"
+    run_detection([data], reference, jobs=1)
+
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "calcdetect.cli", "detect", str(data), "--out", str(out), "--jobs", "1", "--quiet"]
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parts = out / "parts"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if parts.is_dir() and len(list(parts.glob("*.json"))) >= 4:
+            break
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    n_parts = len(list(parts.glob("*.json")))
+    assert 4 <= n_parts < 16, "the run was not stopped part-way"
+    assert not (out / "images.csv").exists()
+
+    summary = run_detection([data], out, jobs=1)
+    assert summary.n_processed == 16 - n_parts
+    assert _tables(out) == _tables(reference)  # no duplicated or missing rows
+
+
+def test_resume_with_other_settings_is_refused_unless_overwrite(inputs, tmp_path):
+    out = tmp_path / "out"
+    run_detection([inputs], out, jobs=1)
+    with pytest.raises(RunConflictError, match=r"holds a run made with other settings \(detection\.threshold\)"):
+        run_detection([inputs], out, params=Params(threshold=6.0), jobs=1)
+    summary = run_detection([inputs], out, params=Params(threshold=6.0), jobs=1, overwrite=True)
+    assert summary.n_processed == summary.n_images
+
+
+def test_same_command_again_processes_nothing(inputs, tmp_path, serial_tables):
+    out = tmp_path / "out"
+    run_detection([inputs], out, jobs=1)
+    summary = run_detection([inputs], out, jobs=1)
+    assert summary.n_processed == 0
+    assert _tables(out) == serial_tables
+
+
+def test_resume_needs_a_stored_run(inputs, tmp_path):
+    with pytest.raises(RunConflictError, match="there is no run to resume here"):
+        run_detection([inputs], tmp_path / "empty", resume=True)
+
+
+def test_a_failing_worker_leaves_an_error_row_and_the_rest_complete(inputs, tmp_path, monkeypatch):
+    import calcdetect.batch
+
+    real = calcdetect.batch.process_task
+
+    def flaky(task, **kwargs):
+        if task.key == "synth_0002.dcm":
+            raise RuntimeError("disk on fire")
+        return real(task, **kwargs)
+
+    monkeypatch.setattr(calcdetect.batch, "process_task", flaky)
+    run_detection([inputs], tmp_path / "out", jobs=1)
+    images = {row["image_id"]: row for row in _tables(tmp_path / "out")["images"]}
+    assert images["synth_0002.dcm"]["status"] == "error"
+    assert images["synth_0002.dcm"]["error"] == "worker failed: RuntimeError: disk on fire"
+    assert sum(row["status"] == "ok" for row in images.values()) == 4
+
+
+def test_parquet_tables_hold_the_csv_rows(inputs, tmp_path, serial_tables):
+    pq = pytest.importorskip("pyarrow.parquet")
+    run_detection([inputs], tmp_path / "out", jobs=1, table_format="parquet")
+    for name in TABLES:
+        table = pq.read_table(tmp_path / "out" / f"{name}.parquet").to_pylist()
+        csv_rows = serial_tables[name]
+        assert len(table) == len(csv_rows)
+        for row, csv_row in zip(table, csv_rows):
+            assert row["image_id"] == csv_row["image_id"]
+            for key, text in csv_row.items():
+                value = row[key]
+                if text == "":
+                    assert value is None, key
+                elif isinstance(value, float):
+                    assert value == pytest.approx(float(text), rel=1e-5), key
+                else:
+                    assert str(value) == text, key
+
+
+@pytest.mark.parametrize(
+    ("budget_gb", "expected"), [(None, 8), (100.0, 8), (2.0, 4), (0.001, 1)], ids=["none", "ample", "tight", "tiny"]
+)
+def test_memory_budget_lowers_parallelism(tmp_path, budget_gb, expected, monkeypatch):
+    import calcdetect.batch
+
+    monkeypatch.setattr(calcdetect.batch, "peek_shape", lambda path: (4096, 4096))  # 64 MiB float32, 512 MiB peak
+    tasks = [ImageTask(str(tmp_path / f"{i}.dcm"), f"{i}.dcm") for i in range(20)]
+    assert _workers_within_budget(8, tasks, budget_gb) == expected
+
+
+def test_cli_refuses_a_conflicting_run_and_reports_progress_quietly_off_a_terminal(inputs, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["detect", str(inputs), "--out", str(out), "--jobs", "1"]) == 0
+    first = capsys.readouterr()
+    assert "it/s" not in first.err and "img/s" not in first.err  # no progress bar off a terminal
+    assert "7 images: 5 ok, 2 failed" in first.out or "6 images: 5 ok, 1 failed" in first.out
+    assert main(["detect", str(inputs), "--out", str(out), "--jobs", "1", "--threshold", "6"]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["detect", str(inputs), "--out", str(out), "--jobs", "1"]) == 0
+    assert "from the stored run" in capsys.readouterr().out
