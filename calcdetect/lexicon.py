@@ -32,6 +32,8 @@ class Morphology(StrEnum):
     RIM = "rim"
     SKIN = "skin"
     LARGE_RODLIKE = "large_rodlike"
+    DYSTROPHIC = "dystrophic"
+    MILK_OF_CALCIUM = "milk_of_calcium"
 
 
 #: Morphologies that BI-RADS calls "suspicious" (category 4B/4C); everything else is typically benign.
