@@ -51,7 +51,7 @@ from scipy.spatial import cKDTree
 
 from calcdetect.arrays import StructOfArrays
 from calcdetect.errors import EvaluationError
-from calcdetect.lexicon import Category, Distribution, Morphology
+from calcdetect.lexicon import Category, Distribution, Morphology, category_of
 from calcdetect.truthfile import FORMAT_VERSION, read_truth
 from calcdetect.results import CALCIFICATION_COLUMNS, CLUSTER_COLUMNS, IMAGE_COLUMNS, write_csv
 
@@ -439,6 +439,8 @@ class ClusterMatch:
     truth_category : Category
     truth_distribution, truth_morphology : str or None
     predicted_distribution, predicted_morphology : str or None
+    truth_cnr : float or None
+        The truth cluster's contrast-to-noise ratio.
     """
 
     image_id: str
@@ -451,6 +453,7 @@ class ClusterMatch:
     truth_morphology: str | None
     predicted_distribution: str | None
     predicted_morphology: str | None
+    truth_cnr: float | None = None
 
     def to_dict(self) -> dict:
         """JSON-serialisable dict."""
@@ -465,7 +468,138 @@ class ClusterMatch:
             "truth_morphology": None if self.truth_morphology is None else str(self.truth_morphology),
             "predicted_distribution": self.predicted_distribution,
             "predicted_morphology": self.predicted_morphology,
+            "truth_cnr": _json_float(self.truth_cnr) if self.truth_cnr is not None else None,
         }
+
+
+#: Clusters this far above noise (truth CNR) count as "clearly visible" in the description scores.
+CLEAR_CNR = 10.0
+
+_NONE = "(none)"
+
+
+@dataclass(frozen=True, eq=False)
+class Confusion:
+    """Agreement of one descriptor between truth and prediction, over matched clusters.
+
+    Attributes
+    ----------
+    labels : tuple of str
+        Row and column labels; ``"(none)"`` stands for an empty prediction.
+    counts : (L, L) ndarray of int
+        ``counts[i, j]``: truth ``labels[i]`` predicted as ``labels[j]``.
+    accuracy : float
+        Fraction on the diagonal; NaN without clusters.
+    """
+
+    labels: tuple[str, ...]
+    counts: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.counts.sum())
+
+    @property
+    def accuracy(self) -> float:
+        return float(np.trace(self.counts) / self.n) if self.n else math.nan
+
+    def to_dict(self) -> dict:
+        return {"labels": list(self.labels), "counts": self.counts.tolist(), "n": self.n,
+                "accuracy": _json_float(self.accuracy)}
+
+    @classmethod
+    def of(cls, pairs: list[tuple[str, str]]) -> Confusion:
+        labels = tuple(sorted({t for t, _ in pairs} | {p for _, p in pairs}, key=lambda x: (x == _NONE, x)))
+        index = {label: i for i, label in enumerate(labels)}
+        counts = np.zeros((len(labels), len(labels)), np.int64)
+        for t, p in pairs:
+            counts[index[t], index[p]] += 1
+        return cls(labels, counts)
+
+    def format(self) -> str:
+        width = max([len(label) for label in self.labels] + [5])
+        head = " " * (width + 2) + " ".join(f"{label[:width]:>{width}}" for label in self.labels)
+        rows = [f"{label:>{width}}  " + " ".join(f"{c:>{width}d}" for c in row)
+                for label, row in zip(self.labels, self.counts)]
+        return "\n".join([head, *rows])
+
+
+@dataclass(frozen=True, eq=False)
+class DescriptionEvaluation:
+    """How well matched clusters are described (distribution, morphology, suspicion score).
+
+    Each truth cluster counts once, with its highest-scoring matching prediction.
+
+    Attributes
+    ----------
+    distribution, morphology : Confusion
+        Over every matched truth cluster.
+    distribution_clear, morphology_clear : Confusion
+        Over matched truth clusters with CNR >= :data:`CLEAR_CNR`.
+    benign_recognised : float
+        Fraction of matched benign-pattern truth clusters given a benign morphology.
+    score_auc : float
+        ROC AUC of the predicted score separating suspicious from benign truth
+        patterns (NaN unless both occur).
+    mean_score : dict
+        Mean predicted score per truth category.
+    """
+
+    distribution: Confusion
+    morphology: Confusion
+    distribution_clear: Confusion
+    morphology_clear: Confusion
+    benign_recognised: float
+    score_auc: float
+    mean_score: dict
+
+    def to_dict(self) -> dict:
+        return {
+            "distribution": self.distribution.to_dict(), "morphology": self.morphology.to_dict(),
+            "distribution_clear": self.distribution_clear.to_dict(),
+            "morphology_clear": self.morphology_clear.to_dict(),
+            "clear_cnr": CLEAR_CNR, "benign_recognised": _json_float(self.benign_recognised),
+            "score_auc": _json_float(self.score_auc),
+            "mean_score": {k: _json_float(v) for k, v in self.mean_score.items()},
+        }
+
+
+def describe_agreement(matches) -> DescriptionEvaluation:
+    """Confusion matrices and score separation over the best match of each truth cluster."""
+    best: dict[tuple[str, int], ClusterMatch] = {}
+    for m in matches:
+        key = (m.image_id, m.truth_cluster_id)
+        if key not in best or m.score > best[key].score:
+            best[key] = m
+    chosen = list(best.values())
+    clear = [m for m in chosen if m.truth_cnr is not None and m.truth_cnr >= CLEAR_CNR]
+
+    def pairs(items, truth_attr, predicted_attr):
+        return [(str(getattr(m, truth_attr)), getattr(m, predicted_attr) or _NONE) for m in items]
+
+    benign = [m for m in chosen if str(m.truth_category) == Category.BENIGN]
+    recognised = [m.predicted_morphology in _BENIGN_NAMES for m in benign]
+    by_category = {str(c): [m.score for m in chosen if str(m.truth_category) == c] for c in Category}
+    return DescriptionEvaluation(
+        distribution=Confusion.of(pairs(chosen, "truth_distribution", "predicted_distribution")),
+        morphology=Confusion.of(pairs(chosen, "truth_morphology", "predicted_morphology")),
+        distribution_clear=Confusion.of(pairs(clear, "truth_distribution", "predicted_distribution")),
+        morphology_clear=Confusion.of(pairs(clear, "truth_morphology", "predicted_morphology")),
+        benign_recognised=float(np.mean(recognised)) if recognised else math.nan,
+        score_auc=_auc(by_category[Category.SUSPICIOUS], by_category[Category.BENIGN]),
+        mean_score={c: float(np.mean(v)) if v else math.nan for c, v in by_category.items()},
+    )
+
+
+_BENIGN_NAMES = frozenset(str(m) for m in Morphology if category_of(m) == Category.BENIGN)
+
+
+def _auc(positive, negative) -> float:
+    """ROC AUC (Mann-Whitney U / n1 n0), ties counted half."""
+    if not positive or not negative:
+        return math.nan
+    pos, neg = np.asarray(positive, float)[:, None], np.asarray(negative, float)[None, :]
+    return float(((pos > neg).sum() + 0.5 * (pos == neg).sum()) / (pos.size * neg.size))
 
 
 @dataclass(frozen=True, eq=False)
@@ -500,8 +634,10 @@ class ClusterEvaluation:
     by_cnr : tuple of Subgroup
         Sensitivity per CNR band at `operating_point`.
     matches : tuple of ClusterMatch
-        Every hit pair at any score: the input of the (future) distribution
-        and morphology confusion matrices.
+        Every hit pair at any score.
+    description : DescriptionEvaluation
+        Distribution and morphology confusion matrices, benign recognition and
+        score separation over the best match of each truth cluster.
     """
 
     n_truth: int
@@ -518,6 +654,7 @@ class ClusterEvaluation:
     by_category: tuple[Subgroup, ...]
     by_cnr: tuple[Subgroup, ...]
     matches: tuple[ClusterMatch, ...] = ()
+    description: DescriptionEvaluation | None = None
 
     def to_dict(self) -> dict:
         """JSON-serialisable dict; NaN and infinite values become None."""
@@ -536,6 +673,7 @@ class ClusterEvaluation:
             "by_category": [g.to_dict() for g in self.by_category],
             "by_cnr": [g.to_dict() for g in self.by_cnr],
             "matches": [m.to_dict() for m in self.matches],
+            "description": self.description.to_dict() if self.description is not None else None,
         }
 
 
@@ -1279,6 +1417,7 @@ def _evaluate_clusters(
                     truth_morphology=cluster.morphology,
                     predicted_distribution=found.distribution[k],
                     predicted_morphology=found.morphology[k],
+                    truth_cnr=cluster.cnr,
                 )
             )
 
@@ -1319,6 +1458,7 @@ def _evaluate_clusters(
         by_category=tuple(_subgroup(str(c), detected[categories == str(c)]) for c in Category),
         by_cnr=tuple(_subgroup(name, detected[bands == name]) for name in band_names),
         matches=tuple(matches),
+        description=describe_agreement(matches),
     )
 
 
@@ -1714,4 +1854,24 @@ def format_summary(evaluation: Evaluation) -> str:
         + ", ".join(f"{p.max_fp_per_image:g}: {_fmt(p.sensitivity)}" for p in k.operating_points)
         + " FP/image",
     ]
+    d = c.description
+    if d is not None and d.distribution.n:
+        lines += [
+            "",
+            f"Description of the {d.distribution.n} detected truth clusters (best match each; "
+            f"'clear': CNR >= {CLEAR_CNR:g}, {d.distribution_clear.n} clusters):",
+            f"  distribution accuracy {_fmt(d.distribution.accuracy)} (clear {_fmt(d.distribution_clear.accuracy)}); "
+            f"morphology accuracy {_fmt(d.morphology.accuracy)} (clear {_fmt(d.morphology_clear.accuracy)})",
+            f"  benign patterns described as benign: {_fmt(d.benign_recognised)}; score ROC AUC suspicious vs "
+            f"benign {_fmt(d.score_auc)} (mean score "
+            + ", ".join(f"{name} {_fmt(value)}" for name, value in d.mean_score.items()) + ")",
+            "  distribution (rows truth, columns predicted):",
+            _indent(d.distribution.format(), 4),
+            "  morphology (rows truth, columns predicted):",
+            _indent(d.morphology.format(), 4),
+        ]
     return "\n".join(lines)
+
+
+def _indent(text: str, n: int) -> str:
+    return "\n".join(" " * n + line for line in text.splitlines())

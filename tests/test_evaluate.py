@@ -534,3 +534,38 @@ def test_bootstrap_equals_resampling_images_by_hand(seed):
         for draw in draws
     ]
     np.testing.assert_allclose(fast, slow)
+
+
+# ---------------------------------------------------------------------------
+# Description: confusion matrices, benign recognition, score AUC
+# ---------------------------------------------------------------------------
+
+
+def test_oracle_descriptions_agree_perfectly(truth_set, tmp_path):
+    run = predictions_from_truth(truth_set, tmp_path / "oracle")
+    d = evaluate(truth_set, run, n_bootstrap=0).clusters.description
+    assert d.distribution.accuracy == d.morphology.accuracy == 1.0
+    assert np.count_nonzero(d.morphology.counts - np.diag(np.diag(d.morphology.counts))) == 0
+    assert "morphology (rows truth, columns predicted)" in format_summary(evaluate(truth_set, run, n_bootstrap=0))
+
+
+def test_confusion_counts_the_best_match_of_each_truth_cluster():
+    from calcdetect.evaluate import ClusterMatch, describe_agreement
+
+    def match(truth_id, score, predicted_morphology, truth_morphology="fine_pleomorphic", category="suspicious",
+              cnr=12.0):
+        return ClusterMatch("a.dcm", truth_id, 0, score, 0.0, category, "grouped", truth_morphology, "grouped",
+                            predicted_morphology, cnr)
+
+    d = describe_agreement([
+        match(0, 0.9, "fine_pleomorphic"), match(0, 0.2, "punctate"),  # the 0.9 one counts
+        match(1, 0.8, "punctate", cnr=4.0),                            # wrong, and not clear
+        match(2, 0.3, "vascular", truth_morphology="vascular", category="benign"),
+        match(3, 0.4, None, truth_morphology="skin", category="benign"),
+    ])
+    assert d.morphology.n == 4
+    assert d.morphology.accuracy == pytest.approx(2 / 4)
+    assert d.morphology_clear.n == 3
+    assert d.benign_recognised == pytest.approx(0.5)
+    assert d.score_auc == pytest.approx(1.0)  # suspicious 0.9, 0.8 above benign 0.3, 0.4
+    assert "(none)" in d.morphology.labels
