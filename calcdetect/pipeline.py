@@ -11,6 +11,7 @@ import numpy as np
 from calcdetect.breast import breast_mask
 from calcdetect.candidates import Specks, find_specks
 from calcdetect.cluster import CAD_RADIUS_MM, Clusters, cluster_labels, measure_clusters
+from calcdetect.cluster.shape import SpeckFeatures, speck_features
 from calcdetect.filters import difference_of_gaussians, get_filter
 from calcdetect.filters._common import check_image, check_spacing
 
@@ -107,6 +108,8 @@ class Result:
         Cluster of each speck; -1 for none.
     clusters : Clusters
         The clusters (C), in the order of their ``cluster_id``.
+    shapes : SpeckFeatures
+        Shape features and class of each speck.
     seconds : dict of str to float
         Time spent in each stage.
     """
@@ -114,6 +117,7 @@ class Result:
     specks: Specks
     cluster_id: np.ndarray
     clusters: Clusters
+    shapes: SpeckFeatures | None = None
     seconds: dict = field(default_factory=dict)
 
 
@@ -160,7 +164,8 @@ def detect(image, *, spacing, params: Params = Params(), mask=None) -> Result:
     if not mask.any():  # nothing to search
         empty = Specks.empty()
         labels = np.zeros(0, np.int64)
-        return Result(empty, labels, measure_clusters(empty, labels, spacing=spacing), seconds=clock.laps)
+        return Result(empty, labels, measure_clusters(empty, labels, spacing=spacing),
+                      shapes=speck_features(np.zeros((1, 1), np.float32), empty, spacing=spacing), seconds=clock.laps)
     box = _bounding_box(mask, reach_px=[math.ceil(_reach_mm(params) / s) for s in spacing])
     offset = np.array([box[0].start, box[1].start])
     image, mask = image[box], np.ascontiguousarray(mask[box])  # the mask is indexed flat, often
@@ -192,9 +197,12 @@ def detect(image, *, spacing, params: Params = Params(), mask=None) -> Result:
         block_mm=params.noise_block_mm,
         backend=params.backend,
     )
-    del response, detection
-    specks = specks.shifted(offset)
+    del detection
     clock.lap("specks")
+    shapes = speck_features(response, specks, spacing=spacing)  # bbox still in crop coordinates
+    del response
+    specks = specks.shifted(offset)
+    clock.lap("speck shapes")
     labels = cluster_labels(
         specks.row,
         specks.col,
@@ -204,7 +212,7 @@ def detect(image, *, spacing, params: Params = Params(), mask=None) -> Result:
     )
     clusters = measure_clusters(specks, labels, spacing=spacing)
     clock.lap("clusters")
-    return Result(specks=specks, cluster_id=labels, clusters=clusters, seconds=clock.laps)
+    return Result(specks=specks, cluster_id=labels, clusters=clusters, shapes=shapes, seconds=clock.laps)
 
 
 def _reach_mm(params: Params) -> float:

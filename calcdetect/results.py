@@ -85,14 +85,14 @@ def image_row(
 
 
 def calcification_rows(image_id: str, result: Result) -> list[dict]:
-    """Rows of ``calcifications.csv`` for one image; ``shape`` is left empty until classified."""
+    """Rows of ``calcifications.csv`` for one image."""
     s = result.specks
     return [
         {
             "image_id": image_id, "calc_id": i, "cluster_id": int(result.cluster_id[i]),
             "row": s.row[i], "col": s.col[i], "area_mm2": s.area_mm2[i], "diameter_mm": s.diameter_mm[i],
             "length_mm": s.length_mm[i], "width_mm": s.width_mm[i], "contrast": s.contrast[i],
-            "shape": None, "score": s.score[i],
+            "shape": result.shapes.shape[i] if result.shapes is not None else None, "score": s.score[i],
         }
         for i in range(len(s))
     ]

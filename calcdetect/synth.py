@@ -59,6 +59,7 @@ from calcdetect.lexicon import Category, Distribution, Morphology, category_of
 from calcdetect.truthfile import FORMAT_VERSION, read_truth
 
 __all__ = [
+    "balanced_specs",
     "FORMAT_VERSION",
     "Calcification",
     "Cluster",
@@ -189,6 +190,12 @@ class SynthSettings:
         0.25 for quick tests.
     bits_stored : int or None
         12 to 16; None draws 12 or 14 per image. Values use most of that range.
+    balanced : bool
+        Instead of the random mix, image i of a set holds two clusters chosen
+        in turn: one cycling through the morphologies (benign ones included),
+        one through the distributions, so that 9 x k images show every
+        morphology and every distribution at least k times (for scoring the
+        description stage); no image is normal.
     normal_fraction : float
         Fraction of images with no cluster at all.
     compress : bool
@@ -222,6 +229,7 @@ class SynthSettings:
     scale: float = 1.0
     bits_stored: int | None = None
     normal_fraction: float = 0.2
+    balanced: bool = False
     compress: bool = True
     benign_fraction: float = 0.35
     isolated_fraction: float = 0.5
@@ -669,7 +677,8 @@ def make_set(
     out_dir.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(json.dumps(settings_dict, sort_keys=True).encode()).hexdigest()[:16]
     for done, i in enumerate(range(int(start), int(start) + int(n)), start=1):
-        image = synthesize(rng=image_rng(seed, i), settings=settings)
+        forced = balanced_specs(i) if settings.balanced else None
+        image = synthesize(rng=image_rng(seed, i), settings=settings, clusters=forced)
         image_id = f"synth_{i:04d}.dcm"
         stored = image.pixels
         if settings.photometric == "MONOCHROME1":
@@ -1680,6 +1689,20 @@ def _place_isolated(rng, scene: _Scene, n: int, cnr_range) -> list[tuple[_Member
 
 # --------------------------------------------------------------------------------------
 # Content draws
+
+
+def balanced_specs(index: int) -> list[ClusterSpec]:
+    """The two clusters of image `index` of a balanced set (see ``SynthSettings.balanced``)."""
+    pairs = sorted(set(_MIX) | set(_DISTRACTORS))
+    morphologies = sorted({m for _, m in pairs})
+    distributions = sorted({d for d, _ in _MIX})
+    morphology = morphologies[index % len(morphologies)]
+    with_morphology = [p for p in pairs if p[1] == morphology]
+    distribution = distributions[index % len(distributions)]
+    with_distribution = [p for p in sorted(_MIX) if p[0] == distribution]
+    first = with_morphology[(index // len(morphologies)) % len(with_morphology)]
+    second = with_distribution[(index // len(distributions)) % len(with_distribution)]
+    return [ClusterSpec(*first), ClusterSpec(*second)]
 
 
 def _draw_pair(rng, table: dict) -> ClusterSpec:
