@@ -32,6 +32,7 @@ IRREGULAR_SOLIDITY = 0.75  # area / convex hull area below which an outline is i
 PUNCTATE_MAX_MM = 0.5
 COARSE_MIN_WIDTH_MM = 1.0
 LUCENT_CENTRE = 0.7  # centre below this fraction of the surrounding ring's peak
+RIM_SOLIDITY = 0.85  # a rim's outline is convex
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,14 +42,17 @@ class SpeckFeatures(StructOfArrays):
     Attributes
     ----------
     elongation : (K,) ndarray
-        length_mm / width_mm.
+        The larger of length_mm / width_mm and, for specks of 12 pixels or more,
+        skeleton length over mean width (skeleton length^2 / area), which also
+        sees thin branched casts.
     solidity : (K,) ndarray
         Area of the half-maximum outline over that of its convex hull (1 for convex, and for specks of
         fewer than 6 pixels, whose outline cannot be told).
     branch_points : (K,) ndarray of int
         Skeleton pixels with 3 or more skeleton neighbours (for elongated specks; 0 otherwise).
     lucent_centre : (K,) ndarray of bool
-        The response at the centroid is below 70 % of the peak of the ring around it.
+        A convex speck (solidity >= 0.85) whose response at the centroid is
+        below 70 % of its peak.
     sharpness : (K,) ndarray
         Mean gradient magnitude along the half-maximum outline over the speck's height, per mm.
     shape : (K,) ndarray of str
@@ -85,7 +89,7 @@ def speck_features(response, specks: Specks, *, spacing) -> SpeckFeatures:
     branch_points = np.zeros(k, np.int64)
     lucent = np.zeros(k, bool)
     sharpness = np.zeros(k)
-    elongation = specks.length_mm / np.maximum(specks.width_mm, 1e-9)
+    elongation = specks.length_mm / np.maximum(specks.width_mm, 1e-9)  # refined below from the skeleton
     rows, cols = response.shape
     for i in range(k):
         r0, c0, r1, c1 = specks.bbox[i]
@@ -105,14 +109,21 @@ def speck_features(response, specks: Specks, *, spacing) -> SpeckFeatures:
             hull_area = cv2.contourArea(cv2.convexHull(outline))
             if hull_area > 0:
                 solidity[i] = min(1.0, cv2.contourArea(outline) / hull_area)
-        if elongation[i] >= 2.0:
+        area_px = int(region.sum())
+        if area_px >= 12:
             skeleton = skeletonize(region.astype(bool)).astype(np.uint8)
             neighbours = cv2.filter2D(skeleton, -1, np.ones((3, 3), np.float32), borderType=cv2.BORDER_CONSTANT)
             branch_points[i] = int(np.count_nonzero(skeleton & (neighbours >= 4)))  # itself + 3 neighbours
+            # Skeleton length over mean width (= length^2 / area): a rod's length / width, and
+            # large for a thin branched cast, whose second moments make it look round.
+            length_px = max(int(skeleton.sum()), 1)
+            elongation[i] = max(elongation[i], length_px**2 / area_px)
         # Lucent centre: the centroid well below the brightest ring pixel around it.
         cr, cc = int(round(specks.row[i])) - r0, int(round(specks.col[i])) - c0
-        if 0 <= cr < crop.shape[0] and 0 <= cc < crop.shape[1] and region.sum() >= 9:
-            lucent[i] = crop[cr, cc] - background < LUCENT_CENTRE * height
+        if 0 <= cr < crop.shape[0] and 0 <= cc < crop.shape[1] and area_px >= 9:
+            # Only a convex speck can have a lucent centre; a concave one's centroid
+            # may just fall between its arms.
+            lucent[i] = crop[cr, cc] - background < LUCENT_CENTRE * height and solidity[i] >= RIM_SOLIDITY
         # Edge sharpness: gradient along the outline, per mm of the speck's height.
         gy, gx = np.gradient(crop, row_mm, col_mm)
         edge = outline[:, 0, :]  # (x, y) = (col, row) pairs
@@ -125,8 +136,8 @@ def speck_features(response, specks: Specks, *, spacing) -> SpeckFeatures:
 def classify_specks(specks: Specks, *, elongation, solidity, branch_points, lucent_centre, sharpness) -> np.ndarray:
     """Shape class of each speck from its size and shape features (first rule that applies).
 
-    1. lucent centre -> rim; 2. wider than 1 mm -> coarse; 3. at least 3 times as long as
-    wide -> branching when its skeleton branches, else linear; 4. solidity below 0.75 ->
+    1. lucent centre -> rim; 2. elongation of 3 or more -> branching when its skeleton
+    branches, else linear; 3. wider than 1 mm -> coarse; 4. solidity below 0.75 ->
     irregular; 5. equivalent diameter of 0.5 mm or more -> round; 6. else punctate.
     Sizes follow the BI-RADS lexicon (punctate < 0.5 mm, round < 1 mm, coarse > 1 mm).
     """
@@ -136,7 +147,7 @@ def classify_specks(specks: Specks, *, elongation, solidity, branch_points, luce
     elongated = np.asarray(elongation) >= ELONGATED
     shape[elongated] = str(SpeckShape.LINEAR)
     shape[elongated & (np.asarray(branch_points) > 0)] = str(SpeckShape.BRANCHING)
-    shape[specks.width_mm > COARSE_MIN_WIDTH_MM] = str(SpeckShape.COARSE)
+    shape[(specks.width_mm > COARSE_MIN_WIDTH_MM) & ~elongated] = str(SpeckShape.COARSE)
     shape[np.asarray(lucent_centre, bool)] = str(SpeckShape.RIM)
     return shape
 
