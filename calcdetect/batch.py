@@ -7,6 +7,7 @@ import functools
 import os
 import platform
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -21,6 +22,7 @@ from calcdetect.pipeline import Params, detect_mammogram
 from calcdetect.results import (
     FORMATS,
     SCHEMA_VERSION,
+    TABLES,
     calcification_rows,
     cluster_rows,
     image_row,
@@ -262,17 +264,26 @@ def run_detection(
         finally:
             executor.close()
 
-    rows = folder.tables(t.key for t in tasks)
-    for name, table in rows.items():
-        write_table(out_dir, name, table, format=table_format)
-    n_ok = sum(row["status"] == "ok" for row in rows["images"])
+    # The tables are streamed from the part-files, one image at a time: a run of
+    # any size is merged in bounded memory.
+    tally: Counter = Counter()
+
+    def counted(name: str, rows):
+        for row in rows:
+            tally[name] += 1
+            tally["ok"] += name == "images" and row["status"] == "ok"
+            yield row
+
+    keys = [t.key for t in tasks]
+    for name in TABLES:
+        write_table(out_dir, name, counted(name, folder.rows(name, keys)), format=table_format)
     summary = RunSummary(
         out_dir=Path(out_dir),
         n_images=len(tasks),
-        n_ok=n_ok,
-        n_failed=len(tasks) - n_ok,
-        n_calcifications=len(rows["calcifications"]),
-        n_clusters=len(rows["clusters"]),
+        n_ok=tally["ok"],
+        n_failed=len(tasks) - tally["ok"],
+        n_calcifications=tally["calcifications"],
+        n_clusters=tally["clusters"],
         seconds=time.perf_counter() - t0,
         n_processed=len(todo),
         workers=workers,

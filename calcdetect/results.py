@@ -7,7 +7,6 @@ into rows, and rows into files, atomically.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -123,14 +122,14 @@ def format_cell(value) -> str:
 
 
 def write_csv(path, columns: Iterable[str], rows: Iterable[Mapping]) -> Path:
-    """Write rows (dicts keyed by column) to `path` atomically, columns in the given order."""
+    """Write rows (dicts keyed by column) to `path` atomically, columns in the given order, streaming."""
     columns = tuple(columns)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([format_cell(row.get(name)) for name in columns])
-    return atomic_write_text(path, buffer.getvalue())
+    with atomic_open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([format_cell(row.get(name)) for name in columns])
+    return Path(path)
 
 
 def write_table(folder, name: str, rows: Iterable[Mapping], *, format: str = "csv") -> Path:
@@ -151,13 +150,26 @@ def write_parquet(path, columns: Iterable[str], rows: Iterable[Mapping]) -> Path
     except ImportError:
         raise ImportError("--format parquet needs pyarrow: pip install 'calcdetect[parquet]'") from None
     columns = tuple(columns)
-    rows = list(rows)
     schema = pa.schema([(name, getattr(pa, COLUMN_TYPES[name])()) for name in columns])
-    data = {name: [_plain_or_none(row.get(name)) for row in rows] for name in columns}
-    table = pa.Table.from_pydict(data, schema=schema)
-    with atomic_open(path, "wb") as fh:
-        pq.write_table(table, fh)
+    with atomic_open(path, "wb") as fh, pq.ParquetWriter(fh, schema) as writer:
+        for batch in _batches(rows, PARQUET_BATCH_ROWS):
+            data = {name: [_plain_or_none(row.get(name)) for row in batch] for name in columns}
+            writer.write_table(pa.Table.from_pydict(data, schema=schema))
     return Path(path)
+
+
+#: Rows per Parquet row group written at a time (bounds memory on large runs).
+PARQUET_BATCH_ROWS = 50_000
+
+
+def _batches(rows: Iterable, size: int):
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    yield batch  # possibly empty: an empty table still gets its schema
 
 
 def _plain_or_none(value):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from calcdetect.atomic import atomic_write_text
@@ -111,13 +111,10 @@ class RunFolder:
             raise RunConflictError(f"{self.part_path(image_id)} belongs to {part.get('image_id')!r}, not {image_id!r}")
         return {table: part[table] for table in TABLES}
 
-    def tables(self, image_ids: Iterable[str]) -> dict[str, list[dict]]:
-        """All rows of the given images, in that order, table by table."""
-        rows: dict[str, list[dict]] = {table: [] for table in TABLES}
+    def rows(self, table: str, image_ids: Iterable[str]) -> Iterator[dict]:
+        """The rows of one table for the given images, in that order, one part-file at a time."""
         for image_id in image_ids:
-            for table, part in self.load(image_id).items():
-                rows[table].extend(part)
-        return rows
+            yield from self.load(image_id)[table]
 
 
 def _changed_keys(old: dict, new: dict, prefix: str = "") -> list[str]:
