@@ -128,7 +128,7 @@ def process_file(path, *, image_id: str, params: Params = Params(), load: LoadOp
     """
     start = time.perf_counter()
     try:
-        mammogram = read_mammogram(path, spacing_mm=load.spacing_mm)
+        mammogram = read_mammogram(path, load)
         if use_sop_uid and mammogram.sop_instance_uid:
             image_id = mammogram.sop_instance_uid
         result = detect_mammogram(mammogram, params=params)
@@ -263,6 +263,13 @@ def run_detection(
                     on_image(outcome)
         finally:
             executor.close()
+        # Every image gets a row, even one an executor lost without a word.
+        for item in todo:
+            if not folder.done(item.key):
+                lost = ImageOutcome(image_row(item.key, item.path, error="not processed: the executor returned nothing"))
+                folder.commit(item.key, lost.rows())
+                if on_image is not None:
+                    on_image(lost)
 
     # The tables are streamed from the part-files, one image at a time: a run of
     # any size is merged in bounded memory.

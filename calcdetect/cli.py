@@ -79,16 +79,38 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_loading_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of how input files are loaded (see :class:`calcdetect.io.LoadOptions`)."""
-    group = parser.add_argument_group("loading")
+    """Options of how input files are loaded (see :class:`calcdetect.io.LoadOptions` and docs/input.md)."""
+    from calcdetect.io import DEFAULT_SPACING_MM, MAX_PIXELS
+
+    def frames(text: str) -> str | int:
+        if text in ("error", "mip"):
+            return text
+        if text.isdigit():
+            return int(text)
+        raise argparse.ArgumentTypeError(f"expected 'error', 'mip' or a frame index >= 0; got {text!r}")
+
+    group = parser.add_argument_group("loading (see docs/input.md)")
     group.add_argument("--spacing-mm", type=_spacing, metavar="MM",
-                       help="pixel spacing for files whose header has none, 'ROW' or 'ROW,COL' in mm")
+                       help="pixel spacing for files whose header and sidecar have none, 'ROW' or 'ROW,COL' in mm "
+                            f"(else {DEFAULT_SPACING_MM} mm, with a warning)")
+    group.add_argument("--force", action="store_true",
+                       help="load images whose header says they are not a breast (refused by default)")
+    group.add_argument("--frames", type=frames, default="error", metavar="error|mip|K",
+                       help="multi-frame files (tomosynthesis): refuse (error, the default), maximum-intensity "
+                            "projection (mip) or frame K (0-based)")
+    group.add_argument("--voi", action="store_true",
+                       help="apply the file's VOI LUT / window (display values) instead of detector or log values")
+    group.add_argument("--linear-for-processing", action="store_true",
+                       help="keep FOR PROCESSING (raw) images linear instead of log-transforming them")
+    group.add_argument("--max-pixels", type=int, default=MAX_PIXELS, metavar="N",
+                       help="refuse images with more pixels than this, before decoding (default %(default)s)")
 
 
 def _load_options(args):
     from calcdetect.io import LoadOptions
 
-    return LoadOptions(spacing_mm=args.spacing_mm)
+    return LoadOptions(spacing_mm=args.spacing_mm, force=args.force, frames=args.frames, voi=args.voi,
+                       log_for_processing=not args.linear_for_processing, max_pixels=args.max_pixels)
 
 
 def _spacing(text: str) -> float | tuple[float, float]:

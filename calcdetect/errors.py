@@ -27,5 +27,29 @@ class ImageReadError(CalcdetectError):
         super().__init__(f"{self.path}: {self.reason}")
 
 
+class NotAnImageError(ImageReadError):
+    """A valid file that holds no image to analyse: a structured report, a
+    segmentation, a presentation state, a DICOMDIR, ...
+
+    Not a failure: a batch records it as a ``skipped`` row. The reason always
+    starts with ``"skipped: "``.
+    """
+
+    def __init__(self, path: str | PathLike, reason: str):
+        super().__init__(path, reason if reason.startswith("skipped: ") else f"skipped: {reason}")
+
+
+class NotABreastError(ImageReadError):
+    """An image whose header plainly says it is not a breast (e.g. a CR of a leg).
+
+    Refused unless the user forces it (``LoadOptions(force=True)``, ``--force``).
+    """
+
+
+class UnsupportedFormatError(ImageReadError):
+    """A file in a format or encoding no installed reader handles (the reason says
+    which package or extra would read it)."""
+
+
 class EvaluationError(CalcdetectError, ValueError):
     """A truth file or a prediction folder cannot be read or does not fit together."""

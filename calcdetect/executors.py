@@ -12,7 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
@@ -79,6 +79,15 @@ class ProcessExecutor:
         self.retries = retries
         self._pool = None
 
+    def _submit(self, fn: Callable, item):
+        """Submit, or return a future that failed with the pool (a pool can die between checks)."""
+        try:
+            return self._pool.submit(fn, item)
+        except BrokenProcessPool as exc:
+            future = Future()
+            future.set_exception(exc)
+            return future
+
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
             max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker
@@ -96,14 +105,14 @@ class ProcessExecutor:
                     # A death can only be blamed on an item that ran alone.
                     if not in_flight:
                         item = suspects.pop(0)
-                        in_flight[self._pool.submit(fn, item)] = item
+                        in_flight[self._submit(fn, item)] = item
                 else:
                     # Keep every worker busy with one item and one queued, no more.
                     while len(in_flight) < 2 * self.workers:
                         item = next(pending, _END)
                         if item is _END:
                             break
-                        in_flight[self._pool.submit(fn, item)] = item
+                        in_flight[self._submit(fn, item)] = item
                 if not in_flight:
                     return
                 alone = len(in_flight) == 1

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from calcdetect.breast import breast_mask
+from calcdetect.breast import breast_geometry
 from calcdetect.candidates import Specks, find_specks
 from calcdetect.cluster import CAD_RADIUS_MM, Clusters, cluster_labels, measure_clusters
 from calcdetect.cluster.shape import SpeckFeatures, speck_features
@@ -51,7 +51,10 @@ class Params:
     skin_margin_mm : float
         Candidates closer than this to the skin line are dropped: the skin
         itself (about 1.5 mm thick) is a bright rim whose edges excite any
-        band-pass filter.
+        band-pass filter. The same margin is kept from the pectoral muscle.
+    exclude_pectoral : bool
+        On oblique and lateral views (see :data:`calcdetect.breast.PECTORAL_VIEWS`),
+        find the pectoral muscle and search no candidates in it.
     cluster_radius_mm, min_cluster_specks : float, int
         Density criterion of a cluster (see :func:`calcdetect.cluster.cluster_labels`):
         by default the CAD convention, 3 within 1 cm^2; BI-RADS is 5 within 1 cm
@@ -68,6 +71,7 @@ class Params:
     low_threshold: float | None = None
     noise_block_mm: float = 4.0
     skin_margin_mm: float = 2.0
+    exclude_pectoral: bool = True
     cluster_radius_mm: float = CAD_RADIUS_MM
     min_cluster_specks: int = 3
 
@@ -122,11 +126,12 @@ class Result:
 
 
 def detect_mammogram(mammogram, *, params: Params = Params()) -> Result:
-    """:func:`detect` on a loaded :class:`calcdetect.io.Mammogram` (image, spacing and header facts)."""
-    return detect(mammogram.image, spacing=mammogram.spacing, params=params)
+    """:func:`detect` on a loaded :class:`calcdetect.io.Mammogram`: its image, spacing and
+    view (which decides whether the pectoral muscle is searched)."""
+    return detect(mammogram.image, spacing=mammogram.spacing, params=params, view=mammogram.view)
 
 
-def detect(image, *, spacing, params: Params = Params(), mask=None) -> Result:
+def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | None = None) -> Result:
     """Find calcifications and clusters of calcifications in a mammogram.
 
     Parameters
@@ -138,7 +143,12 @@ def detect(image, *, spacing, params: Params = Params(), mask=None) -> Result:
     params : Params
         Detection settings.
     mask : (M, N) ndarray of bool, optional
-        Breast region; estimated with :func:`calcdetect.breast.breast_mask` when omitted.
+        Where to search; estimated with :func:`calcdetect.breast.breast_geometry`
+        when omitted (the breast, ``params.skin_margin_mm`` inside the skin line,
+        without the pectoral muscle on oblique views).
+    view : str, optional
+        ``"CC"``, ``"MLO"``, ...: with ``params.exclude_pectoral``, the pectoral
+        muscle is searched on oblique and lateral views when `mask` is omitted.
 
     Returns
     -------
@@ -155,7 +165,8 @@ def detect(image, *, spacing, params: Params = Params(), mask=None) -> Result:
     spacing = check_spacing(spacing)
     clock = _Stopwatch()
     if mask is None:
-        mask = breast_mask(image, spacing=spacing, margin_mm=params.skin_margin_mm)
+        mask = breast_geometry(image, spacing=spacing, margin_mm=params.skin_margin_mm, view=view,
+                               exclude_pectoral=params.exclude_pectoral).mask
     else:
         mask = np.asarray(mask, bool)
         if mask.shape != image.shape:

@@ -1,12 +1,37 @@
-"""Files in, mammograms out: the only package that sees a pydicom Dataset."""
+"""Files in, mammograms out: the only package that sees a pydicom Dataset.
 
-from calcdetect.io.dicom import (
+:func:`read_mammogram` reads DICOM (every transfer syntax pydicom 3 and its
+plugins decode), PNG, TIFF, PGM / PNM and JPEG; :class:`LoadOptions` holds
+every option of loading; :class:`Mammogram` is what comes out.
+"""
+
+from calcdetect.io.dicom import breast_evidence, iter_frames, read_dicom, write_mammogram
+from calcdetect.io.hints import Sidecar, read_sidecar
+from calcdetect.io.mammogram import (
+    DEFAULT_SPACING_MM,
+    MAX_PIXELS,
+    Intensity,
     LoadOptions,
     Mammogram,
     SpacingSource,
-    is_image_file,
-    read_mammogram,
-    write_mammogram,
 )
+from calcdetect.io.raster import read_raster
+from calcdetect.io.reader import is_image_file, read_mammogram
 
-__all__ = ["LoadOptions", "Mammogram", "is_image_file", "SpacingSource", "read_mammogram", "write_mammogram"]
+__all__ = [
+    "DEFAULT_SPACING_MM",
+    "MAX_PIXELS",
+    "Intensity",
+    "LoadOptions",
+    "Mammogram",
+    "Sidecar",
+    "SpacingSource",
+    "breast_evidence",
+    "is_image_file",
+    "iter_frames",
+    "read_dicom",
+    "read_mammogram",
+    "read_raster",
+    "read_sidecar",
+    "write_mammogram",
+]

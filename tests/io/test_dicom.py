@@ -1,92 +1,439 @@
+import math
+import warnings
+
 import numpy as np
+import pydicom
 import pytest
+from pydicom.dataset import Dataset
+from pydicom.pixels import apply_voi_lut, get_encoder
+from pydicom.uid import (
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    JPEG2000,
+    JPEG2000Lossless,
+    JPEGLosslessSV1,
+    JPEGLSLossless,
+    JPEGLSNearLossless,
+    RLELossless,
+)
 
-from calcdetect.errors import ImageReadError
-from calcdetect.io import Mammogram, SpacingSource, read_mammogram, write_mammogram
+from calcdetect.errors import ImageReadError, NotABreastError, NotAnImageError, UnsupportedFormatError
+from calcdetect.io import (
+    DEFAULT_SPACING_MM,
+    Intensity,
+    LoadOptions,
+    Mammogram,
+    SpacingSource,
+    iter_frames,
+    read_mammogram,
+    write_mammogram,
+)
+
+MG_PROCESSING = "1.2.840.10008.5.1.4.1.1.1.2.1"
+
+LOSSLESS = [ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian, DeflatedExplicitVRLittleEndian,
+            RLELossless, JPEGLSLossless, JPEG2000Lossless]
 
 
-@pytest.fixture
-def pixels():
-    return np.random.default_rng(31).integers(0, 4096, (64, 48)).astype(np.uint16)
+def _needs_encoder(syntax):
+    if pydicom.uid.UID(syntax).is_compressed and not get_encoder(syntax).is_available:
+        pytest.skip(f"no encoder for {syntax} installed")
 
 
-@pytest.mark.parametrize("compress", [False, True], ids=["explicit-le", "jpeg-ls"])
-def test_round_trip_is_exact(tmp_path, pixels, compress):
-    path = write_mammogram(tmp_path / "a.dcm", pixels, spacing=(0.07, 0.065), bits_stored=12,
-                           laterality="R", view="MLO", compress=compress)
+@pytest.mark.parametrize("syntax", LOSSLESS, ids=[pydicom.uid.UID(s).keyword for s in LOSSLESS])
+def test_lossless_transfer_syntaxes_load_exactly(dicom, tmp_path, pixels, syntax):
+    _needs_encoder(syntax)
+    path = dicom.save(dicom.make(pixels), tmp_path / "a.dcm", syntax)
     mammogram = read_mammogram(path)
-    assert isinstance(mammogram, Mammogram)
     assert mammogram.image.dtype == np.float32
     np.testing.assert_array_equal(mammogram.image, pixels)
-    assert mammogram.spacing == (0.07, 0.065)
-    assert mammogram.spacing_source is SpacingSource.IMAGER_PIXEL_SPACING
+    assert mammogram.metadata["transfer_syntax"] == syntax
+    assert not any("lossy" in w for w in mammogram.warnings)
+
+
+@pytest.mark.parametrize(
+    ("syntax", "kwargs", "max_error"),
+    [(JPEGLSNearLossless, {"jls_error": 2}, 2), (JPEG2000, {"j2k_psnr": [70]}, 8)],
+    ids=["jpeg-ls-near-lossless", "jpeg2000-lossy"],
+)
+def test_lossy_transfer_syntaxes_load_close_and_are_flagged(dicom, tmp_path, pixels, syntax, kwargs, max_error):
+    _needs_encoder(syntax)
+    path = dicom.save(dicom.make(pixels, LossyImageCompression="01"), tmp_path / "a.dcm", syntax, **kwargs)
+    mammogram = read_mammogram(path)
+    assert np.abs(mammogram.image - pixels).max() <= max_error
+    assert any(w.startswith("lossy compressed") for w in mammogram.warnings)
+
+
+def test_transfer_syntax_without_decoder_names_it_and_the_extra(dicom, tmp_path, pixels):
+    ds = dicom.make(pixels)
+    ds.file_meta.TransferSyntaxUID = JPEGLosslessSV1
+    ds.PixelData = pydicom.encaps.encapsulate([b"\xff\xd8\xff\xc3" + bytes(64)])
+    ds["PixelData"].VR = "OB"
+    pydicom.dcmwrite(tmp_path / "jpeg-lossless.dcm", ds, enforce_file_format=True)
+    if pydicom.pixels.get_decoder(JPEGLosslessSV1).is_available:
+        pytest.skip("a JPEG lossless decoder is installed here")
+    with pytest.raises(UnsupportedFormatError,
+                       match=r"jpeg-lossless\.dcm: no installed decoder for transfer syntax 1\.2\.840\.10008\.1\.2\.4\.70"
+                             r" .*calcdetect\[gdcm\]"):
+        read_mammogram(tmp_path / "jpeg-lossless.dcm")
+
+
+def test_unknown_transfer_syntax_is_named(dicom, tmp_path, pixels):
+    ds = dicom.make(pixels)
+    ds.PixelData = pydicom.encaps.encapsulate([bytes(64)])
+    ds["PixelData"].VR = "OB"
+    ds.file_meta.TransferSyntaxUID = "1.2.3.4.5.6"
+    pydicom.dcmwrite(tmp_path / "private.dcm", ds, implicit_vr=False, little_endian=True, enforce_file_format=True)
+    with pytest.raises(UnsupportedFormatError, match=r"transfer syntax 1\.2\.3\.4\.5\.6 \(unknown\) is not supported"):
+        read_mammogram(tmp_path / "private.dcm")
+
+
+def test_round_trip_of_the_writer(tmp_path, pixels):
+    path = write_mammogram(tmp_path / "a.dcm", pixels, spacing=(0.07, 0.065), bits_stored=12,
+                           laterality="R", view="MLO")
+    mammogram = read_mammogram(path)
+    assert isinstance(mammogram, Mammogram)
+    np.testing.assert_array_equal(mammogram.image, pixels)
+    assert (mammogram.spacing, mammogram.spacing_source) == ((0.07, 0.065), SpacingSource.IMAGER_PIXEL_SPACING)
     assert (mammogram.laterality, mammogram.view, mammogram.bits_stored) == ("R", "MLO", 12)
+    assert mammogram.intensity is Intensity.PRESENTATION
 
 
-def test_monochrome1_equals_inverted_monochrome2(tmp_path, pixels):
-    mono2 = read_mammogram(write_mammogram(tmp_path / "m2.dcm", pixels, spacing=(0.1, 0.1), bits_stored=12))
+@pytest.mark.parametrize("syntax", [ExplicitVRLittleEndian, RLELossless, JPEG2000Lossless],
+                         ids=["explicit-le", "rle", "jpeg2000-lossless"])
+def test_monochrome1_equals_inverted_monochrome2(dicom, tmp_path, pixels, syntax):
+    _needs_encoder(syntax)
+    mono2 = read_mammogram(dicom.save(dicom.make(pixels), tmp_path / "m2.dcm", syntax))
     inverted = (4095 - pixels).astype(np.uint16)
-    mono1 = read_mammogram(write_mammogram(tmp_path / "m1.dcm", inverted, spacing=(0.1, 0.1), bits_stored=12,
-                                           photometric="MONOCHROME1"))
+    mono1 = read_mammogram(dicom.save(dicom.make(inverted, photometric="MONOCHROME1"), tmp_path / "m1.dcm", syntax))
     np.testing.assert_array_equal(mono1.image, mono2.image)
 
 
-@pytest.mark.parametrize(
-    ("spacing_mm", "expected", "source"),
-    [(0.05, (0.05, 0.05), SpacingSource.USER), ((0.05, 0.06), (0.05, 0.06), SpacingSource.USER)],
-    ids=["scalar", "pair"],
-)
-def test_user_spacing_when_header_has_none(shared_dicom, spacing_mm, expected, source):
-    mammogram = read_mammogram(shared_dicom / "MG1_J2KI.dcm", spacing_mm=spacing_mm)
-    assert mammogram.spacing == expected
-    assert mammogram.spacing_source is source
+def test_rescale_slope_and_intercept_are_applied(dicom, tmp_path, pixels):
+    ds = dicom.make(pixels, RescaleSlope="0.5", RescaleIntercept="-100")
+    mammogram = read_mammogram(dicom.save(ds, tmp_path / "a.dcm"))
+    np.testing.assert_array_equal(mammogram.image, pixels.astype(np.float32) * 0.5 - 100)
 
 
-def test_real_jpeg2000_film_mammogram_loads(shared_dicom):
-    mammogram = read_mammogram(shared_dicom / "MG1_J2KI.dcm", spacing_mm=0.05)
-    assert mammogram.image.shape == (4664, 3064)
-    assert 0 <= mammogram.image.min() < mammogram.image.max() <= 4095
-    assert (mammogram.laterality, mammogram.view) == ("L", "MLO")
+def test_signed_pixels(dicom, tmp_path):
+    pixels = dicom.pixels().astype(np.int16) - 2048
+    ds = dicom.make(pixels)
+    mammogram = read_mammogram(dicom.save(ds, tmp_path / "a.dcm"))
+    np.testing.assert_array_equal(mammogram.image, pixels)
 
 
-def test_missing_spacing_is_an_error_not_one_mm(shared_dicom):
-    with pytest.raises(ImageReadError, match=r"MG1_J2KI\.dcm: no PixelSpacing or ImagerPixelSpacing"):
-        read_mammogram(shared_dicom / "MG1_J2KI.dcm")
-
-
-def test_undecodable_transfer_syntax_names_file_and_syntax(shared_dicom):
-    with pytest.raises(ImageReadError, match=r"MG1_JPLY\.dcm: cannot decode .* 1\.2\.840\.10008\.1\.2\.4\.51"):
-        read_mammogram(shared_dicom / "MG1_JPLY.dcm", spacing_mm=0.05)
+def _sidecar(path, text):
+    path.with_name(path.name + ".json").write_text(text)
 
 
 @pytest.mark.parametrize(
-    ("content", "match"),
+    ("tags", "options", "sidecar", "spacing", "source"),
     [
-        (b"", "not a DICOM file"),
-        (b"garbage" * 100, "not a DICOM file"),
+        ({"PixelSpacing": [0.065, 0.065]}, {}, None, (0.065, 0.065), SpacingSource.PIXEL_SPACING),
+        ({"PixelSpacing": [0, 0]}, {}, None, (0.07, 0.07), SpacingSource.IMAGER_PIXEL_SPACING),
+        ({"EstimatedRadiographicMagnificationFactor": "1.25"}, {}, None, (0.056, 0.056),
+         SpacingSource.IMAGER_PIXEL_SPACING),
+        ({"ImagerPixelSpacing": None, "NominalScannedPixelSpacing": [0.042, 0.042]}, {}, None, (0.042, 0.042),
+         SpacingSource.NOMINAL_SCANNED_PIXEL_SPACING),
+        ({}, {"spacing_mm": 0.2}, '{"spacing_mm": 0.3}', (0.07, 0.07), SpacingSource.IMAGER_PIXEL_SPACING),
+        ({"ImagerPixelSpacing": None}, {"spacing_mm": 0.2}, '{"spacing_mm": [0.3, 0.25]}', (0.3, 0.25),
+         SpacingSource.SIDECAR),
+        ({"ImagerPixelSpacing": None}, {"spacing_mm": (0.2, 0.1)}, None, (0.2, 0.1), SpacingSource.USER),
+        ({"ImagerPixelSpacing": None}, {}, None, (DEFAULT_SPACING_MM,) * 2, SpacingSource.DEFAULT),
     ],
-    ids=["empty", "garbage"],
+    ids=["pixel-spacing", "invalid-pixel-spacing", "imager-over-magnification", "nominal-scanned",
+         "header-beats-sidecar-and-user", "sidecar-beats-user", "user", "default"],
 )
-def test_non_dicom_bytes(tmp_path, content, match):
-    path = tmp_path / "bad.dcm"
-    path.write_bytes(content)
-    with pytest.raises(ImageReadError, match=match):
+def test_spacing_precedence(dicom, tmp_path, pixels, tags, options, sidecar, spacing, source):
+    path = dicom.save(dicom.make(pixels, **tags), tmp_path / "a.dcm")
+    if sidecar:
+        _sidecar(path, sidecar)
+    mammogram = read_mammogram(path, **options)
+    assert mammogram.spacing == pytest.approx(spacing)
+    assert mammogram.spacing_source is source
+    assert any("assumed 0.05 mm" in w for w in mammogram.warnings) == (source is SpacingSource.DEFAULT)
+
+
+@pytest.mark.parametrize(
+    ("tags", "laterality", "view"),
+    [
+        ({}, "L", "CC"),
+        ({"ImageLaterality": None, "Laterality": "R"}, "R", "CC"),
+        ({"ViewPosition": None, "ViewCodeSequence": [("399368009", "SCT")]}, "L", "MLO"),
+        ({"ViewPosition": None, "ViewCodeSequence": [("R-10242", "SRT")]}, "L", "CC"),
+        ({"ViewPosition": None, "ViewCodeSequence": [("R-10224", "SNM3")]}, "L", "ML"),
+        ({"ImageLaterality": None, "ViewPosition": None}, None, None),
+    ],
+    ids=["image-laterality-view-position", "series-laterality", "view-code-sct", "view-code-srt-cc",
+         "view-code-snm3-ml", "none"],
+)
+def test_laterality_and_view(dicom, tmp_path, pixels, tags, laterality, view):
+    codes = tags.pop("ViewCodeSequence", None)
+    ds = dicom.make(pixels, **tags)
+    if codes:
+        items = []
+        for value, scheme in codes:
+            item = Dataset()
+            item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = value, scheme, "view"
+            items.append(item)
+        ds.ViewCodeSequence = items
+    mammogram = read_mammogram(dicom.save(ds, tmp_path / "a.dcm"))
+    assert (mammogram.laterality, mammogram.view) == (laterality, view)
+
+
+def _for_processing(dicom, attenuation, *, bits=14, sign="+1", photometric="MONOCHROME2", **tags):
+    """Raw linear data of an attenuation map: I = I0 exp(-A), values growing with intensity when sign is +1."""
+    intensity = 0.9 * (2**bits - 1) * np.exp(-attenuation)
+    stored = intensity if sign != "-1" else (2**bits - 1) - intensity
+    if sign is None:
+        tags["PixelIntensityRelationshipSign"] = None
+    else:
+        tags["PixelIntensityRelationshipSign"] = int(sign)
+    return dicom.make(np.round(stored).astype(np.uint16), bits=bits, photometric=photometric,
+                        sop_class=MG_PROCESSING, PresentationIntentType="FOR PROCESSING",
+                        PixelIntensityRelationship="LIN", **tags)
+
+
+def _two_specks_on_two_backgrounds(shape=(128, 96)):
+    """Attenuation: fatty (0.5) top half, dense (2.5) bottom half, one 0.2 speck on each."""
+    attenuation = np.full(shape, 0.5)
+    attenuation[shape[0] // 2 :] = 2.5
+    attenuation[30:34, 40:44] += 0.2
+    attenuation[94:98, 40:44] += 0.2
+    return attenuation
+
+
+@pytest.mark.parametrize(
+    ("sign", "photometric"), [("+1", "MONOCHROME2"), ("-1", "MONOCHROME2"), (None, "MONOCHROME1")],
+    ids=["sign-plus", "sign-minus", "no-sign-monochrome1"],
+)
+def test_for_processing_is_log_transformed_so_contrast_does_not_depend_on_dose(dicom, tmp_path, sign, photometric):
+    attenuation = _two_specks_on_two_backgrounds()
+    path = dicom.save(_for_processing(dicom, attenuation, sign=sign, photometric=photometric), tmp_path / "raw.dcm")
+    mammogram = read_mammogram(path)
+    assert mammogram.intensity is Intensity.LOG
+    assert any("log-transformed" in w for w in mammogram.warnings)
+    # Attenuation up to a constant, to the quantisation error of the raw values.
+    offset = float(np.median(mammogram.image - attenuation))
+    assert np.abs(mammogram.image - attenuation - offset).max() < 0.02
+    fatty = mammogram.image[31, 41] - mammogram.image[20, 41]
+    dense = mammogram.image[95, 41] - mammogram.image[80, 41]
+    assert fatty == pytest.approx(0.2, abs=0.01)
+    assert dense == pytest.approx(0.2, abs=0.01)
+
+
+def test_for_processing_already_logarithmic_is_only_oriented(dicom, tmp_path):
+    attenuation = _two_specks_on_two_backgrounds()
+    stored = np.round(1000 * (3.0 - attenuation)).astype(np.uint16)  # log(intensity), grows with intensity
+    ds = dicom.make(stored, bits=14, sop_class=MG_PROCESSING, PresentationIntentType="FOR PROCESSING",
+                    PixelIntensityRelationship="LOG", PixelIntensityRelationshipSign=1)
+    mammogram = read_mammogram(dicom.save(ds, tmp_path / "log.dcm"))
+    assert mammogram.intensity is Intensity.LOG
+    np.testing.assert_array_equal(mammogram.image, (2**14 - 1) - stored.astype(np.float32))
+
+
+def test_for_processing_kept_linear_on_request(dicom, tmp_path):
+    attenuation = _two_specks_on_two_backgrounds()
+    path = dicom.save(_for_processing(dicom, attenuation), tmp_path / "raw.dcm")
+    mammogram = read_mammogram(path, log_for_processing=False)
+    assert mammogram.intensity is Intensity.LINEAR
+    # Calcium bright, linear in intensity: contrast on the dense half is e^2 times smaller.
+    fatty = mammogram.image[31, 41] - mammogram.image[20, 41]
+    dense = mammogram.image[95, 41] - mammogram.image[80, 41]
+    assert fatty > 0 and dense > 0
+    assert fatty / dense == pytest.approx(math.exp(2.0), rel=0.1)
+
+
+@pytest.mark.parametrize("function", ["LINEAR", "SIGMOID"], ids=["linear-window", "sigmoid-window"])
+def test_voi_window_only_when_asked(dicom, tmp_path, pixels, function):
+    ds = dicom.make(pixels, WindowCenter="2000", WindowWidth="1500", VOILUTFunction=function)
+    path = dicom.save(ds, tmp_path / "a.dcm")
+    plain = read_mammogram(path)
+    np.testing.assert_array_equal(plain.image, pixels)
+    windowed = read_mammogram(path, voi=True)
+    assert windowed.intensity is Intensity.VOI
+    expected = apply_voi_lut(pixels.astype(float), pydicom.dcmread(path), index=0)
+    np.testing.assert_allclose(windowed.image, expected, rtol=1e-5, atol=1e-3)
+
+
+def test_voi_requested_without_a_window_keeps_values(dicom, tmp_path, pixels):
+    mammogram = read_mammogram(dicom.save(dicom.make(pixels), tmp_path / "a.dcm"), voi=True)
+    np.testing.assert_array_equal(mammogram.image, pixels)
+    assert any("no VOI LUT or window" in w for w in mammogram.warnings)
+
+
+def _non_image(kind):
+    ds = Dataset()
+    ds.file_meta = pydicom.dataset.FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    sop_class = {"sr": "1.2.840.10008.5.1.4.1.1.88.11", "pr": "1.2.840.10008.5.1.4.1.1.11.1",
+                 "seg": "1.2.840.10008.5.1.4.1.1.66.4", "plain": "1.2.840.10008.5.1.4.1.1.1.2"}[kind]
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = sop_class
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = pydicom.uid.generate_uid()
+    ds.Modality = {"sr": "SR", "pr": "PR", "seg": "SEG", "plain": "MG"}[kind]
+    if kind == "seg":
+        ds.set_pixel_data(np.zeros((2, 32, 32), np.uint8), "MONOCHROME2", 1, generate_instance_uid=False)
+    return ds
+
+
+@pytest.mark.parametrize(
+    ("kind", "match"),
+    [("sr", "skipped: not an image but a structured report"), ("pr", "skipped: not an image but a presentation"),
+     ("seg", "skipped: not an image but a segmentation"), ("plain", "skipped: no pixel data")],
+    ids=["structured-report", "presentation-state", "segmentation", "mammogram-without-pixels"],
+)
+def test_non_image_objects_are_skipped(dicom, tmp_path, kind, match):
+    path = tmp_path / f"{kind}.dcm"
+    pydicom.dcmwrite(path, _non_image(kind), enforce_file_format=True)
+    with pytest.raises(NotAnImageError, match=match):
         read_mammogram(path)
 
 
-def test_truncated_file_is_a_library_error(tmp_path, pixels):
-    good = write_mammogram(tmp_path / "good.dcm", pixels, spacing=(0.1, 0.1), compress=False)
-    cut = tmp_path / "cut.dcm"
-    cut.write_bytes(good.read_bytes()[:-1000])
-    with pytest.raises(ImageReadError, match=r"cut\.dcm: "):
-        read_mammogram(cut)
+@pytest.mark.parametrize(
+    ("tags", "refused"),
+    [
+        ({"Modality": "CR", "BodyPartExamined": "LEG", "ViewPosition": "AP"}, "Modality CR, BodyPartExamined LEG"),
+        ({"Modality": "MR"}, "Modality MR is not a projection X-ray image"),
+        ({"Modality": "RG"}, None),  # BREAST body part
+        ({"Modality": "OT", "BodyPartExamined": None, "ViewPosition": None, "SeriesDescription": "L MAMMO"}, None),
+        ({"Modality": "CR", "BodyPartExamined": "CHEST", "ViewPosition": "MLO"}, None),  # mammographic view
+        ({"Modality": None, "BodyPartExamined": None, "ViewPosition": None}, None),  # nothing said: warned
+    ],
+    ids=["cr-leg", "breast-mri", "rg-breast", "ot-mammo-description", "cr-mlo-view", "nothing-said"],
+)
+def test_images_plainly_not_a_breast_are_refused_unless_forced(dicom, tmp_path, pixels, tags, refused):
+    path = dicom.save(dicom.make(pixels, sop_class="1.2.840.10008.5.1.4.1.1.7", **tags), tmp_path / "a.dcm")
+    if refused is None:
+        read_mammogram(path)
+        return
+    with pytest.raises(NotABreastError, match=rf"a\.dcm: not a breast image: .*{refused}.*use --force"):
+        read_mammogram(path)
+    forced = read_mammogram(path, force=True)
+    assert any("loaded because forced" in w for w in forced.warnings)
 
 
-def test_missing_file(tmp_path):
-    with pytest.raises(ImageReadError, match=r"nope\.dcm: file not found"):
-        read_mammogram(tmp_path / "nope.dcm")
+def test_header_that_says_nothing_is_loaded_with_a_warning(dicom, tmp_path, pixels):
+    path = dicom.save(dicom.make(pixels, sop_class="1.2.840.10008.5.1.4.1.1.7", Modality=None, BodyPartExamined=None,
+                             ViewPosition=None), tmp_path / "a.dcm")
+    assert any("nothing in the header says" in w for w in read_mammogram(path).warnings)
 
 
-def test_writer_refuses_values_beyond_bits_stored(tmp_path):
-    with pytest.raises(ValueError, match="pixel values exceed bits_stored=12"):
-        write_mammogram(tmp_path / "x.dcm", np.full((4, 4), 5000, np.uint16), spacing=(0.1, 0.1), bits_stored=12)
+@pytest.fixture
+def frames(dicom, tmp_path):
+    stack = np.stack([dicom.pixels(seed=s) for s in (1, 2, 3)])
+    return stack, dicom.save(dicom.make(stack), tmp_path / "dbt.dcm")
+
+
+def test_multi_frame_is_an_error_by_default(frames):
+    with pytest.raises(ImageReadError, match=r"dbt\.dcm: multi-frame image \(3 frames.*--frames mip"):
+        read_mammogram(frames[1])
+
+
+@pytest.mark.parametrize("which", ["mip", 0, 2], ids=["mip", "frame-0", "frame-2"])
+def test_multi_frame_on_request(frames, which):
+    stack, path = frames
+    mammogram = read_mammogram(path, frames=which)
+    expected = stack.max(axis=0) if which == "mip" else stack[which]
+    np.testing.assert_array_equal(mammogram.image, expected)
+
+
+def test_multi_frame_index_out_of_range(frames):
+    with pytest.raises(ImageReadError, match=r"frame 3 requested but the file has 3 frames \(0 to 2\)"):
+        read_mammogram(frames[1], frames=3)
+
+
+def test_every_frame(frames):
+    stack, path = frames
+    loaded = list(iter_frames(path))
+    assert [m.metadata["frame"] for m in loaded] == [0, 1, 2]
+    np.testing.assert_array_equal(np.stack([m.image for m in loaded]), stack)
+
+
+def test_no_identifiers_in_what_the_loader_returns_unless_asked(dicom, tmp_path, pixels):
+    path = dicom.save(dicom.make(pixels, SOPInstanceUID="1.2.3.4.5"), tmp_path / "a.dcm")
+    mammogram = read_mammogram(path)
+    text = repr((mammogram.metadata, mammogram.warnings, mammogram.laterality, mammogram.view))
+    assert not any(secret in text for secret in ("Doe", "PID-12345", "19600101", "ACC-999"))
+    assert mammogram.sop_instance_uid == "1.2.3.4.5"
+    kept = read_mammogram(path, keep_identifiers=True).metadata["identifiers"]
+    assert (kept["PatientName"], kept["PatientID"], kept["PatientBirthDate"]) == ("Doe^Jane", "PID-12345", "19600101")
+
+
+def test_pydicom_warnings_are_kept_without_values(dicom, tmp_path, pixels):
+    ds = dicom.make(pixels)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the file is invalid on purpose
+        ds.add_new((0x0008, 0x1030), "LO", "Doe^Jane " * 20)  # too long: pydicom warns, quoting the value
+        ds.add_new((0x0020, 0x000D), "UI", "Doe.Jane")  # not a UID
+        path = dicom.save(ds, tmp_path / "a.dcm")
+    mammogram = read_mammogram(path)
+    assert any("exceeds the maximum length" in w for w in mammogram.warnings)
+    assert not any("Doe" in w for w in mammogram.warnings)
+
+
+def test_size_is_checked_before_anything_is_allocated(dicom, tmp_path, pixels):
+    ds = dicom.make(pixels)
+    ds.Rows, ds.Columns = 65535, 65535
+    path = tmp_path / "huge.dcm"
+    pydicom.dcmwrite(path, ds, enforce_file_format=True)
+    with pytest.raises(ImageReadError, match=r"huge\.dcm: image size 65535 x 65535 .* exceeds the limit"):
+        read_mammogram(path)
+
+
+def test_truncated_native_pixel_data_is_named(dicom, tmp_path, pixels):
+    ds = dicom.make(pixels)
+    ds.PixelData = ds.PixelData[:1000]
+    path = tmp_path / "short.dcm"
+    pydicom.dcmwrite(path, ds, enforce_file_format=True)
+    with pytest.raises(ImageReadError, match=r"short\.dcm: pixel data truncated: 1000 bytes, the header needs 24576"):
+        read_mammogram(path)
+
+
+def test_load_options_are_validated():
+    with pytest.raises(ValueError, match=r"frames must be one of \('error', 'mip'\) or a frame index >= 0; got 'all'"):
+        LoadOptions(frames="all")
+    with pytest.raises(ValueError, match=r"spacing_mm must be one or two positive numbers \(mm\); got -1"):
+        LoadOptions(spacing_mm=-1)
+
+
+# --------------------------------------------------------------------------------------
+# The real files in ../shared/data/dicom (see its README)
+
+
+def test_real_film_mammogram_loads_with_defaulted_spacing(shared_dicom):
+    mammogram = read_mammogram(shared_dicom / "MG1_J2KI.dcm")
+    assert mammogram.image.shape == (4664, 3064)
+    assert 0 <= mammogram.image.min() < mammogram.image.max() <= 4095
+    assert (mammogram.laterality, mammogram.view) == ("L", "MLO")
+    assert (mammogram.spacing, mammogram.spacing_source) == ((0.05, 0.05), SpacingSource.DEFAULT)
+    assert any("assumed 0.05 mm" in w for w in mammogram.warnings)
+    assert any(w.startswith("lossy compressed (ratio 10:1)") for w in mammogram.warnings)
+    assert mammogram.metadata["modality"] == "RG"
+    text = repr((mammogram.metadata, mammogram.warnings))
+    assert not any(secret in text for secret in ("CompressedSamples", "3MG1", "USF", "075Y"))
+
+
+@pytest.mark.parametrize(
+    ("spacing_mm", "expected"), [(0.05, (0.05, 0.05)), ((0.05, 0.06), (0.05, 0.06))], ids=["scalar", "pair"]
+)
+def test_real_film_mammogram_takes_the_user_spacing(shared_dicom, spacing_mm, expected):
+    mammogram = read_mammogram(shared_dicom / "MG1_J2KI.dcm", spacing_mm=spacing_mm)
+    assert (mammogram.spacing, mammogram.spacing_source) == (expected, SpacingSource.USER)
+
+
+def test_real_12_bit_lossy_jpeg_names_file_and_transfer_syntax(shared_dicom):
+    with pytest.raises(ImageReadError, match=r"MG1_JPLY\.dcm: cannot decode pixel data with transfer syntax "
+                                             r"1\.2\.840\.10008\.1\.2\.4\.51 .*dcmdjpeg"):
+        read_mammogram(shared_dicom / "MG1_JPLY.dcm")
+
+
+def test_real_leg_radiograph_is_refused_unless_forced(shared_dicom):
+    path = shared_dicom / "RG3_J2KI_CR_MONOCHROME1.dcm"
+    with pytest.raises(NotABreastError, match=r"RG3_J2KI_CR_MONOCHROME1\.dcm: not a breast image: .*Modality CR, "
+                                              r"BodyPartExamined EXTREMITY"):
+        read_mammogram(path)
+    forced = read_mammogram(path, force=True)
+    stored = pydicom.dcmread(path).pixel_array
+    np.testing.assert_array_equal(forced.image, 1023 - stored.astype(np.float32))  # MONOCHROME1, 10 bits
