@@ -503,6 +503,11 @@ class Confusion:
     def accuracy(self) -> float:
         return float(np.trace(self.counts) / self.n) if self.n else math.nan
 
+    @property
+    def undescribed(self) -> bool:
+        """Whether every prediction left this descriptor empty."""
+        return self.labels[-1] == _NONE and int(self.counts[:, -1].sum()) == self.n
+
     def to_dict(self) -> dict:
         return {"labels": list(self.labels), "counts": self.counts.tolist(), "n": self.n,
                 "accuracy": _json_float(self.accuracy)}
@@ -1855,7 +1860,9 @@ def format_summary(evaluation: Evaluation) -> str:
         + " FP/image",
     ]
     d = c.description
-    if d is not None and d.distribution.n:
+    if d is not None and d.distribution.n and d.distribution.undescribed and d.morphology.undescribed:
+        lines += ["", "Description: the predictions carry no distribution or morphology (empty columns)."]
+    elif d is not None and d.distribution.n:
         lines += [
             "",
             f"Description of the {d.distribution.n} detected truth clusters (best match each; "
