@@ -1,7 +1,16 @@
 """Shared test helpers: images with specks whose truth is known exactly."""
 
+import os
+
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# CI runs the same examples every time (a red build must be reproducible);
+# locally hypothesis explores and remembers what it found.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 def render_disks(shape, centers, diameters_px, *, supersample=8):
