@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except (ValueError, FileNotFoundError) as exc:  # bad arguments or inputs the user can fix
+    except (ValueError, FileNotFoundError, ImportError) as exc:  # bad arguments, inputs or a missing extra
         print(f"calcdetect {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

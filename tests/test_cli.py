@@ -1,6 +1,7 @@
 import csv
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -106,3 +107,21 @@ def test_bad_options_are_reported(tmp_path, capsys, argv, match):
         code = exc.code
     assert code == 2
     assert match in capsys.readouterr().err
+
+
+def test_missing_extra_is_a_message_not_a_traceback(tmp_path, capsys, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_pyarrow(name, *args, **kwargs):
+        if name.startswith("pyarrow"):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_pyarrow)
+    samples = Path(__file__).resolve().parents[1] / "data" / "samples"
+    code = main(["detect", str(samples / "synth_0000.dcm"), "--out", str(tmp_path / "o"), "--jobs", "1",
+                 "--format", "parquet", "--quiet"])
+    assert code == 2
+    assert "pip install 'calcdetect[parquet]'" in capsys.readouterr().err
