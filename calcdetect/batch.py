@@ -20,12 +20,12 @@ from calcdetect.io import LoadOptions, is_image_file, read_mammogram
 from calcdetect.io.peek import peek_shape
 from calcdetect.pipeline import Params, detect_mammogram
 from calcdetect.results import (
-    FORMATS,
     SCHEMA_VERSION,
     TABLES,
     calcification_rows,
     cluster_rows,
     image_row,
+    require_format,
     write_json,
     write_table,
 )
@@ -233,8 +233,7 @@ def run_detection(
     calcdetect.store.RunConflictError
         When `out_dir` holds a run with other settings (and not `overwrite`).
     """
-    if table_format not in FORMATS:
-        raise ValueError(f"table_format must be one of {FORMATS}; got {table_format!r}")
+    require_format(table_format)  # fail now, not after the images are processed
     if int(jobs) != jobs or jobs < 1:
         raise ValueError(f"jobs must be an integer >= 1; got {jobs!r}")
     started = datetime.datetime.now(datetime.timezone.utc)

@@ -142,13 +142,23 @@ def write_table(folder, name: str, rows: Iterable[Mapping], *, format: str = "cs
     raise ValueError(f"format must be one of {FORMATS}; got {format!r}")
 
 
+def require_format(format: str):
+    """Check that table `format` can be written (before hours of work); return its modules, if any."""
+    if format not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}; got {format!r}")
+    if format == "parquet":
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise ImportError("--format parquet needs pyarrow: pip install 'calcdetect[parquet]'") from None
+        return pa, pq
+    return None
+
+
 def write_parquet(path, columns: Iterable[str], rows: Iterable[Mapping]) -> Path:
     """Write rows to a Parquet file with the types of :data:`COLUMN_TYPES`; missing values are null."""
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise ImportError("--format parquet needs pyarrow: pip install 'calcdetect[parquet]'") from None
+    pa, pq = require_format("parquet")
     columns = tuple(columns)
     schema = pa.schema([(name, getattr(pa, COLUMN_TYPES[name])()) for name in columns])
     with atomic_open(path, "wb") as fh, pq.ParquetWriter(fh, schema) as writer:

@@ -125,3 +125,4 @@ def test_missing_extra_is_a_message_not_a_traceback(tmp_path, capsys, monkeypatc
                  "--format", "parquet", "--quiet"])
     assert code == 2
     assert "pip install 'calcdetect[parquet]'" in capsys.readouterr().err
+    assert not (tmp_path / "o" / "parts").exists()  # refused before any work
