@@ -1,6 +1,6 @@
 """Time `detect` on a realistic-size synthetic mammogram, against a scikit-image / scipy reference.
 
-Run:  python benchmarks/bench_detect.py [--repeat 5] [--shape 4096 3328] [--spacing-mm 0.07]
+Run:  python benchmarks/bench_detect.py [--repeat 5] [--shape 4096 3328] [--spacing-mm 0.07] [--filter dog]
 
 Both paths run the same stages on the same image in the same process, single
 threaded (OpenCV, BLAS and OpenMP pools pinned to one thread); decoding is
@@ -36,6 +36,7 @@ def main(argv=None) -> int:
     parser.add_argument("--shape", type=int, nargs=2, default=(4096, 3328))
     parser.add_argument("--spacing-mm", type=float, default=0.07)
     parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--filter", default="tophat", help="enhancement filter to time (calcdetect.filters.FILTERS)")
     parser.add_argument("--json", help="write the numbers to this file too")
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
@@ -48,7 +49,7 @@ def main(argv=None) -> int:
     print(f"image {image.shape[0]} x {image.shape[1]} {image.dtype}, spacing {spacing} mm, "
           f"{sum(len(c.calcifications) for c in synth.clusters)} planted calcifications")
 
-    fast, reference = Params(), Params(backend="reference")
+    fast, reference = Params(filter=args.filter), Params(filter=args.filter, backend="reference")
     detect(image, spacing=spacing, params=fast)  # warm-up: imports, caches
     runs = {"fast": [], "reference": []}
     stage_runs = {"fast": [], "reference": []}
