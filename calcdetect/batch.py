@@ -243,7 +243,7 @@ def run_detection(
     tasks = [ImageTask(str(path), image_id_for(path, root)) for path in files]
     settings = {**run_settings(params, load=load, use_sop_uid=use_sop_uid), "input_root": str(root)}
     folder = RunFolder(out_dir, settings, overwrite=overwrite, resume=resume)
-    todo = sorted((t for t in tasks if not folder.done(t.key)), key=_size, reverse=True)  # largest first
+    todo = sorted((t for t in tasks if not folder.done(t.key)), key=lambda t: _file_size(t.path), reverse=True)  # largest first
     if on_start is not None:
         on_start(len(tasks), len(tasks) - len(todo))
 
@@ -318,9 +318,9 @@ def run_detection(
     return summary
 
 
-def _size(task: ImageTask) -> int:
+def _file_size(path: str) -> int:
     try:
-        return os.stat(task.path).st_size
+        return os.stat(path).st_size
     except OSError:
         return 0
 
@@ -344,7 +344,7 @@ def _pixels(path: str) -> int:
     shape = peek_shape(path)
     if shape is not None:
         return shape[0] * shape[1]
-    return 4 * _size(ImageTask(path, ""))  # unknown format: assume about 4 pixels per byte
+    return 4 * _file_size(path)  # unknown format: assume about 4 pixels per byte
 
 
 def run_settings(params: Params, *, load: LoadOptions = LoadOptions(), use_sop_uid: bool = False) -> dict:

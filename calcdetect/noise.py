@@ -42,10 +42,6 @@ class NoiseMap:
         sigma = ndi.map_coordinates(self.sigma, coords, order=1, mode="nearest")
         return level, sigma
 
-    def full(self) -> tuple[np.ndarray, np.ndarray]:
-        """(level, sigma) upsampled to the full image shape, float32; agrees with :meth:`at`."""
-        return self.upsample(self.level), self.upsample(self.sigma)
-
     def upsample(self, grid: np.ndarray) -> np.ndarray:
         """A (P, Q) block grid bilinearly interpolated to the full image, as :meth:`at` does."""
         # Resize to whole blocks, then crop, so a pixel maps to the same block

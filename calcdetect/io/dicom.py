@@ -679,18 +679,8 @@ def _mammogram(image: np.ndarray, ds: Dataset, header: _Header, path: Path, opti
     }
     if options.keep_identifiers:
         metadata["identifiers"] = {keyword: _text(ds, keyword) for keyword in IDENTIFYING_KEYWORDS}
-    return Mammogram(
-        image=image,
-        spacing=facts.spacing,
-        spacing_source=facts.spacing_source,
-        laterality=facts.laterality,
-        view=facts.view,
-        sop_instance_uid=_text(ds, "SOPInstanceUID"),
-        bits_stored=header.bits_stored,
-        warnings=tuple(dict.fromkeys([*notes, *facts.warnings])),
-        metadata=metadata,
-        intensity=header.intensity,
-    )
+    return facts.mammogram(image, notes=notes, sop_instance_uid=_text(ds, "SOPInstanceUID"),
+                           bits_stored=header.bits_stored, metadata=metadata, intensity=header.intensity)
 
 
 # --------------------------------------------------------------------------------------

@@ -20,7 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from calcdetect.errors import ImageReadError
-from calcdetect.io.mammogram import DEFAULT_SPACING_MM, LoadOptions, SpacingSource, as_spacing, spacing_warnings
+from calcdetect.io.mammogram import (
+    DEFAULT_SPACING_MM,
+    LoadOptions,
+    Mammogram,
+    SpacingSource,
+    as_spacing,
+    spacing_warnings,
+)
 
 #: Keys a sidecar may hold.
 SIDECAR_KEYS = ("spacing_mm", "laterality", "view")
@@ -141,6 +148,18 @@ class Facts:
     laterality: str | None
     view: str | None
     warnings: tuple[str, ...]
+
+    def mammogram(self, image, *, notes=(), **fields) -> Mammogram:
+        """A :class:`Mammogram` of `image` with these facts; the reader's `notes` come first among its warnings."""
+        return Mammogram(
+            image=image,
+            spacing=self.spacing,
+            spacing_source=self.spacing_source,
+            laterality=self.laterality,
+            view=self.view,
+            warnings=tuple(dict.fromkeys([*notes, *self.warnings])),
+            **fields,
+        )
 
 
 def resolve_facts(path, options: LoadOptions, *, header_spacing=None, laterality=None, view=None) -> Facts:

@@ -94,17 +94,8 @@ def read_raster(path, options: LoadOptions = LoadOptions()) -> Mammogram:
     image = image.astype(np.float32, copy=False)
     check_values(path, image)
     facts = resolve_facts(path, options)
-    return Mammogram(
-        image=image,
-        spacing=facts.spacing,
-        spacing_source=facts.spacing_source,
-        laterality=facts.laterality,
-        view=facts.view,
-        bits_stored=bits_stored,
-        warnings=tuple(dict.fromkeys([*notes, *facts.warnings])),
-        metadata={"format": kind},
-        intensity=Intensity.PRESENTATION,
-    )
+    return facts.mammogram(image, notes=notes, bits_stored=bits_stored, metadata={"format": kind},
+                           intensity=Intensity.PRESENTATION)
 
 
 def _read_bytes(path: Path) -> bytes:
