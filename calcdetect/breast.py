@@ -75,6 +75,11 @@ class BreastGeometry:
     pectoral : (M, N) ndarray of bool or None
         The pectoral muscle; None when not searched (cranio-caudal or unknown
         view) or not found.
+    depth : (m, n) ndarray of float32 or None
+        Distance from the skin line (mm) into the breast on a coarse grid of
+        ``cell`` pixels per cell (0 outside); see :meth:`depth_mm`.
+    cell : tuple of 2 floats or None
+        Pixels per cell of `depth` (rows, cols).
     """
 
     mask: np.ndarray
@@ -82,6 +87,29 @@ class BreastGeometry:
     chest_wall: str | None = None
     nipple: tuple[float, float] | None = None
     pectoral: np.ndarray | None = None
+    depth: np.ndarray | None = None
+    cell: tuple[float, float] | None = None
+
+    @property
+    def area_mm2(self) -> float | None:
+        """Area of the breast (mm^2), from the depth grid; None when no breast was found."""
+        if self.depth is None:
+            return None
+        return float(np.count_nonzero(self.depth > 0)) * _MASK_GRID_MM**2
+
+    def depth_mm(self, rows, cols) -> np.ndarray | None:
+        """Depth below the skin line (mm) at pixel positions; None when no breast was found.
+
+        Parameters
+        ----------
+        rows, cols : (K,) array_like of float
+            Pixel coordinates.
+        """
+        if self.depth is None:
+            return None
+        r = np.clip((np.asarray(rows, float) + 0.5) / self.cell[0], 0, self.depth.shape[0] - 1).astype(np.intp)
+        c = np.clip((np.asarray(cols, float) + 0.5) / self.cell[1], 0, self.depth.shape[1] - 1).astype(np.intp)
+        return self.depth[r, c].astype(float)
 
 
 def breast_mask(image, *, spacing, margin_mm: float = 1.0) -> np.ndarray:
@@ -195,7 +223,10 @@ def breast_geometry(image, *, spacing, margin_mm: float = 1.0, view: str | None 
     if pectoral_small is not None:
         pectoral = cv2.resize(pectoral_small.astype(np.uint8), (cols, rows), interpolation=cv2.INTER_LINEAR) > 0
         mask &= ~pectoral
-    return BreastGeometry(mask=mask, found=True, chest_wall=chest_wall, nipple=nipple_px, pectoral=pectoral)
+    # Depth below the skin line; the image border is no skin (the chest wall touches it).
+    depth = ndi.distance_transform_edt(region, sampling=_MASK_GRID_MM) - _MASK_GRID_MM / 2
+    return BreastGeometry(mask=mask, found=True, chest_wall=chest_wall, nipple=nipple_px, pectoral=pectoral,
+                          depth=(depth.clip(0) * region).astype(np.float32), cell=cell)
 
 
 def _breast_region(small: np.ndarray) -> np.ndarray | None:

@@ -36,6 +36,9 @@ class Specks(StructOfArrays):
         Equivalent-circle diameter, ``2 * sqrt(area_mm2 / pi)``.
     length_mm, width_mm : (K,) ndarray
         Major and minor axis of the ellipse with the same second moments.
+    orientation : (K,) ndarray
+        Angle of the major axis from the row axis towards the column axis, in
+        radians in (-pi/2, pi/2], measured in mm (so true on anisotropic pixels).
     contrast : (K,) ndarray
         Peak response over the local background, in units of the local noise sigma.
     significance : (K,) ndarray
@@ -53,6 +56,7 @@ class Specks(StructOfArrays):
     diameter_mm: np.ndarray
     length_mm: np.ndarray
     width_mm: np.ndarray
+    orientation: np.ndarray
     contrast: np.ndarray
     significance: np.ndarray
     score: np.ndarray
@@ -232,6 +236,7 @@ def find_specks(
     major, minor = half_trace + det_part, np.maximum(half_trace - det_part, 0.0)
     diameter = 2 * np.sqrt(np.maximum(area, 0.0) / math.pi)
     length, width = 4 * np.sqrt(major), 4 * np.sqrt(minor)
+    orientation = 0.5 * np.arctan2(2 * cov, var_r - var_c)
 
     bbox = np.empty((k, 4), np.int64)
     bbox[:, 0] = np.full(k, np.iinfo(np.int64).max)
@@ -249,6 +254,7 @@ def find_specks(
         diameter_mm=diameter,
         length_mm=length,
         width_mm=width,
+        orientation=orientation,
         contrast=peak,
         significance=detected,
         score=1.0 - np.exp(-(detected / threshold - 1.0)),

@@ -68,12 +68,18 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--scale", type=float, default=1.0,
                        help="field-of-view scale; 1 = 4096 x 3328, 0.25 for quick tests (default %(default)s)")
     synth.add_argument("--spacing-mm", type=float, help="pixel spacing; default drawn per image from 0.065-0.1 mm")
+    synth.add_argument("--balanced", action="store_true",
+                       help="two clusters per image cycling through every morphology and distribution "
+                            "(for scoring the BI-RADS description)")
     synth.set_defaults(handler=_synth)
 
     evaluate = sub.add_parser("evaluate", help="FROC and calcification sensitivity of a run against truth.json")
     evaluate.add_argument("--truth", required=True, type=Path, help="truth.json of a synthetic set")
     evaluate.add_argument("--pred", required=True, type=Path, metavar="DIR", help="output folder of 'detect'")
     evaluate.add_argument("--json", type=Path, metavar="FILE", help="also write the full evaluation as JSON")
+    evaluate.add_argument("--sweep", choices=("confidence", "score"), default="confidence",
+                          help="cluster column that traces the FROC curve: detection confidence (default) "
+                               "or the suspicion score")
     evaluate.set_defaults(handler=_evaluate)
     return parser
 
@@ -197,7 +203,7 @@ def _synth(args) -> int:
 
     if args.n < 1:
         raise ValueError(f"--n must be >= 1; got {args.n}")
-    settings = SynthSettings(scale=args.scale, spacing_mm=args.spacing_mm)
+    settings = SynthSettings(scale=args.scale, spacing_mm=args.spacing_mm, balanced=args.balanced)
     truth = make_set(args.out, n=args.n, seed=args.seed, settings=settings)
     print(f"{args.n} synthetic mammograms and their truth in {truth}")
     return 0
@@ -207,7 +213,7 @@ def _evaluate(args) -> int:
     from calcdetect.evaluate import evaluate, format_summary
     from calcdetect.results import write_json
 
-    evaluation = evaluate(args.truth, args.pred)
+    evaluation = evaluate(args.truth, args.pred, sweep=args.sweep)
     print(format_summary(evaluation))
     if args.json:
         write_json(args.json, evaluation.to_dict())

@@ -199,6 +199,9 @@ class PredictedClusters(StructOfArrays):
         Suspicion; 0 where the table left it empty.
     distribution, morphology : tuple of (str or None)
         As written in the table (free text: not checked against the lexicon).
+    confidence : (K,) ndarray of float64
+        Detection confidence (the ``confidence`` column); `score` where the
+        table leaves it empty or has no such column.
     """
 
     cluster_id: np.ndarray
@@ -206,6 +209,7 @@ class PredictedClusters(StructOfArrays):
     score: np.ndarray
     distribution: tuple[str | None, ...]
     morphology: tuple[str | None, ...]
+    confidence: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
@@ -433,7 +437,9 @@ class ClusterMatch:
         The truth's image id.
     truth_cluster_id, predicted_cluster_id : int
     score : float
-        The predicted cluster's score.
+        The predicted cluster's score (suspicion).
+    confidence : float
+        The predicted cluster's detection confidence.
     distance_mm : float
         Distance of the predicted centre from the truth hull (0 inside).
     truth_category : Category
@@ -447,6 +453,7 @@ class ClusterMatch:
     truth_cluster_id: int
     predicted_cluster_id: int
     score: float
+    confidence: float
     distance_mm: float
     truth_category: str
     truth_distribution: str | None
@@ -462,6 +469,7 @@ class ClusterMatch:
             "truth_cluster_id": int(self.truth_cluster_id),
             "predicted_cluster_id": int(self.predicted_cluster_id),
             "score": _json_float(self.score),
+            "confidence": _json_float(self.confidence),
             "distance_mm": _json_float(self.distance_mm),
             "truth_category": None if self.truth_category is None else str(self.truth_category),
             "truth_distribution": None if self.truth_distribution is None else str(self.truth_distribution),
@@ -471,6 +479,9 @@ class ClusterMatch:
             "truth_cnr": _json_float(self.truth_cnr) if self.truth_cnr is not None else None,
         }
 
+
+#: Cluster columns that can trace the FROC curve (see :func:`evaluate`).
+SWEEPS = ("confidence", "score")
 
 #: Clusters this far above noise (truth CNR) count as "clearly visible" in the description scores.
 CLEAR_CNR = 10.0
@@ -533,7 +544,8 @@ class Confusion:
 class DescriptionEvaluation:
     """How well matched clusters are described (distribution, morphology, suspicion score).
 
-    Each truth cluster counts once, with its highest-scoring matching prediction.
+    Each truth cluster counts once, with its most confident matching prediction
+    (see :func:`describe_agreement`).
 
     Attributes
     ----------
@@ -570,11 +582,24 @@ class DescriptionEvaluation:
 
 
 def describe_agreement(matches) -> DescriptionEvaluation:
-    """Confusion matrices and score separation over the best match of each truth cluster."""
+    """Confusion matrices and score separation over the best match of each truth cluster.
+
+    The best match is the most confident detection whose centre hits the truth,
+    preferring detections that hit no other truth cluster: a diffuse scatter's
+    hull covers the breast, and a detection that is also inside a segmental
+    group says little about the scatter.
+    """
+    hits: dict[tuple[str, int], int] = {}
+    for m in matches:
+        hits[(m.image_id, m.predicted_cluster_id)] = hits.get((m.image_id, m.predicted_cluster_id), 0) + 1
     best: dict[tuple[str, int], ClusterMatch] = {}
+
+    def rank(m: ClusterMatch):
+        return (hits[(m.image_id, m.predicted_cluster_id)] == 1, m.confidence)
+
     for m in matches:
         key = (m.image_id, m.truth_cluster_id)
-        if key not in best or m.score > best[key].score:
+        if key not in best or rank(m) > rank(best[key]):
             best[key] = m
     chosen = list(best.values())
     clear = [m for m in chosen if m.truth_cnr is not None and m.truth_cnr >= CLEAR_CNR]
@@ -759,6 +784,8 @@ class Evaluation:
     margin_mm, calc_tolerance_mm : float
     seed : int or None
         Seed of the bootstrap.
+    sweep : str
+        The cluster column the FROC thresholds (see :func:`evaluate`).
     clusters : ClusterEvaluation
     calcifications : CalcificationEvaluation
     """
@@ -776,6 +803,7 @@ class Evaluation:
     margin_mm: float
     calc_tolerance_mm: float
     seed: int | None
+    sweep: str
     clusters: ClusterEvaluation
     calcifications: CalcificationEvaluation
 
@@ -795,6 +823,7 @@ class Evaluation:
             "margin_mm": float(self.margin_mm),
             "calc_tolerance_mm": float(self.calc_tolerance_mm),
             "seed": self.seed,
+            "sweep": self.sweep,
             "clusters": self.clusters.to_dict(),
             "calcifications": self.calcifications.to_dict(),
         }
@@ -995,13 +1024,14 @@ def _cell_int(cells: dict, column: str, where: str, *, missing: int) -> int:
     return int(value)
 
 
-def _score(cells: dict, where: str) -> float:
-    value = _cell_float(cells, "score", where)
+def _score(cells: dict, where: str, column: str = "score") -> float:
+    """The cell's `column` as a number; an empty or absent one falls back to ``score``, then 0."""
+    value = _cell_float(cells, column if cells.get(column) is not None else "score", where)
     return value if math.isfinite(value) else 0.0
 
 
 def _empty_clusters() -> PredictedClusters:
-    return PredictedClusters(np.zeros(0, np.int64), np.zeros((0, 2)), np.zeros(0), (), ())
+    return PredictedClusters(np.zeros(0, np.int64), np.zeros((0, 2)), np.zeros(0), (), (), np.zeros(0))
 
 
 def _empty_calcifications() -> PredictedCalcifications:
@@ -1067,6 +1097,7 @@ def load_predictions(folder) -> Predictions:
         _score(cells, where),
         cells.get("distribution"),
         cells.get("morphology"),
+        _score(cells, where, "confidence"),
     ))
     calcifications = _group_by_image(calc_rows, folder / "calcifications.csv", lambda cells, where: (
         _cell_int(cells, "calc_id", where, missing=-1),
@@ -1081,13 +1112,14 @@ def load_predictions(folder) -> Predictions:
         path, status, error = headers.get(image_id, (None, "ok", None))
         rows = clusters.get(image_id)
         if rows:
-            ids, r, c, score, distribution, morphology = zip(*rows, strict=True)
+            ids, r, c, score, distribution, morphology, confidence = zip(*rows, strict=True)
             image_clusters = PredictedClusters(
                 cluster_id=np.asarray(ids, dtype=np.int64),
                 centre=np.column_stack([r, c]).astype(float),
                 score=np.asarray(score, dtype=float),
                 distribution=tuple(distribution),
                 morphology=tuple(morphology),
+                confidence=np.asarray(confidence, dtype=float),
             )
         else:
             image_clusters = _empty_clusters()
@@ -1380,6 +1412,7 @@ def _evaluate_clusters(
     truth: Truth,
     predicted: tuple[PredictedImage | None, ...],
     *,
+    sweep: str,
     margin_mm: float,
     min_truth_calcifications: int,
     fp_rates: tuple[float, ...],
@@ -1398,13 +1431,14 @@ def _evaluate_clusters(
         for j, cluster in enumerate(image.clusters):
             distance[:, j] = distance_to_hull(centres_mm, _hull_mm(cluster, spacing_mm))
         hit = distance <= margin_mm + _TOL  # NaN centres hit nothing
-        best = np.where(hit, found.score[:, None], -np.inf).max(axis=0, initial=-np.inf)
+        ranking = found.confidence if sweep == "confidence" else found.score
+        best = np.where(hit, ranking[:, None], -np.inf).max(axis=0, initial=-np.inf)
         target = np.array([len(c.calcifications) >= min_truth_calcifications for c in image.clusters], bool)
         n_below_minimum += int((~target).sum())
         detected_at.extend(best[target].tolist())
         truth_image.extend([i] * int(target.sum()))
         is_fp = ~hit.any(axis=1)
-        fp_scores.extend(found.score[is_fp].tolist())
+        fp_scores.extend(ranking[is_fp].tolist())
         fp_image.extend([i] * int(is_fp.sum()))
         categories.extend(str(c.category) for c, t in zip(image.clusters, target) if t)
         bands.extend(_cnr_band(c.cnr) for c, t in zip(image.clusters, target) if t)
@@ -1416,6 +1450,7 @@ def _evaluate_clusters(
                     truth_cluster_id=cluster.cluster_id,
                     predicted_cluster_id=int(found.cluster_id[k]),
                     score=float(found.score[k]),
+                    confidence=float(found.confidence[k]),
                     distance_mm=float(distance[k, j]),
                     truth_category=cluster.category,
                     truth_distribution=cluster.distribution,
@@ -1546,6 +1581,7 @@ def evaluate_predictions(
     truth: Truth,
     predictions: Predictions,
     *,
+    sweep: str = "confidence",
     margin_mm: float = 2.0,
     min_truth_calcifications: int = 3,
     calc_tolerance_mm: float = 0.5,
@@ -1554,6 +1590,8 @@ def evaluate_predictions(
     seed: int | None = 0,
 ) -> Evaluation:
     """Score loaded predictions against a loaded truth; see :func:`evaluate`."""
+    if sweep not in SWEEPS:
+        raise ValueError(f"sweep must be one of {SWEEPS}; got {sweep!r}")
     if not (math.isfinite(margin_mm) and margin_mm >= 0):
         raise ValueError(f"margin_mm must be a finite number >= 0; got {margin_mm!r}")
     if isinstance(min_truth_calcifications, bool) or int(min_truth_calcifications) != min_truth_calcifications \
@@ -1594,8 +1632,9 @@ def evaluate_predictions(
         margin_mm=float(margin_mm),
         calc_tolerance_mm=float(calc_tolerance_mm),
         seed=seed,
+        sweep=sweep,
         clusters=_evaluate_clusters(
-            truth, join.predicted,
+            truth, join.predicted, sweep=sweep,
             margin_mm=margin_mm, min_truth_calcifications=int(min_truth_calcifications), fp_rates=fp_rates,
             n_bootstrap=int(n_bootstrap), seed=seed,
         ),
@@ -1607,6 +1646,7 @@ def evaluate(
     truth_path,
     pred_dir,
     *,
+    sweep: str = "confidence",
     margin_mm: float = 2.0,
     min_truth_calcifications: int = 3,
     calc_tolerance_mm: float = 0.5,
@@ -1622,6 +1662,12 @@ def evaluate(
         Ground truth (``docs/truth-format.md``).
     pred_dir : str or PathLike
         Folder with ``images.csv``, ``calcifications.csv`` and ``clusters.csv``.
+    sweep : {"confidence", "score"}
+        The cluster column whose thresholds trace the FROC curve: the detection
+        ``confidence`` (the default; ``score`` where a table has no such column),
+        or the suspicion ``score``, which also ranks benign-looking clusters low.
+        Description agreement always takes, per truth cluster, the matching
+        prediction of highest confidence, and the score ROC AUC uses ``score``.
     margin_mm : float
         A predicted cluster centre hits a truth cluster when it lies within
         this distance (mm) of the convex hull of the truth's member centroids.
@@ -1663,6 +1709,7 @@ def evaluate(
     return evaluate_predictions(
         load_truth(truth_path),
         load_predictions(pred_dir),
+        sweep=sweep,
         margin_mm=margin_mm,
         min_truth_calcifications=min_truth_calcifications,
         calc_tolerance_mm=calc_tolerance_mm,
@@ -1825,7 +1872,7 @@ def format_summary(evaluation: Evaluation) -> str:
             + f", {c.n_predicted} predicted, "
             f"{c.n_false_positives} false positive(s) at any score (margin {e.margin_mm:g} mm)"
         ),
-        "  sensitivity at "
+        f"  sensitivity (clusters ranked by {e.sweep}) at "
         + ", ".join(f"{p.max_fp_per_image:g}: {_fmt(p.sensitivity)}" for p in c.operating_points)
         + " FP/image",
         f"  CPM (mean sensitivity at 1/8 to 8 FP/image): {_fmt(c.cpm)}",

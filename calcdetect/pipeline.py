@@ -11,6 +11,7 @@ import numpy as np
 from calcdetect.breast import breast_geometry
 from calcdetect.candidates import Specks, find_specks
 from calcdetect.cluster import CAD_RADIUS_MM, Clusters, cluster_labels, measure_clusters
+from calcdetect.cluster.describe import ClusterDescriptions, describe_clusters
 from calcdetect.cluster.shape import SpeckFeatures, speck_features
 from calcdetect.filters import difference_of_gaussians, get_filter
 from calcdetect.filters._common import check_image, check_spacing
@@ -114,6 +115,8 @@ class Result:
         The clusters (C), in the order of their ``cluster_id``.
     shapes : SpeckFeatures
         Shape features and class of each speck.
+    descriptions : ClusterDescriptions
+        BI-RADS distribution, morphology and descriptor PPV of each cluster (C).
     seconds : dict of str to float
         Time spent in each stage.
     """
@@ -122,7 +125,20 @@ class Result:
     cluster_id: np.ndarray
     clusters: Clusters
     shapes: SpeckFeatures | None = None
+    descriptions: ClusterDescriptions | None = None
     seconds: dict = field(default_factory=dict)
+
+    @property
+    def suspicion(self) -> np.ndarray:
+        """(C,) suspicion of each cluster in [0, 1]: detection confidence times descriptor PPV.
+
+        The ``score`` column of clusters.csv: a cluster ranks high when it is
+        surely calcifications and described as suspicious. A research aid, not a
+        diagnosis.
+        """
+        if self.descriptions is None:
+            return self.clusters.confidence
+        return self.clusters.confidence * self.descriptions.ppv
 
 
 def detect_mammogram(mammogram, *, params: Params = Params()) -> Result:
@@ -145,7 +161,9 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
     mask : (M, N) ndarray of bool, optional
         Where to search; estimated with :func:`calcdetect.breast.breast_geometry`
         when omitted (the breast, ``params.skin_margin_mm`` inside the skin line,
-        without the pectoral muscle on oblique views).
+        without the pectoral muscle on oblique views). With a mask given, the
+        nipple and skin line are unknown: no cluster is described as segmental or
+        skin, and the mask's area stands for the breast's.
     view : str, optional
         ``"CC"``, ``"MLO"``, ...: with ``params.exclude_pectoral``, the pectoral
         muscle is searched on oblique and lateral views when `mask` is omitted.
@@ -164,9 +182,11 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
     image = check_image(image)
     spacing = check_spacing(spacing)
     clock = _Stopwatch()
+    geometry = None
     if mask is None:
-        mask = breast_geometry(image, spacing=spacing, margin_mm=params.skin_margin_mm, view=view,
-                               exclude_pectoral=params.exclude_pectoral).mask
+        geometry = breast_geometry(image, spacing=spacing, margin_mm=params.skin_margin_mm, view=view,
+                                   exclude_pectoral=params.exclude_pectoral)
+        mask = geometry.mask
     else:
         mask = np.asarray(mask, bool)
         if mask.shape != image.shape:
@@ -176,7 +196,8 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
         empty = Specks.empty()
         labels = np.zeros(0, np.int64)
         return Result(empty, labels, measure_clusters(empty, labels, spacing=spacing),
-                      shapes=speck_features(np.zeros((1, 1), np.float32), empty, spacing=spacing), seconds=clock.laps)
+                      shapes=speck_features(np.zeros((1, 1), np.float32), empty, spacing=spacing),
+                      descriptions=ClusterDescriptions.empty(), seconds=clock.laps)
     box = _bounding_box(mask, reach_px=[math.ceil(_reach_mm(params) / s) for s in spacing])
     offset = np.array([box[0].start, box[1].start])
     image, mask = image[box], np.ascontiguousarray(mask[box])  # the mask is indexed flat, often
@@ -223,7 +244,16 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
     )
     clusters = measure_clusters(specks, labels, spacing=spacing)
     clock.lap("clusters")
-    return Result(specks=specks, cluster_id=labels, clusters=clusters, shapes=shapes, seconds=clock.laps)
+    found = geometry is not None and geometry.found
+    descriptions = describe_clusters(
+        specks, shapes, labels, spacing=spacing,
+        nipple=geometry.nipple if found else None,
+        skin_depth_mm=geometry.depth_mm(specks.row, specks.col) if found else None,
+        breast_area_mm2=geometry.area_mm2 if found else float(mask.sum()) * spacing[0] * spacing[1],
+    )
+    clock.lap("description")
+    return Result(specks=specks, cluster_id=labels, clusters=clusters, shapes=shapes, descriptions=descriptions,
+                  seconds=clock.laps)
 
 
 def _reach_mm(params: Params) -> float:

@@ -31,6 +31,8 @@ CLUSTER_COLUMNS = (
     "image_id", "cluster_id", "n_calcifications", "row", "col", "row_min", "col_min",
     "row_max", "col_max", "extent_mm", "area_mm2", "density_per_cm2", "distribution",
     "morphology", "score",
+    # Added in calcdetect 0.2 (schema 1 allows added columns): the parts of the score.
+    "confidence", "ppv", "finding_extent_mm", "pleomorphism", "linear_fraction",
 )
 
 #: Type of every column of the three tables (a name means the same in every table).
@@ -40,7 +42,8 @@ COLUMN_TYPES = {
     **dict.fromkeys(("rows", "columns", "n_calcifications", "n_clusters", "calc_id", "cluster_id"), "int64"),
     **dict.fromkeys(("spacing_mm", "seconds", "row", "col", "area_mm2", "diameter_mm", "length_mm", "width_mm",
                      "contrast", "score", "row_min", "col_min", "row_max", "col_max", "extent_mm",
-                     "density_per_cm2"), "float64"),
+                     "density_per_cm2", "confidence", "ppv", "finding_extent_mm", "pleomorphism",
+                     "linear_fraction"), "float64"),
 }
 
 #: The tables of a run, by name, with their columns.
@@ -98,15 +101,20 @@ def calcification_rows(image_id: str, result: Result) -> list[dict]:
 
 
 def cluster_rows(image_id: str, result: Result) -> list[dict]:
-    """Rows of ``clusters.csv`` for one image; distribution and morphology stay empty until described."""
-    c = result.clusters
+    """Rows of ``clusters.csv`` for one image; descriptors stay empty when not described."""
+    c, d = result.clusters, result.descriptions
+    suspicion = result.suspicion
     return [
         {
             "image_id": image_id, "cluster_id": i, "n_calcifications": int(c.n_calcifications[i]),
             "row": c.row[i], "col": c.col[i], "row_min": c.row_min[i], "col_min": c.col_min[i],
             "row_max": c.row_max[i], "col_max": c.col_max[i], "extent_mm": c.extent_mm[i],
             "area_mm2": c.area_mm2[i], "density_per_cm2": c.density_per_cm2[i],
-            "distribution": None, "morphology": None, "score": c.score[i],
+            "score": suspicion[i], "confidence": c.confidence[i],
+            **({} if d is None else {
+                "distribution": d.distribution[i], "morphology": d.morphology[i], "ppv": d.ppv[i],
+                "finding_extent_mm": d.finding_extent_mm[i], "pleomorphism": d.pleomorphism[i],
+                "linear_fraction": d.linear_fraction[i]}),
         }
         for i in range(len(c))
     ]

@@ -42,6 +42,20 @@ def test_elongated_speck_has_length_and_width(disks):
     assert specks.width_mm[0] == pytest.approx(0.2, abs=0.07)
 
 
+@pytest.mark.parametrize("angle_deg", [0, 30, 90, -60], ids=["along-rows", "30deg", "along-cols", "-60deg"])
+def test_elongated_speck_orientation(disks, angle_deg):
+    # A rod 1 mm long at a known angle from the row axis (towards the column axis).
+    theta = np.radians(angle_deg)
+    centers = [(60.0 + t * np.cos(theta), 60.0 + t * np.sin(theta)) for t in np.linspace(-7, 7, 29)]
+    coverage = np.minimum(disks((120, 120), centers, [2.86] * len(centers)), 1.0)
+    image = 1000.0 + 300.0 * coverage + np.random.default_rng(3).normal(0, 5, coverage.shape)
+    specks = find_specks(white_tophat(image, 0.6, spacing=(0.07, 0.07)), spacing=(0.07, 0.07))
+    assert len(specks) == 1
+    # Angles are axial: compare modulo pi.
+    error = (specks.orientation[0] - theta + np.pi / 2) % np.pi - np.pi / 2
+    assert abs(error) < np.radians(3)
+
+
 @pytest.mark.parametrize("scale", [1.0, 4.0, 16.0], ids=["12bit", "14bit", "16bit"])
 def test_threshold_is_relative_to_noise_so_bit_depth_does_not_matter(disks, scale):
     rng = np.random.default_rng(7)

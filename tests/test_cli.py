@@ -65,7 +65,9 @@ def test_detect_writes_the_contract_tables_and_records_errors(inputs, tmp_path, 
     for cluster in clusters:
         assert (float(cluster["row"]), float(cluster["col"])) == pytest.approx((300, 200), abs=2)
         assert cluster["n_calcifications"] == "6"
-        assert cluster["distribution"] == cluster["morphology"] == ""  # filled by the BI-RADS stage, never faked
+        # Six equal 0.4 mm disks within 3 mm: a grouped cluster of punctate specks.
+        assert (cluster["distribution"], cluster["morphology"]) == ("grouped", "punctate")
+        assert float(cluster["score"]) == pytest.approx(float(cluster["confidence"]) * float(cluster["ppv"]), rel=1e-4)
         assert 0 <= float(cluster["score"]) <= 1
     members = [c for c in calcifications if c["cluster_id"] == "0"]
     assert len(members) == 12

@@ -552,20 +552,27 @@ def test_oracle_descriptions_agree_perfectly(truth_set, tmp_path):
 def test_confusion_counts_the_best_match_of_each_truth_cluster():
     from calcdetect.evaluate import ClusterMatch, describe_agreement
 
-    def match(truth_id, score, predicted_morphology, truth_morphology="fine_pleomorphic", category="suspicious",
-              cnr=12.0):
-        return ClusterMatch("a.dcm", truth_id, 0, score, 0.0, category, "grouped", truth_morphology, "grouped",
-                            predicted_morphology, cnr)
+    def match(truth_id, predicted_id, confidence, predicted_morphology, truth_morphology="fine_pleomorphic",
+              category="suspicious", cnr=12.0, score=None):
+        return ClusterMatch(
+            image_id="a.dcm", truth_cluster_id=truth_id, predicted_cluster_id=predicted_id,
+            score=confidence if score is None else score, confidence=confidence, distance_mm=0.0,
+            truth_category=category, truth_distribution="grouped", truth_morphology=truth_morphology,
+            predicted_distribution="grouped", predicted_morphology=predicted_morphology, truth_cnr=cnr,
+        )
 
     d = describe_agreement([
-        match(0, 0.9, "fine_pleomorphic"), match(0, 0.2, "punctate"),  # the 0.9 one counts
-        match(1, 0.8, "punctate", cnr=4.0),                            # wrong, and not clear
-        match(2, 0.3, "vascular", truth_morphology="vascular", category="benign"),
-        match(3, 0.4, None, truth_morphology="skin", category="benign"),
+        match(0, 0, 0.9, "fine_pleomorphic", score=0.1), match(0, 1, 0.2, "punctate", score=0.9),  # most confident
+        match(1, 2, 0.8, "punctate", cnr=4.0),                            # wrong, and not clear
+        match(2, 3, 0.3, "vascular", truth_morphology="vascular", category="benign"),
+        match(3, 4, 0.4, None, truth_morphology="skin", category="benign"),
+        # Truth 4 is hit by prediction 5 alone and by prediction 2, which also hits truth 1: 5 counts.
+        match(4, 5, 0.5, "vascular", truth_morphology="vascular", category="benign"),
+        match(4, 2, 0.8, "punctate", truth_morphology="vascular", category="benign"),
     ])
-    assert d.morphology.n == 4
-    assert d.morphology.accuracy == pytest.approx(2 / 4)
-    assert d.morphology_clear.n == 3
-    assert d.benign_recognised == pytest.approx(0.5)
-    assert d.score_auc == pytest.approx(1.0)  # suspicious 0.9, 0.8 above benign 0.3, 0.4
+    assert d.morphology.n == 5
+    assert d.morphology.accuracy == pytest.approx(3 / 5)
+    assert d.morphology_clear.n == 4
+    assert d.benign_recognised == pytest.approx(2 / 3)
+    assert d.score_auc == pytest.approx(3 / 6)  # suspicion 0.1 is below 0.3, 0.4, 0.5; 0.8 above all three
     assert "(none)" in d.morphology.labels

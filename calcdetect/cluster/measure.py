@@ -35,8 +35,8 @@ class Clusters(StructOfArrays):
         Area of the convex hull of member centroids (0 for collinear members).
     density_per_cm2 : (C,) ndarray
         Members per cm^2 of hull, the hull counted as at least 1 cm^2.
-    score : (C,) ndarray
-        In [0, 1]; see :func:`cluster_score`.
+    confidence : (C,) ndarray
+        Detection confidence in [0, 1]; see :func:`cluster_confidence`.
     """
 
     n_calcifications: np.ndarray
@@ -49,17 +49,17 @@ class Clusters(StructOfArrays):
     extent_mm: np.ndarray
     area_mm2: np.ndarray
     density_per_cm2: np.ndarray
-    score: np.ndarray
+    confidence: np.ndarray
 
 
-#: Weights of :func:`cluster_score`: a logistic regression of "is a planted
+#: Weights of :func:`cluster_confidence`: a logistic regression of "is a planted
 #: cluster" on these features, fitted on a synthetic tuning set (calcdetect synth
 #: --n 20 --seed 200; the evaluation sets use other seeds) and rounded.
 SCORE_WEIGHTS = {"top3_significance": 0.4, "median_significance": 0.5, "log_count": 0.6,
                  "median_diameter_mm": -4.5, "intercept": -5.0}
 
 
-def cluster_score(significance, diameter_mm) -> float:
+def cluster_confidence(significance, diameter_mm) -> float:
     """Detection confidence of a cluster in [0, 1].
 
     A logistic function of the members' detection significance (mean of the
@@ -124,7 +124,7 @@ def measure_clusters(specks: Specks, labels, *, spacing) -> Clusters:
         columns["extent_mm"].append(span + float(specks.diameter_mm[member].mean()))
         columns["area_mm2"].append(area)
         columns["density_per_cm2"].append(n / max(area, MIN_DENSITY_AREA_MM2) * 100.0)
-        columns["score"].append(cluster_score(specks.significance[member], specks.diameter_mm[member]))
+        columns["confidence"].append(cluster_confidence(specks.significance[member], specks.diameter_mm[member]))
     return Clusters(**{
         name: np.asarray(values, dtype=np.int64 if name == "n_calcifications" else float)
         for name, values in columns.items()

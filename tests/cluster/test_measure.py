@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 
 from calcdetect.candidates import Specks
-from calcdetect.cluster import cluster_score, measure_clusters
+from calcdetect.cluster import cluster_confidence, measure_clusters
 
 
 def _specks(rows, cols, diameter_mm=0.3, contrast=10.0):
     k = len(rows)
     full = lambda v: np.full(k, float(v))  # noqa: E731
     return Specks(row=np.asarray(rows, float), col=np.asarray(cols, float), area_mm2=full(math.pi * diameter_mm**2 / 4),
-                  diameter_mm=full(diameter_mm), length_mm=full(diameter_mm), width_mm=full(diameter_mm),
+                  diameter_mm=full(diameter_mm), length_mm=full(diameter_mm), width_mm=full(diameter_mm), orientation=full(0.0),
                   contrast=full(contrast), significance=full(contrast), score=full(0.5), bbox=np.zeros((k, 4), np.int64))
 
 
@@ -50,6 +50,6 @@ def test_unclustered_specks_make_no_cluster():
     ],
     ids=["brighter", "more-members", "smaller-specks"],
 )
-def test_cluster_score_ranks_brighter_larger_groups_of_smaller_specks_higher(weaker, stronger):
-    low, high = cluster_score(*weaker), cluster_score(*stronger)
+def test_cluster_confidence_ranks_brighter_larger_groups_of_smaller_specks_higher(weaker, stronger):
+    low, high = cluster_confidence(*weaker), cluster_confidence(*stronger)
     assert 0.0 < low < high < 1.0
