@@ -447,6 +447,9 @@ class ClusterMatch:
     predicted_distribution, predicted_morphology : str or None
     truth_cnr : float or None
         The truth cluster's contrast-to-noise ratio.
+    n_true_members : int
+        Members of the prediction within :data:`MEMBER_TOLERANCE_MM` of one of the
+        truth's calcifications.
     """
 
     image_id: str
@@ -461,6 +464,7 @@ class ClusterMatch:
     predicted_distribution: str | None
     predicted_morphology: str | None
     truth_cnr: float | None = None
+    n_true_members: int = 0
 
     def to_dict(self) -> dict:
         """JSON-serialisable dict."""
@@ -477,8 +481,14 @@ class ClusterMatch:
             "predicted_distribution": self.predicted_distribution,
             "predicted_morphology": self.predicted_morphology,
             "truth_cnr": _json_float(self.truth_cnr) if self.truth_cnr is not None else None,
+            "n_true_members": int(self.n_true_members),
         }
 
+
+#: A predicted cluster member within this distance (mm) of a truth calcification is
+#: one of its members; a match holding this many of them is preferred for description.
+MEMBER_TOLERANCE_MM = 1.0
+MIN_TRUE_MEMBERS = 2
 
 #: Cluster columns that can trace the FROC curve (see :func:`evaluate`).
 SWEEPS = ("confidence", "score")
@@ -585,17 +595,15 @@ def describe_agreement(matches) -> DescriptionEvaluation:
     """Confusion matrices and score separation over the best match of each truth cluster.
 
     The best match is the most confident detection whose centre hits the truth,
-    preferring detections that hit no other truth cluster: a diffuse scatter's
-    hull covers the breast, and a detection that is also inside a segmental
-    group says little about the scatter.
+    preferring detections that hold at least :data:`MIN_TRUE_MEMBERS` of the
+    truth's calcifications: a chance group of noise inside a regional group's
+    hull, or a segmental group inside a diffuse scatter's, says nothing of
+    their description.
     """
-    hits: dict[tuple[str, int], int] = {}
-    for m in matches:
-        hits[(m.image_id, m.predicted_cluster_id)] = hits.get((m.image_id, m.predicted_cluster_id), 0) + 1
     best: dict[tuple[str, int], ClusterMatch] = {}
 
     def rank(m: ClusterMatch):
-        return (hits[(m.image_id, m.predicted_cluster_id)] == 1, m.confidence)
+        return (m.n_true_members >= MIN_TRUE_MEMBERS, m.confidence)
 
     for m in matches:
         key = (m.image_id, m.truth_cluster_id)
@@ -1442,8 +1450,15 @@ def _evaluate_clusters(
         fp_image.extend([i] * int(is_fp.sum()))
         categories.extend(str(c.category) for c, t in zip(image.clusters, target) if t)
         bands.extend(_cnr_band(c.cnr) for c, t in zip(image.clusters, target) if t)
+        calcs = prediction.calcifications if prediction is not None and prediction.ok else _empty_calcifications()
+        calcs_mm = calcs.centroid * spacing_mm
         for k, j in zip(*np.nonzero(hit), strict=True):
             cluster = image.clusters[j]
+            members = calcs_mm[calcs.cluster_id == found.cluster_id[k]]
+            truth_mm = np.array([(t.row, t.col) for t in cluster.calcifications], float).reshape(-1, 2) * spacing_mm
+            n_true = 0
+            if len(members) and len(truth_mm):
+                n_true = int(np.count_nonzero(cKDTree(truth_mm).query(members)[0] <= MEMBER_TOLERANCE_MM))
             matches.append(
                 ClusterMatch(
                     image_id=image.image_id,
@@ -1458,6 +1473,7 @@ def _evaluate_clusters(
                     predicted_distribution=found.distribution[k],
                     predicted_morphology=found.morphology[k],
                     truth_cnr=cluster.cnr,
+                    n_true_members=n_true,
                 )
             )
 

@@ -553,12 +553,13 @@ def test_confusion_counts_the_best_match_of_each_truth_cluster():
     from calcdetect.evaluate import ClusterMatch, describe_agreement
 
     def match(truth_id, predicted_id, confidence, predicted_morphology, truth_morphology="fine_pleomorphic",
-              category="suspicious", cnr=12.0, score=None):
+              category="suspicious", cnr=12.0, score=None, n_true=3):
         return ClusterMatch(
             image_id="a.dcm", truth_cluster_id=truth_id, predicted_cluster_id=predicted_id,
             score=confidence if score is None else score, confidence=confidence, distance_mm=0.0,
             truth_category=category, truth_distribution="grouped", truth_morphology=truth_morphology,
             predicted_distribution="grouped", predicted_morphology=predicted_morphology, truth_cnr=cnr,
+            n_true_members=n_true,
         )
 
     d = describe_agreement([
@@ -566,9 +567,10 @@ def test_confusion_counts_the_best_match_of_each_truth_cluster():
         match(1, 2, 0.8, "punctate", cnr=4.0),                            # wrong, and not clear
         match(2, 3, 0.3, "vascular", truth_morphology="vascular", category="benign"),
         match(3, 4, 0.4, None, truth_morphology="skin", category="benign"),
-        # Truth 4 is hit by prediction 5 alone and by prediction 2, which also hits truth 1: 5 counts.
+        # Truth 4 is hit by prediction 5, holding 3 of its calcifications, and by the more
+        # confident prediction 2, holding none (its centre falls in truth 4's hull): 5 counts.
         match(4, 5, 0.5, "vascular", truth_morphology="vascular", category="benign"),
-        match(4, 2, 0.8, "punctate", truth_morphology="vascular", category="benign"),
+        match(4, 2, 0.8, "punctate", truth_morphology="vascular", category="benign", n_true=0),
     ])
     assert d.morphology.n == 5
     assert d.morphology.accuracy == pytest.approx(3 / 5)
