@@ -29,6 +29,20 @@ def test_mask_is_breast_shrunk_by_margin(margin_mm):
     assert mask[deep].mean() > 0.99
 
 
+def test_depth_below_the_skin_and_breast_area():
+    image, breast = _half_disk()
+    geometry = breast_geometry(image, spacing=(0.1, 0.1), margin_mm=2.0)
+    rows = np.array([400.0, 400.0, 100.0, 400.0])
+    cols = np.array([340.0, 200.0, 100.0, 0.0])
+    # The half-disk's radius is 35 mm: depth is 35 mm less the distance from its centre,
+    # and the chest wall (the image border at col 0) is no skin.
+    expected = 35.0 - np.hypot(rows - 400, cols) * 0.1
+    depth = geometry.depth_mm(rows, cols)
+    np.testing.assert_allclose(depth[:3], expected[:3], atol=0.6)
+    assert depth[3] > 30.0
+    assert geometry.area_mm2 == pytest.approx(breast.sum() * 0.01, rel=0.02)
+
+
 @pytest.mark.parametrize(
     "image",
     [

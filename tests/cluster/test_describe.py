@@ -1,0 +1,237 @@
+import math
+
+import numpy as np
+import pytest
+
+from calcdetect.candidates import Specks
+from calcdetect.cluster.describe import (
+    BENIGN_PPV,
+    ClusterDescriptions,
+    describe_clusters,
+    layout,
+    pleomorphism,
+    suspicion,
+    tram_track_fraction,
+)
+from calcdetect.cluster.shape import SpeckFeatures
+from calcdetect.lexicon import Distribution, Morphology
+
+SPACING = (0.1, 0.1)
+NIPPLE_MM = (100.0, 0.0)  # the nipple on the left edge, half-way down
+BREAST_MM2 = 150.0 * 100.0
+
+
+def _specks(points_mm, *, diameter_mm=0.3, elongation=1.1, solidity=1.0, significance=12.0, shape="punctate",
+            orientation=0.0, length_mm=None, width_mm=None, lucent=False):
+    """Specks at `points_mm` (row, col) with the given (scalar or per-speck) measurements."""
+    points = np.asarray(points_mm, float).reshape(-1, 2)
+    k = len(points)
+
+    def full(v, dtype=float):
+        return np.broadcast_to(np.asarray(v, dtype), (k,)).copy()
+
+    diameter = full(diameter_mm)
+    length = diameter if length_mm is None else full(length_mm)
+    width = diameter if width_mm is None else full(width_mm)
+    specks = Specks(row=points[:, 0] / SPACING[0], col=points[:, 1] / SPACING[1], area_mm2=math.pi * diameter**2 / 4,
+                    diameter_mm=diameter, length_mm=length, width_mm=width, orientation=full(orientation),
+                    contrast=full(significance), significance=full(significance), score=full(0.9),
+                    bbox=np.zeros((k, 4), np.int64))
+    shapes = SpeckFeatures(elongation=full(elongation), solidity=full(solidity), branch_points=np.zeros(k, np.int64),
+                           lucent_centre=full(lucent, bool), sharpness=full(4.0), shape=full(shape, object))
+    return specks, shapes
+
+
+def _join(*parts):
+    specks = [p[0] for p in parts]
+    shapes = [p[1] for p in parts]
+
+    def cat(items):
+        first = items[0]
+        return type(first)(**{name: np.concatenate([getattr(i, name) for i in items])
+                              for name in first.__dataclass_fields__})
+
+    return cat(specks), cat(shapes)
+
+
+def _describe(specks, shapes, labels, *, depth_mm=50.0, nipple_mm=NIPPLE_MM):
+    nipple = None if nipple_mm is None else (nipple_mm[0] / SPACING[0], nipple_mm[1] / SPACING[1])
+    return describe_clusters(specks, shapes, np.asarray(labels), spacing=SPACING, nipple=nipple,
+                             skin_depth_mm=np.full(len(specks), depth_mm), breast_area_mm2=BREAST_MM2)
+
+
+def _ball(rng, centre, n=8, radius=2.5):
+    phi, r = rng.uniform(0, 2 * np.pi, n), radius * np.sqrt(rng.uniform(0, 1, n))
+    return np.column_stack([centre[0] + r * np.sin(phi), centre[1] + r * np.cos(phi)])
+
+
+def _line(start, direction_deg, n, step):
+    t = np.arange(n)[:, None] * step
+    d = np.radians(direction_deg)
+    return np.asarray(start) + t * np.array([np.sin(d), np.cos(d)])
+
+
+def _wedge(rng, apex, n=30, length=35.0, half_angle=0.45):
+    """Points in a wedge whose apex is at `apex` and which opens away from the nipple (+col)."""
+    t = length * np.sqrt(rng.uniform(0.05, 1, n))  # more points where the wedge is wide
+    a = rng.uniform(-half_angle, half_angle, n)
+    return np.column_stack([apex[0] + t * np.sin(a), apex[1] + t * np.cos(a)])
+
+
+# ---------------------------------------------------------------------------
+# Distribution
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2], ids=["seed0", "seed1", "seed2"])
+def test_tight_ball_is_grouped(seed):
+    rng = np.random.default_rng(seed)
+    specks, shapes = _specks(_ball(rng, (80.0, 60.0)))
+    assert _describe(specks, shapes, np.zeros(len(specks), int)).distribution[0] == Distribution.GROUPED
+
+
+@pytest.mark.parametrize("direction_deg", [0, 35, 90, 140], ids=["towards-nipple", "35deg", "across", "140deg"])
+def test_straight_line_of_specks_is_linear(direction_deg):
+    points = _line((90.0, 50.0), direction_deg, n=12, step=1.6)
+    specks, shapes = _specks(points)
+    assert _describe(specks, shapes, np.zeros(len(specks), int)).distribution[0] == Distribution.LINEAR
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2], ids=["seed0", "seed1", "seed2"])
+def test_wedge_pointing_to_the_nipple_is_segmental(seed):
+    rng = np.random.default_rng(seed)
+    specks, shapes = _specks(_wedge(rng, (100.0, 30.0)))
+    assert _describe(specks, shapes, np.zeros(len(specks), int)).distribution[0] == Distribution.SEGMENTAL
+
+
+@pytest.mark.parametrize("seed", [0, 1], ids=["seed0", "seed1"])
+def test_wide_patch_across_the_nipple_direction_is_regional(seed):
+    # 30 specks in an ellipse 25 mm (along the nipple direction) by 45 mm (across it).
+    rng = np.random.default_rng(seed)
+    phi, r = rng.uniform(0, 2 * np.pi, 30), np.sqrt(rng.uniform(0, 1, 30))
+    points = np.column_stack([60.0 + 22.5 * r * np.sin(phi), 70.0 + 12.5 * r * np.cos(phi)])
+    specks, shapes = _specks(points)
+    assert _describe(specks, shapes, np.zeros(len(specks), int)).distribution[0] == Distribution.REGIONAL
+
+
+def test_wedge_is_not_segmental_without_a_nipple():
+    specks, shapes = _specks(_wedge(np.random.default_rng(0), (100.0, 30.0)))
+    labels = np.zeros(len(specks), int)
+    assert _describe(specks, shapes, labels, nipple_mm=None).distribution[0] != Distribution.SEGMENTAL
+
+
+def test_chance_group_in_a_scatter_of_bright_specks_is_diffuse_and_a_real_group_is_not():
+    # 40 bright specks scattered over the breast, 15 mm apart on a jittered grid, plus a
+    # chance group of 3 among them; a breast without the scatter keeps the group grouped.
+    rng = np.random.default_rng(4)
+    grid = np.array([(r, c) for r in np.arange(10, 150, 15.0) for c in np.arange(20, 95, 15.0)])[:40]
+    scatter = grid + rng.uniform(-2, 2, grid.shape)
+    group = np.array([[5.0, 5.0], [6.5, 5.5], [5.5, 7.0]])
+    specks, shapes = _specks(np.vstack([group, scatter]))
+    labels = np.r_[np.zeros(3, int), np.full(len(scatter), -1)]
+    assert _describe(specks, shapes, labels).distribution[0] == Distribution.DIFFUSE
+    alone, alone_shapes = _specks(group)
+    assert _describe(alone, alone_shapes, np.zeros(3, int)).distribution[0] != Distribution.DIFFUSE
+
+
+# ---------------------------------------------------------------------------
+# Morphology
+
+
+def test_equal_round_specks_are_not_pleomorphic_and_mixed_shapes_are():
+    rng = np.random.default_rng(5)
+    n = 10
+    equal = pleomorphism(np.full(n, 0.3), np.full(n, 1.1), np.full(n, 1.0))
+    mixed = pleomorphism(rng.uniform(0.12, 0.45, n), rng.choice([1.1, 1.8, 2.5], n), rng.choice([1.0, 0.8], n))
+    assert equal == pytest.approx(0.0)
+    assert mixed > 0.6
+
+    points = _ball(rng, (80.0, 60.0), n=n)
+    specks, shapes = _specks(points, diameter_mm=0.3, elongation=1.1)
+    assert _describe(specks, shapes, np.zeros(n, int)).morphology[0] == Morphology.PUNCTATE
+    specks, shapes = _specks(points, diameter_mm=rng.uniform(0.12, 0.45, n), elongation=rng.choice([1.1, 1.8, 2.5], n),
+                             solidity=rng.choice([1.0, 0.8], n))
+    assert _describe(specks, shapes, np.zeros(n, int)).morphology[0] == Morphology.FINE_PLEOMORPHIC
+
+
+@pytest.mark.parametrize(
+    ("measurements", "expected"),
+    [
+        (dict(diameter_mm=0.3, significance=12.0), Morphology.PUNCTATE),
+        (dict(diameter_mm=0.25, significance=5.5), Morphology.AMORPHOUS),
+        (dict(diameter_mm=0.7, elongation=1.05), Morphology.ROUND),
+        (dict(diameter_mm=0.7, elongation=1.6, solidity=0.8), Morphology.COARSE_HETEROGENEOUS),
+        (dict(diameter_mm=0.6, width_mm=2.5, length_mm=3.0), Morphology.COARSE),
+        (dict(diameter_mm=0.7, shape="rim", lucent=True), Morphology.RIM),
+        (dict(diameter_mm=0.4, elongation=5.0, shape="linear", width_mm=0.2, length_mm=1.5), Morphology.FINE_LINEAR_BRANCHING),
+        (dict(diameter_mm=1.0, elongation=6.0, shape="linear", width_mm=0.7, length_mm=4.0), Morphology.LARGE_RODLIKE),
+    ],
+    ids=["punctate", "faint-amorphous", "round", "coarse-heterogeneous", "popcorn", "rim", "fine-linear", "rod-like"],
+)
+def test_morphology_of_a_group_of_equal_specks(measurements, expected):
+    rng = np.random.default_rng(6)
+    points = _ball(rng, (80.0, 60.0), n=8, radius=4.0)
+    specks, shapes = _specks(points, orientation=rng.uniform(-np.pi / 2, np.pi / 2, 8), **measurements)
+    assert _describe(specks, shapes, np.zeros(8, int)).morphology[0] == expected
+
+
+def test_parallel_tracks_are_vascular_and_a_single_cast_line_is_not():
+    # Two rails 1.5 mm apart of 3 mm segments along the rows; one rail alone is a fine linear cast.
+    rail = np.column_stack([np.arange(8) * 4.0 + 40.0, np.full(8, 60.0)])
+    tracks = np.vstack([rail, rail + [1.0, 1.5]])
+    kw = dict(diameter_mm=0.5, elongation=8.0, shape="linear", width_mm=0.25, length_mm=3.0, orientation=0.0)
+    specks, shapes = _specks(tracks, **kw)
+    assert tram_track_fraction(tracks, specks.orientation, specks.length_mm) == 1.0
+    assert _describe(specks, shapes, np.zeros(len(tracks), int)).morphology[0] == Morphology.VASCULAR
+    single, single_shapes = _specks(rail, **kw)
+    assert _describe(single, single_shapes, np.zeros(len(rail), int)).morphology[0] == Morphology.FINE_LINEAR_BRANCHING
+
+
+def test_diverging_branches_are_no_tram_tracks():
+    # Two casts leaving one point 25 degrees apart.
+    a, b = _line((50.0, 50.0), 0, 5, 2.0), _line((50.0, 50.0), 25, 5, 2.0)
+    points = np.vstack([a[1:], b[1:]])
+    orientation = np.r_[np.full(4, np.pi / 2), np.full(4, np.pi / 2 - np.radians(25))]  # along cols, then turned
+    assert tram_track_fraction(points, orientation, np.full(8, 1.5)) == 0.0
+
+
+def test_group_under_the_skin_is_skin():
+    specks, shapes = _specks(_ball(np.random.default_rng(7), (80.0, 60.0), n=5, radius=1.5), diameter_mm=0.5)
+    assert _describe(specks, shapes, np.zeros(5, int), depth_mm=1.5).morphology[0] == Morphology.SKIN
+    assert _describe(specks, shapes, np.zeros(5, int), depth_mm=20.0).morphology[0] != Morphology.SKIN
+
+
+def test_no_clusters_gives_empty_descriptions():
+    specks, shapes = _specks(np.array([[10.0, 10.0], [50.0, 50.0]]))
+    d = _describe(specks, shapes, np.array([-1, -1]))
+    assert isinstance(d, ClusterDescriptions) and len(d) == 0
+
+
+# ---------------------------------------------------------------------------
+# Layout and suspicion
+
+
+def test_layout_of_a_line_and_a_ball():
+    line = layout(_line((0.0, 0.0), 30, n=11, step=2.0))
+    assert line.extent_mm == pytest.approx(20.0)
+    assert line.curve_fit == 1.0
+    assert line.anisotropy > 5
+    far_along = 100.0 * np.array([np.sin(np.radians(30)), np.cos(np.radians(30))])
+    assert line.alignment(far_along) == pytest.approx(1.0)
+    ball = layout(_ball(np.random.default_rng(8), (0.0, 0.0), n=40, radius=5.0))
+    assert ball.anisotropy < 1.6
+
+
+def test_suspicion_follows_the_published_ppvs():
+    flb_segmental = suspicion(Morphology.FINE_LINEAR_BRANCHING, Distribution.SEGMENTAL, extent_mm=30)
+    pleo_grouped = suspicion(Morphology.FINE_PLEOMORPHIC, Distribution.GROUPED, extent_mm=8)
+    amorphous_diffuse = suspicion(Morphology.AMORPHOUS, Distribution.DIFFUSE, extent_mm=8)
+    punctate = suspicion(Morphology.PUNCTATE, Distribution.SEGMENTAL, extent_mm=30)
+    vascular = suspicion(Morphology.VASCULAR, Distribution.LINEAR, extent_mm=30)
+    assert 0 < vascular < punctate < amorphous_diffuse < pleo_grouped < flb_segmental < 1
+    assert vascular == pytest.approx(BENIGN_PPV)  # benign stays benign whatever its arrangement
+    # A grouped cluster with the base-rate PPV under 10 mm keeps its morphology's PPV.
+    assert pleo_grouped == pytest.approx(0.29, abs=0.03)
+    # Extent and several clusters raise suspicion, as published.
+    small, large = (suspicion(Morphology.FINE_PLEOMORPHIC, Distribution.GROUPED, extent_mm=e) for e in (5, 25))
+    assert large > small
+    assert suspicion(Morphology.FINE_PLEOMORPHIC, Distribution.GROUPED, extent_mm=5, several_clusters=True) > small
