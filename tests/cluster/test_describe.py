@@ -71,7 +71,7 @@ def _line(start, direction_deg, n, step):
     return np.asarray(start) + t * np.array([np.sin(d), np.cos(d)])
 
 
-def _wedge(rng, apex, n=30, length=35.0, half_angle=0.45):
+def _wedge(rng, apex, n=25, length=35.0, half_angle=0.3):
     """Points in a wedge whose apex is at `apex` and which opens away from the nipple (+col)."""
     t = length * np.sqrt(rng.uniform(0.05, 1, n))  # more points where the wedge is wide
     a = rng.uniform(-half_angle, half_angle, n)
