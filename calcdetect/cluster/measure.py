@@ -55,7 +55,7 @@ class Clusters(StructOfArrays):
 #: Weights of :func:`cluster_confidence`: a logistic regression of "is a planted
 #: cluster" on these features, fitted on a synthetic tuning set (calcdetect synth
 #: --n 20 --seed 200; the evaluation sets use other seeds) and rounded.
-SCORE_WEIGHTS = {"top3_significance": 0.4, "median_significance": 0.5, "log_count": 0.6,
+CONFIDENCE_WEIGHTS = {"top3_significance": 0.4, "median_significance": 0.5, "log_count": 0.6,
                  "median_diameter_mm": -4.5, "intercept": -5.0}
 
 
@@ -66,7 +66,7 @@ def cluster_confidence(significance, diameter_mm) -> float:
     three highest and median), their number (log) and their median diameter:
     clusters of real calcifications hold more, brighter and smaller specks than
     the chance groups that noise and tissue texture make. See
-    :data:`SCORE_WEIGHTS`.
+    :data:`CONFIDENCE_WEIGHTS`.
 
     Parameters
     ----------
@@ -76,7 +76,7 @@ def cluster_confidence(significance, diameter_mm) -> float:
         Member equivalent diameters in mm.
     """
     significance = np.sort(np.asarray(significance, float))[::-1]
-    w = SCORE_WEIGHTS
+    w = CONFIDENCE_WEIGHTS
     evidence = (
         w["top3_significance"] * significance[:3].mean()
         + w["median_significance"] * np.median(significance)
