@@ -22,6 +22,7 @@ SCHEMA_VERSION = 1
 IMAGE_COLUMNS = (
     "image_id", "path", "status", "error", "rows", "columns", "spacing_mm",
     "spacing_source", "laterality", "view", "n_calcifications", "n_clusters", "seconds", "warnings",
+    "n_suspicious_clusters",
 )
 CALCIFICATION_COLUMNS = (
     "image_id", "calc_id", "cluster_id", "row", "col", "area_mm2", "diameter_mm",
@@ -39,7 +40,8 @@ CLUSTER_COLUMNS = (
 COLUMN_TYPES = {
     **dict.fromkeys(("image_id", "path", "status", "error", "spacing_source", "laterality", "view", "warnings",
                      "shape", "distribution", "morphology"), "string"),
-    **dict.fromkeys(("rows", "columns", "n_calcifications", "n_clusters", "calc_id", "cluster_id"), "int64"),
+    **dict.fromkeys(("rows", "columns", "n_calcifications", "n_clusters", "n_suspicious_clusters", "calc_id",
+                     "cluster_id"), "int64"),
     **dict.fromkeys(("spacing_mm", "seconds", "row", "col", "area_mm2", "diameter_mm", "length_mm", "width_mm",
                      "contrast", "score", "row_min", "col_min", "row_max", "col_max", "extent_mm",
                      "density_per_cm2", "confidence", "ppv", "finding_extent_mm", "pleomorphism",
@@ -83,6 +85,7 @@ def image_row(
         "n_clusters": len(result.clusters) if result is not None else None,
         "seconds": seconds,
         "warnings": "; ".join(warnings) or None,
+        "n_suspicious_clusters": result.n_suspicious_clusters if result is not None else None,
     }
 
 

@@ -56,6 +56,7 @@ def test_detect_writes_the_contract_tables_and_records_errors(inputs, tmp_path, 
         assert (row["spacing_mm"], row["spacing_source"], row["laterality"], row["view"]) == (
             "0.07", "ImagerPixelSpacing", "L", "CC")
         assert row["n_clusters"] == "1"
+        assert row["n_suspicious_clusters"] == "0"  # one punctate group
 
     header, calcifications = _read(out / "calcifications.csv")
     assert tuple(header) == CALCIFICATION_COLUMNS

@@ -1,10 +1,11 @@
 """BI-RADS description of clusters: distribution, morphology and a suspicion score.
 
-The rules below turn measured features into the lexicon's descriptors (ACR
-BI-RADS Atlas, 5th ed., 2013); sizes come from the lexicon, the remaining cut
-points were chosen on a synthetic tuning set (``calcdetect synth --balanced
---n 72 --seed 500``) and checked on a held-out one (seed 2027); see the README.
-This is a research aid, not a diagnosis.
+Measured features of a cluster's members and of its place in the breast are
+turned into the lexicon's descriptors (ACR BI-RADS Atlas, 5th ed., 2013): sizes
+come from the lexicon; the other cut points and the distribution model were
+chosen on balanced synthetic tuning sets (``calcdetect synth --balanced --n 72``,
+seeds 500-502, and 2027 for the distribution model) and measured on a held-out
+one (seed 2028); see the README. This is a research aid, not a diagnosis.
 """
 
 from __future__ import annotations
@@ -61,12 +62,32 @@ DISTRIBUTION_FEATURES = (
     "curve_fit*log_anisotropy", "cone*log1p_finding_extent_mm", "cone^2", "cone*nipple_alignment",
     "finding_curve_fit*log_finding_anisotropy",
 )
-DISTRIBUTION_WEIGHTS = {
-    Distribution.GROUPED: (13.17, (-0.492, -1.009, -1.386, -0.07562, -1.19, 3.231, 0.2967, -0.7318, 2.403, -0.4357, -1.265, -1.61, -0.01589, -1.603, -0.3709, 0.02049, -1.066, -0.6133, -0.9379, -0.1183, -0.9764, 0.2851, 0.5654, -0.2094, -0.8539)),
-    Distribution.LINEAR: (-5.971, (0.6626, -0.4201, 0.7145, 0.63, 3.594, -4.251, -0.6103, -0.5925, 1.134, 1.016, -0.03117, 0.4264, 0.5469, -1.892, -0.1046, -0.09496, -0.8857, 0.9326, -1.114, 4.945, 0.1558, -0.2296, 0.8604, 2.828, 0.6622)),
-    Distribution.SEGMENTAL: (-1.744, (-0.2356, 0.9753, 0.04668, -0.3579, 0.5671, 0.4706, -0.1881, -1.485, -0.4119, 0.4634, -1.136, 0.08367, 2.693, -0.1189, 0.353, -0.04268, 1.655, 0.2694, 0.2487, -0.9733, -0.5665, -0.4262, 1.194, -4.331, -1.309)),
-    Distribution.REGIONAL: (0.7649, (-0.7368, -0.5579, 1.124, -1.818, -1.14, 1.97, 0.6247, -0.05827, -1.891, 0.3328, 2.065, 0.5482, -2.439, 1.471, 0.2331, -0.1185, 0.127, -0.8811, 0.5199, -1.679, 0.8064, 0.7735, -1.545, -0.1174, 1.923)),
-    Distribution.DIFFUSE: (-6.218, (0.8018, 1.012, -0.4985, 1.621, -1.831, -1.421, -0.123, 2.868, -1.234, -1.376, 0.367, 0.5521, -0.7848, 2.143, -0.1106, 0.2357, 0.1696, 0.2925, 1.284, -2.174, 0.5807, -0.4029, -1.075, 1.83, -0.4226)),
+DISTRIBUTION_WEIGHTS = {  # class: (bias, weights in the order of DISTRIBUTION_FEATURES)
+    Distribution.GROUPED: (13.17, (
+        -0.492, -1.009, -1.386, -0.07562, -1.19, 3.231, 0.2967, -0.7318, 2.403,
+        -0.4357, -1.265, -1.61, -0.01589, -1.603, -0.3709, 0.02049, -1.066, -0.6133,
+        -0.9379, -0.1183, -0.9764, 0.2851, 0.5654, -0.2094, -0.8539,
+    )),
+    Distribution.LINEAR: (-5.971, (
+        0.6626, -0.4201, 0.7145, 0.63, 3.594, -4.251, -0.6103, -0.5925, 1.134,
+        1.016, -0.03117, 0.4264, 0.5469, -1.892, -0.1046, -0.09496, -0.8857, 0.9326,
+        -1.114, 4.945, 0.1558, -0.2296, 0.8604, 2.828, 0.6622,
+    )),
+    Distribution.SEGMENTAL: (-1.744, (
+        -0.2356, 0.9753, 0.04668, -0.3579, 0.5671, 0.4706, -0.1881, -1.485, -0.4119,
+        0.4634, -1.136, 0.08367, 2.693, -0.1189, 0.353, -0.04268, 1.655, 0.2694,
+        0.2487, -0.9733, -0.5665, -0.4262, 1.194, -4.331, -1.309,
+    )),
+    Distribution.REGIONAL: (0.7649, (
+        -0.7368, -0.5579, 1.124, -1.818, -1.14, 1.97, 0.6247, -0.05827, -1.891,
+        0.3328, 2.065, 0.5482, -2.439, 1.471, 0.2331, -0.1185, 0.127, -0.8811,
+        0.5199, -1.679, 0.8064, 0.7735, -1.545, -0.1174, 1.923,
+    )),
+    Distribution.DIFFUSE: (-6.218, (
+        0.8018, 1.012, -0.4985, 1.621, -1.831, -1.421, -0.123, 2.868, -1.234,
+        -1.376, 0.367, 0.5521, -0.7848, 2.143, -0.1106, 0.2357, 0.1696, 0.2925,
+        1.284, -2.174, 0.5807, -0.4029, -1.075, 1.83, -0.4226,
+    )),
 }
 
 #: A cluster is linear-shaped (fine linear, vascular, rod-like) when this fraction
