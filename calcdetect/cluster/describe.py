@@ -387,38 +387,28 @@ def describe_clusters(
     are *amorphous* when faint, *fine_pleomorphic* when pleomorphic, else
     *punctate*.
     """
-    row_mm, col_mm = check_spacing(spacing)
     labels = np.asarray(labels)
-    n_clusters = int(labels.max()) + 1 if len(labels) else 0
-    if n_clusters == 0:
+    layouts = cluster_layouts(specks, labels, spacing=spacing, nipple=nipple, breast_area_mm2=breast_area_mm2)
+    if not layouts:
         return ClusterDescriptions.empty()
-    points = np.column_stack([specks.row * row_mm, specks.col * col_mm])
-    finding = _findings(points, labels, n_clusters)
-    nipple_mm = None if nipple is None else np.array([nipple[0] * row_mm, nipple[1] * col_mm])
-    isolated_density = None
-    bright = (labels < 0) & (specks.significance >= DIFFUSE_MIN_SIGNIFICANCE)
-    if breast_area_mm2:
-        isolated_density = np.count_nonzero(bright) / breast_area_mm2 * 1e4
     depth = None if skin_depth_mm is None else np.asarray(skin_depth_mm, float)
+    bright = _bright_isolated(specks, labels)
     out: dict[str, list] = {name: [] for name in ("distribution", "morphology", "pleomorphism",
                                                    "linear_fraction", "finding_extent_mm")}
-    for c in range(n_clusters):
+    for c, context in enumerate(layouts):
+        distribution = _distribution(context.features())
         member = labels == c
-        own = layout(points[member])
-        whole = layout(points[np.isin(labels, np.flatnonzero(finding == finding[c]))])
-        distribution = _distribution(distribution_features(own, whole, nipple_mm, isolated_density))
-        out["distribution"].append(distribution)
         if distribution == Distribution.DIFFUSE:
-            # A chance group of a scatter: judge the shape of the whole scatter.
-            member = member | bright
-        morphology, pleo, linear = _morphology(specks.take(member), shapes.take(member), points[member],
+            member = member | bright  # a chance group of a scatter: judge the whole scatter's shape
+        morphology, pleo, linear = _morphology(specks.take(member), shapes.take(member), context.points[member],
                                                None if depth is None else depth[member])
-        out["morphology"].append(morphology)
+        out["distribution"].append(str(distribution))
+        out["morphology"].append(str(morphology))
         out["pleomorphism"].append(pleo)
         out["linear_fraction"].append(linear)
-        out["finding_extent_mm"].append(whole.extent_mm)
-    distribution = np.array([str(d) for d in out["distribution"]], dtype=object)
-    morphology = np.array([str(m) for m in out["morphology"]], dtype=object)
+        out["finding_extent_mm"].append(context.finding.extent_mm)
+    distribution = np.array(out["distribution"], dtype=object)
+    morphology = np.array(out["morphology"], dtype=object)
     finding_extent = np.asarray(out["finding_extent_mm"], float)
     n_suspicious = sum(Morphology(m) in SUSPICIOUS_MORPHOLOGIES for m in morphology)
     ppv = np.array([suspicion(m, d, extent_mm=e, several_clusters=n_suspicious > 1)
@@ -427,6 +417,62 @@ def describe_clusters(
                                pleomorphism=np.asarray(out["pleomorphism"], float),
                                linear_fraction=np.asarray(out["linear_fraction"], float),
                                finding_extent_mm=finding_extent, ppv=ppv)
+
+
+@dataclass(frozen=True, eq=False)
+class ClusterLayout:
+    """Where one cluster lies: its own layout, its finding's, and the breast around it.
+
+    Attributes
+    ----------
+    cluster, finding : Layout
+        The cluster's members, and those of its finding (see :data:`FINDING_LINK_MM`).
+    nipple_mm : (2,) ndarray or None
+    isolated_per_100cm2 : float or None
+        Bright specks outside any cluster per 100 cm^2 of breast.
+    points : (K, 2) ndarray
+        All specks of the image (row, col) in mm.
+    """
+
+    cluster: Layout
+    finding: Layout
+    nipple_mm: np.ndarray | None
+    isolated_per_100cm2: float | None
+    points: np.ndarray
+
+    def features(self) -> np.ndarray:
+        """The cluster's :data:`DISTRIBUTION_FEATURES`."""
+        return distribution_features(self.cluster, self.finding, self.nipple_mm, self.isolated_per_100cm2)
+
+
+def cluster_layouts(specks: Specks, labels, *, spacing, nipple=None,
+                    breast_area_mm2: float | None = None) -> list[ClusterLayout]:
+    """The layout of each cluster (0..C-1) in its finding and breast: what the distribution is judged on.
+
+    Parameters are those of :func:`describe_clusters`. Also what
+    ``benchmarks/fit_distribution.py`` fits :data:`DISTRIBUTION_WEIGHTS` on.
+    """
+    row_mm, col_mm = check_spacing(spacing)
+    labels = np.asarray(labels)
+    n_clusters = int(labels.max()) + 1 if len(labels) else 0
+    if n_clusters == 0:
+        return []
+    points = np.column_stack([specks.row * row_mm, specks.col * col_mm])
+    finding = _findings(points, labels, n_clusters)
+    nipple_mm = None if nipple is None else np.array([nipple[0] * row_mm, nipple[1] * col_mm])
+    isolated = None
+    if breast_area_mm2:
+        isolated = np.count_nonzero(_bright_isolated(specks, labels)) / breast_area_mm2 * 1e4
+    return [
+        ClusterLayout(cluster=layout(points[labels == c]),
+                      finding=layout(points[np.isin(labels, np.flatnonzero(finding == finding[c]))]),
+                      nipple_mm=nipple_mm, isolated_per_100cm2=isolated, points=points)
+        for c in range(n_clusters)
+    ]
+
+
+def _bright_isolated(specks: Specks, labels: np.ndarray) -> np.ndarray:
+    return (labels < 0) & (specks.significance >= DIFFUSE_MIN_SIGNIFICANCE)
 
 
 def suspicion(morphology, distribution, *, extent_mm: float, several_clusters: bool = False) -> float:
