@@ -17,6 +17,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
+from scipy.spatial.distance import pdist
 
 from calcdetect.arrays import StructOfArrays
 from calcdetect.candidates import Specks
@@ -220,11 +221,9 @@ class Layout:
         (range + 1 mm) of the far and the near half: about 0 for an ellipse or a
         line, positive for a wedge whose apex points to the target.
         """
-        to = np.asarray(target_mm, float) - self.centre
-        norm = float(np.hypot(*to))
-        if norm == 0 or self.n < 4:
+        to = self._towards(target_mm)
+        if to is None or self.n < 4:
             return 0.0
-        to /= norm
         d = self.points - self.centre
         along, across = d @ to, d @ np.array([-to[1], to[0]])
         near, far = across[along > 0], across[along <= 0]
@@ -239,12 +238,11 @@ class Layout:
         its apex at the nipple side fills a narrow cone (0.2-0.5 rad), a patch
         seen from its nearest point a wide one, a line pointing to the target none.
         """
-        away = self.centre - np.asarray(target_mm, float)
-        norm = float(np.hypot(*away))
-        if norm == 0 or self.n < 3:
+        to = self._towards(target_mm)
+        if to is None or self.n < 3:
             return math.pi / 2
-        away /= norm
-        apex = self.points[np.argmin((self.points - target_mm) @ away)]
+        away = -to
+        apex = self.points[np.argmin(self.points @ away)]
         d = self.points - apex
         far = np.hypot(d[:, 0], d[:, 1]) > 1.0
         if far.sum() < 2:
@@ -254,9 +252,14 @@ class Layout:
 
     def alignment(self, target_mm) -> float:
         """|cos| of the angle between the major axis and the direction to `target_mm`."""
+        to = self._towards(target_mm)
+        return 0.0 if to is None else abs(float(self.axis @ to))
+
+    def _towards(self, target_mm) -> np.ndarray | None:
+        """Unit vector from the centre to `target_mm`; None when they coincide."""
         to = np.asarray(target_mm, float) - self.centre
         norm = float(np.hypot(*to))
-        return abs(float(self.axis @ to)) / norm if norm > 0 else 0.0
+        return to / norm if norm > 0 else None
 
 
 def layout(points_mm) -> Layout:
@@ -274,7 +277,7 @@ def layout(points_mm) -> Layout:
     # Floor the variances at (0.5 mm)^2: a line of point-like specks has a width.
     length, width = (4 * math.sqrt(max(v, 0.25)) for v in values[::-1])
     axis = vectors[:, 1]
-    extent = float(np.sqrt(((points[:, None] - points[None]) ** 2).sum(-1)).max()) if len(points) > 1 else 0.0
+    extent = float(pdist(points).max()) if len(points) > 1 else 0.0
     fit = 1.0
     if len(points) >= 4:
         u, v = (points - centre) @ axis, (points - centre) @ vectors[:, 0]
@@ -299,8 +302,12 @@ def pleomorphism(diameter_mm, elongation, solidity) -> float:
         Member measurements (see :class:`~calcdetect.cluster.shape.SpeckFeatures`).
     """
     diameter_mm = np.asarray(diameter_mm, float)
-    irregular = (np.asarray(elongation) >= IRREGULAR_ELONGATION) | (np.asarray(solidity) < IRREGULAR_SOLIDITY)
-    return float(irregular.mean() + diameter_mm.std() / diameter_mm.mean())
+    return float(_irregular(elongation, solidity).mean() + diameter_mm.std() / diameter_mm.mean())
+
+
+def _irregular(elongation, solidity) -> np.ndarray:
+    """Members elongated (>= 1.5) or far from convex (solidity < 0.9)."""
+    return (np.asarray(elongation) >= IRREGULAR_ELONGATION) | (np.asarray(solidity) < IRREGULAR_SOLIDITY)
 
 
 def tram_track_fraction(points_mm, orientation, length_mm, *, max_turn_deg: float = 10.0) -> float:
@@ -356,11 +363,13 @@ def describe_clusters(
     spacing : tuple of 2 floats
         Pixel spacing (row_mm, col_mm).
     nipple : tuple of 2 floats, optional
-        Nipple (row, col) in pixels; without it no cluster is called segmental.
+        Nipple (row, col) in pixels; without it a cluster's alignment with the
+        nipple is unknown (taken as a random direction's) and segmental is rare.
     skin_depth_mm : (K,) array_like, optional
         Depth of each speck below the skin line; without it no cluster is called skin.
     breast_area_mm2 : float, optional
-        Area of the breast; without it no cluster is called diffuse.
+        Area of the breast; without it no specks outside clusters are counted
+        and diffuse is rare.
 
     Returns
     -------
@@ -386,6 +395,12 @@ def describe_clusters(
     sphere) are *round* when smooth, else *coarse_heterogeneous*; smaller ones
     are *amorphous* when faint, *fine_pleomorphic* when pleomorphic, else
     *punctate*.
+
+    References
+    ----------
+    .. [1] D'Orsi CJ, Sickles EA, Mendelson EB, Morris EA, et al. ACR BI-RADS Atlas,
+       Breast Imaging Reporting and Data System, 5th ed. American College of
+       Radiology, 2013.
     """
     labels = np.asarray(labels)
     layouts = cluster_layouts(specks, labels, spacing=spacing, nipple=nipple, breast_area_mm2=breast_area_mm2)
@@ -400,12 +415,14 @@ def describe_clusters(
         member = labels == c
         if distribution == Distribution.DIFFUSE:
             member = member | bright  # a chance group of a scatter: judge the whole scatter's shape
-        morphology, pleo, linear = _morphology(specks.take(member), shapes.take(member), context.points[member],
-                                               None if depth is None else depth[member])
+        members, member_shapes = specks.take(member), shapes.take(member)
+        pleo = pleomorphism(members.diameter_mm, member_shapes.elongation, member_shapes.solidity)
+        morphology = _morphology(members, member_shapes, context.points[member],
+                                 None if depth is None else depth[member], pleo=pleo)
         out["distribution"].append(str(distribution))
         out["morphology"].append(str(morphology))
         out["pleomorphism"].append(pleo)
-        out["linear_fraction"].append(linear)
+        out["linear_fraction"].append(float(_linear(member_shapes).mean()))
         out["finding_extent_mm"].append(context.finding.extent_mm)
     distribution = np.array(out["distribution"], dtype=object)
     morphology = np.array(out["morphology"], dtype=object)
@@ -563,30 +580,32 @@ def _distribution(features: np.ndarray) -> Distribution:
     return max(scores, key=scores.get)
 
 
-def _morphology(specks: Specks, shapes: SpeckFeatures, points_mm, depth_mm) -> tuple[Morphology, float, float]:
-    shape = shapes.shape
-    linear = np.isin(shape, [str(SpeckShape.LINEAR), str(SpeckShape.BRANCHING)])
-    linear_fraction = float(linear.mean())
-    pleo = pleomorphism(specks.diameter_mm, shapes.elongation, shapes.solidity)
+def _morphology(specks: Specks, shapes: SpeckFeatures, points_mm, depth_mm, *, pleo: float) -> Morphology:
+    """The first rule of :func:`describe_clusters` (Notes) that the members meet."""
+    linear = _linear(shapes)
     if depth_mm is not None and np.median(depth_mm) <= SKIN_DEPTH_MM:
-        return Morphology.SKIN, pleo, linear_fraction
-    if linear_fraction >= LINEAR_SPECKS:
+        return Morphology.SKIN
+    if linear.mean() >= LINEAR_SPECKS:
         if tram_track_fraction(points_mm[linear], specks.orientation[linear], specks.length_mm[linear]) >= TRAM_TRACK:
-            return Morphology.VASCULAR, pleo, linear_fraction
+            return Morphology.VASCULAR
         if np.median(specks.width_mm[linear]) >= ROD_MIN_WIDTH_MM:
-            return Morphology.LARGE_RODLIKE, pleo, linear_fraction
-        return Morphology.FINE_LINEAR_BRANCHING, pleo, linear_fraction
-    if np.mean(shape == str(SpeckShape.RIM)) >= RIM_SPECKS:
-        return Morphology.RIM, pleo, linear_fraction
+            return Morphology.LARGE_RODLIKE
+        return Morphology.FINE_LINEAR_BRANCHING
+    if np.mean(shapes.shape == str(SpeckShape.RIM)) >= RIM_SPECKS:
+        return Morphology.RIM
     if np.median(specks.width_mm) > COARSE_MIN_MM:
-        return Morphology.COARSE, pleo, linear_fraction
+        return Morphology.COARSE
     if np.median(specks.diameter_mm) >= FINE_MAX_MM * SPHERE_DIAMETER_FACTOR:
-        irregular = (shapes.elongation >= IRREGULAR_ELONGATION) | (shapes.solidity < IRREGULAR_SOLIDITY)
-        if np.median(shapes.elongation) < ROUND_MAX_ELONGATION and irregular.mean() < ROUND_MAX_IRREGULAR:
-            return Morphology.ROUND, pleo, linear_fraction
-        return Morphology.COARSE_HETEROGENEOUS, pleo, linear_fraction
+        smooth = np.median(shapes.elongation) < ROUND_MAX_ELONGATION
+        if smooth and _irregular(shapes.elongation, shapes.solidity).mean() < ROUND_MAX_IRREGULAR:
+            return Morphology.ROUND
+        return Morphology.COARSE_HETEROGENEOUS
     if np.median(specks.significance) < AMORPHOUS_MAX_SIGNIFICANCE:
-        return Morphology.AMORPHOUS, pleo, linear_fraction
+        return Morphology.AMORPHOUS
     if pleo >= PLEOMORPHIC:
-        return Morphology.FINE_PLEOMORPHIC, pleo, linear_fraction
-    return Morphology.PUNCTATE, pleo, linear_fraction
+        return Morphology.FINE_PLEOMORPHIC
+    return Morphology.PUNCTATE
+
+
+def _linear(shapes: SpeckFeatures) -> np.ndarray:
+    return np.isin(shapes.shape, [str(SpeckShape.LINEAR), str(SpeckShape.BRANCHING)])
