@@ -348,9 +348,11 @@ def _pixels(path: str) -> int:
 
 
 def run_settings(params: Params, *, load: LoadOptions = LoadOptions(), use_sop_uid: bool = False) -> dict:
-    """Every setting that changes a run's tables."""
+    """Every setting that changes a run's tables (their columns included: parts written by
+    a calcdetect with other columns are not mixed into a resumed run)."""
     return {"detection": params.to_dict(), "loading": load.to_dict(),
-            "image_id": "sop_instance_uid" if use_sop_uid else "path"}
+            "image_id": "sop_instance_uid" if use_sop_uid else "path",
+            "columns": {name: list(columns) for name, columns in TABLES.items()}}
 
 
 def library_versions() -> dict[str, str | None]:

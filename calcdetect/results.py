@@ -32,7 +32,7 @@ CLUSTER_COLUMNS = (
     "image_id", "cluster_id", "n_calcifications", "row", "col", "row_min", "col_min",
     "row_max", "col_max", "extent_mm", "area_mm2", "density_per_cm2", "distribution",
     "morphology", "score",
-    # Added in calcdetect 0.2 (schema 1 allows added columns): the parts of the score.
+    # Added after the contract's columns (schema 1 allows it): the parts of the score.
     "confidence", "ppv", "finding_extent_mm", "pleomorphism", "linear_fraction",
 )
 

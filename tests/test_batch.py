@@ -12,7 +12,7 @@ import pytest
 from calcdetect.batch import _workers_within_budget, ImageTask, run_detection
 from calcdetect.cli import main
 from calcdetect.pipeline import Params
-from calcdetect.store import RunConflictError
+from calcdetect.store import RunConflictError, settings_hash
 from calcdetect.synth import SynthSettings, make_set
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
@@ -99,6 +99,20 @@ def test_resume_with_other_settings_is_refused_unless_overwrite(inputs, tmp_path
         run_detection([inputs], out, params=Params(threshold=6.0), jobs=1)
     summary = run_detection([inputs], out, params=Params(threshold=6.0), jobs=1, overwrite=True)
     assert summary.n_processed == summary.n_images
+
+
+def test_run_stored_with_other_table_columns_is_refused(inputs, tmp_path):
+    # A run left by a calcdetect that wrote other columns must not be resumed into mixed tables.
+    import json
+
+    out = tmp_path / "out"
+    run_detection([inputs], out, jobs=1)
+    stored = json.loads((out / "settings.json").read_text())
+    stored["settings"]["columns"]["clusters"].remove("ppv")
+    stored["sha256"] = settings_hash(stored["settings"])
+    (out / "settings.json").write_text(json.dumps(stored))
+    with pytest.raises(RunConflictError, match=r"other settings \(columns\.clusters\)"):
+        run_detection([inputs], out, jobs=1)
 
 
 def test_same_command_again_processes_nothing(inputs, tmp_path, serial_tables):
