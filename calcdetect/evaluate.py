@@ -1682,8 +1682,9 @@ def evaluate(
         The cluster column whose thresholds trace the FROC curve: the detection
         ``confidence`` (the default; ``score`` where a table has no such column),
         or the suspicion ``score``, which also ranks benign-looking clusters low.
-        Description agreement always takes, per truth cluster, the matching
-        prediction of highest confidence, and the score ROC AUC uses ``score``.
+        Description agreement always takes, per truth cluster, the most confident
+        matching prediction holding at least :data:`MIN_TRUE_MEMBERS` of its
+        calcifications (see :func:`describe_agreement`); the score ROC AUC uses ``score``.
     margin_mm : float
         A predicted cluster centre hits a truth cluster when it lies within
         this distance (mm) of the convex hull of the truth's member centroids.

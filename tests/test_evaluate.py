@@ -220,6 +220,22 @@ def test_collinear_cluster_region_is_a_grown_segment(tmp_path, centre, hit):
     assert evaluate(truth, run, n_bootstrap=0).clusters.operating_point.sensitivity == (1.0 if hit else 0.0)
 
 
+@pytest.mark.parametrize(("sweep", "thresholds"), [("confidence", [0.9, 0.8]), ("score", [0.7, 0.1])],
+                         ids=["confidence", "score"])
+def test_froc_sweeps_the_chosen_column(tmp_path, sweep, thresholds):
+    truth = write_truth(tmp_path, [image("a.dcm", [cluster(0, SQUARE)]), image("normal.dcm")])
+    run = write_predictions(
+        tmp_path / "run", ["a.dcm", "normal.dcm"],
+        clusters=[{**found_cluster("a.dcm", 0, 1025, 1025, 0.1), "confidence": 0.8},
+                  {**found_cluster("normal.dcm", 0, 800, 800, 0.7), "confidence": 0.9}],
+    )
+    evaluation = evaluate(truth, run, n_bootstrap=0, sweep=sweep)
+    np.testing.assert_array_equal(evaluation.clusters.froc.thresholds, thresholds)
+    assert evaluation.sweep == sweep
+    with pytest.raises(ValueError, match="sweep must be one of"):
+        evaluate(truth, run, sweep="ppv")
+
+
 def test_spurious_cluster_on_normal_image_is_half_a_false_positive_per_image(tmp_path):
     truth = write_truth(tmp_path, [image("a.dcm", [cluster(0, SQUARE)]), image("normal.dcm")])
     run = write_predictions(
