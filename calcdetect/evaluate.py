@@ -1899,7 +1899,7 @@ def format_summary(evaluation: Evaluation) -> str:
     if c.n_bootstrap and all(math.isfinite(v) for v in c.sensitivity_ci):
         low, high = c.sensitivity_ci
         ci = f" ({c.ci_level:.0%} CI {_fmt(low)}-{_fmt(high)}, {c.n_bootstrap} bootstrap resamples of images)"
-    where = "no score qualifies" if math.isinf(op.threshold) else f"score >= {op.threshold:.3g}"
+    where = f"no {e.sweep} qualifies" if math.isinf(op.threshold) else f"{e.sweep} >= {op.threshold:.3g}"
     lines.append(
         f"  at {op.max_fp_per_image:g} FP/image ({where}, {op.fp_per_image:.2f} FP/image): "
         f"sensitivity {_fmt(op.sensitivity)}{ci}"
