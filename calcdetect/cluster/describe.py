@@ -34,8 +34,10 @@ FINE_MAX_MM = 0.5
 SPHERE_DIAMETER_FACTOR = math.sqrt(2 / 3)
 #: Large rod-like calcifications are at least 0.5 mm wide.
 ROD_MIN_WIDTH_MM = 0.5
-#: Coarse ("popcorn") calcifications are over 2 mm.
+#: Coarse ("popcorn") calcifications are over 2 mm; found in pieces (wider than the
+#: speck size window), they make a tight group of wide fragments no longer than this.
 COARSE_MIN_MM = 2.0
+COARSE_GROUP_MAX_MM = 6.0
 #: Skin calcifications lie in the skin (about 1.5 mm thick) or just under it.
 SKIN_DEPTH_MM = 3.0
 
@@ -106,8 +108,17 @@ ROUND_MAX_ELONGATION = 1.2
 ROUND_MAX_IRREGULAR = 0.3
 #: Amorphous: faint (median detection significance below this, in noise sigmas).
 AMORPHOUS_MAX_SIGNIFICANCE = 7.0
-#: Fine pleomorphic: pleomorphism (see :func:`pleomorphism`) at least this.
-PLEOMORPHIC = 0.6
+#: Fine pleomorphic rather than punctate (both under 0.5 mm): finer, more elongated,
+#: more irregular and more varied specks. A logistic regression on the cluster's
+#: median diameter (mm), median elongation, irregular fraction and pleomorphism,
+#: fitted on the small-speck clusters (252) of seven balanced tuning sets (seeds
+#: 500-505, 2027): fine pleomorphic when ``bias + weights . features > 0`` and the
+#: pleomorphism is at least :data:`PLEOMORPHIC` (equal specks are never pleomorphic,
+#: however fine). It separates the two better than pleomorphism alone (leave-one-set-out
+#: accuracy 0.85 against 0.74).
+PLEOMORPHIC_WEIGHTS = {"bias": 3.042, "median_diameter_mm": -26.77, "median_elongation": 2.311,
+                       "irregular_fraction": 3.422, "pleomorphism": 0.761}
+PLEOMORPHIC = 0.3
 
 #: A member is irregular when this elongated or this far from convex.
 IRREGULAR_ELONGATION = 1.5
@@ -389,11 +400,13 @@ def describe_clusters(
     them and the bright specks outside clusters (the scatter it is a chance
     group of). First rule that applies: *skin* (median depth <=
     :data:`SKIN_DEPTH_MM`); linear-shaped clusters (:data:`LINEAR_SPECKS`) are
-    *vascular* (tram tracks), *large_rodlike* (median width >= 0.5 mm) or
-    *fine_linear_branching*; *rim* (lucent centres); *coarse* (median width over
+    *vascular* (tram tracks), *large_rodlike* (median width >= 0.5 mm; *coarse*
+    when such wide pieces lie within :data:`COARSE_GROUP_MAX_MM`, the fragments
+    of one popcorn calcification) or *fine_linear_branching*; *rim* (lucent centres); *coarse* (median width over
     2 mm); clusters of median size from 0.5 mm (lexicon size, as measured on a
     sphere) are *round* when smooth, else *coarse_heterogeneous*; smaller ones
-    are *amorphous* when faint, *fine_pleomorphic* when pleomorphic, else
+    are *amorphous* when faint, *fine_pleomorphic* when finer, more elongated,
+    irregular and varied than punctate ones (:data:`PLEOMORPHIC_WEIGHTS`), else
     *punctate*.
 
     References
@@ -418,7 +431,8 @@ def describe_clusters(
         members, member_shapes = specks.take(member), shapes.take(member)
         pleo = pleomorphism(members.diameter_mm, member_shapes.elongation, member_shapes.solidity)
         morphology = _morphology(members, member_shapes, context.points[member],
-                                 None if depth is None else depth[member], pleo=pleo)
+                                 None if depth is None else depth[member], pleo=pleo,
+                                 extent_mm=context.cluster.extent_mm)
         out["distribution"].append(str(distribution))
         out["morphology"].append(str(morphology))
         out["pleomorphism"].append(pleo)
@@ -580,7 +594,8 @@ def _distribution(features: np.ndarray) -> Distribution:
     return max(scores, key=scores.get)
 
 
-def _morphology(specks: Specks, shapes: SpeckFeatures, points_mm, depth_mm, *, pleo: float) -> Morphology:
+def _morphology(specks: Specks, shapes: SpeckFeatures, points_mm, depth_mm, *, pleo: float,
+                extent_mm: float) -> Morphology:
     """The first rule of :func:`describe_clusters` (Notes) that the members meet."""
     linear = _linear(shapes)
     if depth_mm is not None and np.median(depth_mm) <= SKIN_DEPTH_MM:
@@ -589,7 +604,8 @@ def _morphology(specks: Specks, shapes: SpeckFeatures, points_mm, depth_mm, *, p
         if tram_track_fraction(points_mm[linear], specks.orientation[linear], specks.length_mm[linear]) >= TRAM_TRACK:
             return Morphology.VASCULAR
         if np.median(specks.width_mm[linear]) >= ROD_MIN_WIDTH_MM:
-            return Morphology.LARGE_RODLIKE
+            # Rods lie along ducts; wide pieces within a few mm are one coarse calcification.
+            return Morphology.COARSE if extent_mm <= COARSE_GROUP_MAX_MM else Morphology.LARGE_RODLIKE
         return Morphology.FINE_LINEAR_BRANCHING
     if np.mean(shapes.shape == str(SpeckShape.RIM)) >= RIM_SPECKS:
         return Morphology.RIM
@@ -602,9 +618,18 @@ def _morphology(specks: Specks, shapes: SpeckFeatures, points_mm, depth_mm, *, p
         return Morphology.COARSE_HETEROGENEOUS
     if np.median(specks.significance) < AMORPHOUS_MAX_SIGNIFICANCE:
         return Morphology.AMORPHOUS
-    if pleo >= PLEOMORPHIC:
+    if pleo >= PLEOMORPHIC and _fine_pleomorphic_evidence(specks, shapes, pleo) > 0:
         return Morphology.FINE_PLEOMORPHIC
     return Morphology.PUNCTATE
+
+
+def _fine_pleomorphic_evidence(specks: Specks, shapes: SpeckFeatures, pleo: float) -> float:
+    """Log-odds of fine pleomorphic against punctate, see :data:`PLEOMORPHIC_WEIGHTS`."""
+    w = PLEOMORPHIC_WEIGHTS
+    return (w["bias"] + w["median_diameter_mm"] * float(np.median(specks.diameter_mm))
+            + w["median_elongation"] * float(np.median(shapes.elongation))
+            + w["irregular_fraction"] * float(_irregular(shapes.elongation, shapes.solidity).mean())
+            + w["pleomorphism"] * pleo)
 
 
 def _linear(shapes: SpeckFeatures) -> np.ndarray:

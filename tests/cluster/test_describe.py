@@ -151,6 +151,9 @@ def test_equal_round_specks_are_not_pleomorphic_and_mixed_shapes_are():
     specks, shapes = _specks(points, diameter_mm=rng.uniform(0.12, 0.45, n), elongation=rng.choice([1.1, 1.8, 2.5], n),
                              solidity=rng.choice([1.0, 0.8], n))
     assert _describe(specks, shapes, np.zeros(n, int)).morphology[0] == Morphology.FINE_PLEOMORPHIC
+    # Equal round specks stay punctate however fine they are.
+    specks, shapes = _specks(points, diameter_mm=0.15, elongation=1.1)
+    assert _describe(specks, shapes, np.zeros(n, int)).morphology[0] == Morphology.PUNCTATE
 
 
 @pytest.mark.parametrize(
@@ -172,6 +175,16 @@ def test_morphology_of_a_group_of_equal_specks(measurements, expected):
     points = _ball(rng, (80.0, 60.0), n=8, radius=4.0)
     specks, shapes = _specks(points, orientation=rng.uniform(-np.pi / 2, np.pi / 2, 8), **measurements)
     assert _describe(specks, shapes, np.zeros(8, int)).morphology[0] == expected
+
+
+def test_wide_fragments_within_a_few_mm_are_popcorn_and_spread_along_a_duct_are_rods():
+    rng = np.random.default_rng(9)
+    kw = dict(diameter_mm=0.9, elongation=3.5, shape="linear", width_mm=0.7, length_mm=2.0,
+              orientation=rng.uniform(-np.pi / 2, np.pi / 2, 4))
+    fragments, fragment_shapes = _specks(_ball(rng, (80.0, 60.0), n=4, radius=1.5), **kw)
+    assert _describe(fragments, fragment_shapes, np.zeros(4, int)).morphology[0] == Morphology.COARSE
+    rods, rod_shapes = _specks(_line((80.0, 40.0), 10, n=4, step=5.0), **kw)
+    assert _describe(rods, rod_shapes, np.zeros(4, int)).morphology[0] == Morphology.LARGE_RODLIKE
 
 
 def test_parallel_tracks_are_vascular_and_a_single_cast_line_is_not():
