@@ -4,8 +4,8 @@ Measured features of a cluster's members and of its place in the breast are
 turned into the lexicon's descriptors (ACR BI-RADS Atlas, 5th ed., 2013): sizes
 come from the lexicon; the other cut points and the distribution model were
 chosen on balanced synthetic tuning sets (``calcdetect synth --balanced --n 72``,
-seeds 500-502, and 2027 for the distribution model) and measured on a held-out
-one (seed 2028); see the README. This is a research aid, not a diagnosis.
+seeds 500-505 and 2027) and measured on held-out ones (seeds 2028, 2029, 2031,
+2032); see the README. This is a research aid, not a diagnosis.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ DIFFUSE_MIN_SIGNIFICANCE = 8.0
 #: multinomial logistic regression (L2 penalty 0.3 on standardised features),
 #: fitted on the 632 detected clusters holding 2 or more planted calcifications of
 #: four balanced synthetic sets (``calcdetect synth --balanced --n 72``, seeds
-#: 500-502 and 2027); seed 2028 is held out (README). Features of a cluster and
+#: 500-502 and 2027); seeds 2028-2032 are held out (README). Features of a cluster and
 #: its finding: :func:`distribution_features`.
 DISTRIBUTION_FEATURES = (
     "log1p_extent_mm", "log1p_finding_extent_mm", "log_anisotropy", "log_finding_anisotropy", "curve_fit",
