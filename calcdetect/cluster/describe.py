@@ -110,14 +110,15 @@ ROUND_MAX_IRREGULAR = 0.3
 AMORPHOUS_MAX_SIGNIFICANCE = 7.0
 #: Fine pleomorphic rather than punctate (both under 0.5 mm): finer, more elongated,
 #: more irregular and more varied specks. A logistic regression on the cluster's
-#: median diameter (mm), median elongation, irregular fraction and pleomorphism,
-#: fitted on the small-speck clusters (252) of seven balanced tuning sets (seeds
-#: 500-505, 2027): fine pleomorphic when ``bias + weights . features > 0`` and the
+#: median diameter (mm), median elongation, irregular fraction and pleomorphism
+#: (:func:`pleomorphic_features`), fitted on the small-speck clusters of seven
+#: balanced tuning sets (seeds 500-505, 2027; ``benchmarks/fit_description.py
+#: pleomorphic``): fine pleomorphic when ``bias + weights . features > 0`` and the
 #: pleomorphism is at least :data:`PLEOMORPHIC` (equal specks are never pleomorphic,
 #: however fine). It separates the two better than pleomorphism alone (leave-one-set-out
 #: accuracy 0.85 against 0.74).
-PLEOMORPHIC_WEIGHTS = {"bias": 3.042, "median_diameter_mm": -26.77, "median_elongation": 2.311,
-                       "irregular_fraction": 3.422, "pleomorphism": 0.761}
+PLEOMORPHIC_WEIGHTS = {"bias": 3.017, "median_diameter_mm": -26.89, "median_elongation": 2.359,
+                       "irregular_fraction": 3.309, "pleomorphism": 0.8148}
 PLEOMORPHIC = 0.3
 
 #: A member is irregular when this elongated or this far from convex.
@@ -481,7 +482,7 @@ def cluster_layouts(specks: Specks, labels, *, spacing, nipple=None,
     """The layout of each cluster (0..C-1) in its finding and breast: what the distribution is judged on.
 
     Parameters are those of :func:`describe_clusters`. Also what
-    ``benchmarks/fit_distribution.py`` fits :data:`DISTRIBUTION_WEIGHTS` on.
+    ``benchmarks/fit_description.py distribution`` fits :data:`DISTRIBUTION_WEIGHTS` on.
     """
     row_mm, col_mm = check_spacing(spacing)
     labels = np.asarray(labels)
@@ -618,18 +619,25 @@ def _morphology(specks: Specks, shapes: SpeckFeatures, points_mm, depth_mm, *, p
         return Morphology.COARSE_HETEROGENEOUS
     if np.median(specks.significance) < AMORPHOUS_MAX_SIGNIFICANCE:
         return Morphology.AMORPHOUS
-    if pleo >= PLEOMORPHIC and _fine_pleomorphic_evidence(specks, shapes, pleo) > 0:
+    if pleo >= PLEOMORPHIC and _fine_pleomorphic_evidence(specks, shapes) > 0:
         return Morphology.FINE_PLEOMORPHIC
     return Morphology.PUNCTATE
 
 
-def _fine_pleomorphic_evidence(specks: Specks, shapes: SpeckFeatures, pleo: float) -> float:
+def pleomorphic_features(specks: Specks, shapes: SpeckFeatures) -> dict[str, float]:
+    """The features of :data:`PLEOMORPHIC_WEIGHTS` for a cluster's members."""
+    return {
+        "median_diameter_mm": float(np.median(specks.diameter_mm)),
+        "median_elongation": float(np.median(shapes.elongation)),
+        "irregular_fraction": float(_irregular(shapes.elongation, shapes.solidity).mean()),
+        "pleomorphism": pleomorphism(specks.diameter_mm, shapes.elongation, shapes.solidity),
+    }
+
+
+def _fine_pleomorphic_evidence(specks: Specks, shapes: SpeckFeatures) -> float:
     """Log-odds of fine pleomorphic against punctate, see :data:`PLEOMORPHIC_WEIGHTS`."""
-    w = PLEOMORPHIC_WEIGHTS
-    return (w["bias"] + w["median_diameter_mm"] * float(np.median(specks.diameter_mm))
-            + w["median_elongation"] * float(np.median(shapes.elongation))
-            + w["irregular_fraction"] * float(_irregular(shapes.elongation, shapes.solidity).mean())
-            + w["pleomorphism"] * pleo)
+    features = pleomorphic_features(specks, shapes)
+    return PLEOMORPHIC_WEIGHTS["bias"] + sum(PLEOMORPHIC_WEIGHTS[name] * v for name, v in features.items())
 
 
 def _linear(shapes: SpeckFeatures) -> np.ndarray:
