@@ -34,8 +34,8 @@ from scipy.spatial import cKDTree
 
 from calcdetect.breast import breast_geometry
 from calcdetect.cluster.describe import (
-    DIFFUSE_MIN_SIGNIFICANCE,
     DISTRIBUTION_FEATURES,
+    bright_isolated,
     cluster_layouts,
     pleomorphic_features,
 )
@@ -82,7 +82,7 @@ def labelled_clusters(path: Path, truth: TruthImage) -> tuple[list, list]:
         if k not in best or result.clusters.confidence[c] > result.clusters.confidence[best[k]]:
             best[k] = c
     pleomorphic_rows = []
-    bright = (result.cluster_id < 0) & (result.specks.significance >= DIFFUSE_MIN_SIGNIFICANCE)
+    bright = bright_isolated(result.specks, result.cluster_id)
     for k, c in best.items():
         if truth.clusters[k].morphology not in SMALL or result.descriptions.morphology[c] not in SMALL:
             continue

@@ -214,8 +214,10 @@ def breast_geometry(image, *, spacing, margin_mm: float = 1.0, view: str | None 
     # background only where the breast does not touch it: the chest wall does; the
     # pectoral muscle counts as background), interpolated to full resolution: the
     # margin is then exact to a fraction of a cell.
-    searched = region if pectoral_small is None else region & ~pectoral_small
-    inside_mm = ndi.distance_transform_edt(searched, sampling=_MASK_GRID_MM) - _MASK_GRID_MM / 2
+    # Without a pectoral muscle this is also the depth below the skin line.
+    depth = ndi.distance_transform_edt(region, sampling=_MASK_GRID_MM) - _MASK_GRID_MM / 2
+    inside_mm = depth if pectoral_small is None else (
+        ndi.distance_transform_edt(region & ~pectoral_small, sampling=_MASK_GRID_MM) - _MASK_GRID_MM / 2)
     inside_mm = cv2.resize(inside_mm.astype(np.float32), (cols, rows), interpolation=cv2.INTER_LINEAR)
     mask = inside_mm >= margin_mm
     del inside_mm
@@ -223,8 +225,6 @@ def breast_geometry(image, *, spacing, margin_mm: float = 1.0, view: str | None 
     if pectoral_small is not None:
         pectoral = cv2.resize(pectoral_small.astype(np.uint8), (cols, rows), interpolation=cv2.INTER_LINEAR) > 0
         mask &= ~pectoral
-    # Depth below the skin line; the image border is no skin (the chest wall touches it).
-    depth = ndi.distance_transform_edt(region, sampling=_MASK_GRID_MM) - _MASK_GRID_MM / 2
     return BreastGeometry(mask=mask, found=True, chest_wall=chest_wall, nipple=nipple_px, pectoral=pectoral,
                           depth=(depth.clip(0) * region).astype(np.float32), cell=cell)
 

@@ -1234,12 +1234,16 @@ def distance_to_hull(points, hull) -> np.ndarray:
     return distance
 
 
+def _members_mm(cluster: TruthCluster, spacing_mm: np.ndarray) -> np.ndarray:
+    """(K, 2) centroids of the truth cluster's calcifications in mm (K may be 0)."""
+    return np.array([(c.row, c.col) for c in cluster.calcifications], float).reshape(-1, 2) * spacing_mm
+
+
 def _hull_mm(cluster: TruthCluster, spacing_mm: np.ndarray) -> np.ndarray:
-    if cluster.calcifications:
-        points = np.array([(c.row, c.col) for c in cluster.calcifications])
-    else:
-        points = np.array([(cluster.row, cluster.col)])
-    return convex_hull(points * spacing_mm)
+    points = _members_mm(cluster, spacing_mm)
+    if not len(points):
+        points = np.array([(cluster.row, cluster.col)]) * spacing_mm
+    return convex_hull(points)
 
 
 # ---------------------------------------------------------------------------
@@ -1452,13 +1456,13 @@ def _evaluate_clusters(
         bands.extend(_cnr_band(c.cnr) for c, t in zip(image.clusters, target) if t)
         calcs = prediction.calcifications if prediction is not None and prediction.ok else _empty_calcifications()
         calcs_mm = calcs.centroid * spacing_mm
+        trees = {j: cKDTree(_members_mm(image.clusters[j], spacing_mm)) for j in np.unique(np.nonzero(hit)[1])}
         for k, j in zip(*np.nonzero(hit), strict=True):
             cluster = image.clusters[j]
             members = calcs_mm[calcs.cluster_id == found.cluster_id[k]]
-            truth_mm = np.array([(t.row, t.col) for t in cluster.calcifications], float).reshape(-1, 2) * spacing_mm
             n_true = 0
-            if len(members) and len(truth_mm):
-                n_true = int(np.count_nonzero(cKDTree(truth_mm).query(members)[0] <= MEMBER_TOLERANCE_MM))
+            if len(members) and trees[j].n:
+                n_true = int(np.count_nonzero(trees[j].query(members)[0] <= MEMBER_TOLERANCE_MM))
             matches.append(
                 ClusterMatch(
                     image_id=image.image_id,

@@ -15,7 +15,6 @@ from calcdetect.cluster.describe import ClusterDescriptions, describe_clusters
 from calcdetect.cluster.shape import SpeckFeatures, speck_features
 from calcdetect.filters import difference_of_gaussians, get_filter
 from calcdetect.filters._common import check_image, check_spacing
-from calcdetect.lexicon import Category, category_of
 
 
 #: What a speck's significance can be measured on (see `Params.detection`).
@@ -133,9 +132,7 @@ class Result:
     def n_suspicious_clusters(self) -> int | None:
         """Clusters described with a suspicious morphology (several in one breast is itself a
         predictor of malignancy); None when the clusters were not described."""
-        if self.descriptions is None:
-            return None
-        return int(sum(category_of(m) == Category.SUSPICIOUS for m in self.descriptions.morphology))
+        return None if self.descriptions is None else self.descriptions.n_suspicious
 
     @property
     def suspicion(self) -> np.ndarray:

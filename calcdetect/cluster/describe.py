@@ -11,6 +11,7 @@ seeds 500-505 and 2027) and measured on held-out ones (seeds 2028, 2029, 2031,
 from __future__ import annotations
 
 import math
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -186,6 +187,11 @@ class ClusterDescriptions(StructOfArrays):
     linear_fraction: np.ndarray
     finding_extent_mm: np.ndarray
     ppv: np.ndarray
+
+    @property
+    def n_suspicious(self) -> int:
+        """Clusters of a suspicious morphology (several in one breast is itself a predictor)."""
+        return sum(Morphology(m) in SUSPICIOUS_MORPHOLOGIES for m in self.morphology)
 
     @classmethod
     def empty(cls) -> ClusterDescriptions:
@@ -421,7 +427,7 @@ def describe_clusters(
     if not layouts:
         return ClusterDescriptions.empty()
     depth = None if skin_depth_mm is None else np.asarray(skin_depth_mm, float)
-    bright = _bright_isolated(specks, labels)
+    bright = bright_isolated(specks, labels)
     out: dict[str, list] = {name: [] for name in ("distribution", "morphology", "pleomorphism",
                                                    "linear_fraction", "finding_extent_mm")}
     for c, context in enumerate(layouts):
@@ -439,16 +445,15 @@ def describe_clusters(
         out["pleomorphism"].append(pleo)
         out["linear_fraction"].append(float(_linear(member_shapes).mean()))
         out["finding_extent_mm"].append(context.finding.extent_mm)
-    distribution = np.array(out["distribution"], dtype=object)
-    morphology = np.array(out["morphology"], dtype=object)
-    finding_extent = np.asarray(out["finding_extent_mm"], float)
-    n_suspicious = sum(Morphology(m) in SUSPICIOUS_MORPHOLOGIES for m in morphology)
-    ppv = np.array([suspicion(m, d, extent_mm=e, several_clusters=n_suspicious > 1)
-                    for m, d, e in zip(morphology, distribution, finding_extent)])
-    return ClusterDescriptions(distribution=distribution, morphology=morphology,
-                               pleomorphism=np.asarray(out["pleomorphism"], float),
-                               linear_fraction=np.asarray(out["linear_fraction"], float),
-                               finding_extent_mm=finding_extent, ppv=ppv)
+    described = ClusterDescriptions(
+        distribution=np.array(out["distribution"], dtype=object), morphology=np.array(out["morphology"], dtype=object),
+        pleomorphism=np.asarray(out["pleomorphism"], float), linear_fraction=np.asarray(out["linear_fraction"], float),
+        finding_extent_mm=np.asarray(out["finding_extent_mm"], float), ppv=np.zeros(len(layouts)),
+    )
+    several = described.n_suspicious > 1
+    ppv = np.array([suspicion(m, d, extent_mm=e, several_clusters=several)
+                    for m, d, e in zip(described.morphology, described.distribution, described.finding_extent_mm)])
+    return dataclasses.replace(described, ppv=ppv)
 
 
 @dataclass(frozen=True, eq=False)
@@ -494,7 +499,7 @@ def cluster_layouts(specks: Specks, labels, *, spacing, nipple=None,
     nipple_mm = None if nipple is None else np.array([nipple[0] * row_mm, nipple[1] * col_mm])
     isolated = None
     if breast_area_mm2:
-        isolated = np.count_nonzero(_bright_isolated(specks, labels)) / breast_area_mm2 * 1e4
+        isolated = np.count_nonzero(bright_isolated(specks, labels)) / breast_area_mm2 * 1e4
     return [
         ClusterLayout(cluster=layout(points[labels == c]),
                       finding=layout(points[np.isin(labels, np.flatnonzero(finding == finding[c]))]),
@@ -503,8 +508,10 @@ def cluster_layouts(specks: Specks, labels, *, spacing, nipple=None,
     ]
 
 
-def _bright_isolated(specks: Specks, labels: np.ndarray) -> np.ndarray:
-    return (labels < 0) & (specks.significance >= DIFFUSE_MIN_SIGNIFICANCE)
+def bright_isolated(specks: Specks, labels) -> np.ndarray:
+    """(K,) bool: specks outside any cluster at least :data:`DIFFUSE_MIN_SIGNIFICANCE` sigmas bright,
+    the scatter a diffuse cluster is judged with."""
+    return (np.asarray(labels) < 0) & (specks.significance >= DIFFUSE_MIN_SIGNIFICANCE)
 
 
 def suspicion(morphology, distribution, *, extent_mm: float, several_clusters: bool = False) -> float:
