@@ -77,7 +77,8 @@ def labelled_clusters(path: Path, truth: TruthImage) -> tuple[list, list]:
         k, count = collections.Counter(owners.tolist()).most_common(1)[0]
         if count < MIN_TRUE_MEMBERS:
             continue
-        if truth.clusters[k].distribution is not None:
+        # Vascular clusters are linear by their morphology, whatever their layout.
+        if truth.clusters[k].distribution is not None and truth.clusters[k].morphology != Morphology.VASCULAR:
             distribution_rows.append((context.features(), str(truth.clusters[k].distribution)))
         if k not in best or result.clusters.confidence[c] > result.clusters.confidence[best[k]]:
             best[k] = c

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
+from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
+from scipy.spatial import ConvexHull, Delaunay, cKDTree
 from scipy.spatial.distance import pdist
 
 from calcdetect.arrays import StructOfArrays
@@ -60,37 +60,43 @@ DIFFUSE_MIN_SIGNIFICANCE = 8.0
 DISTRIBUTION_FEATURES = (
     "log1p_extent_mm", "log1p_finding_extent_mm", "log_anisotropy", "log_finding_anisotropy", "curve_fit",
     "nipple_alignment", "fan", "log1p_isolated_per_100cm2", "log_n", "log_finding_n", "log_width_mm",
-    "log_finding_width_mm", "finding_curve_fit", "cone",
+    "log_finding_width_mm", "finding_curve_fit", "cone", "path_ratio", "finding_path_ratio", "linearity",
+    "finding_linearity",
     "log1p_extent_mm^2", "log1p_finding_extent_mm^2", "nipple_alignment*log1p_finding_extent_mm",
     "nipple_alignment*fan", "log1p_isolated_per_100cm2*chance_group", "nipple_alignment^2",
     "curve_fit*log_anisotropy", "cone*log1p_finding_extent_mm", "cone^2", "cone*nipple_alignment",
     "finding_curve_fit*log_finding_anisotropy",
 )
 DISTRIBUTION_WEIGHTS = {  # class: (bias, weights in the order of DISTRIBUTION_FEATURES)
-    Distribution.GROUPED: (13.17, (
-        -0.492, -1.009, -1.386, -0.07562, -1.19, 3.231, 0.2967, -0.7318, 2.403,
-        -0.4357, -1.265, -1.61, -0.01589, -1.603, -0.3709, 0.02049, -1.066, -0.6133,
-        -0.9379, -0.1183, -0.9764, 0.2851, 0.5654, -0.2094, -0.8539,
+    Distribution.GROUPED: (12.71, (
+        1.576, -3.441, -0.8693, 0.05764, 0.1161, 4.848, 0.2216, -0.5002, 3.772,
+        -0.9388, -1.526, -1.968, 0.8662, 2.668, -0.01286, -0.1142, 0.06595, -4.267,
+        -1.046, 0.8837, -1.299, -0.304, -1.241, -1.143, -0.4228, -0.312, -0.6218,
+        -0.6846, -1.886,
     )),
-    Distribution.LINEAR: (-5.971, (
-        0.6626, -0.4201, 0.7145, 0.63, 3.594, -4.251, -0.6103, -0.5925, 1.134,
-        1.016, -0.03117, 0.4264, 0.5469, -1.892, -0.1046, -0.09496, -0.8857, 0.9326,
-        -1.114, 4.945, 0.1558, -0.2296, 0.8604, 2.828, 0.6622,
+    Distribution.LINEAR: (2.234, (
+        -1.115, -1.05, -1.145, -0.6613, -0.656, -5.174, 0.1558, -0.9094, 2.86,
+        1.196, 0.1673, 1.166, 1.389, -7.168, -3.243, -0.381, -2.33, 5.454,
+        0.01602, -0.2392, -0.1653, 0.08142, -1.063, 4.295, 1.627, 0.7561, 2.235,
+        2.473, 1.91,
     )),
-    Distribution.SEGMENTAL: (-1.744, (
-        -0.2356, 0.9753, 0.04668, -0.3579, 0.5671, 0.4706, -0.1881, -1.485, -0.4119,
-        0.4634, -1.136, 0.08367, 2.693, -0.1189, 0.353, -0.04268, 1.655, 0.2694,
-        0.2487, -0.9733, -0.5665, -0.4262, 1.194, -4.331, -1.309,
+    Distribution.SEGMENTAL: (1.133, (
+        -1.639, 0.9387, 1.355, -2.009, 0.9247, -0.5717, -0.3961, -1.253, -0.9892,
+        4.849, -0.4614, -0.8662, -0.514, -0.5928, 0.8802, -2.718, -0.7857, 1.935,
+        0.6156, -0.2799, 0.05546, 0.5295, 0.1867, 0.5056, -1.315, -1.652, 2.055,
+        -0.3793, 0.4422,
     )),
-    Distribution.REGIONAL: (0.7649, (
-        -0.7368, -0.5579, 1.124, -1.818, -1.14, 1.97, 0.6247, -0.05827, -1.891,
-        0.3328, 2.065, 0.5482, -2.439, 1.471, 0.2331, -0.1185, 0.127, -0.8811,
-        0.5199, -1.679, 0.8064, 0.7735, -1.545, -0.1174, 1.923,
+    Distribution.REGIONAL: (-5.481, (
+        -1.186, 3.581, 1.372, -0.2562, 1.368, 1.49, 0.7462, 0.1902, -5.019,
+        -2.989, 0.3854, -0.2282, -0.8871, 0.849, 3.451, 2.539, 2.111, -1.69,
+        0.857, -0.4538, 0.7114, -1.146, 0.5709, -1.847, -1.439, 1.395, -1.993,
+        -1.473, 0.02451,
     )),
-    Distribution.DIFFUSE: (-6.218, (
-        0.8018, 1.012, -0.4985, 1.621, -1.831, -1.421, -0.123, 2.868, -1.234,
-        -1.376, 0.367, 0.5521, -0.7848, 2.143, -0.1106, 0.2357, 0.1696, 0.2925,
-        1.284, -2.174, 0.5807, -0.4029, -1.075, 1.83, -0.4226,
+    Distribution.DIFFUSE: (-10.6, (
+        2.365, -0.02791, -0.7126, 2.868, -1.753, -0.5912, -0.7275, 2.473, -0.6242,
+        -2.117, 1.434, 1.897, -0.8542, 4.244, -1.076, 0.6744, 0.9384, -1.433,
+        -0.4422, 0.08914, 0.6979, 0.8394, 1.546, -1.811, 1.549, -0.1878, -1.676,
+        0.06393, -0.4908,
     )),
 }
 
@@ -215,6 +221,15 @@ class Layout:
     curve_fit : float
         Fraction of points within 1 mm of a quadratic curve fitted along the major
         axis (robustly: refitted without the worst 30 %).
+    path_ratio : float
+        Length of the points' minimum spanning tree over the extent (the extent
+        counted as at least 1 mm): about 1 along a line, 2-3 for a branching
+        tree, more for points filling an area. 1 for fewer than 4 points.
+    linearity : float
+        Mean over the points of ``1 - l2 / l1``, the eigenvalues of the scatter
+        of each point's neighbourhood (itself and its 4 nearest neighbours): 1
+        where the points lie along lines (a duct and its branches), about 0.5
+        where they fill an area. 1 for fewer than 4 points.
     centre : (2,) ndarray
     points : (K, 2) ndarray
     """
@@ -225,6 +240,8 @@ class Layout:
     width_mm: float
     axis: np.ndarray
     curve_fit: float
+    path_ratio: float
+    linearity: float
     centre: np.ndarray
     points: np.ndarray
 
@@ -295,9 +312,11 @@ def layout(points_mm) -> Layout:
     # Floor the variances at (0.5 mm)^2: a line of point-like specks has a width.
     length, width = (4 * math.sqrt(max(v, 0.25)) for v in values[::-1])
     axis = vectors[:, 1]
-    extent = float(pdist(points).max()) if len(points) > 1 else 0.0
-    fit = 1.0
+    extent = _extent(points)
+    fit, path_ratio, linearity = 1.0, 1.0, 1.0
     if len(points) >= 4:
+        path_ratio = spanning_tree_length(points) / max(extent, 1.0)
+        linearity = _local_linearity(points)
         u, v = (points - centre) @ axis, (points - centre) @ vectors[:, 0]
         keep = np.ones(len(points), bool)
         for _ in range(2):
@@ -305,7 +324,39 @@ def layout(points_mm) -> Layout:
             residual = np.abs(v - np.polyval(coef, u))
             keep = residual < max(2.0, float(np.sort(residual)[int(0.7 * len(points))]))
         fit = float(np.mean(residual <= 1.0))
-    return Layout(len(points), extent, length, width, axis, fit, centre, points)
+    return Layout(len(points), extent, length, width, axis, fit, path_ratio, linearity, centre, points)
+
+
+def spanning_tree_length(points_mm) -> float:
+    """Total length (mm) of the Euclidean minimum spanning tree of (K, 2) points, K >= 3.
+
+    The tree is a subgraph of the Delaunay triangulation, so only its O(K)
+    edges are weighed (joggled, so that collinear points triangulate too).
+    """
+    points = np.asarray(points_mm, float)
+    simplices = Delaunay(points, qhull_options="QJ").simplices
+    edges = np.unique(np.sort(np.concatenate([simplices[:, [0, 1]], simplices[:, [1, 2]], simplices[:, [0, 2]]]),
+                              axis=1), axis=0)
+    lengths = np.hypot(*(points[edges[:, 0]] - points[edges[:, 1]]).T)
+    graph = coo_matrix((lengths, (edges[:, 0], edges[:, 1])), shape=(len(points), len(points)))
+    return float(minimum_spanning_tree(graph).sum())
+
+
+def _extent(points: np.ndarray) -> float:
+    """Largest distance between two of (K, 2) points; on the convex hull's vertices, as K may be large."""
+    if len(points) < 2:
+        return 0.0
+    if len(points) >= 4:
+        points = points[ConvexHull(points, qhull_options="QJ").vertices]
+    return float(pdist(points).max())
+
+
+def _local_linearity(points: np.ndarray, k: int = 5) -> float:
+    """See :attr:`Layout.linearity`; (K, 2) points, K >= 3 (neighbourhoods of min(k, K))."""
+    _, nearest = cKDTree(points).query(points, min(k, len(points)))
+    neighbourhood = points[nearest] - points[nearest].mean(axis=1, keepdims=True)  # (K, k, 2)
+    small, large = np.linalg.eigvalsh(np.einsum("kni,knj->kij", neighbourhood, neighbourhood)).T
+    return float(np.mean(1.0 - small / np.maximum(large, 1e-12)))
 
 
 def pleomorphism(diameter_mm, elongation, solidity) -> float:
@@ -382,7 +433,8 @@ def describe_clusters(
         Pixel spacing (row_mm, col_mm).
     nipple : tuple of 2 floats, optional
         Nipple (row, col) in pixels; without it a cluster's alignment with the
-        nipple is unknown (taken as a random direction's) and segmental is rare.
+        nipple is unknown (taken as a random direction's) and no cluster is called
+        segmental (a wedge pointing to the nipple).
     skin_depth_mm : (K,) array_like, optional
         Depth of each speck below the skin line; without it no cluster is called skin.
     breast_area_mm2 : float, optional
@@ -402,6 +454,9 @@ def describe_clusters(
     on the cluster and on its finding (the clusters linked by members within
     :data:`FINDING_LINK_MM`: large groups are often detected in pieces) and
     weighed by :data:`DISTRIBUTION_WEIGHTS` (:func:`distribution_features`).
+    Vascular calcifications are linear whatever their layout: they line a
+    vessel (the lexicon judges distribution and morphology together; in
+    CBIS-DDSM every vascular finding given a distribution is linear).
 
     Morphology is judged on the cluster's members, or for a diffuse cluster on
     them and the bright specks outside clusters (the scatter it is a chance
@@ -431,7 +486,7 @@ def describe_clusters(
     out: dict[str, list] = {name: [] for name in ("distribution", "morphology", "pleomorphism",
                                                    "linear_fraction", "finding_extent_mm")}
     for c, context in enumerate(layouts):
-        distribution = _distribution(context.features())
+        distribution = _distribution(context.features(), nipple_known=nipple is not None)
         member = labels == c
         if distribution == Distribution.DIFFUSE:
             member = member | bright  # a chance group of a scatter: judge the whole scatter's shape
@@ -440,6 +495,8 @@ def describe_clusters(
         morphology = _morphology(members, member_shapes, context.points[member],
                                  None if depth is None else depth[member], pleo=pleo,
                                  extent_mm=context.cluster.extent_mm)
+        if morphology == Morphology.VASCULAR:
+            distribution = Distribution.LINEAR  # a vessel's wall: its layout is the vessel's course
         out["distribution"].append(str(distribution))
         out["morphology"].append(str(morphology))
         out["pleomorphism"].append(pleo)
@@ -500,9 +557,9 @@ def cluster_layouts(specks: Specks, labels, *, spacing, nipple=None,
     isolated = None
     if breast_area_mm2:
         isolated = np.count_nonzero(bright_isolated(specks, labels)) / breast_area_mm2 * 1e4
+    findings = {f: layout(points[np.isin(labels, np.flatnonzero(finding == f))]) for f in np.unique(finding)}
     return [
-        ClusterLayout(cluster=layout(points[labels == c]),
-                      finding=layout(points[np.isin(labels, np.flatnonzero(finding == finding[c]))]),
+        ClusterLayout(cluster=layout(points[labels == c]), finding=findings[finding[c]],
                       nipple_mm=nipple_mm, isolated_per_100cm2=isolated, points=points)
         for c in range(n_clusters)
     ]
@@ -588,6 +645,7 @@ def distribution_features(own: Layout, whole: Layout, nipple_mm, isolated_densit
     base = [
         extent, finding_extent, anisotropy, finding_anisotropy, own.curve_fit, aligned, fan, isolated,
         math.log(own.n), math.log(whole.n), math.log(own.width_mm), math.log(whole.width_mm), whole.curve_fit, cone,
+        own.path_ratio, whole.path_ratio, own.linearity, whole.linearity,
     ]
     chance_group = float(whole.n <= 5)
     products = [
@@ -597,8 +655,9 @@ def distribution_features(own: Layout, whole: Layout, nipple_mm, isolated_densit
     return np.array(base + products)
 
 
-def _distribution(features: np.ndarray) -> Distribution:
-    scores = {d: bias + float(np.dot(weights, features)) for d, (bias, weights) in DISTRIBUTION_WEIGHTS.items()}
+def _distribution(features: np.ndarray, *, nipple_known: bool = True) -> Distribution:
+    scores = {d: bias + float(np.dot(weights, features)) for d, (bias, weights) in DISTRIBUTION_WEIGHTS.items()
+              if nipple_known or d != Distribution.SEGMENTAL}
     return max(scores, key=scores.get)
 
 

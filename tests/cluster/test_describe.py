@@ -2,6 +2,8 @@ import math
 
 import numpy as np
 import pytest
+from scipy.sparse.csgraph import minimum_spanning_tree
+from scipy.spatial.distance import pdist, squareform
 
 from calcdetect.candidates import Specks
 from calcdetect.cluster.describe import (
@@ -10,6 +12,7 @@ from calcdetect.cluster.describe import (
     describe_clusters,
     layout,
     pleomorphism,
+    spanning_tree_length,
     suspicion,
     tram_track_fraction,
 )
@@ -199,6 +202,22 @@ def test_parallel_tracks_are_vascular_and_a_single_cast_line_is_not():
     assert _describe(single, single_shapes, np.zeros(len(rail), int)).morphology[0] == Morphology.FINE_LINEAR_BRANCHING
 
 
+def test_a_winding_vessel_is_linear_by_its_morphology():
+    # Two rails 1.5 mm apart along a vessel winding 6 mm to either side: its layout
+    # alone is not a line, but vascular calcifications follow the vessel.
+    t = np.arange(10) * 3.5
+    course = np.column_stack([40.0 + t, 60.0 + 6.0 * np.sin(t / 6.0)])
+    turn = np.arctan2(np.gradient(course[:, 1]), np.gradient(course[:, 0]))
+    tracks = np.vstack([course, course + 1.5 * np.column_stack([-np.sin(turn), np.cos(turn)])])
+    kw = dict(diameter_mm=0.5, elongation=8.0, shape="linear", width_mm=0.25, length_mm=3.0)
+    specks, shapes = _specks(tracks, orientation=np.r_[turn, turn], **kw)
+    labels = np.zeros(len(tracks), int)
+    described = _describe(specks, shapes, labels)
+    assert (described.morphology[0], described.distribution[0]) == (Morphology.VASCULAR, Distribution.LINEAR)
+    dots, dot_shapes = _specks(tracks)
+    assert _describe(dots, dot_shapes, labels).distribution[0] != Distribution.LINEAR
+
+
 def test_diverging_branches_are_no_tram_tracks():
     # Two casts leaving one point 25 degrees apart.
     a, b = _line((50.0, 50.0), 0, 5, 2.0), _line((50.0, 50.0), 25, 5, 2.0)
@@ -232,6 +251,45 @@ def test_layout_of_a_line_and_a_ball():
     assert line.alignment(far_along) == pytest.approx(1.0)
     ball = layout(_ball(np.random.default_rng(8), (0.0, 0.0), n=40, radius=5.0))
     assert ball.anisotropy < 1.6
+
+
+def _tree():
+    """A 14 mm duct forking into two 12 mm branches 30 degrees to either side, a speck every 2 mm."""
+    stem = _line((0.0, 0.0), 0, 8, 2.0)
+    return np.vstack([stem] + [_line(stem[-1], angle, 7, 2.0)[1:] for angle in (30, -30)])
+
+
+@pytest.mark.parametrize(
+    ("points", "path_ratio", "linearity"),
+    [
+        (_line((0.0, 0.0), 20, 12, 2.0), (1.0, 1.0), (0.99, 1.0)),
+        (_tree(), (1.5, 2.5), (0.85, 1.0)),
+        (_ball(np.random.default_rng(3), (0.0, 0.0), n=40, radius=10.0), (3.0, 6.0), (0.4, 0.85)),
+    ],
+    ids=["line", "branching-duct", "filled-disc"],
+)
+def test_spanning_tree_and_linearity_tell_lines_trees_and_areas(points, path_ratio, linearity):
+    measured = layout(points)
+    assert path_ratio[0] - 1e-9 <= measured.path_ratio <= path_ratio[1]
+    assert linearity[0] <= measured.linearity <= linearity[1] + 1e-9
+
+
+@pytest.mark.parametrize(
+    "points",
+    [
+        np.random.default_rng(11).uniform(0, 30, (60, 2)),
+        _line((5.0, 5.0), 40, 9, 1.5),
+        np.vstack([np.random.default_rng(12).uniform(0, 10, (20, 2))] * 2),
+    ],
+    ids=["random", "collinear", "duplicated"],
+)
+def test_spanning_tree_length_and_extent_match_the_dense_computation(points):
+    # Oracle: scipy's spanning tree over every pair of distinct points (a dense graph
+    # reads a zero distance as no edge; a repeated point adds nothing), and the
+    # largest pairwise distance.
+    distinct = squareform(pdist(np.unique(points, axis=0)))
+    assert spanning_tree_length(points) == pytest.approx(minimum_spanning_tree(distinct).sum())
+    assert layout(points).extent_mm == pytest.approx(distinct.max())
 
 
 def test_suspicion_follows_the_published_ppvs():
