@@ -1,6 +1,6 @@
 """Fit the description's two learned models on balanced synthetic sets.
 
-Run:  python benchmarks/fit_description.py distribution SET [SET ...] [--penalty 0.3] [--jobs 2]
+Run:  python benchmarks/fit_description.py distribution SET [SET ...] [--penalty 0.1] [--jobs 2]
       python benchmarks/fit_description.py pleomorphic SET [SET ...] [--penalty 1] [--jobs 2]
 
 Each SET is a folder made by ``calcdetect synth --balanced --n 72 --seed S``.
@@ -8,9 +8,10 @@ Every image is detected with the default settings; each detected cluster holding
 at least 2 planted calcifications (within 1 mm) belongs to the truth cluster
 most of its members belong to.
 
-- ``distribution`` (DISTRIBUTION_WEIGHTS; shipped: seeds 500, 501, 502, 2027,
-  penalty 0.3): every such cluster, labelled with its truth's distribution, fits a
-  multinomial logistic regression on :func:`distribution_features`.
+- ``distribution`` (DISTRIBUTION_WEIGHTS; shipped: seeds 500-511, 2027-2029, 2031,
+  2032, penalty 0.1): every such cluster, labelled with its truth's distribution,
+  fits a multinomial logistic regression on :func:`distribution_features`;
+  vascular clusters are left out (their morphology makes them linear).
 - ``pleomorphic`` (PLEOMORPHIC_WEIGHTS; shipped: seeds 500-505, 2027, penalty 1):
   per planted punctate or fine pleomorphic cluster, its most confident detection,
   when described as punctate or fine pleomorphic, fits a logistic regression on
@@ -128,7 +129,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", choices=("distribution", "pleomorphic"))
     parser.add_argument("sets", nargs="+", type=Path, help="folders of balanced synthetic sets with truth.json")
-    parser.add_argument("--penalty", type=float, help="L2 penalty (default 0.3 for distribution, 1 for pleomorphic)")
+    parser.add_argument("--penalty", type=float, help="L2 penalty (default 0.1 for distribution, 1 for pleomorphic)")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
 
@@ -142,7 +143,7 @@ def main(argv=None) -> int:
         rows = [row for distribution_rows, _ in per_image for row in distribution_rows]
         features = np.array([f for f, _ in rows])
         labels = np.array([CLASSES.index(Distribution(d)) for _, d in rows])
-        bias, weights = fit(features, labels, classes=len(CLASSES), penalty=args.penalty or 0.3)
+        bias, weights = fit(features, labels, classes=len(CLASSES), penalty=args.penalty or 0.1)
         predicted = np.argmax(features @ weights.T + bias, axis=1)
         print(f"# {len(rows)} clusters from {len(jobs)} images; in-sample accuracy {np.mean(predicted == labels):.3f}")
         print(f"# features: {', '.join(DISTRIBUTION_FEATURES)}")

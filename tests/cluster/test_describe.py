@@ -200,6 +200,9 @@ def test_parallel_tracks_are_vascular_and_a_single_cast_line_is_not():
     assert _describe(specks, shapes, np.zeros(len(tracks), int)).morphology[0] == Morphology.VASCULAR
     single, single_shapes = _specks(rail, **kw)
     assert _describe(single, single_shapes, np.zeros(len(rail), int)).morphology[0] == Morphology.FINE_LINEAR_BRANCHING
+    # Three pairs over 5 mm (fine casts side by side in a group) are too short for a vessel.
+    short, short_shapes = _specks(np.vstack([tracks[:3], tracks[8:11]]) * [0.5, 1.0], **kw)
+    assert _describe(short, short_shapes, np.zeros(6, int)).morphology[0] != Morphology.VASCULAR
 
 
 def test_a_winding_vessel_is_linear_by_its_morphology():
