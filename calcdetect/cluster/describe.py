@@ -467,10 +467,11 @@ def describe_clusters(
     them and the bright specks outside clusters (the scatter it is a chance
     group of). First rule that applies: *skin* (median depth <=
     :data:`SKIN_DEPTH_MM`); linear-shaped clusters (:data:`LINEAR_SPECKS`) are
-    *vascular* (tram tracks at least :data:`VASCULAR_MIN_MM` long), *large_rodlike* (median width >= 0.5 mm; *coarse*
-    when such wide pieces lie within :data:`COARSE_GROUP_MAX_MM`, the fragments
-    of one popcorn calcification) or *fine_linear_branching*; *rim* (lucent centres); *coarse* (median width over
-    2 mm); clusters of median size from 0.5 mm (lexicon size, as measured on a
+    *vascular* (tram tracks at least :data:`VASCULAR_MIN_MM` long),
+    *large_rodlike* (median width >= 0.5 mm; *coarse* when such wide pieces lie
+    within :data:`COARSE_GROUP_MAX_MM`, the fragments of one popcorn
+    calcification) or *fine_linear_branching*; *rim* (lucent centres); *coarse*
+    (median width over 2 mm); clusters of median size from 0.5 mm (lexicon size, as measured on a
     sphere) are *round* when smooth, else *coarse_heterogeneous*; smaller ones
     are *amorphous* when faint, *fine_pleomorphic* when finer, more elongated,
     irregular and varied than punctate ones (:data:`PLEOMORPHIC_WEIGHTS`), else
