@@ -168,8 +168,8 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
         Where to search; estimated with :func:`calcdetect.breast.breast_geometry`
         when omitted (the breast, ``params.skin_margin_mm`` inside the skin line,
         without the pectoral muscle on oblique views). With a mask given, the
-        nipple and skin line are unknown (segmental is then rare and skin never
-        described), and the mask's area stands for the breast's.
+        nipple and skin line are unknown (no cluster is then described as
+        segmental or skin), and the mask's area stands for the breast's.
     view : str, optional
         ``"CC"``, ``"MLO"``, ...: with ``params.exclude_pectoral``, the pectoral
         muscle is searched on oblique and lateral views when `mask` is omitted.

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
-from scipy.spatial import ConvexHull, Delaunay, cKDTree
-from scipy.spatial.distance import pdist
+from scipy.spatial import Delaunay, cKDTree
 
 from calcdetect.arrays import StructOfArrays
 from calcdetect.candidates import Specks
+from calcdetect.cluster.measure import largest_distance
 from calcdetect.cluster.shape import SpeckFeatures, SpeckShape
 from calcdetect.filters._common import check_spacing
 from calcdetect.lexicon import SUSPICIOUS_MORPHOLOGIES, Distribution, Morphology
@@ -317,7 +317,7 @@ def layout(points_mm) -> Layout:
     # Floor the variances at (0.5 mm)^2: a line of point-like specks has a width.
     length, width = (4 * math.sqrt(max(v, 0.25)) for v in values[::-1])
     axis = vectors[:, 1]
-    extent = _extent(points)
+    extent = largest_distance(points)
     fit, path_ratio, linearity = 1.0, 1.0, 1.0
     if len(points) >= 4:
         path_ratio = spanning_tree_length(points) / max(extent, 1.0)
@@ -345,15 +345,6 @@ def spanning_tree_length(points_mm) -> float:
     lengths = np.hypot(*(points[edges[:, 0]] - points[edges[:, 1]]).T)
     graph = coo_matrix((lengths, (edges[:, 0], edges[:, 1])), shape=(len(points), len(points)))
     return float(minimum_spanning_tree(graph).sum())
-
-
-def _extent(points: np.ndarray) -> float:
-    """Largest distance between two of (K, 2) points; on the convex hull's vertices, as K may be large."""
-    if len(points) < 2:
-        return 0.0
-    if len(points) >= 4:
-        points = points[ConvexHull(points, qhull_options="QJ").vertices]
-    return float(pdist(points).max())
 
 
 def _local_linearity(points: np.ndarray, k: int = 5) -> float:
@@ -563,10 +554,13 @@ def cluster_layouts(specks: Specks, labels, *, spacing, nipple=None,
     isolated = None
     if breast_area_mm2:
         isolated = np.count_nonzero(bright_isolated(specks, labels)) / breast_area_mm2 * 1e4
-    findings = {f: layout(points[np.isin(labels, np.flatnonzero(finding == f))]) for f in np.unique(finding)}
+    own = [layout(points[labels == c]) for c in range(n_clusters)]
+    members = {f: np.flatnonzero(finding == f) for f in np.unique(finding)}
+    # Most findings are one cluster: its layout serves as the finding's.
+    whole = {f: own[c[0]] if len(c) == 1 else layout(points[np.isin(labels, c)]) for f, c in members.items()}
     return [
-        ClusterLayout(cluster=layout(points[labels == c]), finding=findings[finding[c]],
-                      nipple_mm=nipple_mm, isolated_per_100cm2=isolated, points=points)
+        ClusterLayout(cluster=own[c], finding=whole[finding[c]], nipple_mm=nipple_mm,
+                      isolated_per_100cm2=isolated, points=points)
         for c in range(n_clusters)
     ]
 

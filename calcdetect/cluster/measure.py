@@ -56,7 +56,7 @@ class Clusters(StructOfArrays):
 #: cluster" on these features, fitted on a synthetic tuning set (calcdetect synth
 #: --n 20 --seed 200; the evaluation sets use other seeds) and rounded.
 CONFIDENCE_WEIGHTS = {"top3_significance": 0.4, "median_significance": 0.5, "log_count": 0.6,
-                 "median_diameter_mm": -4.5, "intercept": -5.0}
+                      "median_diameter_mm": -4.5, "intercept": -5.0}
 
 
 def cluster_confidence(significance, diameter_mm) -> float:
@@ -111,7 +111,7 @@ def measure_clusters(specks: Specks, labels, *, spacing) -> Clusters:
         member = labels == c
         rows, cols = specks.row[member], specks.col[member]
         points_mm = np.column_stack([rows * row_mm, cols * col_mm])
-        span = float(pdist(points_mm).max()) if len(points_mm) > 1 else 0.0
+        span = largest_distance(points_mm)
         area = _hull_area(points_mm)
         n = int(member.sum())
         columns["n_calcifications"].append(n)
@@ -129,6 +129,20 @@ def measure_clusters(specks: Specks, labels, *, spacing) -> Clusters:
         name: np.asarray(values, dtype=np.int64 if name == "n_calcifications" else float)
         for name, values in columns.items()
     })
+
+
+def largest_distance(points_mm) -> float:
+    """Largest distance between two of (K, 2) points (mm); 0 for fewer than 2.
+
+    Measured between the convex hull's vertices (joggled, so that collinear
+    points have a hull too): the farthest pair is among them, and K may be large.
+    """
+    points = np.asarray(points_mm, float).reshape(-1, 2)
+    if len(points) < 2:
+        return 0.0
+    if len(points) >= 4:
+        points = points[ConvexHull(points, qhull_options="QJ").vertices]
+    return float(pdist(points).max())
 
 
 def _hull_area(points_mm: np.ndarray) -> float:
