@@ -237,7 +237,8 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
     )
     del detection
     clock.lap("specks")
-    shapes = speck_features(response, specks, spacing=spacing)  # bbox still in crop coordinates
+    # bbox still in crop coordinates; the image for objects wider than the size window (popcorn)
+    shapes = speck_features(response, specks, spacing=spacing, image=image, mask=mask)
     del response
     specks = specks.shifted(offset)
     clock.lap("speck shapes")

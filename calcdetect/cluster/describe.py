@@ -22,7 +22,7 @@ from scipy.spatial import Delaunay, cKDTree
 from calcdetect.arrays import StructOfArrays
 from calcdetect.candidates import Specks
 from calcdetect.cluster.measure import largest_distance
-from calcdetect.cluster.shape import SpeckFeatures, SpeckShape
+from calcdetect.cluster.shape import ELONGATED, SpeckFeatures, SpeckShape
 from calcdetect.filters._common import check_spacing
 from calcdetect.lexicon import SUSPICIOUS_MORPHOLOGIES, Distribution, Morphology
 
@@ -35,12 +35,11 @@ FINE_MAX_MM = 0.5
 SPHERE_DIAMETER_FACTOR = math.sqrt(2 / 3)
 #: Large rod-like calcifications are at least 0.5 mm wide.
 ROD_MIN_WIDTH_MM = 0.5
-#: Coarse ("popcorn") calcifications are over 2 mm; found in pieces (wider than the
-#: speck size window), they make a tight group of wide fragments no longer than this.
-COARSE_MIN_MM = 2.0
-COARSE_GROUP_MAX_MM = 6.0
-#: Skin calcifications lie in the skin (about 1.5 mm thick) or just under it.
-SKIN_DEPTH_MM = 3.0
+#: Skin calcifications lie in the skin (about 1.5 mm thick) or just under it; specks
+#: are searched from 2 mm inside the skin line (``Params.skin_margin_mm``), so a group
+#: of them is found 2-4 mm deep (no other cluster of the tuning sets has a median depth
+#: between 3 and 5 mm).
+SKIN_DEPTH_MM = 4.0
 
 # -- Cut points chosen on the tuning set ---------------------------------------------------
 
@@ -114,6 +113,10 @@ TRAM_TRACK = 0.4
 VASCULAR_MIN_MM = 8.0
 #: Rim: this fraction of members has a lucent centre.
 RIM_SPECKS = 0.5
+#: Coarse (popcorn, over 2 mm): this fraction of members is coarse, most of them pieces
+#: of an object wider than the speck size window (see
+#: :func:`calcdetect.cluster.shape.enclosing_objects`).
+COARSE_SPECKS = 0.5
 #: Round rather than coarse heterogeneous: median elongation below this and fewer
 #: than this fraction of irregular members.
 ROUND_MAX_ELONGATION = 1.2
@@ -457,13 +460,13 @@ def describe_clusters(
     Morphology is judged on the cluster's members, or for a diffuse cluster on
     them and the bright specks outside clusters (the scatter it is a chance
     group of). First rule that applies: *skin* (median depth <=
-    :data:`SKIN_DEPTH_MM`); linear-shaped clusters (:data:`LINEAR_SPECKS`) are
-    *vascular* (tram tracks at least :data:`VASCULAR_MIN_MM` long),
-    *large_rodlike* (median width >= 0.5 mm; *coarse* when such wide pieces lie
-    within :data:`COARSE_GROUP_MAX_MM`, the fragments of one popcorn
-    calcification) or *fine_linear_branching*; *rim* (lucent centres); *coarse*
-    (median width over 2 mm); clusters of median size from 0.5 mm (lexicon size, as measured on a
-    sphere) are *round* when smooth, else *coarse_heterogeneous*; smaller ones
+    :data:`SKIN_DEPTH_MM`); *coarse* (:data:`COARSE_SPECKS` of the members coarse:
+    pieces of a popcorn calcification, measured whole); linear-shaped clusters
+    (:data:`LINEAR_SPECKS`) are *vascular* (tram tracks at least
+    :data:`VASCULAR_MIN_MM` long), *large_rodlike* (median width >= 0.5 mm) or
+    *fine_linear_branching*; *rim* (lucent centres); clusters of median size from
+    0.5 mm (lexicon size, as measured on a sphere) are *round* when smooth, else
+    *coarse_heterogeneous*; smaller ones
     are *amorphous* when faint, *fine_pleomorphic* when finer, more elongated,
     irregular and varied than punctate ones (:data:`PLEOMORPHIC_WEIGHTS`), else
     *punctate*.
@@ -667,19 +670,18 @@ def _morphology(specks: Specks, shapes: SpeckFeatures, points_mm, depth_mm, *, p
     linear = _linear(shapes)
     if depth_mm is not None and np.median(depth_mm) <= SKIN_DEPTH_MM:
         return Morphology.SKIN
+    if np.mean(shapes.shape == str(SpeckShape.COARSE)) >= COARSE_SPECKS:
+        return Morphology.COARSE
     if linear.mean() >= LINEAR_SPECKS:
         long = extent_mm >= VASCULAR_MIN_MM
         if long and tram_track_fraction(points_mm[linear], specks.orientation[linear],
                                         specks.length_mm[linear]) >= TRAM_TRACK:
             return Morphology.VASCULAR
         if np.median(specks.width_mm[linear]) >= ROD_MIN_WIDTH_MM:
-            # Rods lie along ducts; wide pieces within a few mm are one coarse calcification.
-            return Morphology.COARSE if extent_mm <= COARSE_GROUP_MAX_MM else Morphology.LARGE_RODLIKE
+            return Morphology.LARGE_RODLIKE
         return Morphology.FINE_LINEAR_BRANCHING
     if np.mean(shapes.shape == str(SpeckShape.RIM)) >= RIM_SPECKS:
         return Morphology.RIM
-    if np.median(specks.width_mm) > COARSE_MIN_MM:
-        return Morphology.COARSE
     if np.median(specks.diameter_mm) >= FINE_MAX_MM * SPHERE_DIAMETER_FACTOR:
         smooth = np.median(shapes.elongation) < ROUND_MAX_ELONGATION
         if smooth and _irregular(shapes.elongation, shapes.solidity).mean() < ROUND_MAX_IRREGULAR:
@@ -709,4 +711,6 @@ def _fine_pleomorphic_evidence(specks: Specks, shapes: SpeckFeatures) -> float:
 
 
 def _linear(shapes: SpeckFeatures) -> np.ndarray:
-    return np.isin(shapes.shape, [str(SpeckShape.LINEAR), str(SpeckShape.BRANCHING)])
+    """Linear or branching members, also those that are pieces of a wide object (class coarse):
+    a calcified vessel's two walls make one such object over a few mm."""
+    return (shapes.elongation >= ELONGATED) & (shapes.shape != str(SpeckShape.RIM))

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 
 import cv2
 import numpy as np
+from scipy import ndimage as ndi
 from skimage.morphology import skeletonize
 
 from calcdetect.arrays import StructOfArrays
 from calcdetect.candidates import Specks
-from calcdetect.filters._common import check_spacing
+from calcdetect.filters._common import check_image, check_positive, check_spacing
+from calcdetect.filters.tophat import white_tophat
+from calcdetect.noise import local_noise
 
 
 class SpeckShape(StrEnum):
@@ -23,16 +27,30 @@ class SpeckShape(StrEnum):
     BRANCHING = "branching"  # linear with a skeleton branch point
     IRREGULAR = "irregular"  # concave, angular outline
     RIM = "rim"  # lucent centre (eggshell)
-    COARSE = "coarse"  # wider than 1 mm
+    COARSE = "coarse"  # wider than 1.5 mm, or a piece of so wide an object (popcorn)
 
 
 #: Thresholds of :func:`classify_specks` (mm where a length).
 ELONGATED = 3.0  # length / width of a linear speck
 IRREGULAR_SOLIDITY = 0.75  # area / convex hull area below which an outline is irregular
 PUNCTATE_MAX_MM = 0.5
-COARSE_MIN_WIDTH_MM = 1.0
+#: Midway between the widest round or coarse heterogeneous calcification (1 mm) and
+#: the narrowest popcorn (2 mm) of the lexicon.
+COARSE_MIN_WIDTH_MM = 1.5
 LUCENT_CENTRE = 0.7  # centre below this fraction of the surrounding ring's peak
 RIM_SOLIDITY = 0.85  # a rim's outline is convex
+
+#: Objects wider than the speck size window (popcorn, 2-4 mm) are found in pieces: each
+#: speck's enclosing object is measured whole (:func:`enclosing_objects`) on a grid of
+#: cells about this size (mm), with a top-hat that keeps objects up to this diameter (mm),
+#: where it stands out by this many local noise sigmas (over blocks of this side, mm).
+OBJECT_CELL_MM = 0.25
+OBJECT_MAX_DIAMETER_MM = 6.0
+OBJECT_MIN_SIGNIFICANCE = 5.0
+OBJECT_NOISE_BLOCK_MM = 12.0
+#: A shell's lucent centre is a hole of at least this fraction of its filled outline
+#: (0.4 for a 2.8 mm shell 0.15 mm thick); a notch between the lumps of popcorn is a cell or two.
+OBJECT_HOLE_FRACTION = 0.2
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,6 +73,11 @@ class SpeckFeatures(StructOfArrays):
         below 70 % of its peak.
     sharpness : (K,) ndarray
         Mean gradient magnitude along the half-maximum outline over the speck's height, per mm.
+    object_width_mm : (K,) ndarray
+        Width of the bright object the speck belongs to, measured whole
+        (:func:`enclosing_objects`); NaN where no object stands out at that
+        scale or the image was not given. For a speck that is a piece of a wider
+        object, `lucent_centre` is the object's.
     shape : (K,) ndarray of str
         :class:`SpeckShape` values.
     """
@@ -64,10 +87,118 @@ class SpeckFeatures(StructOfArrays):
     branch_points: np.ndarray
     lucent_centre: np.ndarray
     sharpness: np.ndarray
+    object_width_mm: np.ndarray
     shape: np.ndarray
 
 
-def speck_features(response, specks: Specks, *, spacing) -> SpeckFeatures:
+@dataclass(frozen=True, eq=False)
+class EnclosingObjects(StructOfArrays):
+    """The bright object each of K specks belongs to, measured whole on a coarse grid.
+
+    Attributes
+    ----------
+    width_mm, length_mm : (K,) ndarray
+        Minor and major axis (mm) of the object's half-maximum outline (4 x the square root of
+        the smaller second moment: a disk's diameter; 0.87 of a sphere's, whose
+        projected thickness is rounded); NaN where the speck's neighbourhood does
+        not stand out at the coarse scale, or the outline is wider than the top-hat.
+    lucent_centre : (K,) ndarray of bool
+        The outline's centroid lies in a hole of it, of at least :data:`OBJECT_HOLE_FRACTION`
+        of the filled outline: a shell (rim), not a solid object.
+    """
+
+    width_mm: np.ndarray
+    length_mm: np.ndarray
+    lucent_centre: np.ndarray
+
+
+def enclosing_objects(image, specks: Specks, *, spacing, mask=None, cell_mm: float = OBJECT_CELL_MM,
+                      max_diameter_mm: float = OBJECT_MAX_DIAMETER_MM,
+                      min_significance: float = OBJECT_MIN_SIGNIFICANCE) -> EnclosingObjects:
+    """Measure, whole, the bright object around each speck.
+
+    Calcifications wider than the speck size window (popcorn, 2-4 mm, and large
+    rims) are found as several specks: their edges and lumps. On the image
+    averaged over cells of about `cell_mm` and enhanced by a white top-hat of
+    diameter `max_diameter_mm`, each speck's enclosing object is the connected
+    region above half its peak (the top-hat's maximum within one cell of the
+    speck), when that peak stands `min_significance` local noise sigmas above
+    the local background (:func:`calcdetect.noise.local_noise`, over blocks of
+    :data:`OBJECT_NOISE_BLOCK_MM`): tissue texture at this scale is strong, a
+    dense calcification is stronger.
+
+    Parameters
+    ----------
+    image : (M, N) ndarray
+        The mammogram, calcium bright, in the coordinates of the specks.
+    specks : Specks
+    spacing : tuple of 2 floats
+        Pixel spacing (row_mm, col_mm).
+    mask : (M, N) ndarray of bool, optional
+        Where the noise is estimated (the breast); all of the image by default.
+    cell_mm, max_diameter_mm, min_significance : float
+        Coarse grid cell (mm), top-hat diameter (mm), and peak significance (sigmas).
+
+    Returns
+    -------
+    EnclosingObjects
+    """
+    image = check_image(image)
+    row_mm, col_mm = check_spacing(spacing)
+    cell_mm = check_positive("cell_mm", cell_mm)
+    max_diameter_mm = check_positive("max_diameter_mm", max_diameter_mm)
+    k = len(specks)
+    width, length = np.full(k, np.nan), np.full(k, np.nan)
+    lucent = np.zeros(k, bool)
+    # Whole cells only, so that a cell is the exact mean of its pixels.
+    f_row, f_col = max(1, round(cell_mm / row_mm)), max(1, round(cell_mm / col_mm))
+    n_row, n_col = image.shape[0] // f_row, image.shape[1] // f_col
+    reach = (math.ceil(max_diameter_mm / (row_mm * f_row)), math.ceil(max_diameter_mm / (col_mm * f_col)))
+    if k == 0 or n_row <= 2 * reach[0] or n_col <= 2 * reach[1]:
+        return EnclosingObjects(width_mm=width, length_mm=length, lucent_centre=lucent)
+    cell = (row_mm * f_row, col_mm * f_col)
+    work = image if image.dtype == np.uint16 else image.astype(np.float32, copy=False)
+    small = cv2.resize(work[: n_row * f_row, : n_col * f_col], (n_col, n_row), interpolation=cv2.INTER_AREA)
+    # Top-hat, noise and half maximum are unchanged by a positive affine map of the image:
+    # stretched onto uint16 (steps of 1/65535 of its range, far below the noise), where
+    # OpenCV's opening is several times faster than on floats.
+    lo, hi = float(small.min()), float(small.max())
+    small = np.round((small - lo) * (65535.0 / max(hi - lo, 1e-30))).astype(np.uint16)
+    enhanced = white_tophat(small, max_diameter_mm / 2, spacing=cell)
+    small_mask = None if mask is None else np.asarray(mask, bool)[: n_row * f_row : f_row, : n_col * f_col : f_col]
+    noise = local_noise(enhanced, spacing=cell, block_mm=OBJECT_NOISE_BLOCK_MM, mask=small_mask, stride=2)
+    i = np.clip((specks.row // f_row).astype(np.int64), 0, n_row - 1)
+    j = np.clip((specks.col // f_col).astype(np.int64), 0, n_col - 1)
+    level, sigma = noise.at(i, j)
+    peak = cv2.dilate(enhanced, np.ones((3, 3), np.uint8))[i, j]
+    for s in np.flatnonzero(peak - level >= min_significance * sigma):
+        # The peak cell next to the speck, then its half-maximum region in a window
+        # one top-hat wide each side (a region reaching the window's edge is tissue).
+        r0, c0 = max(0, i[s] - 1), max(0, j[s] - 1)
+        near = enhanced[r0 : i[s] + 2, c0 : j[s] + 2]
+        pr, pc = np.unravel_index(int(np.argmax(near)), near.shape)
+        pr, pc = pr + r0, pc + c0
+        w0, v0 = max(0, pr - reach[0]), max(0, pc - reach[1])
+        window = enhanced[w0 : pr + reach[0] + 1, v0 : pc + reach[1] + 1]
+        height = peak[s] - level[s]
+        _, labels = cv2.connectedComponents((window >= level[s] + 0.5 * height).astype(np.uint8), connectivity=8)
+        region = labels == labels[pr - w0, pc - v0]
+        rows, cols = np.nonzero(region)
+        if rows.min() == 0 or cols.min() == 0 or rows.max() == window.shape[0] - 1 or cols.max() == window.shape[1] - 1:
+            continue
+        y, x = rows * cell[0], cols * cell[1]
+        # Second moments of the cells as little squares (each adds cell^2 / 12 per axis).
+        cov = np.cov(np.vstack([y, x]), bias=True) + np.diag([cell[0] ** 2 / 12, cell[1] ** 2 / 12])
+        width[s], length[s] = 4 * np.sqrt(np.maximum(np.linalg.eigvalsh(cov), 0.0))
+        # A shell's centre is a wide hole in its outline; a lumpy object may enclose a notch.
+        filled = ndi.binary_fill_holes(region)
+        hole = filled & ~region
+        cr, cc = int(round(rows.mean())), int(round(cols.mean()))
+        lucent[s] = hole[cr, cc] and hole.sum() >= OBJECT_HOLE_FRACTION * filled.sum()
+    return EnclosingObjects(width_mm=width, length_mm=length, lucent_centre=lucent)
+
+
+def speck_features(response, specks: Specks, *, spacing, image=None, mask=None) -> SpeckFeatures:
     """Measure the shape of each speck on its crop of `response`.
 
     Parameters
@@ -78,6 +209,10 @@ def speck_features(response, specks: Specks, *, spacing) -> SpeckFeatures:
     specks : Specks
     spacing : tuple of 2 floats
         Pixel spacing (row_mm, col_mm).
+    image, mask : (M, N) ndarray, optional
+        The mammogram and the breast mask in the same coordinates: each speck's
+        enclosing object is then measured whole (:func:`enclosing_objects`), so that
+        the pieces of a popcorn calcification are coarse.
 
     Returns
     -------
@@ -128,18 +263,27 @@ def speck_features(response, specks: Specks, *, spacing) -> SpeckFeatures:
         gy, gx = np.gradient(crop, row_mm, col_mm)
         edge = outline[:, 0, :]  # (x, y) = (col, row) pairs
         sharpness[i] = float(np.hypot(gy, gx)[edge[:, 1], edge[:, 0]].mean()) / height
+    object_width = np.full(k, np.nan)
+    if image is not None:
+        objects = enclosing_objects(image, specks, spacing=spacing, mask=mask)
+        object_width = objects.width_mm
+        piece = object_width > COARSE_MIN_WIDTH_MM  # a piece of a wide object: the object's centre counts
+        lucent[piece] = objects.lucent_centre[piece]
     features = dict(elongation=elongation, solidity=solidity, branch_points=branch_points,
-                    lucent_centre=lucent, sharpness=sharpness)
+                    lucent_centre=lucent, sharpness=sharpness, object_width_mm=object_width)
     return SpeckFeatures(**features, shape=classify_specks(specks, **features))
 
 
-def classify_specks(specks: Specks, *, elongation, solidity, branch_points, lucent_centre, sharpness) -> np.ndarray:
+def classify_specks(specks: Specks, *, elongation, solidity, branch_points, lucent_centre, sharpness,
+                    object_width_mm=None) -> np.ndarray:
     """Shape class of each speck from its size and shape features (first rule that applies).
 
-    1. lucent centre -> rim; 2. elongation of 3 or more -> branching when its skeleton
-    branches, else linear; 3. wider than 1 mm -> coarse; 4. solidity below 0.75 ->
-    irregular; 5. equivalent diameter of 0.5 mm or more -> round; 6. else punctate.
-    Sizes follow the BI-RADS lexicon (punctate < 0.5 mm, round < 1 mm, coarse > 1 mm).
+    1. lucent centre -> rim; 2. wider than 1.5 mm, or a piece of an object that wide
+    (`object_width_mm`) -> coarse; 3. elongation of 3 or more -> branching when its
+    skeleton branches, else linear; 4. solidity below 0.75 -> irregular;
+    5. equivalent diameter of 0.5 mm or more -> round; 6. else punctate. Sizes follow
+    the BI-RADS lexicon (punctate < 0.5 mm, round and coarse heterogeneous 0.5-1 mm,
+    popcorn > 2 mm).
     """
     shape = np.full(len(specks), str(SpeckShape.PUNCTATE), dtype=object)
     shape[specks.diameter_mm >= PUNCTATE_MAX_MM] = str(SpeckShape.ROUND)
@@ -147,7 +291,10 @@ def classify_specks(specks: Specks, *, elongation, solidity, branch_points, luce
     elongated = np.asarray(elongation) >= ELONGATED
     shape[elongated] = str(SpeckShape.LINEAR)
     shape[elongated & (np.asarray(branch_points) > 0)] = str(SpeckShape.BRANCHING)
-    shape[(specks.width_mm > COARSE_MIN_WIDTH_MM) & ~elongated] = str(SpeckShape.COARSE)
+    wide = (specks.width_mm > COARSE_MIN_WIDTH_MM) & ~elongated
+    if object_width_mm is not None:
+        wide |= np.asarray(object_width_mm) > COARSE_MIN_WIDTH_MM  # NaN (no object) compares False
+    shape[wide] = str(SpeckShape.COARSE)
     shape[np.asarray(lucent_centre, bool)] = str(SpeckShape.RIM)
     return shape
 

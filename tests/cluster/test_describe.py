@@ -25,7 +25,7 @@ BREAST_MM2 = 150.0 * 100.0
 
 
 def _specks(points_mm, *, diameter_mm=0.3, elongation=1.1, solidity=1.0, significance=12.0, shape="punctate",
-            orientation=0.0, length_mm=None, width_mm=None, lucent=False):
+            orientation=0.0, length_mm=None, width_mm=None, lucent=False, object_width_mm=np.nan):
     """Specks at `points_mm` (row, col) with the given (scalar or per-speck) measurements."""
     points = np.asarray(points_mm, float).reshape(-1, 2)
     k = len(points)
@@ -41,7 +41,8 @@ def _specks(points_mm, *, diameter_mm=0.3, elongation=1.1, solidity=1.0, signifi
                     contrast=full(significance), significance=full(significance), score=full(0.9),
                     bbox=np.zeros((k, 4), np.int64))
     shapes = SpeckFeatures(elongation=full(elongation), solidity=full(solidity), branch_points=np.zeros(k, np.int64),
-                           lucent_centre=full(lucent, bool), sharpness=full(4.0), shape=full(shape, object))
+                           lucent_centre=full(lucent, bool), sharpness=full(4.0), object_width_mm=full(object_width_mm),
+                           shape=full(shape, object))
     return specks, shapes
 
 
@@ -166,7 +167,7 @@ def test_equal_round_specks_are_not_pleomorphic_and_mixed_shapes_are():
         (dict(diameter_mm=0.25, significance=5.5), Morphology.AMORPHOUS),
         (dict(diameter_mm=0.7, elongation=1.05), Morphology.ROUND),
         (dict(diameter_mm=0.7, elongation=1.6, solidity=0.8), Morphology.COARSE_HETEROGENEOUS),
-        (dict(diameter_mm=0.6, width_mm=2.5, length_mm=3.0), Morphology.COARSE),
+        (dict(diameter_mm=0.6, shape="coarse", object_width_mm=2.5), Morphology.COARSE),
         (dict(diameter_mm=0.7, shape="rim", lucent=True), Morphology.RIM),
         (dict(diameter_mm=0.4, elongation=5.0, shape="linear", width_mm=0.2, length_mm=1.5), Morphology.FINE_LINEAR_BRANCHING),
         (dict(diameter_mm=1.0, elongation=6.0, shape="linear", width_mm=0.7, length_mm=4.0), Morphology.LARGE_RODLIKE),
@@ -180,13 +181,14 @@ def test_morphology_of_a_group_of_equal_specks(measurements, expected):
     assert _describe(specks, shapes, np.zeros(8, int)).morphology[0] == expected
 
 
-def test_wide_fragments_within_a_few_mm_are_popcorn_and_spread_along_a_duct_are_rods():
+def test_pieces_of_a_wide_object_are_popcorn_and_wide_casts_along_a_duct_are_rods():
     rng = np.random.default_rng(9)
-    kw = dict(diameter_mm=0.9, elongation=3.5, shape="linear", width_mm=0.7, length_mm=2.0,
-              orientation=rng.uniform(-np.pi / 2, np.pi / 2, 4))
-    fragments, fragment_shapes = _specks(_ball(rng, (80.0, 60.0), n=4, radius=1.5), **kw)
+    kw = dict(diameter_mm=0.9, elongation=3.5, width_mm=0.7, length_mm=2.0, orientation=rng.uniform(-np.pi / 2, np.pi / 2, 4))
+    # Edges and lumps of one 3 mm calcification: linear pieces, but of a wide object (class coarse).
+    fragments, fragment_shapes = _specks(_ball(rng, (80.0, 60.0), n=4, radius=1.5), shape="coarse",
+                                         object_width_mm=2.6, **kw)
     assert _describe(fragments, fragment_shapes, np.zeros(4, int)).morphology[0] == Morphology.COARSE
-    rods, rod_shapes = _specks(_line((80.0, 40.0), 10, n=4, step=5.0), **kw)
+    rods, rod_shapes = _specks(_line((80.0, 40.0), 10, n=4, step=5.0), shape="linear", **kw)
     assert _describe(rods, rod_shapes, np.zeros(4, int)).morphology[0] == Morphology.LARGE_RODLIKE
 
 
@@ -197,6 +199,13 @@ def test_parallel_tracks_are_vascular_and_a_single_cast_line_is_not():
     kw = dict(diameter_mm=0.5, elongation=8.0, shape="linear", width_mm=0.25, length_mm=3.0, orientation=0.0)
     specks, shapes = _specks(tracks, **kw)
     assert tram_track_fraction(tracks, specks.orientation, specks.length_mm) == 1.0
+    assert _describe(specks, shapes, np.zeros(len(tracks), int)).morphology[0] == Morphology.VASCULAR
+    # The two walls make one object 1.5 mm wide over a few mm: elongated wall pieces of it
+    # are coarse, and still linear; short pieces are not.
+    shape = np.full(len(tracks), "coarse", dtype=object)
+    shape[[1, 7, 8, 15]], shape[[3, 5, 10, 12, 14]] = "punctate", "linear"
+    elongation = np.where(shape == "punctate", 1.1, 8.0)
+    specks, shapes = _specks(tracks, **{**kw, "shape": shape, "elongation": elongation})
     assert _describe(specks, shapes, np.zeros(len(tracks), int)).morphology[0] == Morphology.VASCULAR
     single, single_shapes = _specks(rail, **kw)
     assert _describe(single, single_shapes, np.zeros(len(rail), int)).morphology[0] == Morphology.FINE_LINEAR_BRANCHING

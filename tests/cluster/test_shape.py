@@ -63,3 +63,77 @@ def test_features_of_no_specks_are_empty():
 
     features = speck_features(np.zeros((4, 4), np.float32), Specks.empty(), spacing=SPACING)
     assert len(features) == 0
+
+
+# -- Objects wider than the speck size window, measured whole ------------------------------
+
+OBJECT_SPACING = (0.07, 0.07)
+
+
+def _thickness(shape, centre, radius_mm, spacing=OBJECT_SPACING):
+    """Projected thickness (mm) of a sphere of `radius_mm` centred at `centre` (row, col pixels)."""
+    rows, cols = np.indices(shape)
+    r2 = ((rows - centre[0]) * spacing[0]) ** 2 + ((cols - centre[1]) * spacing[1]) ** 2
+    return 2 * np.sqrt(np.maximum(radius_mm**2 - r2, 0.0))
+
+
+def _tissue(rng, shape=(400, 400)):
+    """Smooth tissue texture (blobs of about 1.5 mm) plus quantum noise, in detector units."""
+    texture = cv2.GaussianBlur(rng.normal(0, 1, shape).astype(np.float32), (0, 0), 1.5 / OBJECT_SPACING[0])
+    return 1000.0 + 20.0 * texture / texture.std() + rng.normal(0, 4.0, shape)
+
+
+def _at(points):
+    """Specks at pixel positions (row, col), measurements irrelevant here."""
+    from calcdetect.candidates import Specks
+
+    points = np.asarray(points, float).reshape(-1, 2)
+    k = len(points)
+    ones = np.ones(k)
+    return Specks(row=points[:, 0], col=points[:, 1], area_mm2=ones, diameter_mm=ones, length_mm=ones, width_mm=ones,
+                  orientation=0 * ones, contrast=ones, significance=ones, score=ones, bbox=np.zeros((k, 4), np.int64))
+
+
+@pytest.mark.parametrize("diameter_mm", [0.8, 2.0, 3.0, 4.0], ids=["0.8mm", "2mm", "3mm", "4mm"])
+def test_enclosing_object_of_a_sphere_is_measured_whole_from_its_centre_and_its_edge(diameter_mm):
+    from calcdetect.cluster.shape import enclosing_objects
+
+    rng = np.random.default_rng(11)
+    centre = (200.3, 190.6)
+    image = _tissue(rng) + 300.0 * _thickness((400, 400), centre, diameter_mm / 2)
+    edge = (centre[0] + 0.35 * diameter_mm / OBJECT_SPACING[0], centre[1])  # a piece near the rim
+    objects = enclosing_objects(image, _at([centre, edge]), spacing=OBJECT_SPACING)
+    # A sphere's projected thickness is above half its peak over sqrt(3)/2 of its diameter.
+    np.testing.assert_allclose(objects.width_mm, np.sqrt(3) / 2 * diameter_mm, atol=0.25)
+    assert not objects.lucent_centre.any()
+
+
+def test_enclosing_object_of_a_shell_has_a_lucent_centre_and_texture_is_no_object():
+    from calcdetect.cluster.shape import enclosing_objects
+
+    rng = np.random.default_rng(12)
+    centre, radius = (200.0, 200.0), 1.4
+    shell = _thickness((400, 400), centre, radius) - _thickness((400, 400), centre, radius - 0.15)
+    image = _tissue(rng) + 600.0 * shell
+    ring = (centre[0], centre[1] + (radius - 0.1) / OBJECT_SPACING[1])
+    far = (80.0, 320.0)  # tissue only
+    objects = enclosing_objects(image, _at([ring, far]), spacing=OBJECT_SPACING)
+    assert objects.width_mm[0] > 2.0 and objects.lucent_centre[0]
+    assert np.isnan(objects.width_mm[1])
+
+
+@pytest.mark.parametrize("seed", range(13, 18))
+def test_pieces_of_a_popcorn_calcification_are_coarse_and_make_a_coarse_cluster(seed):
+    rng = np.random.default_rng(seed)
+    # A lumpy calcification of about 3 mm: seven overlapping spheres of 0.8-1.4 mm.
+    thickness = np.zeros((400, 400))
+    for _ in range(7):
+        offset = rng.uniform(-0.9, 0.9, 2) / OBJECT_SPACING[0]
+        thickness = np.maximum(thickness, _thickness((400, 400), (200 + offset[0], 200 + offset[1]),
+                                                      rng.uniform(0.4, 0.7)))
+    image = _tissue(rng) + 400.0 * thickness
+    result = detect(image, spacing=OBJECT_SPACING, mask=np.ones(image.shape, bool))
+    inside = np.hypot(result.specks.row - 200, result.specks.col - 200) * OBJECT_SPACING[0] < 2.5
+    assert inside.sum() >= 3  # found in pieces by the 1 mm size window
+    assert np.mean(result.shapes.shape[inside] == SpeckShape.COARSE) >= 0.75
+    assert (result.cluster_id[inside] == 0).all() and result.descriptions.morphology[0] == "coarse"
