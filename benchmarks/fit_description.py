@@ -2,6 +2,7 @@
 
 Run:  python benchmarks/fit_description.py distribution SET [SET ...] [--penalty 0.1] [--jobs 2]
       python benchmarks/fit_description.py pleomorphic SET [SET ...] [--penalty 1] [--jobs 2]
+      python benchmarks/fit_description.py round SET [SET ...] [--penalty 1] [--jobs 2]
 
 Each SET is a folder made by ``calcdetect synth --balanced --n 72 --seed S``.
 Every image is detected with the default settings; each detected cluster holding
@@ -16,6 +17,8 @@ most of its members belong to.
   per planted punctate or fine pleomorphic cluster, its most confident detection,
   when described as punctate or fine pleomorphic, fits a logistic regression on
   :func:`pleomorphic_features`.
+- ``round`` (ROUND_WEIGHTS; shipped: seeds 500-505, 2027, penalty 1): the same for
+  round against coarse heterogeneous, on the same features.
 
 Both use an L2 penalty on standardised features; the weights are printed as
 Python source for ``describe.py``, with the in-sample accuracy.
@@ -38,6 +41,7 @@ from calcdetect.cluster.describe import (
     DISTRIBUTION_FEATURES,
     bright_isolated,
     cluster_layouts,
+    PLEOMORPHIC_FEATURES,
     pleomorphic_features,
 )
 from calcdetect.evaluate import MEMBER_TOLERANCE_MM, MIN_TRUE_MEMBERS, TruthImage, load_truth
@@ -48,13 +52,18 @@ from calcdetect.pipeline import Params, detect
 CLASSES = tuple(Distribution)
 
 
-SMALL = (Morphology.PUNCTATE, Morphology.FINE_PLEOMORPHIC)
+#: The morphology pairs told apart by a logistic on :func:`pleomorphic_features`: the
+#: model's name, its weights' name, and (negative, positive) classes.
+PAIRS = {
+    "pleomorphic": ("PLEOMORPHIC_WEIGHTS", (Morphology.PUNCTATE, Morphology.FINE_PLEOMORPHIC)),
+    "round": ("ROUND_WEIGHTS", (Morphology.COARSE_HETEROGENEOUS, Morphology.ROUND)),
+}
 
 
-def labelled_clusters(path: Path, truth: TruthImage) -> tuple[list, list]:
+def labelled_clusters(path: Path, truth: TruthImage) -> tuple[list, dict]:
     """Training rows of one image: (distribution features, truth distribution) per detected
-    cluster that hits a truth cluster, and (pleomorphic features, is fine pleomorphic) per
-    planted punctate or fine pleomorphic cluster (see the module docstring)."""
+    cluster that hits a truth cluster, and for each of :data:`PAIRS`, (pleomorphic features,
+    is the positive class) per planted cluster of the pair (see the module docstring)."""
     params = Params()
     mammogram = read_mammogram(path)
     geometry = breast_geometry(mammogram.image, spacing=mammogram.spacing, margin_mm=params.skin_margin_mm,
@@ -64,8 +73,9 @@ def labelled_clusters(path: Path, truth: TruthImage) -> tuple[list, list]:
                               nipple=geometry.nipple, breast_area_mm2=geometry.area_mm2)
     spacing = np.asarray(mammogram.spacing)
     calcs = [(c.row, c.col, k) for k, cluster in enumerate(truth.clusters) for c in cluster.calcifications]
+    pair_rows = {name: [] for name in PAIRS}
     if not calcs or not layouts:
-        return [], []
+        return [], pair_rows
     calcs = np.asarray(calcs)
     distance, nearest = cKDTree(calcs[:, :2] * spacing).query(
         np.column_stack([result.specks.row, result.specks.col]) * spacing)
@@ -83,18 +93,17 @@ def labelled_clusters(path: Path, truth: TruthImage) -> tuple[list, list]:
             distribution_rows.append((context.features(), str(truth.clusters[k].distribution)))
         if k not in best or result.clusters.confidence[c] > result.clusters.confidence[best[k]]:
             best[k] = c
-    pleomorphic_rows = []
     bright = bright_isolated(result.specks, result.cluster_id)
     for k, c in best.items():
-        if truth.clusters[k].morphology not in SMALL or result.descriptions.morphology[c] not in SMALL:
-            continue
-        member = result.cluster_id == c
-        if result.descriptions.distribution[c] == Distribution.DIFFUSE:
-            member = member | bright  # as describe_clusters judges a diffuse cluster
-        features = pleomorphic_features(result.specks.take(member), result.shapes.take(member))
-        pleomorphic_rows.append((np.array(list(features.values())),
-                                 truth.clusters[k].morphology == Morphology.FINE_PLEOMORPHIC))
-    return distribution_rows, pleomorphic_rows
+        for name, (_, pair) in PAIRS.items():
+            if truth.clusters[k].morphology not in pair or result.descriptions.morphology[c] not in pair:
+                continue
+            member = result.cluster_id == c
+            if result.descriptions.distribution[c] == Distribution.DIFFUSE:
+                member = member | bright  # as describe_clusters judges a diffuse cluster
+            features = pleomorphic_features(result.specks.take(member), result.shapes.take(member))
+            pair_rows[name].append((np.array(list(features.values())), truth.clusters[k].morphology == pair[1]))
+    return distribution_rows, pair_rows
 
 
 def fit(features: np.ndarray, labels: np.ndarray, *, classes: int, penalty: float) -> tuple[np.ndarray, np.ndarray]:
@@ -127,9 +136,9 @@ def fit(features: np.ndarray, labels: np.ndarray, *, classes: int, penalty: floa
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", choices=("distribution", "pleomorphic"))
+    parser.add_argument("model", choices=("distribution", *PAIRS))
     parser.add_argument("sets", nargs="+", type=Path, help="folders of balanced synthetic sets with truth.json")
-    parser.add_argument("--penalty", type=float, help="L2 penalty (default 0.1 for distribution, 1 for pleomorphic)")
+    parser.add_argument("--penalty", type=float, help="L2 penalty (default 0.1 for distribution, 1 for the pairs)")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
 
@@ -156,15 +165,14 @@ def main(argv=None) -> int:
             print("    )),")
         print("}")
     else:
-        rows = [row for _, pleomorphic_rows in per_image for row in pleomorphic_rows]
+        rows = [row for _, pair_rows in per_image for row in pair_rows[args.model]]
         features = np.array([f for f, _ in rows])
-        labels = np.array([float(is_fine) for _, is_fine in rows])
+        labels = np.array([float(positive) for _, positive in rows])
         bias, weights = fit(features, labels, classes=2, penalty=args.penalty or 1.0)
         predicted = features @ weights[0] + bias[0] > 0
         print(f"# {len(rows)} clusters from {len(jobs)} images; in-sample accuracy {np.mean(predicted == labels):.3f}")
-        names = ("median_diameter_mm", "median_elongation", "irregular_fraction", "pleomorphism")
-        print(f'PLEOMORPHIC_WEIGHTS = {{"bias": {bias[0]:.4g}, '
-              + ", ".join(f'"{n}": {v:.4g}' for n, v in zip(names, weights[0])) + "}")
+        print(f'{PAIRS[args.model][0]} = {{"bias": {bias[0]:.4g}, '
+              + ", ".join(f'"{n}": {v:.4g}' for n, v in zip(PLEOMORPHIC_FEATURES, weights[0])) + "}")
     return 0
 
 

@@ -117,16 +117,21 @@ RIM_SPECKS = 0.5
 #: of an object wider than the speck size window (see
 #: :func:`calcdetect.cluster.shape.enclosing_objects`).
 COARSE_SPECKS = 0.5
-#: Round rather than coarse heterogeneous: median elongation below this and fewer
-#: than this fraction of irregular members.
-ROUND_MAX_ELONGATION = 1.2
-ROUND_MAX_IRREGULAR = 0.3
 #: Amorphous: faint (median detection significance below this, in noise sigmas).
 AMORPHOUS_MAX_SIGNIFICANCE = 7.0
+#: What the two shape models below weigh: a cluster's median diameter (mm), median
+#: elongation, irregular fraction and pleomorphism (:func:`pleomorphic_features`).
+PLEOMORPHIC_FEATURES = ("median_diameter_mm", "median_elongation", "irregular_fraction", "pleomorphism")
+#: Round rather than coarse heterogeneous (both 0.5-1 mm): smooth, uniform specks
+#: against irregular, varied ones. A logistic regression on :data:`PLEOMORPHIC_FEATURES`,
+#: fitted on the round and coarse heterogeneous clusters of seven balanced tuning
+#: sets (seeds 500-505, 2027; ``benchmarks/fit_description.py round``): round when
+#: ``bias + weights . features > 0``. In-sample accuracy 0.975 on 198 clusters.
+ROUND_WEIGHTS = {"bias": -0.7612, "median_diameter_mm": 23.02, "median_elongation": -8.09,
+                 "irregular_fraction": -3.836, "pleomorphism": -2.08}
 #: Fine pleomorphic rather than punctate (both under 0.5 mm): finer, more elongated,
-#: more irregular and more varied specks. A logistic regression on the cluster's
-#: median diameter (mm), median elongation, irregular fraction and pleomorphism
-#: (:func:`pleomorphic_features`), fitted on the small-speck clusters of seven
+#: more irregular and more varied specks. A logistic regression on
+#: :data:`PLEOMORPHIC_FEATURES`, fitted on the small-speck clusters of seven
 #: balanced tuning sets (seeds 500-505, 2027; ``benchmarks/fit_description.py
 #: pleomorphic``): fine pleomorphic when ``bias + weights . features > 0`` and the
 #: pleomorphism is at least :data:`PLEOMORPHIC` (equal specks are never pleomorphic,
@@ -683,19 +688,16 @@ def _morphology(specks: Specks, shapes: SpeckFeatures, points_mm, depth_mm, *, p
     if np.mean(shapes.shape == str(SpeckShape.RIM)) >= RIM_SPECKS:
         return Morphology.RIM
     if np.median(specks.diameter_mm) >= FINE_MAX_MM * SPHERE_DIAMETER_FACTOR:
-        smooth = np.median(shapes.elongation) < ROUND_MAX_ELONGATION
-        if smooth and _irregular(shapes.elongation, shapes.solidity).mean() < ROUND_MAX_IRREGULAR:
-            return Morphology.ROUND
-        return Morphology.COARSE_HETEROGENEOUS
+        return Morphology.ROUND if _evidence(ROUND_WEIGHTS, specks, shapes) > 0 else Morphology.COARSE_HETEROGENEOUS
     if np.median(specks.significance) < AMORPHOUS_MAX_SIGNIFICANCE:
         return Morphology.AMORPHOUS
-    if pleo >= PLEOMORPHIC and _fine_pleomorphic_evidence(specks, shapes) > 0:
+    if pleo >= PLEOMORPHIC and _evidence(PLEOMORPHIC_WEIGHTS, specks, shapes) > 0:
         return Morphology.FINE_PLEOMORPHIC
     return Morphology.PUNCTATE
 
 
 def pleomorphic_features(specks: Specks, shapes: SpeckFeatures) -> dict[str, float]:
-    """The features of :data:`PLEOMORPHIC_WEIGHTS` for a cluster's members."""
+    """The :data:`PLEOMORPHIC_FEATURES` of a cluster's members."""
     return {
         "median_diameter_mm": float(np.median(specks.diameter_mm)),
         "median_elongation": float(np.median(shapes.elongation)),
@@ -704,10 +706,10 @@ def pleomorphic_features(specks: Specks, shapes: SpeckFeatures) -> dict[str, flo
     }
 
 
-def _fine_pleomorphic_evidence(specks: Specks, shapes: SpeckFeatures) -> float:
-    """Log-odds of fine pleomorphic against punctate, see :data:`PLEOMORPHIC_WEIGHTS`."""
+def _evidence(weights: dict[str, float], specks: Specks, shapes: SpeckFeatures) -> float:
+    """Log-odds of a shape model (:data:`ROUND_WEIGHTS`, :data:`PLEOMORPHIC_WEIGHTS`) for a cluster's members."""
     features = pleomorphic_features(specks, shapes)
-    return PLEOMORPHIC_WEIGHTS["bias"] + sum(PLEOMORPHIC_WEIGHTS[name] * v for name, v in features.items())
+    return weights["bias"] + sum(weights[name] * v for name, v in features.items())
 
 
 def _linear(shapes: SpeckFeatures) -> np.ndarray:
