@@ -117,6 +117,9 @@ RIM_SPECKS = 0.5
 #: of an object wider than the speck size window (see
 #: :func:`calcdetect.cluster.shape.enclosing_objects`).
 COARSE_SPECKS = 0.5
+#: Morphologies of a cluster's own calcifications (a vessel, popcorn, skin), kept when
+#: its layout looks diffuse; other diffuse clusters are judged with the scatter.
+OWN_MORPHOLOGIES = frozenset({Morphology.VASCULAR, Morphology.COARSE, Morphology.SKIN})
 #: Amorphous: faint (median detection significance below this, in noise sigmas).
 AMORPHOUS_MAX_SIGNIFICANCE = 7.0
 #: What the two shape models below weigh: a cluster's median diameter (mm), median
@@ -462,9 +465,10 @@ def describe_clusters(
     vessel (the lexicon judges distribution and morphology together; in
     CBIS-DDSM every vascular finding given a distribution is linear).
 
-    Morphology is judged on the cluster's members, or for a diffuse cluster on
-    them and the bright specks outside clusters (the scatter it is a chance
-    group of). First rule that applies: *skin* (median depth <=
+    Morphology is judged on the cluster's members, or for a diffuse cluster not
+    vascular, coarse or skin (:data:`OWN_MORPHOLOGIES`) on them and the bright
+    specks outside clusters (the scatter it is a chance group of). First rule
+    that applies: *skin* (median depth <=
     :data:`SKIN_DEPTH_MM`); *coarse* (:data:`COARSE_SPECKS` of the members coarse:
     pieces of a popcorn calcification, measured whole); linear-shaped clusters
     (:data:`LINEAR_SPECKS`) are *vascular* (tram tracks at least
@@ -492,20 +496,17 @@ def describe_clusters(
                                                    "linear_fraction", "finding_extent_mm")}
     for c, context in enumerate(layouts):
         distribution = _distribution(context.features(), nipple_known=nipple is not None)
-        member = labels == c
-        if distribution == Distribution.DIFFUSE:
-            member = member | bright  # a chance group of a scatter: judge the whole scatter's shape
-        members, member_shapes = specks.take(member), shapes.take(member)
-        pleo = pleomorphism(members.diameter_mm, member_shapes.elongation, member_shapes.solidity)
-        morphology = _morphology(members, member_shapes, context.points[member],
-                                 None if depth is None else depth[member], pleo=pleo,
-                                 extent_mm=context.cluster.extent_mm)
+        judge = dict(points_mm=context.points, depth_mm=depth, extent_mm=context.cluster.extent_mm)
+        morphology, pleo, linear_fraction = _judge(specks, shapes, labels == c, **judge)
         if morphology == Morphology.VASCULAR:
             distribution = Distribution.LINEAR  # a vessel's wall: its layout is the vessel's course
+        elif distribution == Distribution.DIFFUSE and morphology not in OWN_MORPHOLOGIES:
+            # A chance group of a scatter: judge the whole scatter's shape.
+            morphology, pleo, linear_fraction = _judge(specks, shapes, (labels == c) | bright, **judge)
         out["distribution"].append(str(distribution))
         out["morphology"].append(str(morphology))
         out["pleomorphism"].append(pleo)
-        out["linear_fraction"].append(float(_linear(member_shapes).mean()))
+        out["linear_fraction"].append(linear_fraction)
         out["finding_extent_mm"].append(context.finding.extent_mm)
     described = ClusterDescriptions(
         distribution=np.array(out["distribution"], dtype=object), morphology=np.array(out["morphology"], dtype=object),
@@ -667,6 +668,17 @@ def _distribution(features: np.ndarray, *, nipple_known: bool = True) -> Distrib
     scores = {d: bias + float(np.dot(weights, features)) for d, (bias, weights) in DISTRIBUTION_WEIGHTS.items()
               if nipple_known or d != Distribution.SEGMENTAL}
     return max(scores, key=scores.get)
+
+
+def _judge(specks: Specks, shapes: SpeckFeatures, member, *, points_mm, depth_mm,
+           extent_mm: float) -> tuple[Morphology, float, float]:
+    """Morphology, pleomorphism and linear fraction of the specks in `member` ((K,) bool);
+    `points_mm` and `depth_mm` (or None) are of all K specks."""
+    members, member_shapes = specks.take(member), shapes.take(member)
+    pleo = pleomorphism(members.diameter_mm, member_shapes.elongation, member_shapes.solidity)
+    morphology = _morphology(members, member_shapes, points_mm[member], None if depth_mm is None else depth_mm[member],
+                             pleo=pleo, extent_mm=extent_mm)
+    return morphology, pleo, float(_linear(member_shapes).mean())
 
 
 def _morphology(specks: Specks, shapes: SpeckFeatures, points_mm, depth_mm, *, pleo: float,

@@ -137,6 +137,24 @@ def test_chance_group_in_a_scatter_of_bright_specks_is_diffuse_and_a_real_group_
     assert _describe(alone, alone_shapes, np.zeros(3, int)).distribution[0] != Distribution.DIFFUSE
 
 
+def test_a_chance_group_is_judged_with_its_scatter_unless_its_own_calcifications_are_benign():
+    # The diffuse chance group above among a scatter of round specks: punctate itself, round
+    # as a scatter; pieces of popcorn stay popcorn (a vessel or skin would stay too).
+    rng = np.random.default_rng(4)
+    grid = np.array([(r, c) for r in np.arange(10, 150, 15.0) for c in np.arange(20, 95, 15.0)])[:40]
+    scatter = grid + rng.uniform(-2, 2, grid.shape)
+    group = np.array([[5.0, 5.0], [6.5, 5.5], [5.5, 7.0]])
+    labels = np.r_[np.zeros(3, int), np.full(len(scatter), -1)]
+    punctate = dict(diameter_mm=np.r_[np.full(3, 0.3), np.full(40, 0.7)], elongation=1.05)
+    specks, shapes = _specks(np.vstack([group, scatter]), **punctate)
+    described = _describe(specks, shapes, labels)
+    assert described.distribution[0] == Distribution.DIFFUSE and described.morphology[0] == Morphology.ROUND
+    popcorn = dict(shape=np.r_[np.full(3, "coarse"), np.full(40, "round")],
+                   object_width_mm=np.r_[np.full(3, 2.5), np.full(40, np.nan)])
+    specks, shapes = _specks(np.vstack([group, scatter]), **punctate, **popcorn)
+    assert _describe(specks, shapes, labels).morphology[0] == Morphology.COARSE
+
+
 # ---------------------------------------------------------------------------
 # Morphology
 
