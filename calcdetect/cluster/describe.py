@@ -4,7 +4,7 @@ Measured features of a cluster's members and of its place in the breast are
 turned into the lexicon's descriptors (ACR BI-RADS Atlas, 5th ed., 2013): sizes
 come from the lexicon; the other cut points and the distribution model were
 chosen on balanced synthetic tuning sets (``calcdetect synth --balanced --n 72``,
-seeds 500-511 and 2027-2044) and measured on held-out ones (seeds 2045-2048); see
+seeds 500-511 and 2027-2048) and measured on held-out ones (seeds 2049-2056); see
 the README. This is a research aid, not a diagnosis.
 """
 
@@ -55,7 +55,7 @@ DIFFUSE_MIN_SIGNIFICANCE = 8.0
 #: fitted on the 2,584 detected clusters holding 2 or more planted calcifications of 17
 #: balanced synthetic sets (``calcdetect synth --balanced --n 72``, seeds 500-511,
 #: 2027-2029, 2031, 2032; vascular ones left out, see :func:`describe_clusters`) by
-#: ``benchmarks/fit_description.py distribution``; seeds 2045-2048 are held out
+#: ``benchmarks/fit_description.py distribution``; seeds 2049-2056 are held out
 #: (README). Features of a cluster and its finding: :func:`distribution_features`.
 DISTRIBUTION_FEATURES = (
     "log1p_extent_mm", "log1p_finding_extent_mm", "log_anisotropy", "log_finding_anisotropy", "curve_fit",
