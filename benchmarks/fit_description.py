@@ -39,9 +39,9 @@ from scipy.spatial import cKDTree
 from calcdetect.breast import breast_geometry
 from calcdetect.cluster.describe import (
     DISTRIBUTION_FEATURES,
+    PLEOMORPHIC_FEATURES,
     bright_isolated,
     cluster_layouts,
-    PLEOMORPHIC_FEATURES,
     pleomorphic_features,
 )
 from calcdetect.evaluate import MEMBER_TOLERANCE_MM, MIN_TRUE_MEMBERS, TruthImage, load_truth

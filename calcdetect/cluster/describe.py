@@ -474,7 +474,8 @@ def describe_clusters(
     (:data:`LINEAR_SPECKS`) are *vascular* (tram tracks at least
     :data:`VASCULAR_MIN_MM` long), *large_rodlike* (median width >= 0.5 mm) or
     *fine_linear_branching*; *rim* (lucent centres); clusters of median size from
-    0.5 mm (lexicon size, as measured on a sphere) are *round* when smooth, else
+    0.5 mm (lexicon size, as measured on a sphere) are *round* when smoother and more
+    uniform than coarse heterogeneous ones (:data:`ROUND_WEIGHTS`), else
     *coarse_heterogeneous*; smaller ones
     are *amorphous* when faint, *fine_pleomorphic* when finer, more elongated,
     irregular and varied than punctate ones (:data:`PLEOMORPHIC_WEIGHTS`), else
@@ -496,13 +497,13 @@ def describe_clusters(
                                                    "linear_fraction", "finding_extent_mm")}
     for c, context in enumerate(layouts):
         distribution = _distribution(context.features(), nipple_known=nipple is not None)
-        judge = dict(points_mm=context.points, depth_mm=depth, extent_mm=context.cluster.extent_mm)
-        morphology, pleo, linear_fraction = _judge(specks, shapes, labels == c, **judge)
+        place = dict(points_mm=context.points, depth_mm=depth, extent_mm=context.cluster.extent_mm)
+        morphology, pleo, linear_fraction = _judge(specks, shapes, labels == c, **place)
         if morphology == Morphology.VASCULAR:
             distribution = Distribution.LINEAR  # a vessel's wall: its layout is the vessel's course
         elif distribution == Distribution.DIFFUSE and morphology not in OWN_MORPHOLOGIES:
             # A chance group of a scatter: judge the whole scatter's shape.
-            morphology, pleo, linear_fraction = _judge(specks, shapes, (labels == c) | bright, **judge)
+            morphology, pleo, linear_fraction = _judge(specks, shapes, (labels == c) | bright, **place)
         out["distribution"].append(str(distribution))
         out["morphology"].append(str(morphology))
         out["pleomorphism"].append(pleo)

@@ -147,6 +147,7 @@ def enclosing_objects(image, specks: Specks, *, spacing, mask=None, cell_mm: flo
     row_mm, col_mm = check_spacing(spacing)
     cell_mm = check_positive("cell_mm", cell_mm)
     max_diameter_mm = check_positive("max_diameter_mm", max_diameter_mm)
+    min_significance = check_positive("min_significance", min_significance)
     k = len(specks)
     width, length = np.full(k, np.nan), np.full(k, np.nan)
     lucent = np.zeros(k, bool)

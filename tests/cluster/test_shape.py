@@ -105,6 +105,7 @@ def test_enclosing_object_of_a_sphere_is_measured_whole_from_its_centre_and_its_
     objects = enclosing_objects(image, _at([centre, edge]), spacing=OBJECT_SPACING)
     # A sphere's projected thickness is above half its peak over sqrt(3)/2 of its diameter.
     np.testing.assert_allclose(objects.width_mm, np.sqrt(3) / 2 * diameter_mm, atol=0.25)
+    np.testing.assert_allclose(objects.length_mm, objects.width_mm, atol=0.2)  # round
     assert not objects.lucent_centre.any()
 
 
@@ -137,3 +138,11 @@ def test_pieces_of_a_popcorn_calcification_are_coarse_and_make_a_coarse_cluster(
     assert inside.sum() >= 3  # found in pieces by the 1 mm size window
     assert np.mean(result.shapes.shape[inside] == SpeckShape.COARSE) >= 0.75
     assert (result.cluster_id[inside] == 0).all() and result.descriptions.morphology[0] == "coarse"
+
+
+@pytest.mark.parametrize("option", ["cell_mm", "max_diameter_mm", "min_significance"])
+def test_enclosing_objects_names_a_bad_option(option):
+    from calcdetect.cluster.shape import enclosing_objects
+
+    with pytest.raises(ValueError, match=option):
+        enclosing_objects(np.zeros((400, 400)), _at([(200, 200)]), spacing=OBJECT_SPACING, **{option: 0.0})
