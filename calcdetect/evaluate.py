@@ -450,6 +450,8 @@ class ClusterMatch:
     n_true_members : int
         Members of the prediction within :data:`MEMBER_TOLERANCE_MM` of one of the
         truth's calcifications.
+    n_members : int
+        Members of the prediction.
     """
 
     image_id: str
@@ -465,6 +467,7 @@ class ClusterMatch:
     predicted_morphology: str | None
     truth_cnr: float | None = None
     n_true_members: int = 0
+    n_members: int = 0
 
     def to_dict(self) -> dict:
         """JSON-serialisable dict."""
@@ -482,6 +485,7 @@ class ClusterMatch:
             "predicted_morphology": self.predicted_morphology,
             "truth_cnr": _json_float(self.truth_cnr) if self.truth_cnr is not None else None,
             "n_true_members": int(self.n_true_members),
+            "n_members": int(self.n_members),
         }
 
 
@@ -555,7 +559,7 @@ class DescriptionEvaluation:
     """How well matched clusters are described (distribution, morphology, suspicion score).
 
     Each truth cluster counts once, with its most confident matching prediction
-    (see :func:`describe_agreement`).
+    that holds some of its calcifications (see :func:`describe_agreement`).
 
     Attributes
     ----------
@@ -570,6 +574,9 @@ class DescriptionEvaluation:
         patterns (NaN unless both occur).
     mean_score : dict
         Mean predicted score per truth category.
+    n_without_members : int
+        Truth clusters hit (a prediction's centre in their hull) only by predictions
+        holding fewer than :data:`MIN_TRUE_MEMBERS` of their calcifications: left out.
     """
 
     distribution: Confusion
@@ -579,6 +586,7 @@ class DescriptionEvaluation:
     benign_recognised: float
     score_auc: float
     mean_score: dict
+    n_without_members: int = 0
 
     def to_dict(self) -> dict:
         return {
@@ -588,26 +596,33 @@ class DescriptionEvaluation:
             "clear_cnr": CLEAR_CNR, "benign_recognised": _json_float(self.benign_recognised),
             "score_auc": _json_float(self.score_auc),
             "mean_score": {k: _json_float(v) for k, v in self.mean_score.items()},
+            "n_without_members": int(self.n_without_members),
         }
 
 
 def describe_agreement(matches) -> DescriptionEvaluation:
     """Confusion matrices and score separation over the best match of each truth cluster.
 
-    The best match is the most confident detection whose centre hits the truth,
-    preferring detections that hold at least :data:`MIN_TRUE_MEMBERS` of the
-    truth's calcifications: a chance group of noise inside a regional group's
-    hull, or a segmental group inside a diffuse scatter's, says nothing of
-    their description.
+    The best match is the most confident detection whose centre hits the truth
+    and that holds at least :data:`MIN_TRUE_MEMBERS` of the truth's calcifications,
+    preferring those at least half made of them. A detection holding fewer says
+    nothing of the truth's description: a chance group of noise inside a regional
+    group's hull, or the other cluster of the image inside a diffuse scatter's
+    hull (the whole breast) when no group of the scatter was found. Truth
+    clusters hit only by such detections are counted apart (``n_without_members``).
+    Predictions that list no members (no calcifications table) are taken as they are.
     """
     best: dict[tuple[str, int], ClusterMatch] = {}
 
     def rank(m: ClusterMatch):
-        return (m.n_true_members >= MIN_TRUE_MEMBERS, m.confidence)
+        return (m.n_true_members >= MIN_TRUE_MEMBERS, 2 * m.n_true_members >= m.n_members, m.confidence)
 
+    hit = set()
     for m in matches:
         key = (m.image_id, m.truth_cluster_id)
-        if key not in best or rank(m) > rank(best[key]):
+        hit.add(key)
+        holds = m.n_true_members >= MIN_TRUE_MEMBERS or m.n_members == 0
+        if holds and (key not in best or rank(m) > rank(best[key])):
             best[key] = m
     chosen = list(best.values())
     clear = [m for m in chosen if m.truth_cnr is not None and m.truth_cnr >= CLEAR_CNR]
@@ -626,6 +641,7 @@ def describe_agreement(matches) -> DescriptionEvaluation:
         benign_recognised=float(np.mean(recognised)) if recognised else math.nan,
         score_auc=_auc(by_category[Category.SUSPICIOUS], by_category[Category.BENIGN]),
         mean_score={c: float(np.mean(v)) if v else math.nan for c, v in by_category.items()},
+        n_without_members=len(hit) - len(best),
     )
 
 
@@ -1478,6 +1494,7 @@ def _evaluate_clusters(
                     predicted_morphology=found.morphology[k],
                     truth_cnr=cluster.cnr,
                     n_true_members=n_true,
+                    n_members=len(members),
                 )
             )
 
@@ -1933,8 +1950,9 @@ def format_summary(evaluation: Evaluation) -> str:
     elif d is not None and d.distribution.n:
         lines += [
             "",
-            f"Description of the {d.distribution.n} detected truth clusters (best match each; "
-            f"'clear': CNR >= {CLEAR_CNR:g}, {d.distribution_clear.n} clusters):",
+            f"Description of the {d.distribution.n} detected truth clusters (best match each, holding "
+            f">= {MIN_TRUE_MEMBERS} of its calcifications; {d.n_without_members} more hit only by detections "
+            f"without: left out; 'clear': CNR >= {CLEAR_CNR:g}, {d.distribution_clear.n} clusters):",
             f"  distribution accuracy {_fmt(d.distribution.accuracy)} (clear {_fmt(d.distribution_clear.accuracy)}); "
             f"morphology accuracy {_fmt(d.morphology.accuracy)} (clear {_fmt(d.morphology_clear.accuracy)})",
             f"  benign patterns described as benign: {_fmt(d.benign_recognised)}; score ROC AUC suspicious vs "

@@ -569,13 +569,13 @@ def test_confusion_counts_the_best_match_of_each_truth_cluster():
     from calcdetect.evaluate import ClusterMatch, describe_agreement
 
     def match(truth_id, predicted_id, confidence, predicted_morphology, truth_morphology="fine_pleomorphic",
-              category="suspicious", cnr=12.0, score=None, n_true=3):
+              category="suspicious", cnr=12.0, score=None, n_true=3, n_members=4):
         return ClusterMatch(
             image_id="a.dcm", truth_cluster_id=truth_id, predicted_cluster_id=predicted_id,
             score=confidence if score is None else score, confidence=confidence, distance_mm=0.0,
             truth_category=category, truth_distribution="grouped", truth_morphology=truth_morphology,
             predicted_distribution="grouped", predicted_morphology=predicted_morphology, truth_cnr=cnr,
-            n_true_members=n_true,
+            n_true_members=n_true, n_members=n_members,
         )
 
     d = describe_agreement([
@@ -587,10 +587,22 @@ def test_confusion_counts_the_best_match_of_each_truth_cluster():
         # confident prediction 2, holding none (its centre falls in truth 4's hull): 5 counts.
         match(4, 5, 0.5, "vascular", truth_morphology="vascular", category="benign"),
         match(4, 2, 0.8, "punctate", truth_morphology="vascular", category="benign", n_true=0),
+        # Truth 5 (a diffuse scatter) is hit by prediction 6, a confident group of another
+        # truth holding 2 of the scatter's specks among its 12, and by prediction 7, a chance
+        # group of 3 of them: 7 counts.
+        match(5, 6, 0.9, "fine_pleomorphic", truth_morphology="punctate", category="benign", n_true=2,
+              n_members=12),
+        match(5, 7, 0.3, "punctate", truth_morphology="punctate", category="benign", n_true=3, n_members=3),
+        # Truth 6 is hit only by a prediction holding 1 of its calcifications: left out, counted
+        # apart; truth 7 by one without a member list (no calcifications table): taken as it is.
+        match(6, 8, 0.7, "punctate", n_true=1, n_members=5),
+        match(7, 9, 0.6, "fine_pleomorphic", n_true=0, n_members=0),
     ])
-    assert d.morphology.n == 5
-    assert d.morphology.accuracy == pytest.approx(3 / 5)
-    assert d.morphology_clear.n == 4
-    assert d.benign_recognised == pytest.approx(2 / 3)
-    assert d.score_auc == pytest.approx(3 / 6)  # suspicion 0.1 is below 0.3, 0.4, 0.5; 0.8 above all three
+    assert d.n_without_members == 1
+    assert d.morphology.n == 7
+    assert d.morphology.accuracy == pytest.approx(5 / 7)
+    assert d.morphology_clear.n == 6
+    assert d.benign_recognised == pytest.approx(3 / 4)
+    # Suspicion 0.1 is below the benign 0.3, 0.3, 0.4 and 0.5; 0.6 and 0.8 are above all four.
+    assert d.score_auc == pytest.approx(8 / 12)
     assert "(none)" in d.morphology.labels
