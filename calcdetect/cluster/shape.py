@@ -148,6 +148,8 @@ def enclosing_objects(image, specks: Specks, *, spacing, mask=None, cell_mm: flo
     cell_mm = check_positive("cell_mm", cell_mm)
     max_diameter_mm = check_positive("max_diameter_mm", max_diameter_mm)
     min_significance = check_positive("min_significance", min_significance)
+    if mask is not None and np.shape(mask) != image.shape:
+        raise ValueError(f"mask shape {np.shape(mask)} differs from image shape {image.shape}")
     k = len(specks)
     width, length = np.full(k, np.nan), np.full(k, np.nan)
     lucent = np.zeros(k, bool)

@@ -146,3 +146,10 @@ def test_enclosing_objects_names_a_bad_option(option):
 
     with pytest.raises(ValueError, match=option):
         enclosing_objects(np.zeros((400, 400)), _at([(200, 200)]), spacing=OBJECT_SPACING, **{option: 0.0})
+
+
+def test_enclosing_objects_refuses_a_mask_of_another_shape():
+    from calcdetect.cluster.shape import enclosing_objects
+
+    with pytest.raises(ValueError, match="mask shape"):
+        enclosing_objects(np.zeros((400, 400)), _at([(200, 200)]), spacing=OBJECT_SPACING, mask=np.ones((40, 40), bool))
