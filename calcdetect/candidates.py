@@ -85,6 +85,7 @@ def find_specks(
     mask=None,
     noise: NoiseMap | None = None,
     detection=None,
+    detection_noise: NoiseMap | None = None,
     block_mm: float = 4.0,
     backend: str = "opencv",
 ) -> Specks:
@@ -125,6 +126,8 @@ def find_specks(
     detection : (M, N) ndarray, optional
         Image whose local significance decides where specks are (both
         thresholds); `response` by default.
+    detection_noise : NoiseMap, optional
+        Precomputed noise estimate of `detection`.
     block_mm : float
         Block size of the noise estimate when `noise` is not given.
     backend : {"opencv", "reference"}
@@ -155,7 +158,8 @@ def find_specks(
         detection = check_image(detection)
         if detection.shape != response.shape:
             raise ValueError(f"detection shape {detection.shape} differs from response shape {response.shape}")
-        detection_noise = local_noise(detection, spacing=spacing, block_mm=block_mm, mask=mask)
+        if detection_noise is None:
+            detection_noise = local_noise(detection, spacing=spacing, block_mm=block_mm, mask=mask)
 
     # Pixels above the low threshold, without full-size level and sigma images:
     # the threshold is formed on the block grid, then interpolated.
@@ -247,6 +251,10 @@ def find_specks(
     np.maximum.at(bbox[:, 2], label, rows)
     np.maximum.at(bbox[:, 3], label, cols)
 
+    # The weights are signed, so noise can pull a faint speck's centroid off its pixels:
+    # keep it on them (and so inside the image).
+    r_mean = np.clip(r_mean, bbox[:, 0], bbox[:, 2])
+    c_mean = np.clip(c_mean, bbox[:, 1], bbox[:, 3])
     specks = Specks(
         row=r_mean,
         col=c_mean,

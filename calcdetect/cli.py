@@ -38,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     detect.add_argument("--filter", choices=sorted(FILTERS), default=defaults.filter, help="enhancement filter")
     detect.add_argument("--threshold", type=float, default=defaults.threshold,
                         help="speck significance in local noise sigmas (default %(default)s)")
+    detect.add_argument("--min-confidence", type=float, default=defaults.min_confidence, metavar="C",
+                        help="operating point: report clusters at least this confident (default %(default)s, "
+                             "chosen on synthetic tuning sets; 0 reports all)")
     detect.add_argument("--min-diameter-mm", type=float, default=defaults.min_diameter_mm)
     detect.add_argument("--max-diameter-mm", type=float, default=defaults.max_diameter_mm)
     detect.add_argument("--birads-grouping", action="store_true",
@@ -67,10 +70,14 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--scale", type=float, default=1.0,
                        help="field-of-view scale; 1 = 4096 x 3328, 0.25 for quick tests (default %(default)s)")
-    synth.add_argument("--spacing-mm", type=float, help="pixel spacing; default drawn per image from 0.065-0.1 mm")
+    synth.add_argument("--spacing-mm", type=float,
+                       help="pixel spacing; default drawn per image from 0.065-0.1 mm (wide domain: film 0.04-0.05 mm)")
     synth.add_argument("--balanced", action="store_true",
                        help="two clusters per image cycling through every morphology and distribution "
                             "(for scoring the BI-RADS description)")
+    synth.add_argument("--domain", choices=("classic", "wide"), default="classic",
+                       help="classic: the original digital look (default); wide: per image, digitised film or "
+                            "processed digital images, more anatomy, benign calcifications and artefacts")
     synth.set_defaults(handler=_synth)
 
     evaluate = sub.add_parser("evaluate", help="FROC and calcification sensitivity of a run against truth.json")
@@ -135,7 +142,7 @@ def _detect(args) -> int:
     from calcdetect.store import RunConflictError
 
     changes = dict(filter=args.filter, threshold=args.threshold, min_diameter_mm=args.min_diameter_mm,
-                   max_diameter_mm=args.max_diameter_mm)
+                   max_diameter_mm=args.max_diameter_mm, min_confidence=args.min_confidence)
     params = Params.birads_grouping(**changes) if args.birads_grouping else Params(**changes)
     progress = _Progress(quiet=args.quiet)
     try:
@@ -203,7 +210,8 @@ def _synth(args) -> int:
 
     if args.n < 1:
         raise ValueError(f"--n must be >= 1; got {args.n}")
-    settings = SynthSettings(scale=args.scale, spacing_mm=args.spacing_mm, balanced=args.balanced)
+    settings = SynthSettings(scale=args.scale, spacing_mm=args.spacing_mm, balanced=args.balanced,
+                             domain=args.domain)
     truth = make_set(args.out, n=args.n, seed=args.seed, settings=settings)
     print(f"{args.n} synthetic mammograms and their truth in {truth}")
     return 0

@@ -51,7 +51,11 @@ class NoiseMap:
         return cv2.resize(np.asarray(grid, np.float32), size, interpolation=cv2.INTER_LINEAR)[:rows, :cols]
 
 
-def local_noise(response, *, spacing, block_mm: float = 4.0, mask=None, stride: int = 3) -> NoiseMap:
+#: Grey-level bins of the noise-versus-grey-level curve (see `local_noise`'s `grey_level`).
+LEVEL_BINS = 12
+
+
+def local_noise(response, *, spacing, block_mm: float = 4.0, mask=None, stride: int = 3, grey_level=None) -> NoiseMap:
     """Estimate the local background level and noise of a filter response.
 
     Median and median absolute deviation (MAD) per block are insensitive to
@@ -74,10 +78,25 @@ def local_noise(response, *, spacing, block_mm: float = 4.0, mask=None, stride: 
         Use every `stride`-th pixel in each direction: neighbouring pixels of a
         filtered image are correlated, so little is lost and time drops by
         stride**2 (a 4 mm block at 0.07 mm still gives about 360 samples).
+    grey_level : (M, N) ndarray, optional
+        The image's grey level (e.g. the mammogram itself). Quantum noise depends
+        on the signal, so blocks of one grey level share a noise level: with
+        `grey_level`, each block's sigma is at least the median sigma of the blocks of
+        its grey level (:data:`LEVEL_BINS` bins by quantile over the valid
+        blocks), the noise-versus-grey-level relation that Karssemeijer's noise
+        equalisation rests on [1]_. A block whose own estimate is deflated (a
+        smooth processed zone, a clipped flat area, a skin band flattened by
+        peripheral equalisation) then does not make its faint texture significant.
 
     Returns
     -------
     NoiseMap
+
+    References
+    ----------
+    .. [1] Karssemeijer N. Adaptive noise equalization and recognition of
+       microcalcification clusters in mammograms. Int J Pattern Recognit Artif
+       Intell 1993;7:1357-76.
     """
     response = check_image(response)
     row_mm, col_mm = check_spacing(spacing)
@@ -88,12 +107,7 @@ def local_noise(response, *, spacing, block_mm: float = 4.0, mask=None, stride: 
     b_r, b_c = max(2, block[0] // stride), max(2, block[1] // stride)
     block = (b_r * stride, b_c * stride)
     n_r, n_c = -(-rows // block[0]), -(-cols // block[1])
-    sub = np.full((n_r * b_r, n_c * b_c), np.nan, np.float32)
-    strided = response[::stride, ::stride]
-    sub[: strided.shape[0], : strided.shape[1]] = strided
-    if mask is not None:
-        sub[: strided.shape[0], : strided.shape[1]][~np.asarray(mask, bool)[::stride, ::stride]] = np.nan
-    blocks = sub.reshape(n_r, b_r, n_c, b_c).transpose(0, 2, 1, 3).reshape(n_r, n_c, b_r * b_c)
+    blocks = _strided_blocks(response, mask, stride, (b_r, b_c), (n_r, n_c))
     n_valid = np.count_nonzero(~np.isnan(blocks), axis=-1)
     valid = n_valid >= 0.25 * blocks.shape[-1]
     level = np.zeros((n_r, n_c), np.float32)
@@ -106,6 +120,11 @@ def local_noise(response, *, spacing, block_mm: float = 4.0, mask=None, stride: 
     for i, j in zip(*np.nonzero(valid & ~whole)):
         values = blocks[i, j][~np.isnan(blocks[i, j])]
         level[i, j], sigma[i, j] = (v[0] for v in _median_and_sigma(values[None, :]))
+    if grey_level is not None and np.count_nonzero(valid) >= 2 * LEVEL_BINS:
+        grey_blocks = _strided_blocks(check_image(grey_level), mask, stride, (b_r, b_c), (n_r, n_c))
+        grey = np.full((n_r, n_c), np.nan, np.float32)
+        grey[valid] = np.nanmedian(grey_blocks[valid], axis=-1)
+        sigma = _level_floor(sigma, grey, valid)
     if valid.any() and not valid.all():
         idx = ndi.distance_transform_edt(~valid, return_distances=False, return_indices=True)
         level, sigma = level[tuple(idx)], sigma[tuple(idx)]
@@ -114,6 +133,28 @@ def local_noise(response, *, spacing, block_mm: float = 4.0, mask=None, stride: 
     floor = max(float(np.median(sigma[valid])) * 0.05 if valid.any() else 0.0, 1e-6)
     sigma = np.maximum(sigma, floor)
     return NoiseMap(level=level, sigma=sigma.astype(np.float32), block_px=block, shape=(rows, cols))
+
+
+def _strided_blocks(image: np.ndarray, mask, stride: int, block: tuple[int, int], grid: tuple[int, int]) -> np.ndarray:
+    """(P, Q, b_r * b_c) float32: every `stride`-th pixel of `image` cut into the grid's blocks of
+    `block` strided pixels; NaN outside `mask` and past the image's end."""
+    (b_r, b_c), (n_r, n_c) = block, grid
+    sub = np.full((n_r * b_r, n_c * b_c), np.nan, np.float32)
+    strided = image[::stride, ::stride]
+    sub[: strided.shape[0], : strided.shape[1]] = strided
+    if mask is not None:
+        sub[: strided.shape[0], : strided.shape[1]][~np.asarray(mask, bool)[::stride, ::stride]] = np.nan
+    return sub.reshape(n_r, b_r, n_c, b_c).transpose(0, 2, 1, 3).reshape(n_r, n_c, b_r * b_c)
+
+
+def _level_floor(sigma: np.ndarray, grey: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Raise each valid block's sigma to the median sigma of its grey-level bin."""
+    edges = np.quantile(grey[valid], np.linspace(0, 1, LEVEL_BINS + 1)[1:-1])
+    bins = np.digitize(grey[valid], edges)
+    typical = np.array([np.median(sigma[valid][bins == b]) if np.any(bins == b) else 0.0 for b in range(LEVEL_BINS)])
+    out = sigma.copy()
+    out[valid] = np.maximum(sigma[valid], typical[bins])
+    return out
 
 
 def _median_and_sigma(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

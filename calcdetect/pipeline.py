@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from calcdetect.breast import breast_geometry
+from calcdetect.breast import BreastGeometry, breast_geometry
 from calcdetect.candidates import Specks, find_specks
 from calcdetect.cluster import CAD_RADIUS_MM, Clusters, cluster_labels, measure_clusters
 from calcdetect.cluster.describe import ClusterDescriptions, describe_clusters
 from calcdetect.cluster.shape import SpeckFeatures, speck_features
 from calcdetect.filters import difference_of_gaussians, get_filter
 from calcdetect.filters._common import check_image, check_spacing
+from calcdetect.noise import local_noise
+from calcdetect.specks.features import CandidateFeatures, candidate_features
+from calcdetect.specks.model import calcification_probability, vascular_probability
 
 
 #: What a speck's significance can be measured on (see `Params.detection`).
 DETECTIONS = ("bandpass", "response")
+#: Default of `Params.min_calcification_probability` (chosen on synthetic tuning sets; see
+#: benchmarks/fp_model.md).
+MIN_CALCIFICATION_PROBABILITY = 0.1
+#: Default of `Params.min_confidence` (chosen on synthetic tuning sets; see README).
+MIN_CONFIDENCE = 0.5
 
 
 @dataclass(frozen=True)
@@ -52,7 +61,8 @@ class Params:
     skin_margin_mm : float
         Candidates closer than this to the skin line are dropped: the skin
         itself (about 1.5 mm thick) is a bright rim whose edges excite any
-        band-pass filter. The same margin is kept from the pectoral muscle.
+        band-pass filter. The same margin is kept from the pectoral muscle and
+        from the image border.
     exclude_pectoral : bool
         On oblique and lateral views (see :data:`calcdetect.breast.PECTORAL_VIEWS`),
         find the pectoral muscle and search no candidates in it.
@@ -60,6 +70,16 @@ class Params:
         Density criterion of a cluster (see :func:`calcdetect.cluster.cluster_labels`):
         by default the CAD convention, 3 within 1 cm^2; BI-RADS is 5 within 1 cm
         (:meth:`birads_grouping`).
+    fp_model : bool
+        Score each candidate with the shipped false-positive model
+        (:func:`calcdetect.specks.model.calcification_probability`); else its score
+        grows with its significance alone.
+    min_calcification_probability : float
+        Candidates scored below this are dropped before clustering (with the model).
+    min_confidence : float
+        The operating point: clusters less confident than this are dissolved (their
+        calcifications stay, outside any cluster) before they are described. The
+        default is chosen on synthetic tuning sets (see README, "Operating point").
     """
 
     filter: str = "tophat"
@@ -75,6 +95,9 @@ class Params:
     exclude_pectoral: bool = True
     cluster_radius_mm: float = CAD_RADIUS_MM
     min_cluster_specks: int = 3
+    fp_model: bool = True
+    min_calcification_probability: float = MIN_CALCIFICATION_PROBABILITY
+    min_confidence: float = MIN_CONFIDENCE
 
     def __post_init__(self):
         get_filter(self.filter)  # raises, naming the allowed filters
@@ -89,6 +112,10 @@ class Params:
             raise ValueError(
                 f"min_diameter_mm must be < max_diameter_mm; got {self.min_diameter_mm} and {self.max_diameter_mm}"
             )
+        for name in ("min_calcification_probability", "min_confidence"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and 0 <= value < 1):
+                raise ValueError(f"{name} must be a number in [0, 1); got {value!r}")
         if self.skin_margin_mm < 0:
             raise ValueError(f"skin_margin_mm must be >= 0; got {self.skin_margin_mm}")
 
@@ -119,6 +146,14 @@ class Result:
         BI-RADS distribution, morphology and descriptor PPV of each cluster (C).
     seconds : dict of str to float
         Time spent in each stage.
+    geometry : BreastGeometry or None
+        The breast geometry detection used (None when a mask was given).
+    features : CandidateFeatures or None
+        The false-positive model's features of each speck (K).
+    n_candidates : int
+        Candidates found before the false-positive model's cut.
+    n_clusters_before_cut : int
+        Clusters found before the `min_confidence` cut.
     """
 
     specks: Specks
@@ -127,6 +162,10 @@ class Result:
     shapes: SpeckFeatures | None = None
     descriptions: ClusterDescriptions | None = None
     seconds: dict = field(default_factory=dict)
+    geometry: BreastGeometry | None = None
+    features: CandidateFeatures | None = None
+    n_candidates: int = 0
+    n_clusters_before_cut: int = 0
 
     @property
     def n_suspicious_clusters(self) -> int | None:
@@ -169,7 +208,8 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
         when omitted (the breast, ``params.skin_margin_mm`` inside the skin line,
         without the pectoral muscle on oblique views). With a mask given, the
         nipple and skin line are unknown (no cluster is then described as
-        segmental or skin), and the mask's area stands for the breast's.
+        segmental or skin), and the mask's area stands for the breast's. Either way
+        nothing is searched within ``params.skin_margin_mm`` of the image border.
     view : str, optional
         ``"CC"``, ``"MLO"``, ...: with ``params.exclude_pectoral``, the pectoral
         muscle is searched on oblique and lateral views when `mask` is omitted.
@@ -187,6 +227,7 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
     """
     image = check_image(image)
     spacing = check_spacing(spacing)
+    full_shape = image.shape
     clock = _Stopwatch()
     geometry = None
     if mask is None:
@@ -197,13 +238,14 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
         mask = np.asarray(mask, bool)
         if mask.shape != image.shape:
             raise ValueError(f"mask shape {mask.shape} differs from image shape {image.shape}")
+    mask = _off_the_border(mask, margin_px=[math.ceil(params.skin_margin_mm / s) for s in spacing])
     clock.lap("breast mask")
     if not mask.any():  # nothing to search
         empty = Specks.empty()
         labels = np.zeros(0, np.int64)
         return Result(empty, labels, measure_clusters(empty, labels, spacing=spacing),
                       shapes=speck_features(np.zeros((1, 1), np.float32), empty, spacing=spacing),
-                      descriptions=ClusterDescriptions.empty(), seconds=clock.laps)
+                      descriptions=ClusterDescriptions.empty(), seconds=clock.laps, geometry=geometry)
     box = _bounding_box(mask, reach_px=[math.ceil(_reach_mm(params) / s) for s in spacing])
     offset = np.array([box[0].start, box[1].start])
     image, mask = image[box], np.ascontiguousarray(mask[box])  # the mask is indexed flat, often
@@ -216,12 +258,14 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
         backend=params.backend,
     )
     clock.lap(f"filter ({params.filter})")
-    detection = None
+    detection = response
     if params.detection == "bandpass":
         low_sigma_mm = params.min_diameter_mm / (2 * math.sqrt(2))
         detection = difference_of_gaussians(image, low_sigma_mm, 4 * low_sigma_mm, spacing=spacing,
                                             backend=params.backend)
         clock.lap("detection band-pass")
+    detection_noise = local_noise(detection, spacing=spacing, block_mm=params.noise_block_mm, mask=mask,
+                                  grey_level=image)
     specks = find_specks(
         response,
         spacing=spacing,
@@ -232,6 +276,7 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
         max_length_mm=params.max_length_mm,
         mask=mask,
         detection=detection,
+        detection_noise=detection_noise,
         block_mm=params.noise_block_mm,
         backend=params.backend,
     )
@@ -239,9 +284,21 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
     clock.lap("specks")
     # bbox still in crop coordinates; the image for objects wider than the size window (popcorn)
     shapes = speck_features(response, specks, spacing=spacing, image=image, mask=mask)
-    del response
-    specks = specks.shifted(offset)
     clock.lap("speck shapes")
+    depth_mm = geometry.depth_mm(specks.row + offset[0], specks.col + offset[1]) if geometry is not None else None
+    pectoral = geometry.pectoral[box] if geometry is not None and geometry.pectoral is not None else None
+    features = candidate_features(image, specks, shapes, spacing=spacing, response=response,
+                                  detection_noise=detection_noise, mask=mask, depth_mm=depth_mm, pectoral=pectoral,
+                                  offset=offset, full_shape=full_shape)
+    del response
+    n_candidates = len(specks)
+    if params.fp_model:
+        probability = calcification_probability(features)
+        keep = probability >= params.min_calcification_probability
+        specks = dataclasses.replace(specks, score=probability).take(keep)
+        shapes, features = shapes.take(keep), features.take(keep)
+    specks = specks.shifted(offset)
+    clock.lap("false-positive model")
     labels = cluster_labels(
         specks.row,
         specks.col,
@@ -250,6 +307,13 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
         min_specks=params.min_cluster_specks,
     )
     clusters = measure_clusters(specks, labels, spacing=spacing)
+    n_clusters_before_cut = len(clusters)
+    confident = clusters.confidence >= params.min_confidence
+    if not confident.all():
+        renumber = np.full(len(clusters), -1, np.int64)
+        renumber[confident] = np.arange(np.count_nonzero(confident))
+        labels = np.where(labels >= 0, renumber[labels], -1)
+        clusters = clusters.take(confident)
     clock.lap("clusters")
     found = geometry is not None and geometry.found
     descriptions = describe_clusters(
@@ -257,10 +321,23 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
         nipple=geometry.nipple if found else None,
         skin_depth_mm=geometry.depth_mm(specks.row, specks.col) if found else None,
         breast_area_mm2=geometry.area_mm2 if found else float(mask.sum()) * spacing[0] * spacing[1],
+        vascular=vascular_probability(features) if params.fp_model else None,
     )
     clock.lap("description")
     return Result(specks=specks, cluster_id=labels, clusters=clusters, shapes=shapes, descriptions=descriptions,
-                  seconds=clock.laps)
+                  seconds=clock.laps, geometry=geometry, features=features, n_candidates=n_candidates,
+                  n_clusters_before_cut=n_clusters_before_cut)
+
+
+def _off_the_border(mask: np.ndarray, *, margin_px) -> np.ndarray:
+    """`mask` without the `margin_px` (rows, cols) next to the image border, where the filters'
+    neighbourhoods are cut short (as at the skin line)."""
+    (m_r, m_c), (rows, cols) = margin_px, mask.shape
+    if not (mask[:m_r].any() or mask[rows - m_r:].any() or mask[:, :m_c].any() or mask[:, cols - m_c:].any()):
+        return mask
+    mask = mask.copy()
+    mask[:m_r], mask[rows - m_r:], mask[:, :m_c], mask[:, cols - m_c:] = False, False, False, False
+    return mask
 
 
 def _reach_mm(params: Params) -> float:

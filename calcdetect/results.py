@@ -23,6 +23,8 @@ IMAGE_COLUMNS = (
     "image_id", "path", "status", "error", "rows", "columns", "spacing_mm",
     "spacing_source", "laterality", "view", "n_calcifications", "n_clusters", "seconds", "warnings",
     "n_suspicious_clusters",
+    # Before the false-positive model's cut and before the --min-confidence cut.
+    "n_candidates", "n_clusters_before_cut",
 )
 CALCIFICATION_COLUMNS = (
     "image_id", "calc_id", "cluster_id", "row", "col", "area_mm2", "diameter_mm",
@@ -33,7 +35,7 @@ CLUSTER_COLUMNS = (
     "row_max", "col_max", "extent_mm", "area_mm2", "density_per_cm2", "distribution",
     "morphology", "score",
     # Added after the contract's columns (schema 1 allows it): the parts of the score.
-    "confidence", "ppv", "finding_extent_mm", "pleomorphism", "linear_fraction",
+    "confidence", "ppv", "finding_extent_mm", "pleomorphism", "linear_fraction", "finding_id",
 )
 
 #: Type of every column of the three tables (a name means the same in every table).
@@ -41,7 +43,7 @@ COLUMN_TYPES = {
     **dict.fromkeys(("image_id", "path", "status", "error", "spacing_source", "laterality", "view", "warnings",
                      "shape", "distribution", "morphology"), "string"),
     **dict.fromkeys(("rows", "columns", "n_calcifications", "n_clusters", "n_suspicious_clusters", "calc_id",
-                     "cluster_id"), "int64"),
+                     "cluster_id", "n_candidates", "n_clusters_before_cut", "finding_id"), "int64"),
     **dict.fromkeys(("spacing_mm", "seconds", "row", "col", "area_mm2", "diameter_mm", "length_mm", "width_mm",
                      "contrast", "score", "row_min", "col_min", "row_max", "col_max", "extent_mm",
                      "density_per_cm2", "confidence", "ppv", "finding_extent_mm", "pleomorphism",
@@ -86,6 +88,8 @@ def image_row(
         "seconds": seconds,
         "warnings": "; ".join(warnings) or None,
         "n_suspicious_clusters": result.n_suspicious_clusters if result is not None else None,
+        "n_candidates": result.n_candidates if result is not None else None,
+        "n_clusters_before_cut": result.n_clusters_before_cut if result is not None else None,
     }
 
 
@@ -117,7 +121,7 @@ def cluster_rows(image_id: str, result: Result) -> list[dict]:
             **({} if d is None else {
                 "distribution": d.distribution[i], "morphology": d.morphology[i], "ppv": d.ppv[i],
                 "finding_extent_mm": d.finding_extent_mm[i], "pleomorphism": d.pleomorphism[i],
-                "linear_fraction": d.linear_fraction[i]}),
+                "linear_fraction": d.linear_fraction[i], "finding_id": int(d.finding_id[i])}),
         }
         for i in range(len(c))
     ]

@@ -111,6 +111,9 @@ TRAM_TRACK = 0.4
 #: this (mm) is not called vascular (side-by-side fine casts or popcorn fragments
 #: can pair up over a few mm; 95 % of detected vascular clusters are longer).
 VASCULAR_MIN_MM = 8.0
+#: Vascular, learned: this fraction of members is more likely than not a piece of a
+#: calcified vessel's wall (:func:`calcdetect.specks.model.vascular_probability`).
+VASCULAR_SPECKS = 0.5
 #: Rim: this fraction of members has a lucent centre.
 RIM_SPECKS = 0.5
 #: Coarse (popcorn, over 2 mm): this fraction of members is coarse, most of them pieces
@@ -201,6 +204,10 @@ class ClusterDescriptions(StructOfArrays):
     ppv : (C,) ndarray
         Probability of malignancy given the description, from the published
         PPVs (see :func:`suspicion`).
+    finding_id : (C,) ndarray of int
+        The finding each cluster is part of (0..F-1, numbered by their first
+        cluster): clusters whose members come within :data:`FINDING_LINK_MM` are
+        judged together as one finding.
     """
 
     distribution: np.ndarray
@@ -209,6 +216,7 @@ class ClusterDescriptions(StructOfArrays):
     linear_fraction: np.ndarray
     finding_extent_mm: np.ndarray
     ppv: np.ndarray
+    finding_id: np.ndarray
 
     @property
     def n_suspicious(self) -> int:
@@ -218,7 +226,7 @@ class ClusterDescriptions(StructOfArrays):
     @classmethod
     def empty(cls) -> ClusterDescriptions:
         text = np.zeros(0, dtype=object)
-        return cls(text, text.copy(), *(np.zeros(0) for _ in range(4)))
+        return cls(text, text.copy(), *(np.zeros(0) for _ in range(4)), finding_id=np.zeros(0, np.int64))
 
 
 @dataclass(frozen=True)
@@ -424,6 +432,7 @@ def describe_clusters(
     nipple=None,
     skin_depth_mm=None,
     breast_area_mm2: float | None = None,
+    vascular=None,
 ) -> ClusterDescriptions:
     """Describe each cluster in the BI-RADS lexicon.
 
@@ -447,6 +456,11 @@ def describe_clusters(
     breast_area_mm2 : float, optional
         Area of the breast; without it no specks outside clusters are counted
         and diffuse is rare.
+    vascular : (K,) array_like, optional
+        Probability that each speck is a piece of a calcified vessel's wall
+        (:func:`calcdetect.specks.model.vascular_probability`); a cluster
+        :data:`VASCULAR_SPECKS` of whose members are likely pieces is vascular.
+        Without it only the tram-track rule tells vessels.
 
     Returns
     -------
@@ -470,7 +484,8 @@ def describe_clusters(
     specks outside clusters (the scatter it is a chance group of). First rule
     that applies: *skin* (median depth <=
     :data:`SKIN_DEPTH_MM`); *coarse* (:data:`COARSE_SPECKS` of the members coarse:
-    pieces of a popcorn calcification, measured whole); linear-shaped clusters
+    pieces of a popcorn calcification, measured whole); *vascular* (by the learned
+    `vascular` probability, :data:`VASCULAR_SPECKS`); linear-shaped clusters
     (:data:`LINEAR_SPECKS`) are *vascular* (tram tracks at least
     :data:`VASCULAR_MIN_MM` long), *large_rodlike* (median width >= 0.5 mm) or
     *fine_linear_branching*; *rim* (lucent centres); clusters of median size from
@@ -497,7 +512,8 @@ def describe_clusters(
                                                    "linear_fraction", "finding_extent_mm")}
     for c, context in enumerate(layouts):
         distribution = _distribution(context.features(), nipple_known=nipple is not None)
-        place = dict(points_mm=context.points, depth_mm=depth, extent_mm=context.cluster.extent_mm)
+        place = dict(points_mm=context.points, depth_mm=depth, extent_mm=context.cluster.extent_mm,
+                     vascular=None if vascular is None else np.asarray(vascular, float))
         morphology, pleo, linear_fraction = _judge(specks, shapes, labels == c, **place)
         if morphology == Morphology.VASCULAR:
             distribution = Distribution.LINEAR  # a vessel's wall: its layout is the vessel's course
@@ -513,6 +529,7 @@ def describe_clusters(
         distribution=np.array(out["distribution"], dtype=object), morphology=np.array(out["morphology"], dtype=object),
         pleomorphism=np.asarray(out["pleomorphism"], float), linear_fraction=np.asarray(out["linear_fraction"], float),
         finding_extent_mm=np.asarray(out["finding_extent_mm"], float), ppv=np.zeros(len(layouts)),
+        finding_id=np.array([context.finding_id for context in layouts], np.int64),
     )
     several = described.n_suspicious > 1
     ppv = np.array([suspicion(m, d, extent_mm=e, several_clusters=several)
@@ -533,6 +550,8 @@ class ClusterLayout:
         Bright specks outside any cluster per 100 cm^2 of breast.
     points : (K, 2) ndarray
         All specks of the image (row, col) in mm.
+    finding_id : int
+        The finding's number (0..F-1, in the order of their first cluster).
     """
 
     cluster: Layout
@@ -540,6 +559,7 @@ class ClusterLayout:
     nipple_mm: np.ndarray | None
     isolated_per_100cm2: float | None
     points: np.ndarray
+    finding_id: int = 0
 
     def features(self) -> np.ndarray:
         """The cluster's :data:`DISTRIBUTION_FEATURES`."""
@@ -570,7 +590,7 @@ def cluster_layouts(specks: Specks, labels, *, spacing, nipple=None,
     whole = {f: own[c[0]] if len(c) == 1 else layout(points[np.isin(labels, c)]) for f, c in members.items()}
     return [
         ClusterLayout(cluster=own[c], finding=whole[finding[c]], nipple_mm=nipple_mm,
-                      isolated_per_100cm2=isolated, points=points)
+                      isolated_per_100cm2=isolated, points=points, finding_id=int(finding[c]))
         for c in range(n_clusters)
     ]
 
@@ -629,12 +649,17 @@ def _odds(p: float) -> float:
 
 
 def _findings(points: np.ndarray, labels: np.ndarray, n_clusters: int) -> np.ndarray:
-    """Finding of each cluster: clusters linked by members within FINDING_LINK_MM."""
+    """Finding of each cluster: clusters linked by members within FINDING_LINK_MM, numbered
+    0..F-1 in the order of their first cluster."""
     clustered = np.flatnonzero(labels >= 0)
     pairs = cKDTree(points[clustered]).query_pairs(FINDING_LINK_MM, output_type="ndarray")
     a, b = labels[clustered[pairs[:, 0]]], labels[clustered[pairs[:, 1]]]
     graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(n_clusters, n_clusters))
-    return connected_components(graph, directed=False)[1]
+    component = connected_components(graph, directed=False)[1]
+    _, first = np.unique(component, return_index=True)
+    rank = np.empty(len(first), np.int64)
+    rank[np.argsort(first)] = np.arange(len(first))
+    return rank[component]
 
 
 def distribution_features(own: Layout, whole: Layout, nipple_mm, isolated_density) -> np.ndarray:
@@ -672,24 +697,26 @@ def _distribution(features: np.ndarray, *, nipple_known: bool = True) -> Distrib
 
 
 def _judge(specks: Specks, shapes: SpeckFeatures, member, *, points_mm, depth_mm,
-           extent_mm: float) -> tuple[Morphology, float, float]:
+           extent_mm: float, vascular=None) -> tuple[Morphology, float, float]:
     """Morphology, pleomorphism and linear fraction of the specks in `member` ((K,) bool);
-    `points_mm` and `depth_mm` (or None) are of all K specks."""
+    `points_mm`, `depth_mm` and `vascular` (or None) are of all K specks."""
     members, member_shapes = specks.take(member), shapes.take(member)
     pleo = pleomorphism(members.diameter_mm, member_shapes.elongation, member_shapes.solidity)
     morphology = _morphology(members, member_shapes, points_mm[member], None if depth_mm is None else depth_mm[member],
-                             pleo=pleo, extent_mm=extent_mm)
+                             pleo=pleo, extent_mm=extent_mm, vascular=None if vascular is None else vascular[member])
     return morphology, pleo, float(_linear(member_shapes).mean())
 
 
 def _morphology(specks: Specks, shapes: SpeckFeatures, points_mm, depth_mm, *, pleo: float,
-                extent_mm: float) -> Morphology:
+                extent_mm: float, vascular=None) -> Morphology:
     """The first rule of :func:`describe_clusters` (Notes) that the members meet."""
     linear = _linear(shapes)
     if depth_mm is not None and np.median(depth_mm) <= SKIN_DEPTH_MM:
         return Morphology.SKIN
     if np.mean(shapes.shape == str(SpeckShape.COARSE)) >= COARSE_SPECKS:
         return Morphology.COARSE
+    if vascular is not None and np.mean(vascular >= 0.5) >= VASCULAR_SPECKS:
+        return Morphology.VASCULAR
     if linear.mean() >= LINEAR_SPECKS:
         long = extent_mm >= VASCULAR_MIN_MM
         if long and tram_track_fraction(points_mm[linear], specks.orientation[linear],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -52,39 +51,27 @@ class Clusters(StructOfArrays):
     confidence: np.ndarray
 
 
-#: Weights of :func:`cluster_confidence`: a logistic regression of "is a planted
-#: cluster" on these features, fitted on a synthetic tuning set (calcdetect synth
-#: --n 20 --seed 200; the evaluation sets use other seeds) and rounded.
-CONFIDENCE_WEIGHTS = {"top3_significance": 0.4, "median_significance": 0.5, "log_count": 0.6,
-                      "median_diameter_mm": -4.5, "intercept": -5.0}
+#: A cluster is as sure as this many of its surest members (the CAD convention's least cluster).
+CONFIDENCE_MEMBERS = 3
 
 
-def cluster_confidence(significance, diameter_mm) -> float:
-    """Detection confidence of a cluster in [0, 1].
+def cluster_confidence(scores) -> float:
+    """Detection confidence of a cluster in [0, 1]: the mean of its members' three highest scores.
 
-    A logistic function of the members' detection significance (mean of the
-    three highest and median), their number (log) and their median diameter:
-    clusters of real calcifications hold more, brighter and smaller specks than
-    the chance groups that noise and tissue texture make. See
-    :data:`CONFIDENCE_WEIGHTS`.
+    With the false-positive model (:mod:`calcdetect.specks.model`) a member's score is
+    the probability that it is a calcification, so a cluster is confident when at
+    least :data:`CONFIDENCE_MEMBERS` of its members surely are; a sparse spread of
+    many weak members stays as unsure as its best three (the count never adds).
 
     Parameters
     ----------
-    significance : (K,) array_like
-        Member detection significances in local noise sigmas.
-    diameter_mm : (K,) array_like
-        Member equivalent diameters in mm.
+    scores : (K,) array_like
+        Member scores in [0, 1], K >= 1.
     """
-    significance = np.sort(np.asarray(significance, float))[::-1]
-    w = CONFIDENCE_WEIGHTS
-    evidence = (
-        w["top3_significance"] * significance[:3].mean()
-        + w["median_significance"] * np.median(significance)
-        + w["log_count"] * math.log(len(significance))
-        + w["median_diameter_mm"] * float(np.median(diameter_mm))
-        + w["intercept"]
-    )
-    return 1.0 / (1.0 + math.exp(-evidence))
+    scores = np.sort(np.asarray(scores, float))[::-1]
+    if scores.size == 0:
+        raise ValueError("scores must hold at least one member score; got none")
+    return float(scores[:CONFIDENCE_MEMBERS].mean())
 
 
 def measure_clusters(specks: Specks, labels, *, spacing) -> Clusters:
@@ -124,7 +111,7 @@ def measure_clusters(specks: Specks, labels, *, spacing) -> Clusters:
         columns["extent_mm"].append(span + float(specks.diameter_mm[member].mean()))
         columns["area_mm2"].append(area)
         columns["density_per_cm2"].append(n / max(area, MIN_DENSITY_AREA_MM2) * 100.0)
-        columns["confidence"].append(cluster_confidence(specks.significance[member], specks.diameter_mm[member]))
+        columns["confidence"].append(cluster_confidence(specks.score[member]))
     return Clusters(**{
         name: np.asarray(values, dtype=np.int64 if name == "n_calcifications" else float)
         for name, values in columns.items()

@@ -80,6 +80,9 @@ class SpeckFeatures(StructOfArrays):
         object, `lucent_centre` is the object's.
     shape : (K,) ndarray of str
         :class:`SpeckShape` values.
+    object_length_mm : (K,) ndarray
+        Length of that enclosing object (NaN likewise): a calcified vessel's wall
+        is a long object of which the specks are pieces.
     """
 
     elongation: np.ndarray
@@ -89,6 +92,11 @@ class SpeckFeatures(StructOfArrays):
     sharpness: np.ndarray
     object_width_mm: np.ndarray
     shape: np.ndarray
+    object_length_mm: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.object_length_mm is None:
+            object.__setattr__(self, "object_length_mm", np.full(len(self.elongation), np.nan))
 
 
 @dataclass(frozen=True, eq=False)
@@ -266,15 +274,15 @@ def speck_features(response, specks: Specks, *, spacing, image=None, mask=None) 
         gy, gx = np.gradient(crop, row_mm, col_mm)
         edge = outline[:, 0, :]  # (x, y) = (col, row) pairs
         sharpness[i] = float(np.hypot(gy, gx)[edge[:, 1], edge[:, 0]].mean()) / height
-    object_width = np.full(k, np.nan)
+    object_width, object_length = np.full(k, np.nan), np.full(k, np.nan)
     if image is not None:
         objects = enclosing_objects(image, specks, spacing=spacing, mask=mask)
-        object_width = objects.width_mm
+        object_width, object_length = objects.width_mm, objects.length_mm
         piece = object_width > COARSE_MIN_WIDTH_MM  # a piece of a wide object: the object's centre counts
         lucent[piece] = objects.lucent_centre[piece]
     features = dict(elongation=elongation, solidity=solidity, branch_points=branch_points,
                     lucent_centre=lucent, sharpness=sharpness, object_width_mm=object_width)
-    return SpeckFeatures(**features, shape=classify_specks(specks, **features))
+    return SpeckFeatures(**features, shape=classify_specks(specks, **features), object_length_mm=object_length)
 
 
 def classify_specks(specks: Specks, *, elongation, solidity, branch_points, lucent_centre, sharpness,

@@ -42,14 +42,25 @@ def test_unclustered_specks_make_no_cluster():
 
 
 @pytest.mark.parametrize(
-    ("weaker", "stronger"),
+    ("scores", "expected"),
     [
-        (([6.0] * 3, [0.3] * 3), ([12.0] * 3, [0.3] * 3)),
-        (([8.0] * 3, [0.3] * 3), ([8.0] * 9, [0.3] * 9)),
-        (([8.0] * 5, [0.8] * 5), ([8.0] * 5, [0.3] * 5)),
+        ([0.9, 0.8, 0.7], 0.8),
+        ([0.1, 0.9, 0.8, 0.7, 0.2], 0.8),
+        ([0.5], 0.5),
     ],
-    ids=["brighter", "more-members", "smaller-specks"],
+    ids=["three", "best-three-of-five", "one"],
 )
-def test_cluster_confidence_ranks_brighter_larger_groups_of_smaller_specks_higher(weaker, stronger):
-    low, high = cluster_confidence(*weaker), cluster_confidence(*stronger)
-    assert 0.0 < low < high < 1.0
+def test_cluster_confidence_is_the_mean_of_the_three_surest_members(scores, expected):
+    assert cluster_confidence(scores) == pytest.approx(expected)
+
+
+def test_cluster_confidence_does_not_grow_with_many_weak_members():
+    rng = np.random.default_rng(3)
+    few = [0.6, 0.5, 0.4]
+    many = few + list(rng.uniform(0.0, 0.3, 300))
+    assert cluster_confidence(many) == pytest.approx(cluster_confidence(few))
+
+
+def test_cluster_confidence_refuses_no_members():
+    with pytest.raises(ValueError, match="at least one member"):
+        cluster_confidence([])

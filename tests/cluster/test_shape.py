@@ -52,7 +52,7 @@ def _ring():
 def test_hand_drawn_specks_get_their_shape(draw, expected):
     rng = np.random.default_rng(3)
     image = 1000.0 + 400.0 * cv2.GaussianBlur(draw(), (0, 0), 0.6) + rng.normal(0, 4, (160, 160))
-    params = Params(max_diameter_mm=2.0, max_length_mm=8.0)
+    params = Params(max_diameter_mm=2.0, max_length_mm=8.0, fp_model=False)  # shapes, not the model
     result = detect(image, spacing=SPACING, params=params, mask=np.ones(image.shape, bool))
     main = int(np.argmax(result.specks.area_mm2))
     assert result.shapes.shape[main] == expected

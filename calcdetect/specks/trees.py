@@ -1,0 +1,197 @@
+"""Gradient-boosted decision trees stored as JSON and evaluated with numpy.
+
+A fitted model travels as data, not as a pickle tied to one library version: the
+trees' split features (by name), thresholds, missing-value rules and leaf values,
+read from LightGBM's public ``Booster.dump_model()`` (LightGBM 4, Ke et al., NeurIPS
+2017) and evaluated here with the same decision rule, so that serving needs only
+numpy and the file.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+#: Name and version of the JSON layout written by :meth:`TreeEnsemble.to_json`.
+FORMAT = "calcdetect.trees"
+FORMAT_VERSION = 1
+#: How a split sends a missing value (LightGBM's missing types).
+MISSING_TYPES = ("none", "zero", "nan")
+#: LightGBM counts |x| <= this as zero.
+_ZERO = 1e-35
+
+
+@dataclass(frozen=True, eq=False)
+class Tree:
+    """One regression tree in flat arrays.
+
+    Internal nodes are numbered 0..S-1 (node 0 is the root); a child ``>= 0`` is an
+    internal node, a child ``< 0`` is the leaf ``~child``. A tree of one leaf has S = 0.
+
+    Attributes
+    ----------
+    feature : (S,) ndarray of int
+        Index of the split feature in :attr:`TreeEnsemble.features`.
+    threshold : (S,) ndarray of float64
+        A value ``<=`` the threshold goes left.
+    missing : (S,) ndarray of int
+        Index in :data:`MISSING_TYPES`: with ``"nan"``, NaN takes the default side; with
+        ``"zero"``, zero and NaN do; with ``"none"``, NaN counts as zero.
+    default_left : (S,) ndarray of bool
+    left, right : (S,) ndarray of int
+    leaf_value : (L,) ndarray of float64
+    """
+
+    feature: np.ndarray
+    threshold: np.ndarray
+    missing: np.ndarray
+    default_left: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    leaf_value: np.ndarray
+
+    def predict_raw(self, x: np.ndarray) -> np.ndarray:
+        """(K,) leaf value reached by each row of the (K, F) matrix `x`."""
+        k = len(x)
+        if len(self.feature) == 0:
+            return np.full(k, self.leaf_value[0])
+        node = np.zeros(k, np.int64)
+        rows = np.arange(k)
+        active = rows
+        while active.size:
+            n = node[active]
+            value = x[active, self.feature[n]]
+            missing = self.missing[n]
+            is_nan = np.isnan(value)
+            value = np.where(is_nan & (missing != 2), 0.0, value)
+            to_default = ((missing == 1) & (np.abs(value) <= _ZERO)) | ((missing == 2) & is_nan)
+            go_left = np.where(to_default, self.default_left[n], value <= self.threshold[n])
+            child = np.where(go_left, self.left[n], self.right[n])
+            node[active] = child
+            active = active[child >= 0]
+        return self.leaf_value[~node]
+
+
+@dataclass(frozen=True, eq=False)
+class TreeEnsemble:
+    """A binary classifier: the sum of its trees' leaf values through a logistic.
+
+    Attributes
+    ----------
+    features : tuple of str
+        Feature names, in the column order the trees index.
+    trees : tuple of Tree
+    metadata : dict
+        What the model was fitted on and how (the data card), carried with it.
+    """
+
+    features: tuple[str, ...]
+    trees: tuple[Tree, ...]
+    metadata: dict = field(default_factory=dict)
+
+    def predict_proba(self, columns) -> np.ndarray:
+        """Probability of the positive class for each of K objects.
+
+        Parameters
+        ----------
+        columns : mapping of str to (K,) array_like
+            At least every name in :attr:`features` (e.g. a
+            :class:`calcdetect.specks.features.CandidateFeatures`' fields as a dict);
+            missing values as NaN.
+
+        Returns
+        -------
+        (K,) ndarray of float64
+        """
+        missing = [name for name in self.features if name not in columns]
+        if missing:
+            raise ValueError(f"columns lack the model's feature(s) {missing}")
+        x = np.column_stack([np.asarray(columns[name], float) for name in self.features])
+        raw = np.zeros(len(x))
+        for tree in self.trees:
+            raw += tree.predict_raw(x)
+        return 1.0 / (1.0 + np.exp(-raw))
+
+    def to_json(self) -> str:
+        """The model as JSON text (:data:`FORMAT`, version :data:`FORMAT_VERSION`)."""
+        trees = [{
+            "feature": t.feature.tolist(),
+            "threshold": t.threshold.tolist(),
+            "missing": [MISSING_TYPES[m] for m in t.missing.tolist()],
+            "default_left": t.default_left.tolist(),
+            "left": t.left.tolist(),
+            "right": t.right.tolist(),
+            "leaf_value": t.leaf_value.tolist(),
+        } for t in self.trees]
+        document = {"format": FORMAT, "format_version": FORMAT_VERSION, "objective": "binary",
+                    "features": list(self.features), "metadata": self.metadata, "trees": trees}
+        return json.dumps(document, indent=None, separators=(",", ":")) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, *, source: str = "model") -> TreeEnsemble:
+        """Read a model written by :meth:`to_json`; raises ValueError naming `source` otherwise."""
+        document = json.loads(text)
+        if document.get("format") != FORMAT or document.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"{source}: not a {FORMAT} model of format version {FORMAT_VERSION}; "
+                             f"got format {document.get('format')!r}, version {document.get('format_version')!r}")
+        trees = tuple(Tree(
+            feature=np.asarray(t["feature"], np.int64),
+            threshold=np.asarray(t["threshold"], float),
+            missing=np.asarray([MISSING_TYPES.index(m) for m in t["missing"]], np.int64),
+            default_left=np.asarray(t["default_left"], bool),
+            left=np.asarray(t["left"], np.int64),
+            right=np.asarray(t["right"], np.int64),
+            leaf_value=np.asarray(t["leaf_value"], float),
+        ) for t in document["trees"])
+        return cls(features=tuple(document["features"]), trees=trees, metadata=document.get("metadata", {}))
+
+    @classmethod
+    def read(cls, path) -> TreeEnsemble:
+        """Read a model file written by :meth:`to_json`."""
+        path = Path(path)
+        return cls.from_json(path.read_text(encoding="utf-8"), source=str(path))
+
+    @classmethod
+    def from_lightgbm(cls, dump: dict, *, metadata: dict | None = None) -> TreeEnsemble:
+        """Convert LightGBM's ``Booster.dump_model()`` of a binary model with numerical splits."""
+        if dump.get("objective", "").split()[0] != "binary":
+            raise ValueError(f"only binary LightGBM models are supported; got objective {dump.get('objective')!r}")
+        return cls(features=tuple(dump["feature_names"]),
+                   trees=tuple(_tree_from_lightgbm(t["tree_structure"]) for t in dump["tree_info"]),
+                   metadata=dict(metadata or {}))
+
+
+def _tree_from_lightgbm(root: dict) -> Tree:
+    columns = {name: [] for name in ("feature", "threshold", "missing", "default_left", "left", "right")}
+    leaves: list[float] = []
+
+    def visit(node: dict) -> int:
+        if "leaf_value" in node:
+            leaves.append(float(node["leaf_value"]))
+            return ~(len(leaves) - 1)
+        if node.get("decision_type") != "<=":
+            raise ValueError(f"only numerical splits are supported; got decision type {node.get('decision_type')!r}")
+        index = len(columns["feature"])
+        for name in columns:
+            columns[name].append(0)
+        columns["feature"][index] = int(node["split_feature"])
+        columns["threshold"][index] = float(node["threshold"])
+        columns["missing"][index] = MISSING_TYPES.index(str(node["missing_type"]).lower())
+        columns["default_left"][index] = bool(node["default_left"])
+        columns["left"][index] = visit(node["left_child"])
+        columns["right"][index] = visit(node["right_child"])
+        return index
+
+    visit(root)
+    return Tree(
+        feature=np.asarray(columns["feature"], np.int64),
+        threshold=np.asarray(columns["threshold"], float),
+        missing=np.asarray(columns["missing"], np.int64),
+        default_left=np.asarray(columns["default_left"], bool),
+        left=np.asarray(columns["left"], np.int64),
+        right=np.asarray(columns["right"], np.int64),
+        leaf_value=np.asarray(leaves, float),
+    )

@@ -1,0 +1,73 @@
+import math
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from calcdetect.pipeline import Params, detect
+from calcdetect.specks.features import CandidateFeatures
+
+SPACING = (0.07, 0.07)
+
+
+def _background(seed: int, shape=(400, 400)) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return 1000.0 + ndi.gaussian_filter(rng.normal(0.0, 6.0, shape), 0.6)
+
+
+def _blurred_disk(shape, centre, diameter_px: float, height: float) -> np.ndarray:
+    rr, cc = np.indices(shape)
+    disk = ((rr - centre[0]) ** 2 + (cc - centre[1]) ** 2 <= (diameter_px / 2) ** 2).astype(float)
+    return height * ndi.gaussian_filter(disk, 0.7)  # the detector's blur
+
+
+def _features_at(image, point) -> dict:
+    result = detect(image.astype(np.float32), spacing=SPACING, params=Params(fp_model=False),
+                    mask=np.ones(image.shape, bool))
+    f = result.features
+    distance = np.hypot(result.specks.row - point[0], result.specks.col - point[1])
+    assert distance.size and distance.min() < 2, "the planted object was not found"
+    i = int(np.argmin(distance))
+    return {name: float(getattr(f, name)[i]) for name in CandidateFeatures.names()}
+
+
+def test_a_hot_pixel_is_a_spike_and_a_blurred_calcification_is_not():
+    image = _background(1)
+    image[100:102, 100:102] += 400.0  # 2 x 2 (a single pixel is below the smallest speck)
+    image += _blurred_disk(image.shape, (300, 300), 5, 150.0)
+    hot, calcification = _features_at(image, (100.5, 100.5)), _features_at(image, (300, 300))
+    assert hot["spike"] > 0.5  # 5/8 for a 2 x 2 square, 1 for a single pixel
+    assert calcification["spike"] < 0.35
+    assert hot["sharpness_ratio"] > calcification["sharpness_ratio"]
+
+
+def test_a_speck_on_a_thin_line_has_line_context_and_an_isolated_one_has_none():
+    image = _background(2)
+    rr, cc = np.indices(image.shape)
+    line = (np.abs(rr - 100) <= 1).astype(float)  # a ligament, 3 px wide, across the image
+    image += 20.0 * ndi.gaussian_filter(line, 0.7)
+    image += _blurred_disk(image.shape, (100, 200), 5, 30.0)  # a knot on it
+    image += _blurred_disk(image.shape, (300, 200), 5, 120.0)
+    on_line, alone = _features_at(image, (100, 200)), _features_at(image, (300, 200))
+    assert on_line["line_context"] > 0.3
+    assert alone["line_context"] < 0.15
+
+
+def test_neighbours_and_linearity_follow_the_layout():
+    image = _background(3, shape=(500, 500))
+    row_of_specks = [(100, 100 + 14 * i) for i in range(6)]  # 1 mm apart along a row
+    scatter = [(350, 250), (380, 290), (330, 300), (390, 240)]  # a compact group
+    for point in row_of_specks + scatter:
+        image += _blurred_disk(image.shape, point, 5, 150.0)
+    on_row, in_group = _features_at(image, row_of_specks[2]), _features_at(image, scatter[0])
+    assert on_row["neighbours_around"] == 5 and in_group["neighbours_around"] == 3
+    assert on_row["neighbours_near"] == 4  # within 2 mm: two each side
+    assert on_row["linearity_around"] > 0.95 > in_group["linearity_around"]
+
+
+def test_distances_to_the_border_are_in_mm():
+    image = _background(4)
+    image += _blurred_disk(image.shape, (40, 200), 5, 150.0)
+    features = _features_at(image, (40, 200))
+    assert features["border_mm"] == pytest.approx(40 * SPACING[0], abs=0.1)
+    assert math.isnan(features["depth_mm"])  # no breast was searched for
