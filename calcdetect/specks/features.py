@@ -61,10 +61,6 @@ class CandidateFeatures(StructOfArrays):
     noise_ratio : (K,) ndarray
         Local noise sigma of the detection band-pass over its median in the
         search region: above 1 in film grain, processed edges and dense texture.
-    grey_level : (K,) ndarray
-        The local background (image minus top-hat) at the speck, as a fraction of
-        the search region's 1st-99th percentile range (signal-dependent noise and
-        clipping live at the ends).
     depth_mm : (K,) ndarray
         Distance below the skin line (NaN when no breast was found).
     border_mm : (K,) ndarray
@@ -106,7 +102,6 @@ class CandidateFeatures(StructOfArrays):
     edge_sharpness: np.ndarray
     object_width_mm: np.ndarray
     noise_ratio: np.ndarray
-    grey_level: np.ndarray
     depth_mm: np.ndarray
     border_mm: np.ndarray
     search_edge_mm: np.ndarray
@@ -182,10 +177,6 @@ def candidate_features(image, specks: Specks, shapes: SpeckFeatures, *, spacing,
     sigma = detection_noise.at(specks.row, specks.col)[1]
     grid_inside = detection_noise.sigma[_grid_mask(mask, detection_noise)]
     typical_sigma = float(np.median(grid_inside)) if grid_inside.size else float(np.median(detection_noise.sigma))
-    background = image[peak_r, peak_c] - response[peak_r, peak_c]
-    sample = image[::4, ::4][mask[::4, ::4]]
-    lo, hi = np.percentile(sample, [1, 99]) if sample.size else (0.0, 1.0)
-    grey_level = (background - lo) / max(float(hi - lo), 1e-12)
 
     full_rows, full_cols = image.shape if full_shape is None else full_shape
     fr, fc = specks.row + offset[0], specks.col + offset[1]
@@ -209,7 +200,6 @@ def candidate_features(image, specks: Specks, shapes: SpeckFeatures, *, spacing,
         edge_sharpness=np.asarray(shapes.sharpness, float),
         object_width_mm=np.asarray(shapes.object_width_mm, float),
         noise_ratio=sigma / max(typical_sigma, 1e-12),
-        grey_level=grey_level.astype(float),
         depth_mm=np.full(k, np.nan) if depth_mm is None else np.asarray(depth_mm, float),
         border_mm=border_mm,
         search_edge_mm=search_edge_mm,
