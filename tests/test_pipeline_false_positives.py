@@ -55,14 +55,14 @@ def _clip_dense(image, mask, rng):
 
 
 def _film_grain(image, mask, rng):
-    """Film grain over a 40 mm patch: correlated noise, 2.5 x the quantum noise."""
-    centre, sigma = _inside(mask, rng, depth_px=300), _noise_sigma(image, mask)
+    """Film grain (a digitised film): correlated noise, 2.5 x the quantum noise, stronger in the
+    dark (the film's toe)."""
+    sigma = _noise_sigma(image, mask)
     grain = ndi.gaussian_filter(rng.normal(0.0, 1.0, image.shape), 0.8)
-    grain *= 2.5 * sigma / grain.std()
-    rr, cc = np.indices(image.shape)
-    patch = np.hypot(rr - centre[0], cc - centre[1]) < 20 / SETTINGS.spacing_mm
-    image[patch] += grain[patch]
-    return centre
+    lo, hi = np.percentile(image[mask], [5, 95])
+    toe = 1.5 - np.clip((image - lo) / (hi - lo), 0, 1)  # 1.5 in the dark, 0.5 in the bright
+    image += (grain * (2.5 * sigma / grain.std()) * toe).astype(np.float32)
+    return None
 
 
 def _equalise_skin(image, mask, rng):
