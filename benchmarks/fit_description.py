@@ -5,9 +5,16 @@ Run:  python benchmarks/fit_description.py distribution SET [SET ...] [--penalty
       python benchmarks/fit_description.py round SET [SET ...] [--penalty 1] [--jobs 2]
 
 Each SET is a folder made by ``calcdetect synth --balanced --n 72 --seed S``.
-Every image is detected with the default settings; each detected cluster holding
-at least 2 planted calcifications (within 1 mm) belongs to the truth cluster
-most of its members belong to.
+Every image is detected as it is served (:func:`calcdetect.pipeline.detect_mammogram`,
+default settings), and its clusters are laid out in the breast geometry that
+detection found (``Result.geometry``: nipple, skin, area), so that the features
+fitted are those the shipped weights are applied to. As a check, the distribution
+the current weights give on these features must be the one detection described
+(clusters judged vascular aside): the count is printed. Images where no breast was
+found are left out (detection then counts the breast area from its mask, which
+the result does not carry). Each detected cluster holding at least 2 planted
+calcifications (within 1 mm) belongs to the truth cluster most of its members
+belong to.
 
 - ``distribution`` (DISTRIBUTION_WEIGHTS; shipped: seeds 500-511, 2027-2029, 2031,
   2032, penalty 0.1): every such cluster, labelled with its truth's distribution,
@@ -21,7 +28,8 @@ most of its members belong to.
   round against coarse heterogeneous, on the same features.
 
 Both use an L2 penalty on standardised features; the weights are printed as
-Python source for ``describe.py``, with the in-sample accuracy.
+Python source for ``describe.py`` (a dict keyed by feature name, with "bias"),
+with the in-sample accuracy.
 """
 
 from __future__ import annotations
@@ -36,18 +44,18 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.spatial import cKDTree
 
-from calcdetect.breast import breast_geometry
 from calcdetect.cluster.describe import (
     DISTRIBUTION_FEATURES,
     PLEOMORPHIC_FEATURES,
     bright_isolated,
     cluster_layouts,
+    distribution_scores,
     pleomorphic_features,
 )
 from calcdetect.evaluate import MEMBER_TOLERANCE_MM, MIN_TRUE_MEMBERS, TruthImage, load_truth
 from calcdetect.io import read_mammogram
 from calcdetect.lexicon import Distribution, Morphology
-from calcdetect.pipeline import Params, detect
+from calcdetect.pipeline import Params, detect_mammogram
 
 CLASSES = tuple(Distribution)
 
@@ -60,22 +68,32 @@ PAIRS = {
 }
 
 
-def labelled_clusters(path: Path, truth: TruthImage) -> tuple[list, dict]:
+def labelled_clusters(path: Path, truth: TruthImage) -> tuple[list, dict, collections.Counter]:
     """Training rows of one image: (distribution features, truth distribution) per detected
     cluster that hits a truth cluster, and for each of :data:`PAIRS`, (pleomorphic features,
-    is the positive class) per planted cluster of the pair (see the module docstring)."""
-    params = Params()
+    is the positive class) per planted cluster of the pair (see the module docstring); and
+    counts of the check that these features are the served ones ("checked", "reproduced")
+    and of images left out ("no_breast")."""
     mammogram = read_mammogram(path)
-    geometry = breast_geometry(mammogram.image, spacing=mammogram.spacing, margin_mm=params.skin_margin_mm,
-                               view=mammogram.view, exclude_pectoral=params.exclude_pectoral)
-    result = detect(mammogram.image, spacing=mammogram.spacing, params=params, mask=geometry.mask)
+    result = detect_mammogram(mammogram, params=Params())
+    geometry = result.geometry
+    pair_rows = {name: [] for name in PAIRS}
+    if not geometry.found:
+        return [], pair_rows, collections.Counter(no_breast=1)
+    # As detect describes the clusters: the same specks, labels, nipple and breast area.
     layouts = cluster_layouts(result.specks, result.cluster_id, spacing=mammogram.spacing,
                               nipple=geometry.nipple, breast_area_mm2=geometry.area_mm2)
+    check = collections.Counter()
+    for c, context in enumerate(layouts):
+        if result.descriptions.morphology[c] == Morphology.VASCULAR:
+            continue  # linear by its morphology, whatever the weights say
+        scores = distribution_scores(context.features(), nipple_known=geometry.nipple is not None)
+        check["checked"] += 1
+        check["reproduced"] += max(scores, key=scores.get) == result.descriptions.distribution[c]
     spacing = np.asarray(mammogram.spacing)
     calcs = [(c.row, c.col, k) for k, cluster in enumerate(truth.clusters) for c in cluster.calcifications]
-    pair_rows = {name: [] for name in PAIRS}
     if not calcs or not layouts:
-        return [], pair_rows
+        return [], pair_rows, check
     calcs = np.asarray(calcs)
     distance, nearest = cKDTree(calcs[:, :2] * spacing).query(
         np.column_stack([result.specks.row, result.specks.col]) * spacing)
@@ -90,7 +108,9 @@ def labelled_clusters(path: Path, truth: TruthImage) -> tuple[list, dict]:
             continue
         # Vascular clusters are linear by their morphology, whatever their layout.
         if truth.clusters[k].distribution is not None and truth.clusters[k].morphology != Morphology.VASCULAR:
-            distribution_rows.append((context.features(), str(truth.clusters[k].distribution)))
+            features = context.features()
+            distribution_rows.append((np.array([features[name] for name in DISTRIBUTION_FEATURES]),
+                                      str(truth.clusters[k].distribution)))
         if k not in best or result.clusters.confidence[c] > result.clusters.confidence[best[k]]:
             best[k] = c
     bright = bright_isolated(result.specks, result.cluster_id)
@@ -102,8 +122,9 @@ def labelled_clusters(path: Path, truth: TruthImage) -> tuple[list, dict]:
             if result.descriptions.distribution[c] == Distribution.DIFFUSE:
                 member = member | bright  # as describe_clusters judges a diffuse cluster
             features = pleomorphic_features(result.specks.take(member), result.shapes.take(member))
-            pair_rows[name].append((np.array(list(features.values())), truth.clusters[k].morphology == pair[1]))
-    return distribution_rows, pair_rows
+            pair_rows[name].append((np.array([features[n] for n in PLEOMORPHIC_FEATURES]),
+                                    truth.clusters[k].morphology == pair[1]))
+    return distribution_rows, pair_rows, check
 
 
 def fit(features: np.ndarray, labels: np.ndarray, *, classes: int, penalty: float) -> tuple[np.ndarray, np.ndarray]:
@@ -134,6 +155,18 @@ def fit(features: np.ndarray, labels: np.ndarray, *, classes: int, penalty: floa
     return w[:, 0] - (weights * mean).sum(axis=1), weights
 
 
+def weights_source(bias: float, weights, names) -> list[str]:
+    """One model's weights as the lines of a Python dict keyed by feature name (indented 8)."""
+    entries = [f'"bias": {bias:.4g}'] + [f'"{name}": {w:.4g}' for name, w in zip(names, weights, strict=True)]
+    lines, line = [], ""
+    for entry in entries:
+        if line and 8 + len(line) + len(entry) + 1 > 120:  # the line with this entry and its comma
+            lines.append(" " * 8 + line.rstrip())
+            line = ""
+        line += entry + ", "
+    return lines + [" " * 8 + line.rstrip()]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", choices=("distribution", *PAIRS))
@@ -148,31 +181,32 @@ def main(argv=None) -> int:
         jobs += [(folder / image.image_id, image) for image in truth.images]
     with ProcessPoolExecutor(args.jobs) as pool:
         per_image = list(pool.map(labelled_clusters, *zip(*jobs)))
+    check = sum((c for _, _, c in per_image), collections.Counter())
+    print(f"# served features: the current weights reproduce the described distribution of {check['reproduced']} "
+          f"of {check['checked']} clusters (not vascular); {check['no_breast']} images without a breast left out")
     if args.model == "distribution":
-        rows = [row for distribution_rows, _ in per_image for row in distribution_rows]
+        rows = [row for distribution_rows, _, _ in per_image for row in distribution_rows]
         features = np.array([f for f, _ in rows])
         labels = np.array([CLASSES.index(Distribution(d)) for _, d in rows])
         bias, weights = fit(features, labels, classes=len(CLASSES), penalty=args.penalty or 0.1)
         predicted = np.argmax(features @ weights.T + bias, axis=1)
         print(f"# {len(rows)} clusters from {len(jobs)} images; in-sample accuracy {np.mean(predicted == labels):.3f}")
-        print(f"# features: {', '.join(DISTRIBUTION_FEATURES)}")
-        print("DISTRIBUTION_WEIGHTS = {  # class: (bias, weights in the order of DISTRIBUTION_FEATURES)")
+        print('DISTRIBUTION_WEIGHTS = {  # class: {"bias": bias, feature name: weight}')
         for k, distribution in enumerate(CLASSES):
-            values = [f"{v:.4g}" for v in weights[k]]
-            print(f"    Distribution.{distribution.name}: ({bias[k]:.4g}, (")
-            for i in range(0, len(values), 9):
-                print("        " + ", ".join(values[i:i + 9]) + ",")
-            print("    )),")
+            print(f"    Distribution.{distribution.name}: {{")
+            print("\n".join(weights_source(bias[k], weights[k], DISTRIBUTION_FEATURES)))
+            print("    },")
         print("}")
     else:
-        rows = [row for _, pair_rows in per_image for row in pair_rows[args.model]]
+        rows = [row for _, pair_rows, _ in per_image for row in pair_rows[args.model]]
         features = np.array([f for f, _ in rows])
         labels = np.array([float(positive) for _, positive in rows])
         bias, weights = fit(features, labels, classes=2, penalty=args.penalty or 1.0)
         predicted = features @ weights[0] + bias[0] > 0
         print(f"# {len(rows)} clusters from {len(jobs)} images; in-sample accuracy {np.mean(predicted == labels):.3f}")
-        print(f'{PAIRS[args.model][0]} = {{"bias": {bias[0]:.4g}, '
-              + ", ".join(f'"{n}": {v:.4g}' for n, v in zip(PLEOMORPHIC_FEATURES, weights[0])) + "}")
+        print(f"{PAIRS[args.model][0]} = {{")
+        print("\n".join(line[4:] for line in weights_source(bias[0], weights[0], PLEOMORPHIC_FEATURES)))
+        print("}")
     return 0
 
 

@@ -55,8 +55,11 @@ DIFFUSE_MIN_SIGNIFICANCE = 8.0
 #: fitted on the 2,584 detected clusters holding 2 or more planted calcifications of 17
 #: balanced synthetic sets (``calcdetect synth --balanced --n 72``, seeds 500-511,
 #: 2027-2029, 2031, 2032; vascular ones left out, see :func:`describe_clusters`) by
-#: ``benchmarks/fit_description.py distribution``; seeds 2049-2056 are held out
-#: (README). Features of a cluster and its finding: :func:`distribution_features`.
+#: ``benchmarks/fit_description.py distribution``, which prints the table below;
+#: seeds 2049-2056 are held out (README). Features of a cluster and its finding:
+#: :func:`distribution_features`. Each class's weights are keyed by feature name, so
+#: the order of the features matters nowhere; a weight without a feature, or a
+#: feature without a weight, is an error (:func:`distribution_scores`).
 DISTRIBUTION_FEATURES = (
     "log1p_extent_mm", "log1p_finding_extent_mm", "log_anisotropy", "log_finding_anisotropy", "curve_fit",
     "nipple_alignment", "fan", "log1p_isolated_per_100cm2", "log_n", "log_finding_n", "log_width_mm",
@@ -67,37 +70,62 @@ DISTRIBUTION_FEATURES = (
     "curve_fit*log_anisotropy", "cone*log1p_finding_extent_mm", "cone^2", "cone*nipple_alignment",
     "finding_curve_fit*log_finding_anisotropy",
 )
-DISTRIBUTION_WEIGHTS = {  # class: (bias, weights in the order of DISTRIBUTION_FEATURES)
-    Distribution.GROUPED: (10.69, (
-        2.152, -3.195, -0.746, -0.2551, -0.1569, 2.956, 0.03647, -0.5029, 3.959,
-        -0.954, -1.747, -1.589, 1.172, 1.901, 0.2562, -0.06236, 0.4498, -4.252,
-        -1.172, 0.7795, -0.6825, -0.03002, -0.7801, -0.9645, -0.4168, -0.1732, -0.4374,
-        -0.6566, -1.413,
-    )),
-    Distribution.LINEAR: (3.786, (
-        -1.08, -0.4464, -1.845, -1.127, -1.575, -2.916, -0.2421, -1.134, 3.335,
-        0.7357, 0.307, 0.6751, 0.4794, -5.984, -3.531, -0.5622, -2.462, 5.141,
-        -0.08166, -0.1061, -0.4209, 0.5016, -0.7862, 2.165, 2.57, 0.4711, 1.578,
-        2.683, 2.004,
-    )),
-    Distribution.SEGMENTAL: (-1.192, (
-        -2.508, 1.582, 0.6778, -0.4306, 0.2067, -0.6721, 5.768e-05, -1.195, -0.7778,
-        4.704, -0.3048, -0.09262, 0.5441, -0.9495, 0.3769, -1.882, -0.5045, 1.838,
-        0.7443, -0.4387, -0.2915, 0.01938, -0.2102, 1.013, -0.7114, -1.848, 2.254,
-        0.4258, -0.2285,
-    )),
-    Distribution.REGIONAL: (-5.349, (
-        -1.633, 2.883, 2.39, -0.5388, 2.661, 2.4, 0.6791, 0.1701, -5.746,
-        -2.092, 0.7026, -0.4882, -1.872, 2.853, 3.957, 1.895, 1.927, -2.067,
-        0.9911, -0.4509, 0.5438, -0.9385, 0.5373, -1.007, -2.516, 1.575, -2.689,
-        -2.678, 0.5714,
-    )),
-    Distribution.DIFFUSE: (-7.938, (
-        3.07, -0.8229, -0.4769, 2.351, -1.136, -1.768, -0.4736, 2.661, -0.7704,
-        -2.394, 1.042, 1.495, -0.3234, 2.179, -1.06, 0.612, 0.5891, -0.6612,
-        -0.4819, 0.2162, 0.8511, 0.4476, 1.239, -1.207, 1.075, -0.02475, -0.7046,
-        0.2252, -0.934,
-    )),
+DISTRIBUTION_WEIGHTS = {  # class: {"bias": bias, feature name: weight}
+    Distribution.GROUPED: {
+        "bias": 10.69, "log1p_extent_mm": 2.152, "log1p_finding_extent_mm": -3.195, "log_anisotropy": -0.746,
+        "log_finding_anisotropy": -0.2551, "curve_fit": -0.1569, "nipple_alignment": 2.956, "fan": 0.03647,
+        "log1p_isolated_per_100cm2": -0.5029, "log_n": 3.959, "log_finding_n": -0.954, "log_width_mm": -1.747,
+        "log_finding_width_mm": -1.589, "finding_curve_fit": 1.172, "cone": 1.901, "path_ratio": 0.2562,
+        "finding_path_ratio": -0.06236, "linearity": 0.4498, "finding_linearity": -4.252, "log1p_extent_mm^2": -1.172,
+        "log1p_finding_extent_mm^2": 0.7795, "nipple_alignment*log1p_finding_extent_mm": -0.6825,
+        "nipple_alignment*fan": -0.03002, "log1p_isolated_per_100cm2*chance_group": -0.7801,
+        "nipple_alignment^2": -0.9645, "curve_fit*log_anisotropy": -0.4168, "cone*log1p_finding_extent_mm": -0.1732,
+        "cone^2": -0.4374, "cone*nipple_alignment": -0.6566, "finding_curve_fit*log_finding_anisotropy": -1.413,
+    },
+    Distribution.LINEAR: {
+        "bias": 3.786, "log1p_extent_mm": -1.08, "log1p_finding_extent_mm": -0.4464, "log_anisotropy": -1.845,
+        "log_finding_anisotropy": -1.127, "curve_fit": -1.575, "nipple_alignment": -2.916, "fan": -0.2421,
+        "log1p_isolated_per_100cm2": -1.134, "log_n": 3.335, "log_finding_n": 0.7357, "log_width_mm": 0.307,
+        "log_finding_width_mm": 0.6751, "finding_curve_fit": 0.4794, "cone": -5.984, "path_ratio": -3.531,
+        "finding_path_ratio": -0.5622, "linearity": -2.462, "finding_linearity": 5.141, "log1p_extent_mm^2": -0.08166,
+        "log1p_finding_extent_mm^2": -0.1061, "nipple_alignment*log1p_finding_extent_mm": -0.4209,
+        "nipple_alignment*fan": 0.5016, "log1p_isolated_per_100cm2*chance_group": -0.7862, "nipple_alignment^2": 2.165,
+        "curve_fit*log_anisotropy": 2.57, "cone*log1p_finding_extent_mm": 0.4711, "cone^2": 1.578,
+        "cone*nipple_alignment": 2.683, "finding_curve_fit*log_finding_anisotropy": 2.004,
+    },
+    Distribution.SEGMENTAL: {
+        "bias": -1.192, "log1p_extent_mm": -2.508, "log1p_finding_extent_mm": 1.582, "log_anisotropy": 0.6778,
+        "log_finding_anisotropy": -0.4306, "curve_fit": 0.2067, "nipple_alignment": -0.6721, "fan": 5.768e-05,
+        "log1p_isolated_per_100cm2": -1.195, "log_n": -0.7778, "log_finding_n": 4.704, "log_width_mm": -0.3048,
+        "log_finding_width_mm": -0.09262, "finding_curve_fit": 0.5441, "cone": -0.9495, "path_ratio": 0.3769,
+        "finding_path_ratio": -1.882, "linearity": -0.5045, "finding_linearity": 1.838, "log1p_extent_mm^2": 0.7443,
+        "log1p_finding_extent_mm^2": -0.4387, "nipple_alignment*log1p_finding_extent_mm": -0.2915,
+        "nipple_alignment*fan": 0.01938, "log1p_isolated_per_100cm2*chance_group": -0.2102, "nipple_alignment^2": 1.013,
+        "curve_fit*log_anisotropy": -0.7114, "cone*log1p_finding_extent_mm": -1.848, "cone^2": 2.254,
+        "cone*nipple_alignment": 0.4258, "finding_curve_fit*log_finding_anisotropy": -0.2285,
+    },
+    Distribution.REGIONAL: {
+        "bias": -5.349, "log1p_extent_mm": -1.633, "log1p_finding_extent_mm": 2.883, "log_anisotropy": 2.39,
+        "log_finding_anisotropy": -0.5388, "curve_fit": 2.661, "nipple_alignment": 2.4, "fan": 0.6791,
+        "log1p_isolated_per_100cm2": 0.1701, "log_n": -5.746, "log_finding_n": -2.092, "log_width_mm": 0.7026,
+        "log_finding_width_mm": -0.4882, "finding_curve_fit": -1.872, "cone": 2.853, "path_ratio": 3.957,
+        "finding_path_ratio": 1.895, "linearity": 1.927, "finding_linearity": -2.067, "log1p_extent_mm^2": 0.9911,
+        "log1p_finding_extent_mm^2": -0.4509, "nipple_alignment*log1p_finding_extent_mm": 0.5438,
+        "nipple_alignment*fan": -0.9385, "log1p_isolated_per_100cm2*chance_group": 0.5373, "nipple_alignment^2": -1.007,
+        "curve_fit*log_anisotropy": -2.516, "cone*log1p_finding_extent_mm": 1.575, "cone^2": -2.689,
+        "cone*nipple_alignment": -2.678, "finding_curve_fit*log_finding_anisotropy": 0.5714,
+    },
+    Distribution.DIFFUSE: {
+        "bias": -7.938, "log1p_extent_mm": 3.07, "log1p_finding_extent_mm": -0.8229, "log_anisotropy": -0.4769,
+        "log_finding_anisotropy": 2.351, "curve_fit": -1.136, "nipple_alignment": -1.768, "fan": -0.4736,
+        "log1p_isolated_per_100cm2": 2.661, "log_n": -0.7704, "log_finding_n": -2.394, "log_width_mm": 1.042,
+        "log_finding_width_mm": 1.495, "finding_curve_fit": -0.3234, "cone": 2.179, "path_ratio": -1.06,
+        "finding_path_ratio": 0.612, "linearity": 0.5891, "finding_linearity": -0.6612, "log1p_extent_mm^2": -0.4819,
+        "log1p_finding_extent_mm^2": 0.2162, "nipple_alignment*log1p_finding_extent_mm": 0.8511,
+        "nipple_alignment*fan": 0.4476, "log1p_isolated_per_100cm2*chance_group": 1.239, "nipple_alignment^2": -1.207,
+        "curve_fit*log_anisotropy": 1.075, "cone*log1p_finding_extent_mm": -0.02475, "cone^2": -0.7046,
+        "cone*nipple_alignment": 0.2252, "finding_curve_fit*log_finding_anisotropy": -0.934,
+    },
 }
 
 #: A cluster is linear-shaped (fine linear, vascular, rod-like) when this fraction
@@ -474,7 +502,8 @@ def describe_clusters(
     specks outside any cluster, the cluster a chance group). These are measured
     on the cluster and on its finding (the clusters linked by members within
     :data:`FINDING_LINK_MM`: large groups are often detected in pieces) and
-    weighed by :data:`DISTRIBUTION_WEIGHTS` (:func:`distribution_features`).
+    weighed by :data:`DISTRIBUTION_WEIGHTS` (:func:`distribution_features`,
+    :func:`distribution_scores`).
     Vascular calcifications are linear whatever their layout: they line a
     vessel (the lexicon judges distribution and morphology together; in
     CBIS-DDSM every vascular finding given a distribution is linear).
@@ -561,8 +590,8 @@ class ClusterLayout:
     points: np.ndarray
     finding_id: int = 0
 
-    def features(self) -> np.ndarray:
-        """The cluster's :data:`DISTRIBUTION_FEATURES`."""
+    def features(self) -> dict[str, float]:
+        """The cluster's :data:`DISTRIBUTION_FEATURES`, by name."""
         return distribution_features(self.cluster, self.finding, self.nipple_mm, self.isolated_per_100cm2)
 
 
@@ -662,14 +691,18 @@ def _findings(points: np.ndarray, labels: np.ndarray, n_clusters: int) -> np.nda
     return rank[component]
 
 
-def distribution_features(own: Layout, whole: Layout, nipple_mm, isolated_density) -> np.ndarray:
-    """Features of :data:`DISTRIBUTION_WEIGHTS` for one cluster (`own`) in its finding (`whole`).
+def distribution_features(own: Layout, whole: Layout, nipple_mm, isolated_density) -> dict[str, float]:
+    """The :data:`DISTRIBUTION_FEATURES` of one cluster (`own`) in its finding (`whole`), by name.
 
     Sizes and counts enter as logarithms; without a nipple the alignment is 0.5
     (a random direction's mean), the fan 0 and the cone a right angle; without
-    a breast area, no isolated specks are counted. Order and names:
-    :data:`DISTRIBUTION_FEATURES` (the last ones are products and squares, so
-    that the linear model can draw curved boundaries).
+    a breast area, no isolated specks are counted. The last features are products
+    and squares, so that the linear model can draw curved boundaries.
+
+    Returns
+    -------
+    dict of str to float
+        Keyed by the names of :data:`DISTRIBUTION_FEATURES`, in its order.
     """
     aligned = whole.alignment(nipple_mm) if nipple_mm is not None else 0.5
     fan = whole.fan(nipple_mm) if nipple_mm is not None else 0.0
@@ -677,23 +710,77 @@ def distribution_features(own: Layout, whole: Layout, nipple_mm, isolated_densit
     extent, finding_extent = math.log1p(own.extent_mm), math.log1p(whole.extent_mm)
     anisotropy, finding_anisotropy = math.log(own.anisotropy), math.log(whole.anisotropy)
     isolated = math.log1p(isolated_density or 0.0)
-    base = [
-        extent, finding_extent, anisotropy, finding_anisotropy, own.curve_fit, aligned, fan, isolated,
-        math.log(own.n), math.log(whole.n), math.log(own.width_mm), math.log(whole.width_mm), whole.curve_fit, cone,
-        own.path_ratio, whole.path_ratio, own.linearity, whole.linearity,
-    ]
     chance_group = float(whole.n <= 5)
-    products = [
-        extent**2, finding_extent**2, aligned * finding_extent, aligned * fan, isolated * chance_group, aligned**2,
-        own.curve_fit * anisotropy, cone * finding_extent, cone**2, cone * aligned, whole.curve_fit * finding_anisotropy,
-    ]
-    return np.array(base + products)
+    measured = {
+        "log1p_extent_mm": extent, "log1p_finding_extent_mm": finding_extent,
+        "log_anisotropy": anisotropy, "log_finding_anisotropy": finding_anisotropy,
+        "curve_fit": own.curve_fit, "nipple_alignment": aligned, "fan": fan, "log1p_isolated_per_100cm2": isolated,
+        "log_n": math.log(own.n), "log_finding_n": math.log(whole.n),
+        "log_width_mm": math.log(own.width_mm), "log_finding_width_mm": math.log(whole.width_mm),
+        "finding_curve_fit": whole.curve_fit, "cone": cone, "path_ratio": own.path_ratio,
+        "finding_path_ratio": whole.path_ratio, "linearity": own.linearity, "finding_linearity": whole.linearity,
+        "log1p_extent_mm^2": extent**2, "log1p_finding_extent_mm^2": finding_extent**2,
+        "nipple_alignment*log1p_finding_extent_mm": aligned * finding_extent, "nipple_alignment*fan": aligned * fan,
+        "log1p_isolated_per_100cm2*chance_group": isolated * chance_group, "nipple_alignment^2": aligned**2,
+        "curve_fit*log_anisotropy": own.curve_fit * anisotropy, "cone*log1p_finding_extent_mm": cone * finding_extent,
+        "cone^2": cone**2, "cone*nipple_alignment": cone * aligned,
+        "finding_curve_fit*log_finding_anisotropy": whole.curve_fit * finding_anisotropy,
+    }
+    unknown = [name for name in DISTRIBUTION_FEATURES if name not in measured]
+    if unknown:
+        raise ValueError(f"DISTRIBUTION_FEATURES names {', '.join(map(repr, unknown))}, which distribution_features "
+                         f"does not measure; measured: {', '.join(measured)}")
+    return {name: float(measured[name]) for name in DISTRIBUTION_FEATURES}
 
 
-def _distribution(features: np.ndarray, *, nipple_known: bool = True) -> Distribution:
-    scores = {d: bias + float(np.dot(weights, features)) for d, (bias, weights) in DISTRIBUTION_WEIGHTS.items()
-              if nipple_known or d != Distribution.SEGMENTAL}
+def distribution_scores(features: dict[str, float], *, nipple_known: bool = True) -> dict[Distribution, float]:
+    """Score of each distribution class for one cluster: ``bias + sum of weight * feature``.
+
+    The weights of :data:`DISTRIBUTION_WEIGHTS` are matched to `features` by name.
+
+    Parameters
+    ----------
+    features : dict of str to float
+        :func:`distribution_features` of the cluster.
+    nipple_known : bool
+        Without a nipple, segmental (a wedge pointing to it) is not scored.
+
+    Returns
+    -------
+    dict of Distribution to float
+        The multinomial logistic model's log-odds (up to a constant shared by the classes).
+
+    Raises
+    ------
+    ValueError
+        When a class's weights and `features` do not name the same features.
+    """
+    names = list(features)
+    values = np.array([features[name] for name in names], float)
+    scores = {}
+    for distribution, weights in DISTRIBUTION_WEIGHTS.items():
+        _check_weights(weights, names, model=f"DISTRIBUTION_WEIGHTS[{distribution.name}]")
+        if nipple_known or distribution != Distribution.SEGMENTAL:
+            scores[distribution] = weights["bias"] + float(np.dot([weights[name] for name in names], values))
+    return scores
+
+
+def _distribution(features: dict[str, float], *, nipple_known: bool = True) -> Distribution:
+    scores = distribution_scores(features, nipple_known=nipple_known)
     return max(scores, key=scores.get)
+
+
+def _check_weights(weights: dict[str, float], names, *, model: str) -> None:
+    """Raise ValueError unless `weights` holds a "bias" and one weight for each feature in `names`, and no other."""
+    expected = ("bias", *names)
+    unknown = [name for name in weights if name not in expected]
+    if unknown:
+        raise ValueError(f"{model} has a weight for {', '.join(map(repr, unknown))}, which is no feature of the model "
+                         f"(features: {', '.join(names)}); refit with benchmarks/fit_description.py")
+    missing = [name for name in expected if name not in weights]
+    if missing:
+        raise ValueError(f"{model} has no weight for {', '.join(map(repr, missing))}; "
+                         f"refit with benchmarks/fit_description.py")
 
 
 def _judge(specks: Specks, shapes: SpeckFeatures, member, *, points_mm, depth_mm,
@@ -728,10 +815,11 @@ def _morphology(specks: Specks, shapes: SpeckFeatures, points_mm, depth_mm, *, p
     if np.mean(shapes.shape == str(SpeckShape.RIM)) >= RIM_SPECKS:
         return Morphology.RIM
     if np.median(specks.diameter_mm) >= FINE_MAX_MM * SPHERE_DIAMETER_FACTOR:
-        return Morphology.ROUND if _evidence(ROUND_WEIGHTS, specks, shapes) > 0 else Morphology.COARSE_HETEROGENEOUS
+        is_round = _evidence(ROUND_WEIGHTS, specks, shapes, model="ROUND_WEIGHTS") > 0
+        return Morphology.ROUND if is_round else Morphology.COARSE_HETEROGENEOUS
     if np.median(specks.significance) < AMORPHOUS_MAX_SIGNIFICANCE:
         return Morphology.AMORPHOUS
-    if pleo >= PLEOMORPHIC and _evidence(PLEOMORPHIC_WEIGHTS, specks, shapes) > 0:
+    if pleo >= PLEOMORPHIC and _evidence(PLEOMORPHIC_WEIGHTS, specks, shapes, model="PLEOMORPHIC_WEIGHTS") > 0:
         return Morphology.FINE_PLEOMORPHIC
     return Morphology.PUNCTATE
 
@@ -746,9 +834,11 @@ def pleomorphic_features(specks: Specks, shapes: SpeckFeatures) -> dict[str, flo
     }
 
 
-def _evidence(weights: dict[str, float], specks: Specks, shapes: SpeckFeatures) -> float:
-    """Log-odds of a shape model (:data:`ROUND_WEIGHTS`, :data:`PLEOMORPHIC_WEIGHTS`) for a cluster's members."""
+def _evidence(weights: dict[str, float], specks: Specks, shapes: SpeckFeatures, *, model: str) -> float:
+    """Log-odds of a shape model (:data:`ROUND_WEIGHTS`, :data:`PLEOMORPHIC_WEIGHTS`, named `model`)
+    for a cluster's members; weights are matched to the features by name."""
     features = pleomorphic_features(specks, shapes)
+    _check_weights(weights, list(features), model=model)
     return weights["bias"] + sum(weights[name] * v for name, v in features.items())
 
 

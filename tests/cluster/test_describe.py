@@ -6,10 +6,13 @@ from scipy.sparse.csgraph import minimum_spanning_tree
 from scipy.spatial.distance import pdist, squareform
 
 from calcdetect.candidates import Specks
+from calcdetect.cluster import describe
 from calcdetect.cluster.describe import (
     BENIGN_PPV,
     ClusterDescriptions,
+    cluster_layouts,
     describe_clusters,
+    distribution_scores,
     layout,
     pleomorphism,
     spanning_tree_length,
@@ -153,6 +156,114 @@ def test_a_chance_group_is_judged_with_its_scatter_unless_its_own_calcifications
                    object_width_mm=np.r_[np.full(3, 2.5), np.full(40, np.nan)])
     specks, shapes = _specks(np.vstack([group, scatter]), **punctate, **popcorn)
     assert _describe(specks, shapes, labels).morphology[0] == Morphology.COARSE
+
+
+# ---------------------------------------------------------------------------
+# Distribution model: weights matched to features by name
+
+
+def _scenes():
+    """Hand-made images of clusters (points mm, labels, nipple mm) covering the five distributions."""
+    rng = np.random.default_rng(21)
+    parts = [_ball(rng, (80.0, 60.0)), _line((30.0, 20.0), 35, 12, 1.6), _wedge(rng, (130.0, 30.0)),
+             _ball(rng, (20.0, 80.0), n=6), _ball(rng, (20.0, 90.0), n=6)]  # the last two: one finding
+    several = (np.vstack(parts), np.concatenate([np.full(len(p), k) for k, p in enumerate(parts)]))
+    phi, r = rng.uniform(0, 2 * np.pi, 30), np.sqrt(rng.uniform(0, 1, 30))
+    patch = np.column_stack([60.0 + 22.5 * r * np.sin(phi), 70.0 + 12.5 * r * np.cos(phi)])
+    grid = np.array([(r, c) for r in np.arange(10, 150, 15.0) for c in np.arange(20, 95, 15.0)])[:40]
+    scatter = grid + rng.uniform(-2, 2, grid.shape)
+    group = np.array([[5.0, 5.0], [6.5, 5.5], [5.5, 7.0]])
+    return {
+        "several": (*several, NIPPLE_MM),
+        "several-no-nipple": (*several, None),
+        "regional": (patch, np.zeros(30, int), NIPPLE_MM),
+        "diffuse": (np.vstack([group, scatter]), np.r_[np.zeros(3, int), np.full(40, -1)], NIPPLE_MM),
+    }
+
+
+def _scores(scene):
+    """Described distribution and class scores (distribution_scores) of each cluster of a scene."""
+    points, labels, nipple_mm = _scenes()[scene]
+    specks, shapes = _specks(points)
+    nipple = None if nipple_mm is None else (nipple_mm[0] / SPACING[0], nipple_mm[1] / SPACING[1])
+    layouts = cluster_layouts(specks, labels, spacing=SPACING, nipple=nipple, breast_area_mm2=BREAST_MM2)
+    scores = [distribution_scores(context.features(), nipple_known=nipple is not None) for context in layouts]
+    return list(_describe(specks, shapes, labels, nipple_mm=nipple_mm).distribution), scores
+
+
+#: What the positional weights (commit 6b87bf7, before they were keyed by name) gave on
+#: :func:`_scenes`: each cluster's distribution and the score of the winning class.
+#: Regenerate with ``[(d, max(s.values())) for d, s in zip(*_scores(scene))]``.
+SCENE_DISTRIBUTIONS = {
+    "several": (["grouped", "linear", "segmental", "grouped", "grouped"],
+                [7.867210361581372, 6.5683498526265165, 3.182464013605842, 4.77024608876445, 4.564580865758009]),
+    "several-no-nipple": (["grouped", "linear", "regional", "grouped", "grouped"],
+                          [7.914371051939286, 7.156195556586732, 1.4841506865735878, 4.944716874801896,
+                           4.739051651795454]),
+    "regional": (["regional"], [3.860514260662299]),
+    "diffuse": (["diffuse"], [6.517668390955783]),
+}
+
+
+@pytest.mark.parametrize("scene", list(SCENE_DISTRIBUTIONS), ids=list(SCENE_DISTRIBUTIONS))
+def test_described_distributions_of_hand_made_clusters_are_unchanged(scene):
+    distributions, scores = _scores(scene)
+    expected_distributions, expected_scores = SCENE_DISTRIBUTIONS[scene]
+    assert distributions == expected_distributions
+    assert [max(s, key=s.get) for s in scores] == expected_distributions
+    assert [max(s.values()) for s in scores] == pytest.approx(expected_scores, rel=1e-12)
+
+
+def _shuffled(names, seed):
+    return tuple(np.random.default_rng(seed).permutation(list(names)).tolist())
+
+
+@pytest.mark.parametrize("seed", [0, 1], ids=["shuffle0", "shuffle1"])
+@pytest.mark.parametrize("scene", list(SCENE_DISTRIBUTIONS), ids=list(SCENE_DISTRIBUTIONS))
+def test_the_order_of_the_distribution_features_and_weights_does_not_matter(scene, seed, monkeypatch):
+    distributions, scores = _scores(scene)
+    features = _shuffled(describe.DISTRIBUTION_FEATURES, seed)
+    assert features != describe.DISTRIBUTION_FEATURES
+    weights = {d: {name: w[name] for name in _shuffled(w, seed + 10)} for d, w in describe.DISTRIBUTION_WEIGHTS.items()}
+    monkeypatch.setattr(describe, "DISTRIBUTION_FEATURES", features)
+    monkeypatch.setattr(describe, "DISTRIBUTION_WEIGHTS", weights)
+    shuffled_distributions, shuffled_scores = _scores(scene)
+    assert shuffled_distributions == distributions
+    assert shuffled_scores == [pytest.approx(s, rel=1e-12) for s in scores]
+
+
+def _grouped_weights_with(change):
+    weights = dict(describe.DISTRIBUTION_WEIGHTS)
+    weights[Distribution.GROUPED] = change(dict(weights[Distribution.GROUPED]))
+    return weights
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "match"),
+    [
+        ("DISTRIBUTION_WEIGHTS", _grouped_weights_with(lambda w: {**w, "log_extent": 1.0}),
+         r"DISTRIBUTION_WEIGHTS\[GROUPED\] has a weight for 'log_extent', which is no feature"),
+        ("DISTRIBUTION_WEIGHTS", _grouped_weights_with(lambda w: {k: v for k, v in w.items() if k != "cone^2"}),
+         r"DISTRIBUTION_WEIGHTS\[GROUPED\] has no weight for 'cone\^2'"),
+        ("DISTRIBUTION_FEATURES", (*describe.DISTRIBUTION_FEATURES, "log_extent"),
+         r"DISTRIBUTION_FEATURES names 'log_extent', which distribution_features does not measure"),
+        ("ROUND_WEIGHTS", {**describe.ROUND_WEIGHTS, "mean_diameter_mm": 1.0},
+         r"ROUND_WEIGHTS has a weight for 'mean_diameter_mm', which is no feature"),
+        ("PLEOMORPHIC_WEIGHTS", {k: v for k, v in describe.PLEOMORPHIC_WEIGHTS.items() if k != "pleomorphism"},
+         r"PLEOMORPHIC_WEIGHTS has no weight for 'pleomorphism'"),
+    ],
+    ids=["unknown-feature", "missing-weight", "unmeasured-feature", "round-unknown", "pleomorphic-missing"],
+)
+def test_weights_and_features_that_disagree_raise(name, value, match, monkeypatch):
+    monkeypatch.setattr(describe, name, value)
+    rng = np.random.default_rng(6)
+    # Round-sized and pleomorphic-looking members, so that both shape models are consulted.
+    diameter_mm = 0.7 if name == "ROUND_WEIGHTS" else rng.uniform(0.12, 0.45, 10)
+    specks, shapes = _specks(_ball(rng, (80.0, 60.0), n=10), diameter_mm=diameter_mm,
+                             elongation=rng.choice([1.1, 1.8, 2.5], 10), solidity=rng.choice([1.0, 0.8], 10))
+    with pytest.raises(ValueError, match=match):
+        _describe(specks, shapes, np.zeros(10, int))
+
 
 
 # ---------------------------------------------------------------------------
