@@ -110,7 +110,8 @@ def data_card(models: dict) -> str:
     lines = [
         "# Data card: the false-positive and vascular models (`calcdetect/specks/*.json`)",
         "",
-        "Written by `python benchmarks/train_fp_model.py`; do not edit by hand.",
+        "Written by `python benchmarks/train_fp_model.py` (needs `pip install -e '.[train]'`); "
+        "do not edit by hand.",
         "",
         "**What they do.** `fp_model.json` gives each candidate speck the probability that it is a "
         "calcification; candidates below `Params.min_calcification_probability` are dropped before "
@@ -145,8 +146,9 @@ def data_card(models: dict) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, default=ROOT / "runs" / "fp-model", help="where the synthetic sets go")
-    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--work", type=Path, default=ROOT / "runs" / "fp-model",
+                        help="where the synthetic sets go (default %(default)s)")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes (default %(default)s)")
     parser.add_argument("--check", action="store_true", help="compare with the shipped model instead of writing")
     args = parser.parse_args(argv)
     models = train(args.work, jobs=args.jobs)

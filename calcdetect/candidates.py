@@ -150,6 +150,8 @@ def find_specks(
         mask = np.asarray(mask, bool)
         if mask.shape != response.shape:
             raise ValueError(f"mask shape {mask.shape} differs from response shape {response.shape}")
+    if detection is None and detection_noise is not None:
+        raise ValueError("detection_noise was given without detection; pass the response's noise as noise")
     if noise is None:
         noise = local_noise(response, spacing=spacing, block_mm=block_mm, mask=mask)
     if detection is None:

@@ -120,6 +120,8 @@ def local_noise(response, *, spacing, block_mm: float = 4.0, mask=None, stride: 
     for i, j in zip(*np.nonzero(valid & ~whole)):
         values = blocks[i, j][~np.isnan(blocks[i, j])]
         level[i, j], sigma[i, j] = (v[0] for v in _median_and_sigma(values[None, :]))
+    if grey_level is not None and np.shape(grey_level) != response.shape:
+        raise ValueError(f"grey_level shape {np.shape(grey_level)} differs from response shape {response.shape}")
     if grey_level is not None and np.count_nonzero(valid) >= 2 * LEVEL_BINS:
         grey_blocks = _strided_blocks(check_image(grey_level), mask, stride, (b_r, b_c), (n_r, n_c))
         grey = np.full((n_r, n_c), np.nan, np.float32)

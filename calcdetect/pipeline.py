@@ -72,8 +72,11 @@ class Params:
         (:meth:`birads_grouping`).
     fp_model : bool
         Score each candidate with the shipped false-positive model
-        (:func:`calcdetect.specks.model.calcification_probability`); else its score
-        grows with its significance alone.
+        (:func:`calcdetect.specks.model.calcification_probability`) and each
+        calcification with the vascular model. Without them a speck's score grows
+        with its significance alone, no candidate is dropped, vessels are told by
+        the tram-track rule only, and `min_confidence` does not apply (it is a cut
+        on the model's probabilities).
     min_calcification_probability : float
         Candidates scored below this are dropped before clustering (with the model).
     min_confidence : float
@@ -258,14 +261,14 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
         backend=params.backend,
     )
     clock.lap(f"filter ({params.filter})")
-    detection = response
+    detection = None
     if params.detection == "bandpass":
         low_sigma_mm = params.min_diameter_mm / (2 * math.sqrt(2))
         detection = difference_of_gaussians(image, low_sigma_mm, 4 * low_sigma_mm, spacing=spacing,
                                             backend=params.backend)
         clock.lap("detection band-pass")
-    detection_noise = local_noise(detection, spacing=spacing, block_mm=params.noise_block_mm, mask=mask,
-                                  grey_level=image)
+    detection_noise = local_noise(response if detection is None else detection, spacing=spacing,
+                                  block_mm=params.noise_block_mm, mask=mask, grey_level=image)
     specks = find_specks(
         response,
         spacing=spacing,
@@ -275,8 +278,9 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
         max_diameter_mm=params.max_diameter_mm,
         max_length_mm=params.max_length_mm,
         mask=mask,
+        noise=detection_noise if detection is None else None,
         detection=detection,
-        detection_noise=detection_noise,
+        detection_noise=None if detection is None else detection_noise,
         block_mm=params.noise_block_mm,
         backend=params.backend,
     )
@@ -308,7 +312,7 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
     )
     clusters = measure_clusters(specks, labels, spacing=spacing)
     n_clusters_before_cut = len(clusters)
-    confident = clusters.confidence >= params.min_confidence
+    confident = clusters.confidence >= (params.min_confidence if params.fp_model else 0.0)
     if not confident.all():
         renumber = np.full(len(clusters), -1, np.int64)
         renumber[confident] = np.arange(np.count_nonzero(confident))

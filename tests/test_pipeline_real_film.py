@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from calcdetect.io import read_mammogram
-from calcdetect.pipeline import detect_mammogram
+from calcdetect.pipeline import Params, detect_mammogram
 
 #: Where the calcified vessels run (rows, cols of the stored image; seen on the image): long
 #: dotted tram lines across the lower half of the breast.
@@ -19,12 +19,14 @@ def mg1(shared_dicom):
 
 
 def test_no_cluster_touches_the_image_border(mg1):
+    # Nothing is searched within the skin margin (2 mm) of the border: 40 px at 0.05 mm.
     mammogram, result = mg1
     rows, cols = mammogram.image.shape
+    margin_r, margin_c = (Params().skin_margin_mm / s for s in mammogram.spacing)
     c = result.clusters
     assert len(c) > 0
-    assert np.all(c.row_min >= 1) and np.all(c.col_min >= 1)
-    assert np.all(c.row_max <= rows - 2) and np.all(c.col_max <= cols - 2)
+    assert np.all(c.row_min >= margin_r - 1) and np.all(c.col_min >= margin_c - 1)
+    assert np.all(c.row_max <= rows - margin_r) and np.all(c.col_max <= cols - margin_c)
 
 
 def _vessel_clusters(result):

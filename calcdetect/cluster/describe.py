@@ -139,9 +139,10 @@ TRAM_TRACK = 0.4
 #: this (mm) is not called vascular (side-by-side fine casts or popcorn fragments
 #: can pair up over a few mm; 95 % of detected vascular clusters are longer).
 VASCULAR_MIN_MM = 8.0
-#: Vascular, learned: this fraction of members is more likely than not a piece of a
-#: calcified vessel's wall (:func:`calcdetect.specks.model.vascular_probability`).
+#: Vascular, learned: this fraction of members is a piece of a calcified vessel's wall
+#: with at least this probability (:func:`calcdetect.specks.model.vascular_probability`).
 VASCULAR_SPECKS = 0.5
+VASCULAR_PROBABILITY = 0.5
 #: Rim: this fraction of members has a lucent centre.
 RIM_SPECKS = 0.5
 #: Coarse (popcorn, over 2 mm): this fraction of members is coarse, most of them pieces
@@ -536,13 +537,17 @@ def describe_clusters(
     if not layouts:
         return ClusterDescriptions.empty()
     depth = None if skin_depth_mm is None else np.asarray(skin_depth_mm, float)
+    if vascular is not None:
+        vascular = np.asarray(vascular, float)
+        if vascular.shape != (len(specks),):
+            raise ValueError(f"vascular must hold one probability per speck ({len(specks)}); got shape {vascular.shape}")
     bright = bright_isolated(specks, labels)
     out: dict[str, list] = {name: [] for name in ("distribution", "morphology", "pleomorphism",
                                                    "linear_fraction", "finding_extent_mm")}
     for c, context in enumerate(layouts):
         distribution = _distribution(context.features(), nipple_known=nipple is not None)
         place = dict(points_mm=context.points, depth_mm=depth, extent_mm=context.cluster.extent_mm,
-                     vascular=None if vascular is None else np.asarray(vascular, float))
+                     vascular=vascular)
         morphology, pleo, linear_fraction = _judge(specks, shapes, labels == c, **place)
         if morphology == Morphology.VASCULAR:
             distribution = Distribution.LINEAR  # a vessel's wall: its layout is the vessel's course
@@ -802,7 +807,7 @@ def _morphology(specks: Specks, shapes: SpeckFeatures, points_mm, depth_mm, *, p
         return Morphology.SKIN
     if np.mean(shapes.shape == str(SpeckShape.COARSE)) >= COARSE_SPECKS:
         return Morphology.COARSE
-    if vascular is not None and np.mean(vascular >= 0.5) >= VASCULAR_SPECKS:
+    if vascular is not None and np.mean(vascular >= VASCULAR_PROBABILITY) >= VASCULAR_SPECKS:
         return Morphology.VASCULAR
     if linear.mean() >= LINEAR_SPECKS:
         long = extent_mm >= VASCULAR_MIN_MM

@@ -40,7 +40,7 @@ class CandidateFeatures(StructOfArrays):
     contrast : (K,) ndarray
         Peak of the enhancement filter (top-hat) in its local noise sigmas.
     sharpness_ratio : (K,) ndarray
-        ``significance / contrast``: a speck sharper than the system's blur (dust,
+        ``significance / max(contrast, 0.5)``: a speck sharper than the system's blur (dust,
         a hot pixel) excites the narrow band-pass far more than the top-hat.
     spike : (K,) ndarray
         At the brightest pixel near the centroid: its height above the mean of its
@@ -62,7 +62,9 @@ class CandidateFeatures(StructOfArrays):
         Local noise sigma of the detection band-pass over its median in the
         search region: above 1 in film grain, processed edges and dense texture.
     depth_mm : (K,) ndarray
-        Distance below the skin line (NaN when no breast was found).
+        Distance below the skin line; where no skin line is known (no breast was
+        found, or the caller gave the mask), the distance to the searched
+        region's edge stands for it (the models never saw a missing depth).
     border_mm : (K,) ndarray
         Distance to the nearest image border.
     search_edge_mm : (K,) ndarray
@@ -120,14 +122,6 @@ class CandidateFeatures(StructOfArrays):
         """Feature names, in field order."""
         return tuple(cls.__dataclass_fields__)
 
-    def matrix(self, names=None) -> np.ndarray:
-        """(K, F) float64 matrix of the named features (all, in field order, by default)."""
-        names = self.names() if names is None else tuple(names)
-        unknown = sorted(set(names) - set(self.names()))
-        if unknown:
-            raise ValueError(f"unknown feature name(s) {unknown}; allowed: {list(self.names())}")
-        return np.column_stack([np.asarray(getattr(self, n), float) for n in names]) if names else np.zeros((len(self), 0))
-
 
 def candidate_features(image, specks: Specks, shapes: SpeckFeatures, *, spacing, response, detection_noise: NoiseMap,
                        mask, depth_mm=None, pectoral=None, offset=(0, 0), full_shape=None) -> CandidateFeatures:
@@ -150,7 +144,8 @@ def candidate_features(image, specks: Specks, shapes: SpeckFeatures, *, spacing,
     mask : (M, N) ndarray of bool
         The searched region.
     depth_mm : (K,) ndarray, optional
-        Depth of each speck below the skin line (mm); NaN when omitted.
+        Depth of each speck below the skin line (mm); the distance to the edge
+        of `mask` when omitted.
     pectoral : (M, N) ndarray of bool, optional
         The pectoral muscle, in the coordinates of `image`.
     offset : tuple of 2 ints
@@ -200,7 +195,7 @@ def candidate_features(image, specks: Specks, shapes: SpeckFeatures, *, spacing,
         edge_sharpness=np.asarray(shapes.sharpness, float),
         object_width_mm=np.asarray(shapes.object_width_mm, float),
         noise_ratio=sigma / max(typical_sigma, 1e-12),
-        depth_mm=np.full(k, np.nan) if depth_mm is None else np.asarray(depth_mm, float),
+        depth_mm=search_edge_mm if depth_mm is None else np.asarray(depth_mm, float),
         border_mm=border_mm,
         search_edge_mm=search_edge_mm,
         pectoral_mm=pectoral_mm,
@@ -262,7 +257,7 @@ def _grid_mask(mask: np.ndarray, noise: NoiseMap) -> np.ndarray:
 
 def _distance_to(region: np.ndarray, r: np.ndarray, c: np.ndarray, *, spacing) -> np.ndarray:
     """Distance (mm) from pixels (r, c) to the nearest pixel of `region` (inf when empty),
-    on a grid of about :data:`DISTANCE_GRID_MM` (exact to half a cell)."""
+    on a grid of about :data:`DISTANCE_GRID_MM` (to within a cell)."""
     row_mm, col_mm = spacing
     if not region.any():
         return np.full(len(r), np.inf)

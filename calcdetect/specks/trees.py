@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from scipy.special import expit
 
 #: Name and version of the JSON layout written by :meth:`TreeEnsemble.to_json`.
 FORMAT = "calcdetect.trees"
@@ -113,7 +114,7 @@ class TreeEnsemble:
         raw = np.zeros(len(x))
         for tree in self.trees:
             raw += tree.predict_raw(x)
-        return 1.0 / (1.0 + np.exp(-raw))
+        return expit(raw)
 
     def to_json(self) -> str:
         """The model as JSON text (:data:`FORMAT`, version :data:`FORMAT_VERSION`)."""
@@ -156,9 +157,18 @@ class TreeEnsemble:
 
     @classmethod
     def from_lightgbm(cls, dump: dict, *, metadata: dict | None = None) -> TreeEnsemble:
-        """Convert LightGBM's ``Booster.dump_model()`` of a binary model with numerical splits."""
-        if dump.get("objective", "").split()[0] != "binary":
-            raise ValueError(f"only binary LightGBM models are supported; got objective {dump.get('objective')!r}")
+        """Convert LightGBM's ``Booster.dump_model()`` of a binary model with numerical splits.
+
+        Raises ValueError for what this evaluator would get wrong: another objective, a
+        sigmoid other than 1, averaged output (random forest) or linear leaves.
+        """
+        objective = str(dump.get("objective", "")).split()
+        if not objective or objective[0] != "binary" or any(
+                part.startswith("sigmoid:") and float(part.split(":")[1]) != 1.0 for part in objective[1:]):
+            raise ValueError(f"LightGBM objective {dump.get('objective')!r} is not supported: only binary "
+                             f"with sigmoid 1")
+        if dump.get("average_output"):
+            raise ValueError("averaged LightGBM output (boosting='rf') is not supported")
         return cls(features=tuple(dump["feature_names"]),
                    trees=tuple(_tree_from_lightgbm(t["tree_structure"]) for t in dump["tree_info"]),
                    metadata=dict(metadata or {}))
@@ -169,6 +179,8 @@ def _tree_from_lightgbm(root: dict) -> Tree:
     leaves: list[float] = []
 
     def visit(node: dict) -> int:
+        if "leaf_coeff" in node:
+            raise ValueError("linear-leaf LightGBM trees (linear_tree=True) are not supported")
         if "leaf_value" in node:
             leaves.append(float(node["leaf_value"]))
             return ~(len(leaves) - 1)

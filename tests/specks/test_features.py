@@ -1,5 +1,3 @@
-import math
-
 import numpy as np
 import pytest
 from scipy import ndimage as ndi
@@ -70,4 +68,6 @@ def test_distances_to_the_border_are_in_mm():
     image += _blurred_disk(image.shape, (40, 200), 5, 150.0)
     features = _features_at(image, (40, 200))
     assert features["border_mm"] == pytest.approx(40 * SPACING[0], abs=0.1)
-    assert math.isnan(features["depth_mm"])  # no breast was searched for
+    # No skin line without a breast search: the searched region's edge (the border margin) stands for it.
+    assert features["depth_mm"] == features["search_edge_mm"]
+    assert features["search_edge_mm"] == pytest.approx(40 * SPACING[0] - 2.0, abs=0.6)

@@ -10,7 +10,6 @@ from calcdetect.specks.features import CandidateFeatures
 from calcdetect.specks.model import shipped_model
 from calcdetect.specks.training import Candidates, fit, label_candidates
 
-pytest.importorskip("lightgbm", reason="training needs LightGBM (pip install 'calcdetect[train]')")
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -21,18 +20,24 @@ def _training_script():
     return module
 
 
+def _needs_lightgbm():
+    pytest.importorskip("lightgbm", reason="training needs LightGBM (pip install 'calcdetect[train]')")
+
+
 @pytest.mark.slow
 def test_the_training_command_reproduces_the_shipped_models(tmp_path):
     """Regenerates every training and validation set and refits (about 2 minutes on 2 cores)."""
+    _needs_lightgbm()
     assert _training_script().main(["--work", str(tmp_path), "--jobs", "2", "--check"]) == 0
 
 
 @pytest.mark.parametrize("target", ["calcification", "vascular"], ids=["fp-model", "vascular-model"])
-def test_shipped_models_name_their_features_and_data(target):
+def test_shipped_models_read_every_feature_they_split_on_by_name(target):
     model = shipped_model(target)
-    assert set(model.features) <= set(CandidateFeatures.names())
     assert model.metadata["target"] == target
-    assert model.metadata["figures"]["validation"]["roc_auc"] > 0.9
+    assert set(model.features) <= set(CandidateFeatures.names())
+    used = {model.features[i] for tree in model.trees for i in tree.feature.tolist()}
+    assert "significance" in used
 
 
 def _candidates(seed: int) -> Candidates:
@@ -46,6 +51,7 @@ def _candidates(seed: int) -> Candidates:
 
 @pytest.mark.parametrize("target", ["calcification", "vascular"], ids=["fp-model", "vascular-model"])
 def test_fitting_is_deterministic(target):
+    _needs_lightgbm()
     first, second = (fit(_candidates(3), target=target, n_trees=30) for _ in range(2))
     assert first.to_json() == second.to_json()
 
