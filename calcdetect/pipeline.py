@@ -323,7 +323,7 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
     descriptions = describe_clusters(
         specks, shapes, labels, spacing=spacing,
         nipple=geometry.nipple if found else None,
-        skin_depth_mm=geometry.depth_mm(specks.row, specks.col) if found else None,
+        skin_depth_mm=features.depth_mm if found else None,  # measured for the model already
         breast_area_mm2=geometry.area_mm2 if found else float(mask.sum()) * spacing[0] * spacing[1],
         vascular=vascular_probability(features) if params.fp_model else None,
     )
