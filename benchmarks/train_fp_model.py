@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from calcdetect.cluster.describe import VASCULAR_LINEARITY, VASCULAR_PROBABILITY, VASCULAR_SPECKS
 from calcdetect.specks.features import CandidateFeatures
 from calcdetect.specks.model import MODEL_FILES
 from calcdetect.specks.training import LIGHTGBM_PARAMS, N_TREES, TARGETS, Candidates, fit, roc_auc, set_candidates
@@ -38,8 +39,8 @@ CARD_PATH = ROOT / "benchmarks" / "fp_model.md"
 
 #: (seed, images, settings) of the sets the model is fitted on, and of those it is checked on.
 TRAINING_SETS = (
-    (3000, 150, {"domain": "wide", "scale": 0.5}),
-    (3001, 30, {"domain": "classic", "scale": 0.5}),
+    (3000, 300, {"domain": "wide", "scale": 0.5}),
+    (3001, 60, {"domain": "classic", "scale": 0.5}),
 )
 VALIDATION_SETS = (
     (3100, 40, {"domain": "wide", "scale": 0.5}),
@@ -117,7 +118,10 @@ def data_card(models: dict) -> str:
         "calcification; candidates below `Params.min_calcification_probability` are dropped before "
         "clustering, and a cluster's confidence is the mean of its three surest members. "
         "`vascular_model.json` gives each calcification the probability that it is a piece of a "
-        "calcified vessel's wall; a cluster most of whose members are is described as vascular. "
+        "calcified vessel's wall; a cluster "
+        f"{VASCULAR_SPECKS:.0%} of whose members are (P >= {VASCULAR_PROBABILITY}), where the candidates "
+        f"round them line up (linearity >= {VASCULAR_LINEARITY}, "
+        "`calcdetect.cluster.describe.VASCULAR_LINEARITY`), is described as vascular. "
         "Both are gradient-boosted trees (LightGBM), stored as JSON and evaluated with numpy.",
         "",
         "**Fitted on** synthetic mammograms of `calcdetect.synth` only (never on the validation "

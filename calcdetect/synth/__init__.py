@@ -72,7 +72,11 @@ every new draw happens only in the wide domain.
 - **Benign calcifications**, more often (``benign_fraction`` 0.6): calcified
   vessels of every length (4-80 mm), wall separation (0.5-3.5 mm, or one
   wall) and dash pattern (pieces 0.4-12 mm long, gaps 0.3-6 mm, from dotted
-  to nearly continuous), popcorn, rim, skin and secretory (large rod-like).
+  to nearly continuous); a third of vascular draws are a calcified network
+  (2-5 roughly parallel vessels up to 80 mm long, 3-20 mm beside the first,
+  two thick walls calcified nearly all along, as on film of older women);
+  wall pieces 0.1-1 mm thick; popcorn,
+  rim, skin and secretory (large rod-like).
 - **Normal images** are common (``normal_fraction`` 0.5).
 - **Artefacts**, recorded in the truth with their position: dust (1-5 pixel
   specks, not blurred, from 6 local noise sigmas to near white, a third in

@@ -683,21 +683,46 @@ def _layout_vascular(rng, scene: _Scene, shrink: float) -> list[_Member]:
 
 
 def _layout_vascular_wide(rng, scene: _Scene, shrink: float) -> list[_Member]:
-    """Calcified vessel of the wide domain: every length, wall separation and dash pattern.
+    """Calcified vessels of the wide domain: every length, wall separation and dash pattern.
 
-    A wavy path 4-80 mm long (log-uniform), one wall (a quarter of them) or two
-    0.5-3.5 mm apart, each broken into pieces whose mean length (0.4-12 mm)
-    and mean gap (0.3-6 mm) are drawn per vessel, from dotted walls to
-    nearly continuous tram-tracks. One member per wall piece.
+    Two times in three, one vessel: a wavy path 4-80 mm long (log-uniform), one
+    wall (a quarter of them) or two 0.5-3.5 mm apart, each broken into pieces
+    whose mean length (0.4-12 mm) and mean gap (0.3-6 mm) are drawn per vessel,
+    from dotted walls to nearly continuous tram-tracks, 0.1-0.9 mm thick.
+    Otherwise (a third of the draws; networks fail to fit small breasts more
+    often, so fewer are planted) a calcified network, as arteriosclerosis
+    calcifies a breast's arteries together: a first vessel 20-80 mm long and
+    1-4 more, half to fully as long, roughly parallel and 3-20 mm to its
+    side (they may cross each other), each with two thick walls 0.8-2.5 mm
+    apart calcified nearly all along (pieces 0.8-6 mm, gaps 0.2-1.2 mm), as on
+    digitised film of older women. One member per wall piece.
     """
     length = min(math.exp(rng.uniform(math.log(4.0), math.log(80.0))), scene.max_extent) * shrink
+    network = rng.random() < 1.0 / 3.0
+    if network:
+        length = min(rng.uniform(20.0, 80.0), scene.max_extent) * shrink
     if length < 3.0:
         return []
-    centre = scene.pick_centre(rng, 0.5 * length + 2.0)
+    n_vessels = int(rng.integers(2, 6)) if network else 1
+    centre = scene.pick_centre(rng, 0.5 * length + 2.0 + (10.0 if network else 0.0))
     if centre is None:
         return []
-    n = max(2, math.ceil(length / 0.1) + 1)
     heading = scene.nipple_angle(centre) + rng.normal(0, 0.8)
+    members: list[_Member] = []
+    for v in range(n_vessels):
+        start = centre
+        if v:  # the next vessel of the network: beside the first, roughly parallel
+            side = _unit(heading + np.pi / 2)
+            start = centre + side * rng.choice((-1.0, 1.0)) * rng.uniform(3.0, 20.0) + _unit(heading) * rng.normal(0, 5.0)
+        path = _wavy_path(rng, start, heading + (rng.normal(0, 0.25) if v else 0.0),
+                          length * (rng.uniform(0.5, 1.0) if v else 1.0))
+        members += _vessel_walls(rng, path, heavy=network, limit=150 * n_vessels - len(members))
+    return members
+
+
+def _wavy_path(rng, centre, heading: float, length: float) -> np.ndarray:
+    """A gently curving path (mm, (n, 2)) `length` mm long, centred on `centre`."""
+    n = max(2, math.ceil(length / 0.1) + 1)
     bend = rng.normal(0, 0.4 / length)
     turns = np.zeros(n)
     turn = 0.0
@@ -708,29 +733,39 @@ def _layout_vascular_wide(rng, scene: _Scene, shrink: float) -> list[_Member]:
     steps = np.column_stack([np.sin(ang), np.cos(ang)]) * (length / (n - 1))
     steps[0] = 0
     path = np.cumsum(steps, axis=0)
-    path += centre - path[len(path) // 2]
+    return path + (centre - path[len(path) // 2])
+
+
+def _vessel_walls(rng, path: np.ndarray, *, heavy: bool, limit: int) -> list[_Member]:
+    """The calcified wall pieces along a vessel's `path` (see :func:`_layout_vascular_wide`)."""
     s_cum = _arclength(path)
     tang = np.gradient(path, axis=0)
     tang /= np.hypot(tang[:, 0], tang[:, 1])[:, None]
     normal = np.column_stack([tang[:, 1], -tang[:, 0]])
     sep = rng.uniform(0.5, 3.5)
     sides = (0.5, -0.5) if rng.random() >= 0.25 else (0.0,)
-    radius = rng.uniform(0.05, 0.3)
-    if rng.random() < 0.15:  # nearly continuous
-        dash, gap = rng.uniform(5.0, 20.0), rng.uniform(0.2, 0.5)
+    if heavy:
+        sep, sides = rng.uniform(0.8, 2.5), (0.5, -0.5)
+        radius = rng.uniform(0.1, 0.4)
+        dash = math.exp(rng.uniform(math.log(0.8), math.log(6.0)))
+        gap = math.exp(rng.uniform(math.log(0.2), math.log(1.2)))
     else:
-        dash = math.exp(rng.uniform(math.log(0.4), math.log(12.0)))
-        gap = math.exp(rng.uniform(math.log(0.3), math.log(6.0)))
+        radius = rng.uniform(0.05, 0.3)
+        if rng.random() < 0.15:  # nearly continuous
+            dash, gap = rng.uniform(5.0, 20.0), rng.uniform(0.2, 0.5)
+        else:
+            dash = math.exp(rng.uniform(math.log(0.4), math.log(12.0)))
+            gap = math.exp(rng.uniform(math.log(0.3), math.log(6.0)))
     members = []
     for side in sides:
         rail = path + side * sep * normal
         s = rng.uniform(0, gap)
-        while s < s_cum[-1] - 0.3 and len(members) < 150:
+        while s < s_cum[-1] - 0.3 and len(members) < limit:
             seg = min(dash * math.exp(rng.normal(0, 0.4)), s_cum[-1] - s)
             if seg < 0.2:
                 break
             poly = _sub_path(rail, s_cum, s, s + seg, step=min(0.3, 0.5 * seg))
-            members.append(_tube_member([poly], [_vary(rng, radius, len(poly), 0.04, 0.35)]))
+            members.append(_tube_member([poly], [_vary(rng, radius, len(poly), 0.04, 0.5)]))
             s += seg + gap * math.exp(rng.normal(0, 0.5))
     return members
 

@@ -21,6 +21,7 @@ from calcdetect.cluster.describe import (
 )
 from calcdetect.cluster.shape import SpeckFeatures
 from calcdetect.lexicon import Distribution, Morphology
+from calcdetect.specks.features import _neighbourhood
 
 SPACING = (0.1, 0.1)
 NIPPLE_MM = (100.0, 0.0)  # the nipple on the left edge, half-way down
@@ -365,6 +366,56 @@ def test_diverging_branches_are_no_tram_tracks():
     points = np.vstack([a[1:], b[1:]])
     orientation = np.r_[np.full(4, np.pi / 2), np.full(4, np.pi / 2 - np.radians(25))]  # along cols, then turned
     assert tram_track_fraction(points, orientation, np.full(8, 1.5)) == 0.0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2], ids=["seed0", "seed1", "seed2"])
+def test_learned_vessel_pieces_make_a_vascular_cluster_only_on_a_straight_course(seed):
+    # Likely wall pieces (vascular probability 0.9) of single-rail fine casts: along one
+    # straight course they are a vessel; fanned out as a segment of ducts they are not,
+    # whatever the model says of each piece.
+    rng = np.random.default_rng(seed)
+    kw = dict(diameter_mm=0.4, elongation=6.0, shape="linear", width_mm=0.2, length_mm=2.0)
+    course = _line((40.0, 60.0), 90, 16, 1.5) + rng.normal(0, 0.1, (16, 2))
+    fan = _wedge(rng, (100.0, 20.0), n=40, length=20.0, half_angle=0.6)
+    for points, orientation, expected in ((course, 0.0, True), (fan, rng.uniform(0, np.pi, 40), False)):
+        specks, shapes = _specks(points, orientation=orientation, **kw)
+        labels = np.zeros(len(points), int)
+        linearity = _linearity_around(points)
+        described = describe_clusters(specks, shapes, labels, spacing=SPACING, nipple=(100.0 / SPACING[0], 0.0),
+                                      skin_depth_mm=np.full(len(points), 50.0), breast_area_mm2=BREAST_MM2,
+                                      vascular=np.full(len(points), 0.9), linearity=linearity)
+        assert (described.morphology[0] == Morphology.VASCULAR) is expected
+        # Without the course, the model's word alone decides.
+        described = describe_clusters(specks, shapes, labels, spacing=SPACING, breast_area_mm2=BREAST_MM2,
+                                      vascular=np.full(len(points), 0.9))
+        assert described.morphology[0] == Morphology.VASCULAR
+
+
+def test_pieces_of_unknown_course_do_not_count_as_vessel_walls():
+    # Linearity is NaN where fewer than 3 candidates lie around: not a straight course.
+    specks, shapes = _specks(_line((40.0, 60.0), 90, 12, 1.5), elongation=6.0, shape="linear", length_mm=1.0)
+    described = describe_clusters(specks, shapes, np.zeros(12, int), spacing=SPACING, breast_area_mm2=BREAST_MM2,
+                                  vascular=np.full(12, 0.9), linearity=np.full(12, np.nan))
+    assert described.morphology[0] != Morphology.VASCULAR
+
+
+@pytest.mark.parametrize("labels", [np.zeros(5, int), np.full(5, -1)], ids=["one-cluster", "no-cluster"])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"linearity": np.ones(5)}, "linearity needs vascular"),
+     ({"vascular": np.ones(4)}, r"vascular must hold one probability per speck \(5\)"),
+     ({"vascular": np.ones(5), "linearity": np.ones(6)}, r"linearity must hold one value per speck \(5\)")],
+    ids=["linearity-alone", "vascular-shape", "linearity-shape"])
+def test_vessel_wall_arguments_are_checked(kwargs, match, labels):
+    specks, shapes = _specks(_line((40.0, 60.0), 0, 5, 2.0))
+    with pytest.raises(ValueError, match=match):
+        describe_clusters(specks, shapes, labels, spacing=SPACING, **kwargs)
+
+
+def _linearity_around(points_mm):
+    """``linearity_around`` of each point, as :mod:`calcdetect.specks.features` measures it."""
+    specks, _ = _specks(points_mm)
+    return _neighbourhood(specks, spacing=SPACING)["linearity_around"]
 
 
 def test_group_under_the_skin_is_skin():

@@ -26,7 +26,7 @@ def _needs_lightgbm():
 
 @pytest.mark.slow
 def test_the_training_command_reproduces_the_shipped_models(tmp_path):
-    """Regenerates every training and validation set and refits (about 2 minutes on 2 cores)."""
+    """Regenerates every training and validation set and refits (about 3.5 minutes on 2 cores)."""
     _needs_lightgbm()
     assert _training_script().main(["--work", str(tmp_path), "--jobs", "2", "--check"]) == 0
 
