@@ -45,6 +45,24 @@ def disks():
 SHARED_DICOM = __import__("pathlib").Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dicom"
 
 
+def peak_over_background(pixels, row, col, *, inner, outer):
+    """Brightest of the 3 x 3 pixels at (row, col) over the local background there: a
+    quadratic fitted on the ring between radii `inner` and `outer` (px), at its centre."""
+    yy, xx = np.mgrid[-outer : outer + 1, -outer : outer + 1]
+    ring = (np.hypot(yy, xx) >= inner) & (np.hypot(yy, xx) <= outer)
+    y, x = yy[ring], xx[ring]
+    design = np.column_stack([np.ones_like(y), y, x, y * y, x * x, x * y]).astype(float)
+    window = pixels[row - outer : row + outer + 1, col - outer : col + outer + 1].astype(float)
+    background = np.linalg.lstsq(design, window[ring], rcond=None)[0][0]
+    return pixels[row - 1 : row + 2, col - 1 : col + 2].max() - background
+
+
+@pytest.fixture(name="peak_over_background")
+def peak_over_background_fixture():
+    """:func:`peak_over_background`, for tests of planted calcifications."""
+    return peak_over_background
+
+
 @pytest.fixture(scope="session")
 def shared_dicom():
     """Folder of the real DICOM files in ../shared/data/dicom (skips when absent)."""

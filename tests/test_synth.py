@@ -329,23 +329,11 @@ def test_default_mix_covers_every_suspicious_class_and_distribution():
 # ---------------------------------------------------------------- contrast and noise
 
 
-def _ring_background(pixels, row, col, *, inner=6, outer=10):
-    """Quadratic background fitted on a ring round (row, col), evaluated at its centre."""
-    yy, xx = np.mgrid[-outer : outer + 1, -outer : outer + 1]
-    ring = (np.hypot(yy, xx) >= inner) & (np.hypot(yy, xx) <= outer)
-    y, x = yy[ring], xx[ring]
-    design = np.column_stack([np.ones_like(y), y, x, y * y, x * x, x * y]).astype(float)
-    window = pixels[row - outer : row + outer + 1, col - outer : col + outer + 1].astype(float)
-    return np.linalg.lstsq(design, window[ring], rcond=None)[0][0]
+def _peak(peak_over_background, image, calc):
+    return peak_over_background(image.pixels, round(calc.row), round(calc.col), inner=6, outer=10)
 
 
-def _peak_over_background(image, calc):
-    r, c = round(calc.row), round(calc.col)
-    peak = image.pixels[r - 1 : r + 2, c - 1 : c + 2].max()
-    return peak - _ring_background(image.pixels, r, c)
-
-
-def test_truth_lands_on_bright_spots_in_a_flat_breast():
+def test_truth_lands_on_bright_spots_in_a_flat_breast(peak_over_background):
     specs = [(Distribution.GROUPED, Morphology.PUNCTATE, 8.0), (Distribution.GROUPED, Morphology.FINE_PLEOMORPHIC, 8.0)]
     image = _image(14, settings=FLAT, clusters=specs, isolated=0)
     for cluster in image.clusters:
@@ -353,17 +341,17 @@ def test_truth_lands_on_bright_spots_in_a_flat_breast():
         visible = [m for m in cluster.calcifications if m.contrast >= 4 * sigma]
         assert len(visible) >= 3
         for calc in visible:
-            assert _peak_over_background(image, calc) > 0.5 * calc.contrast
+            assert _peak(peak_over_background, image, calc) > 0.5 * calc.contrast
 
 
-def test_truth_lands_on_bright_spots_in_textured_breasts(default_images):
+def test_truth_lands_on_bright_spots_in_textured_breasts(default_images, peak_over_background):
     # Small specks planted well above the noise stand out of the local background.
     excess = []
     for image in default_images:
         for cluster in image.clusters:
             sigma = np.median([m.contrast for m in cluster.calcifications]) / cluster.cnr
             excess += [
-                _peak_over_background(image, m) / sigma
+                _peak(peak_over_background, image, m) / sigma
                 for m in cluster.calcifications
                 if m.length_mm <= 1.0 and m.contrast >= 6 * sigma
             ]

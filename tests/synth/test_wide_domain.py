@@ -119,29 +119,17 @@ def test_calcified_vessels_come_in_every_length_and_dash_pattern():
 # ---------------------------------------------------------------- truth after the chain
 
 
-def _ring_background(pixels, row, col, *, inner, outer):
-    """Quadratic background fitted on a ring round (row, col) (radii in px), at its centre."""
-    yy, xx = np.mgrid[-outer : outer + 1, -outer : outer + 1]
-    ring = (np.hypot(yy, xx) >= inner) & (np.hypot(yy, xx) <= outer)
-    y, x = yy[ring], xx[ring]
-    design = np.column_stack([np.ones_like(y), y, x, y * y, x * x, x * y]).astype(float)
-    window = pixels[row - outer : row + outer + 1, col - outer : col + outer + 1].astype(float)
-    return np.linalg.lstsq(design, window[ring], rcond=None)[0][0]
-
-
-def _excess(image, cluster, calc):
+def _excess(peak_over_background, image, cluster, calc):
     """Peak over the local background of a planted calcification, in noise std of its cluster."""
     sigma = np.median([m.contrast for m in cluster.calcifications]) / cluster.cnr
-    r, c = round(calc.row), round(calc.col)
     inner, outer = round(0.45 / image.spacing[0]), round(0.75 / image.spacing[0])
-    peak = image.pixels[r - 1 : r + 2, c - 1 : c + 2].max()
-    return (peak - _ring_background(image.pixels, r, c, inner=inner, outer=outer)) / sigma
+    return peak_over_background(image.pixels, round(calc.row), round(calc.col), inner=inner, outer=outer) / sigma
 
 
 @pytest.mark.parametrize("source", list(Source), ids=[str(s) for s in Source])
-def test_truth_lands_on_bright_spots_after_film_or_processing(wide_images, source):
+def test_truth_lands_on_bright_spots_after_film_or_processing(wide_images, source, peak_over_background):
     excess = [
-        _excess(im, cl, m)
+        _excess(peak_over_background, im, cl, m)
         for im in wide_images
         if im.source == source
         for cl in im.clusters
