@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
                              "chosen on synthetic tuning sets; 0 reports all)")
     detect.add_argument("--min-diameter-mm", type=float, default=defaults.min_diameter_mm)
     detect.add_argument("--max-diameter-mm", type=float, default=defaults.max_diameter_mm)
+    detect.add_argument("--max-length-mm", type=float, default=defaults.max_length_mm,
+                        help="longest calcification kept (default %(default)s)")
     detect.add_argument("--birads-grouping", action="store_true",
                         help="cluster = at least 5 specks within 1 cm (BI-RADS) instead of 3 within 1 cm^2 (CAD)")
     detect.add_argument("--image-id", choices=("path", "sop"), default="path",
@@ -142,7 +144,8 @@ def _detect(args) -> int:
     from calcdetect.store import RunConflictError
 
     changes = dict(filter=args.filter, threshold=args.threshold, min_diameter_mm=args.min_diameter_mm,
-                   max_diameter_mm=args.max_diameter_mm, min_confidence=args.min_confidence)
+                   max_diameter_mm=args.max_diameter_mm, max_length_mm=args.max_length_mm,
+                   min_confidence=args.min_confidence)
     params = Params.birads_grouping(**changes) if args.birads_grouping else Params(**changes)
     progress = _Progress(quiet=args.quiet)
     try:

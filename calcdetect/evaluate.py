@@ -611,6 +611,9 @@ def describe_agreement(matches) -> DescriptionEvaluation:
     hull (the whole breast) when no group of the scatter was found. Truth
     clusters hit only by such detections are counted apart (``n_without_members``).
     Predictions that list no members (no calcifications table) are taken as they are.
+    Distribution agreement counts only truth clusters given a distribution: a
+    truth file may give none to benign calcifications judged one by one (a
+    popcorn, a few secretory rods), and no description could agree with none.
     """
     best: dict[tuple[str, int], ClusterMatch] = {}
 
@@ -634,15 +637,20 @@ def describe_agreement(matches) -> DescriptionEvaluation:
     recognised = [m.predicted_morphology in _BENIGN_NAMES for m in benign]
     by_category = {str(c): [m.score for m in chosen if str(m.truth_category) == c] for c in Category}
     return DescriptionEvaluation(
-        distribution=Confusion.of(pairs(chosen, "truth_distribution", "predicted_distribution")),
+        distribution=Confusion.of(pairs(_distributed(chosen), "truth_distribution", "predicted_distribution")),
         morphology=Confusion.of(pairs(chosen, "truth_morphology", "predicted_morphology")),
-        distribution_clear=Confusion.of(pairs(clear, "truth_distribution", "predicted_distribution")),
+        distribution_clear=Confusion.of(pairs(_distributed(clear), "truth_distribution", "predicted_distribution")),
         morphology_clear=Confusion.of(pairs(clear, "truth_morphology", "predicted_morphology")),
         benign_recognised=float(np.mean(recognised)) if recognised else math.nan,
         score_auc=_auc(by_category[Category.SUSPICIOUS], by_category[Category.BENIGN]),
         mean_score={c: float(np.mean(v)) if v else math.nan for c, v in by_category.items()},
         n_without_members=len(hit) - len(best),
     )
+
+
+def _distributed(matches):
+    """The matches whose truth cluster has a distribution."""
+    return [m for m in matches if m.truth_distribution is not None]
 
 
 _BENIGN_NAMES = frozenset(str(m) for m in Morphology if category_of(m) == Category.BENIGN)

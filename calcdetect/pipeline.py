@@ -11,9 +11,9 @@ import numpy as np
 
 from calcdetect.breast import BreastGeometry, breast_geometry
 from calcdetect.candidates import Specks, find_specks
-from calcdetect.cluster import CAD_RADIUS_MM, Clusters, cluster_labels, measure_clusters
-from calcdetect.cluster.describe import ClusterDescriptions, describe_clusters
-from calcdetect.cluster.shape import SpeckFeatures, speck_features
+from calcdetect.cluster import CAD_RADIUS_MM, ROD_RADIUS_MM, Clusters, cluster_labels, measure_clusters
+from calcdetect.cluster.describe import ROD_MIN_WIDTH_MM, ClusterDescriptions, describe_clusters
+from calcdetect.cluster.shape import ELONGATED, SpeckFeatures, speck_features
 from calcdetect.filters import difference_of_gaussians, get_filter
 from calcdetect.filters._common import check_image, check_spacing
 from calcdetect.noise import local_noise
@@ -52,7 +52,8 @@ class Params:
         Size window of a calcification: smallest equivalent diameter, largest
         width. The filter is sized to `max_diameter_mm`.
     max_length_mm : float
-        Longest calcification (fine linear casts reach several mm).
+        Longest calcification (fine linear casts reach several mm, large rod-like
+        ones a cm and more).
     threshold : float
         Peak significance of a speck in local noise sigmas; ``low_threshold``
         (default half of it) for the pixels around the peak.
@@ -90,7 +91,7 @@ class Params:
     backend: str = "opencv"
     min_diameter_mm: float = 0.1
     max_diameter_mm: float = 1.0
-    max_length_mm: float = 6.0
+    max_length_mm: float = 12.0
     threshold: float = 5.0
     low_threshold: float | None = None
     noise_block_mm: float = 4.0
@@ -310,6 +311,7 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
         radius_mm=params.cluster_radius_mm,
         min_specks=params.min_cluster_specks,
     )
+    labels = _group_rods(labels, specks, shapes, spacing=spacing, min_specks=params.min_cluster_specks)
     clusters = measure_clusters(specks, labels, spacing=spacing)
     n_clusters_before_cut = len(clusters)
     confident = clusters.confidence >= (params.min_confidence if params.fp_model else 0.0)
@@ -332,6 +334,29 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
     return Result(specks=specks, cluster_id=labels, clusters=clusters, shapes=shapes, descriptions=descriptions,
                   seconds=clock.laps, geometry=geometry, features=features, n_candidates=n_candidates,
                   n_clusters_before_cut=n_clusters_before_cut)
+
+
+def _group_rods(labels: np.ndarray, specks: Specks, shapes: SpeckFeatures, *, spacing, min_specks: int) -> np.ndarray:
+    """`labels` with new clusters of the large rod-like specks left outside any cluster.
+
+    Large rod-like (secretory) calcifications, rods at least
+    :data:`~calcdetect.cluster.describe.ROD_MIN_WIDTH_MM` wide and several mm long,
+    spread diffusely along ducts rather than cluster [1]_: such specks are grouped
+    by the gaps between their axes (:data:`~calcdetect.cluster.ROD_RADIUS_MM`).
+
+    References
+    ----------
+    .. [1] D'Orsi CJ, et al. ACR BI-RADS Atlas, 5th ed. American College of Radiology, 2013.
+    """
+    rod = (labels < 0) & (shapes.elongation >= ELONGATED) & (specks.width_mm >= ROD_MIN_WIDTH_MM)
+    if np.count_nonzero(rod) < min_specks:
+        return labels
+    rod_labels = cluster_labels(specks.row[rod], specks.col[rod], spacing=spacing, radius_mm=ROD_RADIUS_MM,
+                                min_specks=min_specks, length_mm=specks.length_mm[rod],
+                                orientation=specks.orientation[rod])
+    labels = labels.copy()
+    labels[rod] = np.where(rod_labels >= 0, rod_labels + labels.max(initial=-1) + 1, -1)
+    return labels
 
 
 def _off_the_border(mask: np.ndarray, *, margin_px) -> np.ndarray:

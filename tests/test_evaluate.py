@@ -569,11 +569,11 @@ def test_confusion_counts_the_best_match_of_each_truth_cluster():
     from calcdetect.evaluate import ClusterMatch, describe_agreement
 
     def match(truth_id, predicted_id, confidence, predicted_morphology, truth_morphology="fine_pleomorphic",
-              category="suspicious", cnr=12.0, score=None, n_true=3, n_members=4):
+              category="suspicious", cnr=12.0, score=None, n_true=3, n_members=4, truth_distribution="grouped"):
         return ClusterMatch(
             image_id="a.dcm", truth_cluster_id=truth_id, predicted_cluster_id=predicted_id,
             score=confidence if score is None else score, confidence=confidence, distance_mm=0.0,
-            truth_category=category, truth_distribution="grouped", truth_morphology=truth_morphology,
+            truth_category=category, truth_distribution=truth_distribution, truth_morphology=truth_morphology,
             predicted_distribution="grouped", predicted_morphology=predicted_morphology, truth_cnr=cnr,
             n_true_members=n_true, n_members=n_members,
         )
@@ -597,12 +597,18 @@ def test_confusion_counts_the_best_match_of_each_truth_cluster():
         # apart; truth 7 by one without a member list (no calcifications table): taken as it is.
         match(6, 8, 0.7, "punctate", n_true=1, n_members=5),
         match(7, 9, 0.6, "fine_pleomorphic", n_true=0, n_members=0),
+        # Truth 8, secretory rods given no distribution: its morphology counts, no distribution.
+        match(8, 10, 0.9, "large_rodlike", truth_morphology="large_rodlike", category="benign", score=0.05,
+              truth_distribution=None),
     ])
     assert d.n_without_members == 1
-    assert d.morphology.n == 7
-    assert d.morphology.accuracy == pytest.approx(5 / 7)
-    assert d.morphology_clear.n == 6
-    assert d.benign_recognised == pytest.approx(3 / 4)
-    # Suspicion 0.1 is below the benign 0.3, 0.3, 0.4 and 0.5; 0.6 and 0.8 are above all four.
-    assert d.score_auc == pytest.approx(8 / 12)
+    assert d.distribution.n == 7
+    assert d.distribution.accuracy == 1.0
+    assert d.distribution_clear.n == 6
+    assert d.morphology.n == 8
+    assert d.morphology.accuracy == pytest.approx(6 / 8)
+    assert d.morphology_clear.n == 7
+    assert d.benign_recognised == pytest.approx(4 / 5)
+    # Suspicion 0.1 is above only the benign 0.05 (of 0.05, 0.3, 0.3, 0.4, 0.5); 0.6 and 0.8 above all.
+    assert d.score_auc == pytest.approx(11 / 15)
     assert "(none)" in d.morphology.labels

@@ -1,10 +1,13 @@
-"""What is not a calcification makes no cluster: artefacts, processing and texture planted
-(by this test, not by the generator the models were fitted on) on normal synthetic breasts."""
+"""What is not a calcification makes no cluster, and benign calcifications are described as
+benign: artefacts, processing, texture, vessels and rods planted (by this test, not by the
+generator the models were fitted on) on normal synthetic breasts."""
 
+import cv2
 import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
+from calcdetect.cluster import CAD_RADIUS_MM
 from calcdetect.pipeline import Params, detect
 from calcdetect.synth import SynthSettings, synthesize
 
@@ -18,7 +21,7 @@ def _normal(seed: int):
 
 def _inside(mask, rng, *, depth_px: int = 150):
     """A random point at least `depth_px` inside the breast."""
-    deep = np.argwhere(ndi.binary_erosion(mask, iterations=depth_px // 10)[::10, ::10]) * 10
+    deep = np.argwhere(ndi.binary_erosion(mask[::10, ::10], iterations=depth_px // 10)) * 10
     return deep[rng.integers(len(deep))]
 
 
@@ -133,3 +136,38 @@ def test_a_vessel_of_dashed_tram_lines_is_vascular(seed):
     assert near.any(), "the vessel was not found"
     assert set(result.descriptions.morphology[near]) == {"vascular"}
     assert np.all(result.suspicion[near] < 0.05)
+
+
+def _secretory_rods(image, mask, rng):
+    """Large rod-like (secretory) calcifications: five dense rods 0.6 mm wide and 6-9 mm long along
+    roughly parallel ducts 6-8 mm apart (farther than the CAD grouping radius)."""
+    spacing = SETTINGS.spacing_mm
+    centre, sigma = _inside(mask, rng, depth_px=450), _noise_sigma(image, mask)
+    theta = rng.uniform(0, np.pi)
+    along, across = np.array([np.cos(theta), np.sin(theta)]), np.array([-np.sin(theta), np.cos(theta)])
+    rods = np.zeros(image.shape, np.float32)
+    centres = []
+    for k in range(5):
+        middle = centre + ((k - 2) * rng.uniform(6.0, 8.0) * across + rng.uniform(-3, 3) * along) / spacing
+        half = rng.uniform(3.0, 4.5) / spacing * (along + rng.normal(0, 0.1, 2))
+        ends = [tuple(int(v) for v in np.rint(p[::-1])) for p in (middle - half, middle + half)]  # (x, y)
+        cv2.line(rods, ends[0], ends[1], 1.0, thickness=round(0.6 / spacing))
+        centres.append(middle)
+    image += (60 * sigma * ndi.gaussian_filter(rods, 1.0)).astype(np.float32)
+    return np.array(centres)
+
+
+@pytest.mark.parametrize("seed", [31, 32, 33], ids=["rods-31", "rods-32", "rods-33"])
+def test_diffuse_secretory_rods_are_one_large_rodlike_cluster(seed):
+    image, mask = _normal(seed)
+    centres = _secretory_rods(image, mask, np.random.default_rng(seed))
+    result = _clusters(image)
+    spacing = SETTINGS.spacing_mm
+    # Each rod is found whole, as one calcification longer than the CAD radius would group.
+    found = [np.hypot(result.specks.row - r, result.specks.col - c).argmin() for r, c in centres]
+    assert np.all(result.specks.length_mm[found] > 5.0)
+    assert np.all(np.hypot(*np.diff(centres, axis=0).T) * spacing > CAD_RADIUS_MM)
+    assert len(set(result.cluster_id[found])) == 1 and result.cluster_id[found[0]] >= 0
+    rods = result.cluster_id[found[0]]
+    assert result.descriptions.morphology[rods] == "large_rodlike"
+    assert result.suspicion[rods] < 0.05

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
@@ -13,9 +14,21 @@ from calcdetect.filters._common import check_positive, check_spacing
 
 #: Radius of a disk of 1 cm^2: "3 calcifications within 1 cm^2" (the CAD convention).
 CAD_RADIUS_MM = math.sqrt(100 / math.pi)
+#: Gap (mm) between the axes of large rod-like calcifications that groups them: 3 within
+#: 1 cm of one another span at most 2 cm, BI-RADS "grouped" at its widest.
+ROD_RADIUS_MM = 10.0
 
 
-def cluster_labels(rows, cols, *, spacing, radius_mm: float = CAD_RADIUS_MM, min_specks: int = 3) -> np.ndarray:
+def cluster_labels(
+    rows,
+    cols,
+    *,
+    spacing,
+    radius_mm: float = CAD_RADIUS_MM,
+    min_specks: int = 3,
+    length_mm=None,
+    orientation=None,
+) -> np.ndarray:
     """Label specks that lie in dense groups; -1 for the rest.
 
     A speck is a *core* speck when a disk of radius `radius_mm` centred on it
@@ -27,6 +40,12 @@ def cluster_labels(rows, cols, *, spacing, radius_mm: float = CAD_RADIUS_MM, min
     specks within 1 cm^2; the BI-RADS "grouped" lower limit, 5 within 1 cm, is
     ``radius_mm=5, min_specks=5``.
 
+    With `length_mm` and `orientation`, a speck is its major axis, a segment
+    of that length through its centroid, and two specks are as far apart as
+    the gap between their segments (by :func:`shapely.distance`): large
+    rod-like (secretory) calcifications and calcified vessel pieces, several
+    mm long, lie closer than their centroids, and small specks barely change.
+
     Parameters
     ----------
     rows, cols : (K,) array_like of float
@@ -37,6 +56,11 @@ def cluster_labels(rows, cols, *, spacing, radius_mm: float = CAD_RADIUS_MM, min
         Neighbourhood radius in millimetres.
     min_specks : int
         Specks needed within `radius_mm` to form a cluster, >= 2.
+    length_mm : (K,) array_like of float, optional
+        Length of each speck's major axis in millimetres (>= 0); with `orientation`.
+    orientation : (K,) array_like of float, optional
+        Angle of each major axis in radians from the row axis towards the column
+        axis, as :attr:`calcdetect.candidates.Specks.orientation`.
 
     Returns
     -------
@@ -56,29 +80,31 @@ def cluster_labels(rows, cols, *, spacing, radius_mm: float = CAD_RADIUS_MM, min
         raise ValueError(f"min_specks must be an integer >= 2; got {min_specks!r}")
     points = np.column_stack([np.asarray(rows, float) * row_mm, np.asarray(cols, float) * col_mm])
     k = len(points)
+    segments = _segments(points, length_mm, orientation)
     labels = np.full(k, -1, np.int64)
     if k < min_specks:
         return labels
 
-    tree = cKDTree(points)
-    pairs = tree.query_pairs(radius_mm, output_type="ndarray")
+    pairs, gap = _pairs_within(points, segments, radius_mm)
     degree = np.bincount(pairs.ravel(), minlength=k) + 1  # the speck itself counts
     core = degree >= min_specks
     if not core.any():
         return labels
 
-    core_pairs = pairs[core[pairs[:, 0]] & core[pairs[:, 1]]]
+    core_pair = core[pairs[:, 0]] & core[pairs[:, 1]]
+    core_pairs = pairs[core_pair]
     graph = coo_matrix((np.ones(len(core_pairs)), (core_pairs[:, 0], core_pairs[:, 1])), shape=(k, k))
     _, component = connected_components(graph, directed=False)
     labels[core] = component[core]
 
     # Border specks: within reach of a core speck; they join the nearest one.
-    border = np.flatnonzero(~core)
-    if len(border):
-        core_index = np.flatnonzero(core)
-        distance, nearest = cKDTree(points[core_index]).query(points[border], distance_upper_bound=radius_mm)
-        reached = np.isfinite(distance)
-        labels[border[reached]] = labels[core_index[nearest[reached]]]
+    mixed = core[pairs[:, 0]] != core[pairs[:, 1]]
+    border_of = np.where(core[pairs[mixed, 0]], pairs[mixed, 1], pairs[mixed, 0])
+    core_of = np.where(core[pairs[mixed, 0]], pairs[mixed, 0], pairs[mixed, 1])
+    order = np.lexsort((core_of, gap[mixed], border_of))  # nearest first, ties to the lower index
+    border_of, core_of = border_of[order], core_of[order]
+    first = np.r_[True, border_of[1:] != border_of[:-1]][:len(border_of)]
+    labels[border_of[first]] = labels[core_of[first]]
 
     # Renumber 0..C-1 in order of first appearance.
     clustered = labels >= 0
@@ -86,3 +112,34 @@ def cluster_labels(rows, cols, *, spacing, radius_mm: float = CAD_RADIUS_MM, min
     rank = np.argsort(np.argsort(first))
     labels[clustered] = rank[inverse]
     return labels
+
+
+def _segments(points: np.ndarray, length_mm, orientation) -> np.ndarray | None:
+    """(K, 2, 2) end points in mm of each speck's major axis, or None for points."""
+    if length_mm is None and orientation is None:
+        return None
+    if length_mm is None or orientation is None:
+        raise ValueError("length_mm and orientation must be given together")
+    half = np.asarray(length_mm, float) / 2
+    angle = np.asarray(orientation, float)
+    if half.shape != (len(points),) or angle.shape != (len(points),):
+        raise ValueError(f"length_mm and orientation must have shape ({len(points)},); "
+                         f"got {half.shape} and {angle.shape}")
+    if not (np.isfinite(half).all() and np.isfinite(angle).all() and (half >= 0).all()):
+        raise ValueError("length_mm must be finite and >= 0 and orientation finite")
+    step = half[:, None] * np.column_stack([np.cos(angle), np.sin(angle)])
+    return np.stack([points - step, points + step], axis=1)
+
+
+def _pairs_within(points: np.ndarray, segments: np.ndarray | None, radius_mm: float):
+    """Pairs (i < j) of specks at most `radius_mm` apart, and their distances."""
+    if segments is None:
+        pairs = cKDTree(points).query_pairs(radius_mm, output_type="ndarray")
+        return pairs, np.linalg.norm(points[pairs[:, 0]] - points[pairs[:, 1]], axis=1)
+    # Two segments are no closer than their centroids less both half lengths.
+    reach = radius_mm + 2 * float(np.linalg.norm(segments[:, 1] - segments[:, 0], axis=1).max(initial=0.0)) / 2
+    pairs = cKDTree(points).query_pairs(reach, output_type="ndarray")
+    lines = shapely.linestrings(segments)
+    gap = shapely.distance(lines[pairs[:, 0]], lines[pairs[:, 1]])
+    near = gap <= radius_mm
+    return pairs[near], gap[near]

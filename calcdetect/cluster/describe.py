@@ -162,9 +162,10 @@ RIM_SPECKS = 0.5
 #: of an object wider than the speck size window (see
 #: :func:`calcdetect.cluster.shape.enclosing_objects`).
 COARSE_SPECKS = 0.5
-#: Morphologies of a cluster's own calcifications (a vessel, popcorn, skin), kept when
-#: its layout looks diffuse; other diffuse clusters are judged with the scatter.
-OWN_MORPHOLOGIES = frozenset({Morphology.VASCULAR, Morphology.COARSE, Morphology.SKIN})
+#: Morphologies of a cluster's own calcifications (a vessel, popcorn, skin, secretory
+#: rods, diffuse by nature), kept when its layout looks diffuse; other diffuse clusters
+#: are judged with the scatter.
+OWN_MORPHOLOGIES = frozenset({Morphology.VASCULAR, Morphology.COARSE, Morphology.SKIN, Morphology.LARGE_RODLIKE})
 #: Amorphous: faint (median detection significance below this, in noise sigmas).
 AMORPHOUS_MAX_SIGNIFICANCE = 7.0
 #: What the two shape models below weigh: a cluster's median diameter (mm), median
@@ -532,16 +533,16 @@ def describe_clusters(
     CBIS-DDSM every vascular finding given a distribution is linear).
 
     Morphology is judged on the cluster's members, or for a diffuse cluster not
-    vascular, coarse or skin (:data:`OWN_MORPHOLOGIES`) on them and the bright
+    vascular, coarse, skin or large rod-like (:data:`OWN_MORPHOLOGIES`) on them and the bright
     specks outside clusters (the scatter it is a chance group of). First rule
     that applies: *skin* (median depth <=
     :data:`SKIN_DEPTH_MM`); *coarse* (:data:`COARSE_SPECKS` of the members coarse:
-    pieces of a popcorn calcification, measured whole); *vascular* (by the learned
+    pieces of a popcorn calcification, measured whole); *large_rodlike* (linear-shaped,
+    :data:`LINEAR_SPECKS`, of median width >= :data:`ROD_MIN_WIDTH_MM`: rods,
+    thicker than a vessel's calcified wall); *vascular* (by the learned
     `vascular` probability on a straight course, :data:`VASCULAR_SPECKS`,
-    :data:`VASCULAR_LINEARITY`); linear-shaped clusters
-    (:data:`LINEAR_SPECKS`) are *vascular* (tram tracks at least
-    :data:`VASCULAR_MIN_MM` long), *large_rodlike* (median width >= 0.5 mm) or
-    *fine_linear_branching*; *rim* (lucent centres); clusters of median size from
+    :data:`VASCULAR_LINEARITY`); other linear-shaped clusters are *vascular* (tram
+    tracks at least :data:`VASCULAR_MIN_MM` long) or *fine_linear_branching*; *rim* (lucent centres); clusters of median size from
     0.5 mm (lexicon size, as measured on a sphere) are *round* when smoother and more
     uniform than coarse heterogeneous ones (:data:`ROUND_WEIGHTS`), else
     *coarse_heterogeneous*; smaller ones
@@ -845,6 +846,8 @@ def _morphology(specks: Specks, shapes: SpeckFeatures, points_mm, depth_mm, *, p
         return Morphology.SKIN
     if np.mean(shapes.shape == str(SpeckShape.COARSE)) >= COARSE_SPECKS:
         return Morphology.COARSE
+    if linear.mean() >= LINEAR_SPECKS and np.median(specks.width_mm[linear]) >= ROD_MIN_WIDTH_MM:
+        return Morphology.LARGE_RODLIKE
     if wall is not None and np.mean(wall) >= VASCULAR_SPECKS:
         return Morphology.VASCULAR
     if linear.mean() >= LINEAR_SPECKS:
@@ -852,8 +855,6 @@ def _morphology(specks: Specks, shapes: SpeckFeatures, points_mm, depth_mm, *, p
         if long and tram_track_fraction(points_mm[linear], specks.orientation[linear],
                                         specks.length_mm[linear]) >= TRAM_TRACK:
             return Morphology.VASCULAR
-        if np.median(specks.width_mm[linear]) >= ROD_MIN_WIDTH_MM:
-            return Morphology.LARGE_RODLIKE
         return Morphology.FINE_LINEAR_BRANCHING
     if np.mean(shapes.shape == str(SpeckShape.RIM)) >= RIM_SPECKS:
         return Morphology.RIM

@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial.distance import cdist
 
 from calcdetect.cluster import CAD_RADIUS_MM, cluster_labels
 
@@ -87,5 +89,56 @@ def test_fewer_specks_than_minimum():
     ids=["min-specks", "radius"],
 )
 def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        cluster_labels([0.0], [0.0], spacing=SPACING, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("angle", "expected"),
+    [(0.0, [0, 0, 0]), (np.pi / 2, [-1, -1, -1])],
+    ids=["end-to-end", "side-by-side"],
+)
+def test_rods_are_as_far_apart_as_the_gaps_between_their_axes(angle, expected):
+    # Three 8 mm rods, centres 10 mm apart along the columns: with their axes along the
+    # columns (orientation pi/2) the gaps are 2 mm; across them (orientation 0) 10 mm.
+    cols = np.array([0.0, 10.0, 20.0]) / SPACING[1]
+    rows = np.zeros(3)
+    assert (cluster_labels(rows, cols, spacing=SPACING) == -1).all()  # centroids 10 mm apart
+    labels = cluster_labels(rows, cols, spacing=SPACING, length_mm=np.full(3, 8.0),
+                            orientation=np.full(3, np.pi / 2 - angle))
+    np.testing.assert_array_equal(labels, expected)
+
+
+def test_segment_gaps_agree_with_densely_sampled_axes():
+    # Oracle: the gap between two segments is the least distance between points along them.
+    rng = np.random.default_rng(7)
+    k = 40
+    rows, cols = rng.uniform(0, 400, k), rng.uniform(0, 400, k)
+    length, orientation = rng.uniform(0, 6, k), rng.uniform(-np.pi, np.pi, k)
+    t = np.linspace(-0.5, 0.5, 301)  # 0.02 mm apart at most
+    axes = [np.column_stack([r * SPACING[0] + t * l * np.cos(a), c * SPACING[1] + t * l * np.sin(a)])
+            for r, c, l, a in zip(rows, cols, length, orientation)]
+    gap = np.array([[cdist(p, q).min() for q in axes] for p in axes])
+    radius = 5.0
+    assert np.abs(gap - radius).min() > 0.02  # no pair so near the radius that sampling could decide
+    degree = (gap <= radius).sum(axis=1)  # itself included
+    labels = cluster_labels(rows, cols, spacing=SPACING, radius_mm=radius, min_specks=4, length_mm=length,
+                            orientation=orientation)
+    core = degree >= 4
+    assert core.any() and not core.all()
+    np.testing.assert_array_equal(labels >= 0, core | (gap[:, core] <= radius).any(axis=1))
+    # Core specks share a cluster exactly when a chain of core specks links them.
+    _, component = connected_components(gap[np.ix_(core, core)] <= radius, directed=False)
+    same_label = labels[core][:, None] == labels[core][None, :]
+    np.testing.assert_array_equal(same_label, component[:, None] == component[None, :])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"length_mm": [1.0]}, "given together"), ({"length_mm": [1.0, 2.0], "orientation": [0.0, 0.0]}, r"shape \(1,\)"),
+     ({"length_mm": [-1.0], "orientation": [0.0]}, ">= 0")],
+    ids=["length-alone", "shape", "negative"],
+)
+def test_bad_segments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         cluster_labels([0.0], [0.0], spacing=SPACING, **kwargs)
