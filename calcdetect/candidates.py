@@ -230,8 +230,12 @@ def find_specks(
     sums = {name: np.bincount(label, weights=w * v, minlength=k) for name, v in
             (("w", 1.0), ("r", rows), ("c", cols), ("rr", rows * rows.astype(float)),
              ("cc", cols * cols.astype(float)), ("rc", rows * cols.astype(float)))}
-    total = sums["w"]
-    area = total * row_mm * col_mm
+    # A speck that does not rise above the response's local level (found on the detection
+    # image where the response is flat, e.g. clipped) has no positive weight: it is dropped
+    # below, and measured here against a unit weight so that nothing divides by zero.
+    measurable = sums["w"] > 0
+    total = np.where(measurable, sums["w"], 1.0)
+    area = np.where(measurable, total, 0.0) * row_mm * col_mm
     r_mean, c_mean = sums["r"] / total, sums["c"] / total
     # Second moments in mm^2; each pixel is a unit square, adding 1/12 px^2 per axis.
     var_r = (np.maximum(sums["rr"] / total - r_mean**2, 0.0) + 1 / 12) * row_mm**2
@@ -270,7 +274,7 @@ def find_specks(
         score=1.0 - np.exp(-(detected / threshold - 1.0)),
         bbox=bbox,
     )
-    in_window = (diameter >= min_diameter_mm) & (width <= max_diameter_mm) & (length <= max_length_mm)
+    in_window = measurable & (diameter >= min_diameter_mm) & (width <= max_diameter_mm) & (length <= max_length_mm)
     return specks.take(in_window)
 
 

@@ -41,6 +41,10 @@ def _parser() -> argparse.ArgumentParser:
     detect.add_argument("--min-confidence", type=float, default=defaults.min_confidence, metavar="C",
                         help="operating point: report clusters at least this confident (default %(default)s, "
                              "chosen on synthetic tuning sets; 0 reports all)")
+    detect.add_argument("--min-calcification-probability", type=float,
+                        default=defaults.min_calcification_probability, metavar="P",
+                        help="drop candidates the false-positive model scores below P before clustering "
+                             "(default %(default)s)")
     detect.add_argument("--min-diameter-mm", type=float, default=defaults.min_diameter_mm)
     detect.add_argument("--max-diameter-mm", type=float, default=defaults.max_diameter_mm)
     detect.add_argument("--max-length-mm", type=float, default=defaults.max_length_mm,
@@ -145,7 +149,8 @@ def _detect(args) -> int:
 
     changes = dict(filter=args.filter, threshold=args.threshold, min_diameter_mm=args.min_diameter_mm,
                    max_diameter_mm=args.max_diameter_mm, max_length_mm=args.max_length_mm,
-                   min_confidence=args.min_confidence)
+                   min_confidence=args.min_confidence,
+                   min_calcification_probability=args.min_calcification_probability)
     params = Params.birads_grouping(**changes) if args.birads_grouping else Params(**changes)
     progress = _Progress(quiet=args.quiet)
     try:

@@ -124,3 +124,18 @@ def test_reference_backend_gives_identical_specks(disks):
     assert len(fast.specks) == len(slow.specks) >= 3
     np.testing.assert_allclose(fast.specks.row, slow.specks.row)
     np.testing.assert_allclose(fast.specks.area_mm2, slow.specks.area_mm2)
+
+
+def test_speck_on_a_flat_response_is_dropped_not_nan(disks):
+    # Found on the detection image, a speck where the response is flat at its local level
+    # (a clipped export, a saturated region) has no weight to be measured by: dropped,
+    # with no NaN row and no warning.
+    rng = np.random.default_rng(9)
+    spacing = (0.07, 0.07)
+    detection = rng.normal(0.0, 1.0, (400, 400)) + 30 * disks((400, 400), [(100, 100), (300, 300)], [6, 6])
+    response = rng.normal(0.0, 1.0, (400, 400)) + 30 * disks((400, 400), [(300, 300)], [6])
+    response[:200, :200] = 0.0  # flat (a clipped region's top-hat) where the detection has a speck
+    specks = find_specks(response, spacing=spacing, detection=detection)
+    assert np.all(np.hypot(specks.row - 100, specks.col - 100) > 10)
+    assert np.any(np.hypot(specks.row - 300, specks.col - 300) < 1.5)
+    assert all(np.isfinite(getattr(specks, name)).all() for name in ("row", "col", "area_mm2", "length_mm"))

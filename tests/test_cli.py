@@ -129,3 +129,17 @@ def test_missing_extra_is_a_message_not_a_traceback(tmp_path, capsys, monkeypatc
     assert code == 2
     assert "pip install 'calcdetect[parquet]'" in capsys.readouterr().err
     assert not (tmp_path / "o" / "parts").exists()  # refused before any work
+
+
+@pytest.mark.parametrize(
+    ("argv", "name", "value"),
+    [(["--max-length-mm", "8"], "max_length_mm", 8.0),
+     (["--min-calcification-probability", "0.2"], "min_calcification_probability", 0.2),
+     (["--min-confidence", "0"], "min_confidence", 0.0)],
+    ids=["max-length", "min-calcification-probability", "min-confidence"],
+)
+def test_detection_options_reach_the_stored_settings(inputs, tmp_path, argv, name, value):
+    out = tmp_path / "out"
+    main(["detect", str(inputs / "a.dcm"), "--out", str(out), "--quiet", "--jobs", "1", *argv])
+    params = json.loads((out / "settings.json").read_text())["settings"]["detection"]
+    assert params[name] == value

@@ -77,8 +77,35 @@ def _equalise_skin(image, mask, rng):
     return None
 
 
+def _fibrous_strands(image, mask, rng):
+    """Film's fibrous texture: 120 thin strands (0.1-0.2 mm), 3-12 mm long and wavy (sine
+    wiggles), 4-6 noise sigmas high, each with 2-4 knots half to twice as high again."""
+    spacing, sigma = SETTINGS.spacing_mm, _noise_sigma(image, mask)
+    strands = np.zeros(image.shape, np.float32)
+    for _ in range(120):
+        start, length = _inside(mask, rng, depth_px=100), rng.uniform(3.0, 12.0) / spacing
+        t = np.linspace(0.0, 1.0, max(8, int(length)))
+        theta = rng.uniform(0, np.pi)
+        along, across = np.array([np.cos(theta), np.sin(theta)]), np.array([-np.sin(theta), np.cos(theta)])
+        wiggle = rng.uniform(0.3, 1.0) / spacing * np.sin(2 * np.pi * rng.uniform(1, 3) * t + rng.uniform(0, 6))
+        path = start + t[:, None] * length * along + wiggle[:, None] * across
+        height = rng.uniform(4.0, 6.0) * sigma
+        knots = t[rng.integers(len(t), size=rng.integers(2, 5))]
+        for i in range(len(t) - 1):
+            bump = 1 + rng.uniform(0.5, 2.0) * np.exp(-((t[i] - knots) * length / 2.0) ** 2).max()
+            (r0, c0), (r1, c1) = np.rint(path[i]).astype(int), np.rint(path[i + 1]).astype(int)
+            cv2.line(strands, (int(c0), int(r0)), (int(c1), int(r1)), float(height * bump),
+                     thickness=int(rng.integers(1, 3)))
+    image += ndi.gaussian_filter(strands, 0.8) * mask
+    return None
+
+
 ARTEFACTS = {"dust": _plant_dust, "hot-pixels": _plant_hot_pixels, "clipped-dense": _clip_dense,
              "film-grain": _film_grain, "equalised-skin": _equalise_skin}
+#: Film's beaded fibrous strands still make clusters (as on MG1's film): the models never saw
+#: them (see README, "On images calcdetect did not make").
+FIBROUS = pytest.param(_fibrous_strands, id="fibrous-strands", marks=pytest.mark.xfail(
+    strict=True, reason="issue 11: knots on fibrous strands pass the false-positive model and cluster"))
 
 
 def _clusters(image):
@@ -86,7 +113,7 @@ def _clusters(image):
 
 
 @pytest.mark.parametrize("seed", [11, 12], ids=["breast-11", "breast-12"])
-@pytest.mark.parametrize("plant", ARTEFACTS.values(), ids=ARTEFACTS.keys())
+@pytest.mark.parametrize("plant", [*(pytest.param(f, id=k) for k, f in ARTEFACTS.items()), FIBROUS])
 def test_planted_artefact_or_processing_makes_no_cluster(plant, seed):
     image, mask = _normal(seed)
     assert len(_clusters(image.copy()).clusters) == 0, "the normal breast itself already has a cluster"
