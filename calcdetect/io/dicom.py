@@ -338,6 +338,29 @@ def _convert_all(ds: Dataset, depth: int = 0) -> list[str]:
     return notes
 
 
+def _inverted(photometric: str, shape: str, notes: list[str]) -> bool:
+    """Are the stored values dark for dense tissue, by every polarity the file states?
+
+    MONOCHROME1 shows low values bright; a Presentation LUT Shape (0x2050,0x0020)
+    ``INVERSE`` inverts the display again after the VOI LUT (PS3.3 C.11.6), so
+    MONOCHROME2 with ``INVERSE`` also shows low values bright. The DX and MG IODs pair
+    MONOCHROME1 with INVERSE and MONOCHROME2 with IDENTITY; MONOCHROME1 with IDENTITY
+    contradicts itself, and PhotometricInterpretation is followed, with a note.
+    """
+    if shape not in ("", "IDENTITY", "INVERSE"):
+        notes.append(f"Presentation LUT Shape {shape!r} is neither IDENTITY nor INVERSE: ignored, polarity from "
+                     f"PhotometricInterpretation {photometric}")
+        return photometric == "MONOCHROME1"
+    if photometric == "MONOCHROME2" and shape == "INVERSE":
+        notes.append("Presentation LUT Shape INVERSE with MONOCHROME2: the image is shown inverted, its stored "
+                     "values dark for dense tissue; inverted to calcium bright")
+        return True
+    if photometric == "MONOCHROME1" and shape == "IDENTITY":
+        notes.append("PhotometricInterpretation MONOCHROME1 and Presentation LUT Shape IDENTITY disagree on "
+                     "polarity; MONOCHROME1 followed (low values bright)")
+    return photometric == "MONOCHROME1"
+
+
 @dataclass(eq=False)
 class _Header:
     """The technical facts of a DICOM image, validated before any pixel is decoded."""
@@ -358,6 +381,7 @@ class _Header:
     path: Path
     options: LoadOptions
     notes: list[str]
+    inverted: bool = False  # stored values dark for dense tissue: inverted to calcium bright
     lin_sign: int = 0  # FOR PROCESSING: +1 values grow with X-ray intensity, -1 they fall
     log_input: bool = False  # FOR PROCESSING data already logarithmic
 
@@ -425,6 +449,7 @@ class _Header:
                      signed=signed, photometric=photometric, syntax=syntax, intensity=Intensity.PRESENTATION,
                      slope=slope, intercept=intercept, has_modality_lut="ModalityLUTSequence" in ds, ds=ds,
                      path=path, options=options, notes=notes)
+        header.inverted = _inverted(photometric, (_text(ds, "PresentationLUTShape") or "").upper(), notes)
         header._choose_intensity()
         lossy = _text(ds, "LossyImageCompression")
         if lossy == "01" or (lossy is None and syntax in _ALWAYS_LOSSY):
@@ -513,12 +538,12 @@ class _Header:
                 raise ImageReadError(self.path, f"invalid VOI LUT or window ({type(exc).__name__}: "
                                                 f"{_clip(exc)})") from None
             lo, hi = float(ends.min()), float(ends.max())
-            if self.photometric == "MONOCHROME1":
+            if self.inverted:
                 image = np.subtract(np.float32(lo + hi), image, out=image)
             return image
         if self.intensity in (Intensity.LOG, Intensity.LINEAR):
             return self._for_processing(image, lo, hi)
-        if self.photometric == "MONOCHROME1":
+        if self.inverted:
             # Invert about the range the stored values can take, so that the result is
             # exactly the MONOCHROME2 rendering of the same data, independent of content.
             image = np.subtract(np.float32(lo + hi), image, out=image)

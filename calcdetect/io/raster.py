@@ -183,27 +183,46 @@ def _read_tiff(path: Path, options: LoadOptions, notes: list[str]) -> np.ndarray
             if dtype is None or dtype.kind == "b":
                 raise ImageReadError(path, f"TIFF sample type {dtype} is not a grey-level image")
             if n == 1:
-                return first.asarray()
-            if options.frames == "error":
+                image = first.asarray()
+            elif options.frames == "error":
                 raise ImageReadError(path, f"multi-page TIFF ({n} pages); load it with --frames mip "
                                            f"(maximum-intensity projection) or --frames K (one page, 0-based)")
-            if options.frames == "mip":
+            elif options.frames == "mip":
                 image = None
+                # The brightest calcium: the highest value, the lowest where 0 is white.
+                brightest = np.minimum if first.photometric == tifffile.PHOTOMETRIC.MINISWHITE else np.maximum
                 for page in pages:
-                    if page.shape != shape:
-                        raise ImageReadError(path, f"TIFF pages differ in shape ({page.shape} and {shape})")
+                    if page.shape != shape or page.photometric != first.photometric:
+                        raise ImageReadError(path, f"TIFF pages differ in shape or photometric ({page.shape}, "
+                                                   f"{page.photometric.name} and {shape}, {first.photometric.name})")
                     frame = page.asarray()
-                    image = frame if image is None else np.maximum(image, frame, out=image)
+                    image = frame if image is None else brightest(image, frame, out=image)
                 notes.append(f"maximum-intensity projection of {n} pages")
-                return image
-            if options.frames >= n:
-                raise ImageReadError(path, f"page {options.frames} requested but the TIFF has {n} pages")
-            notes.append(f"page {options.frames} of {n}")
-            return pages[options.frames].asarray()
+            else:
+                if options.frames >= n:
+                    raise ImageReadError(path, f"page {options.frames} requested but the TIFF has {n} pages")
+                notes.append(f"page {options.frames} of {n}")
+                first = pages[options.frames]
+                image = first.asarray()
+            if first.photometric == tifffile.PHOTOMETRIC.MINISWHITE:
+                image = _white_is_zero(image, int(first.bitspersample))
+                notes.append("TIFF photometric MINISWHITE (0 is white, dense tissue dark): inverted to calcium "
+                             "bright")
+            return image
     except ImageReadError:
         raise
     except Exception as exc:  # tifffile raises many types on corrupt files
         raise ImageReadError(path, f"cannot read the TIFF ({type(exc).__name__}: {_clip(exc)})") from None
+
+
+def _white_is_zero(image: np.ndarray, bits: int) -> np.ndarray:
+    """A MINISWHITE image inverted about the range of its samples (TIFF 6.0, PhotometricInterpretation 0):
+    integers about ``2**bits - 1``, floating point about the image's own extremes."""
+    if image.dtype.kind == "u":
+        return (np.asarray(2**bits - 1, image.dtype) - image).astype(image.dtype)
+    if image.dtype.kind == "i":
+        return (-1 - image.astype(np.int64)).astype(image.dtype)  # two's complement mirror of the signed range
+    return np.float32(np.nanmax(image)) + np.float32(np.nanmin(image)) - image.astype(np.float32)
 
 
 def _grey(path: Path, image: np.ndarray, notes: list[str]) -> np.ndarray:

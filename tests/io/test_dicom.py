@@ -111,6 +111,33 @@ def test_monochrome1_equals_inverted_monochrome2(dicom, tmp_path, pixels, syntax
     np.testing.assert_array_equal(mono1.image, mono2.image)
 
 
+@pytest.mark.parametrize(
+    ("photometric", "shape", "stored_inverted", "note"),
+    [("MONOCHROME2", None, False, None), ("MONOCHROME2", "IDENTITY", False, None),
+     ("MONOCHROME2", "INVERSE", True, "Presentation LUT Shape INVERSE with MONOCHROME2"),
+     ("MONOCHROME1", None, True, None), ("MONOCHROME1", "INVERSE", True, None),
+     ("MONOCHROME1", "IDENTITY", True, "disagree on polarity; MONOCHROME1 followed"),
+     ("MONOCHROME2", "LIN OD", False, "'LIN OD' is neither IDENTITY nor INVERSE")],
+    ids=["mono2", "mono2-identity", "mono2-inverse", "mono1", "mono1-inverse", "mono1-identity-conflict",
+         "mono2-unknown-shape"],
+)
+@pytest.mark.parametrize("voi", [False, True], ids=["stored", "voi"])
+def test_every_stated_polarity_is_honoured(dicom, tmp_path, pixels, photometric, shape, stored_inverted, note, voi):
+    # The same breast, stored dark or bright for dense tissue as the header says, reads the same.
+    window = dict(WindowCenter=2048, WindowWidth=4096)
+    reference = read_mammogram(dicom.save(dicom.make(pixels, **window), tmp_path / "ref.dcm"),
+                               LoadOptions(voi=voi))
+    stored = (4095 - pixels).astype(np.uint16) if stored_inverted else pixels
+    ds = dicom.make(stored, photometric=photometric, PresentationLUTShape=shape, **window)
+    mammogram = read_mammogram(dicom.save(ds, tmp_path / "a.dcm"), LoadOptions(voi=voi))
+    np.testing.assert_allclose(mammogram.image, reference.image, atol=1e-3)
+    polarity_notes = [w for w in mammogram.warnings if "Presentation LUT Shape" in w]
+    if note is None:
+        assert polarity_notes == []
+    else:
+        assert len(polarity_notes) == 1 and note in polarity_notes[0]
+
+
 def test_rescale_slope_and_intercept_are_applied(dicom, tmp_path, pixels):
     ds = dicom.make(pixels, RescaleSlope="0.5", RescaleIntercept="-100")
     mammogram = read_mammogram(dicom.save(ds, tmp_path / "a.dcm"))

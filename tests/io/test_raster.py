@@ -112,6 +112,25 @@ def test_multi_page_tiff_needs_frames(tmp_path):
     np.testing.assert_array_equal(read_mammogram(path, frames=1).image, stack[1])
 
 
+@pytest.mark.parametrize("dtype", [np.uint16, np.uint8, np.float32], ids=["uint16", "uint8", "float32"])
+def test_miniswhite_tiff_reads_as_its_minisblack_twin(tmp_path, dtype):
+    # TIFF's MONOCHROME1: 0 is white, dense tissue dark. It reads as the same image stored
+    # black-is-zero, with a warning; so does a maximum-intensity projection of its pages.
+    image = _image(np.uint8 if dtype == np.uint8 else np.uint16, seed=4).astype(dtype)
+    white_is_zero = (np.iinfo(dtype).max - image if dtype != np.float32 else image.max() + image.min() - image)
+    black = read_mammogram(_write(tmp_path / "black.tif", image), spacing_mm=0.1)
+    tifffile.imwrite(tmp_path / "white.tif", white_is_zero.astype(dtype), photometric="miniswhite")
+    white = read_mammogram(tmp_path / "white.tif", spacing_mm=0.1)
+    np.testing.assert_allclose(white.image, black.image, atol=1e-3)
+    assert any("MINISWHITE" in w for w in white.warnings) and not any("MINISWHITE" in w for w in black.warnings)
+    other = np.random.default_rng(5).permutation(white_is_zero.ravel()).reshape(image.shape).astype(dtype)
+    tifffile.imwrite(tmp_path / "stack.tif", np.stack([white_is_zero.astype(dtype), other]), photometric="miniswhite")
+    mip = read_mammogram(tmp_path / "stack.tif", spacing_mm=0.1, frames="mip")
+    whitest = np.minimum(white_is_zero.astype(dtype), other).astype(np.float64)  # the brightest calcium
+    inverted = (np.iinfo(dtype).max - whitest if dtype != np.float32 else whitest.max() + whitest.min() - whitest)
+    np.testing.assert_allclose(mip.image, inverted, atol=1e-3)
+
+
 def test_sidecar_is_not_an_input(tmp_path):
     (tmp_path / "a.png.json").write_text("{}")
     assert not is_image_file(tmp_path / "a.png.json")
