@@ -29,7 +29,7 @@ from calcdetect.results import (
     write_json,
     write_table,
 )
-from calcdetect.store import RunFolder
+from calcdetect.store import RunFolder, source_fingerprint
 
 #: Libraries whose versions go into run.json.
 _LIBRARIES = ("numpy", "scipy", "scikit-image", "pydicom", "opencv-python-headless", "pylibjpeg",
@@ -58,7 +58,8 @@ class RunSummary:
     """What a run did; the tables themselves are in `out_dir`.
 
     `n_processed` images were processed by this call (the others were already
-    done), by `workers` workers, spending `work_seconds` inside the per-image work.
+    done), by `workers` workers, spending `work_seconds` inside the per-image work;
+    `redone` counts, by reason, those among them whose stored result was not reused.
     """
 
     out_dir: Path
@@ -71,6 +72,11 @@ class RunSummary:
     n_processed: int = 0
     workers: int = 1
     work_seconds: float = 0.0
+    redone: dict = field(default_factory=dict)
+
+    @property
+    def n_redone(self) -> int:
+        return sum(self.redone.values())
 
 
 def find_inputs(paths: Iterable) -> tuple[Path, list[Path]]:
@@ -243,7 +249,16 @@ def run_detection(
     tasks = [ImageTask(str(path), image_id_for(path, root)) for path in files]
     settings = {**run_settings(params, load=load, use_sop_uid=use_sop_uid), "input_root": str(root)}
     folder = RunFolder(out_dir, settings, overwrite=overwrite, resume=resume)
-    todo = sorted((t for t in tasks if not folder.done(t.key)), key=lambda t: _file_size(t.path), reverse=True)  # largest first
+    redone: Counter = Counter()  # why stored results were not reused
+    todo = []
+    for t in tasks:
+        if folder.done(t.key):
+            reason = folder.stale(t.key, t.path)
+            if reason is None:
+                continue
+            redone[reason] += 1
+        todo.append(t)
+    todo.sort(key=lambda t: _file_size(t.path), reverse=True)  # largest first
     if on_start is not None:
         on_start(len(tasks), len(tasks) - len(todo))
 
@@ -256,7 +271,8 @@ def run_detection(
             for item, outcome, failure in executor.run(task, todo):
                 if failure is not None:
                     outcome = ImageOutcome(image_row(item.key, item.path, error=f"worker failed: {failure}"))
-                folder.commit(item.key, outcome.rows())
+                folder.commit(item.key, outcome.rows(),
+                              source=None if failure is not None else source_fingerprint(item.path))
                 work_seconds += outcome.image["seconds"] or 0.0
                 if on_image is not None:
                     on_image(outcome)
@@ -294,6 +310,7 @@ def run_detection(
         n_processed=len(todo),
         workers=workers,
         work_seconds=work_seconds,
+        redone=dict(redone),
     )
     write_json(Path(out_dir) / "run.json", {
         "schema_version": SCHEMA_VERSION,
@@ -309,7 +326,7 @@ def run_detection(
         "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "execution": {"executor": "dask" if scheduler else "processes" if workers > 1 else "serial",
                       "scheduler": scheduler, "workers": workers, "processed_now": len(todo),
-                      "resumed": len(tasks) - len(todo), "table_format": table_format},
+                      "resumed": len(tasks) - len(todo), "redone": dict(redone), "table_format": table_format},
         "images": {"total": summary.n_images, "ok": summary.n_ok, "failed": summary.n_failed},
         "n_calcifications": summary.n_calcifications,
         "n_clusters": summary.n_clusters,

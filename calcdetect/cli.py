@@ -171,8 +171,10 @@ def _detect(args) -> int:
         return 130
     progress.close()
     resumed = summary.n_images - summary.n_processed
+    redone = "; ".join(f"{n} because {reason}" for reason, n in sorted(summary.redone.items()))
     print(f"{summary.n_images} images: {summary.n_ok} ok, {summary.n_failed} failed"
           + (f" ({resumed} from the stored run)" if resumed else "")
+          + (f" ({summary.n_redone} done again: {redone})" if summary.n_redone else "")
           + f"; {summary.n_calcifications} calcifications in {summary.n_clusters} clusters; "
           f"{summary.seconds:.1f} s with {summary.workers} worker(s). Tables in {summary.out_dir}/")
     return 0 if summary.n_ok > 0 else 1

@@ -10,7 +10,11 @@ Layout::
 
 An image counts as done once its part-file exists, so a run stopped at any
 moment (crash, ``kill -9``, Ctrl-C) loses at most the images in flight, and
-the same command run again processes only what is missing. The tables are
+the same command run again processes only what is missing. A part-file also
+records the calcdetect version that made it and its input file's size,
+modification time and SHA-256: it is reused only while the version and the
+file's bytes are the same (:meth:`RunFolder.stale`), so a replaced input or an
+upgraded calcdetect never serves old rows. The tables are
 always rebuilt from the parts, in input order, so they are the same whether
 the run was interrupted or not, and whichever executor ran it.
 """
@@ -19,10 +23,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from calcdetect import __version__
 from calcdetect.atomic import atomic_write_text
 from calcdetect.errors import CalcdetectError
 
@@ -100,9 +106,32 @@ class RunFolder:
         """Whether `image_id` has a committed result."""
         return self.part_path(image_id).is_file()
 
-    def commit(self, image_id: str, rows: dict[str, list[dict]]) -> None:
-        """Store one image's rows (``{"images": [...], "calcifications": [...], "clusters": [...]}``)."""
-        atomic_write_text(self.part_path(image_id), json.dumps({"image_id": image_id, **rows}, default=_plain))
+    def commit(self, image_id: str, rows: dict[str, list[dict]], *, source: dict | None = None) -> None:
+        """Store one image's rows (``{"images": [...], "calcifications": [...], "clusters": [...]}``),
+        with the :func:`source_fingerprint` of the file they were made from."""
+        part = {"image_id": image_id, "calcdetect_version": __version__, "source": source, **rows}
+        atomic_write_text(self.part_path(image_id), json.dumps(part, default=_plain))
+
+    def stale(self, image_id: str, path) -> str | None:
+        """Why the rows committed for `image_id` cannot be reused for the file at `path`, or None
+        when they can: made by another calcdetect version, from a file whose size or bytes
+        differ (a file touched but unchanged is reused), or with no record of either."""
+        try:
+            part = json.loads(self.part_path(image_id).read_text())
+        except (OSError, ValueError):
+            return "its stored result is unreadable"
+        version = part.get("calcdetect_version")
+        if version != __version__:
+            return f"made by calcdetect {version or 'of an unrecorded version'}, this is {__version__}"
+        stored = part.get("source")
+        if not stored:
+            return "its input was not recorded"
+        current = source_fingerprint(path)
+        if current is None:
+            return "its input cannot be read"
+        if (current["size"], current["sha256"]) != (stored.get("size"), stored.get("sha256")):
+            return "its input changed"
+        return None
 
     def load(self, image_id: str) -> dict[str, list[dict]]:
         """The rows committed for `image_id`."""
@@ -115,6 +144,20 @@ class RunFolder:
         """The rows of one table for the given images, in that order, one part-file at a time."""
         for image_id in image_ids:
             yield from self.load(image_id)[table]
+
+
+def source_fingerprint(path) -> dict | None:
+    """Size (bytes), modification time (ns) and SHA-256 of the file at `path`; None when it
+    cannot be read. Reads the whole file (about a second per GB)."""
+    digest = hashlib.sha256()
+    try:
+        status = os.stat(path)
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return {"size": status.st_size, "mtime_ns": status.st_mtime_ns, "sha256": digest.hexdigest()}
 
 
 def _changed_keys(old: dict, new: dict, prefix: str = "") -> list[str]:

@@ -123,6 +123,75 @@ def test_same_command_again_processes_nothing(inputs, tmp_path, serial_tables):
     assert _tables(out) == serial_tables
 
 
+def _two_samples(folder: Path) -> Path:
+    folder.mkdir()
+    for name in ("synth_0000.dcm", "synth_0001.dcm"):
+        shutil.copy(SAMPLES / name, folder / name)
+    return folder
+
+
+def _same_size_other_pixels(path: Path) -> None:
+    """Rewrite the DICOM at `path` uncompressed with its pixels mirrored: same size as its own
+    uncompressed twin, other pixels; then give it back its modification time."""
+    from calcdetect.io import write_mammogram
+    import pydicom
+
+    pixels = pydicom.dcmread(path).pixel_array
+    mtime = path.stat().st_mtime_ns
+    write_mammogram(path, pixels[:, ::-1].copy(), spacing=(0.07, 0.07), bits_stored=14, compress=False,
+                    uid_seed="mirrored")
+    os.utime(path, ns=(mtime, mtime))
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["replaced-by-another-image", "same-size-and-time-other-pixels", "touched-only", "new-version"],
+)
+def test_resume_reuses_a_stored_result_only_for_the_same_bytes_and_version(tmp_path, monkeypatch, change):
+    from calcdetect.io import write_mammogram
+    import pydicom
+
+    folder = _two_samples(tmp_path / "in")
+    target = folder / "synth_0000.dcm"
+    if change == "same-size-and-time-other-pixels":  # start from an uncompressed file, so sizes can match
+        write_mammogram(target, pydicom.dcmread(target).pixel_array, spacing=(0.07, 0.07), bits_stored=14,
+                        compress=False, uid_seed="mirrored")
+    out = tmp_path / "out"
+    run_detection([folder], out, jobs=1)
+    size_before = target.stat().st_size
+
+    if change == "replaced-by-another-image":
+        shutil.copy(SAMPLES / "synth_0002.dcm", target)
+        expected = {"its input changed": 1}
+    elif change == "same-size-and-time-other-pixels":
+        _same_size_other_pixels(target)
+        assert target.stat().st_size == size_before
+        expected = {"its input changed": 1}
+    elif change == "touched-only":
+        os.utime(target)
+        expected = {}
+    else:
+        monkeypatch.setattr("calcdetect.store.__version__", "99.0")
+        expected = {"made by calcdetect 0.1.0, this is 99.0": 2}
+
+    summary = run_detection([folder], out, jobs=1)
+    assert summary.redone == expected
+    assert summary.n_processed == sum(expected.values())
+    fresh = tmp_path / "fresh"
+    run_detection([folder], fresh, jobs=1)
+    assert _tables(out) == _tables(fresh)
+
+
+def test_cli_summary_says_what_was_done_again_and_why(tmp_path, capsys):
+    folder = _two_samples(tmp_path / "in")
+    out = tmp_path / "out"
+    main(["detect", str(folder), "--out", str(out), "--quiet", "--jobs", "1"])
+    shutil.copy(SAMPLES / "synth_0003.dcm", folder / "synth_0001.dcm")
+    capsys.readouterr()
+    main(["detect", str(folder), "--out", str(out), "--quiet", "--jobs", "1"])
+    assert "(1 from the stored run) (1 done again: 1 because its input changed)" in capsys.readouterr().out
+
+
 def test_resume_needs_a_stored_run(inputs, tmp_path):
     with pytest.raises(RunConflictError, match="there is no run to resume here"):
         run_detection([inputs], tmp_path / "empty", resume=True)
