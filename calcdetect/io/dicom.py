@@ -309,11 +309,20 @@ def _open(path: Path) -> tuple[Dataset, list[str]]:
         # pydicom drops an element the file ends inside (with a warning): a cut-off PixelData
         # must be an error, not an object without pixels.
         cut = any("End of file reached" in str(record.message) for record in caught)
-        if "PixelData" not in ds and (cut or b"\xe0\x7f\x10\x00" in data or b"\x7f\xe0\x00\x10" in data):
+        tagged = b"\xe0\x7f\x10\x00" in data or b"\x7f\xe0\x00\x10" in data  # (7FE0,0010), either endian
+        if "PixelData" not in ds and (cut or (tagged and not _icon_only(ds))):
             raise ImageReadError(path, "pixel data truncated: the file ends inside it")
         del data
         notes = _convert_all(ds) + _convert_all(getattr(ds, "file_meta", Dataset()))
     return ds, notes + _pydicom_notes(caught)
+
+
+def _icon_only(ds: Dataset) -> bool:
+    """No top-level Pixel Data, but an Icon Image Sequence item holds some (a thumbnail)."""
+    try:
+        return "PixelData" not in ds and any("PixelData" in item for item in ds.get("IconImageSequence") or ())
+    except Exception:
+        return False
 
 
 def _convert_all(ds: Dataset, depth: int = 0) -> list[str]:
@@ -392,6 +401,8 @@ class _Header:
         for prefix, what in NON_IMAGE_SOP_CLASSES.items():
             if sop_class and sop_class.startswith(prefix):
                 raise NotAnImageError(path, f"skipped: not an image but {what} (SOP class {sop_class})")
+        if _icon_only(ds):
+            raise NotAnImageError(path, "skipped: no pixel data (only an icon, a thumbnail in IconImageSequence)")
         if "PixelData" not in ds:
             kind = f"SOP class {_uid(sop_class).name}" if sop_class else "no SOP class"
             raise NotAnImageError(path, f"skipped: no pixel data, not an image ({kind})")

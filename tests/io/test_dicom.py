@@ -418,6 +418,27 @@ def test_truncated_native_pixel_data_is_named(dicom, tmp_path, pixels):
         read_mammogram(path)
 
 
+@pytest.mark.parametrize("cut_file", [False, True], ids=["icon-only", "icon-and-cut-pixel-data"])
+def test_an_icon_is_not_the_image(dicom, tmp_path, pixels, cut_file):
+    # Pixel data only inside IconImageSequence (a thumbnail) is no image: skipped, naming the icon.
+    # A file cut inside its own Pixel Data, icon or not, is still truncated.
+    ds = dicom.make(pixels)
+    icon = Dataset()
+    icon.set_pixel_data((pixels[::8, ::8] >> 4).astype(np.uint8), "MONOCHROME2", 8)
+    ds.IconImageSequence = [icon]
+    path = tmp_path / "icon.dcm"
+    if not cut_file:
+        del ds.PixelData
+        pydicom.dcmwrite(path, ds, enforce_file_format=True)
+        with pytest.raises(NotAnImageError, match=r"icon\.dcm: skipped: no pixel data \(only an icon"):
+            read_mammogram(path)
+    else:
+        pydicom.dcmwrite(path, ds, enforce_file_format=True)
+        path.write_bytes(path.read_bytes()[:-5000])
+        with pytest.raises(ImageReadError, match=r"icon\.dcm: pixel data truncated"):
+            read_mammogram(path)
+
+
 def test_load_options_are_validated():
     with pytest.raises(ValueError, match=r"frames must be one of \('error', 'mip'\) or a frame index >= 0; got 'all'"):
         LoadOptions(frames="all")
