@@ -131,6 +131,24 @@ def test_miniswhite_tiff_reads_as_its_minisblack_twin(tmp_path, dtype):
     np.testing.assert_allclose(mip.image, inverted, atol=1e-3)
 
 
+@pytest.mark.parametrize(
+    ("writer", "compression"),
+    [("tifffile", "lzw"), ("tifffile", "zlib"), ("tifffile", "zstd"), ("opencv", 5), ("opencv", 8)],
+    ids=["lzw", "deflate", "zstd", "opencv-lzw", "opencv-deflate"],
+)
+def test_compressed_tiff_loads_exactly(tmp_path, writer, compression):
+    # LZW and Deflate, as scanners and BCDR write them, and newer codecs: read by imagecodecs.
+    image = _image(np.uint16, seed=6)
+    path = tmp_path / "a.tif"
+    if writer == "tifffile":
+        tifffile.imwrite(path, image, compression=compression)
+    else:
+        assert cv2.imwrite(str(path), image, [cv2.IMWRITE_TIFF_COMPRESSION, compression])
+    with tifffile.TiffFile(path) as tif:
+        assert tif.pages[0].compression != 1  # really compressed
+    np.testing.assert_array_equal(read_mammogram(path, spacing_mm=0.1).image, image)
+
+
 def test_sidecar_is_not_an_input(tmp_path):
     (tmp_path / "a.png.json").write_text("{}")
     assert not is_image_file(tmp_path / "a.png.json")
