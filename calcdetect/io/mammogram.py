@@ -13,7 +13,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from calcdetect.errors import ImageReadError
+from calcdetect.errors import ImageReadError, NotAnImageError
 
 #: Pixel spacing (mm) assumed when neither the file, a sidecar nor the user gives
 #: one: the usual value for digitised film (DDSM / CBIS-DDSM scanners sample at
@@ -207,12 +207,25 @@ def check_shape(path, rows: int, cols: int, *, frames: int = 1, bytes_per_pixel:
 
 
 def check_values(path, image: np.ndarray) -> None:
-    """Refuse images with non-finite values or no contrast at all."""
+    """Refuse images with non-finite values or no contrast at all; skip two-valued images (a
+    region-of-interest mask such as CBIS-DDSM's "ROI mask images", a drawing), which are no
+    mammogram.
+
+    Raises
+    ------
+    ImageReadError
+        Non-finite or constant values.
+    NotAnImageError
+        Only two distinct values.
+    """
     lo, hi = float(np.min(image)), float(np.max(image))
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise ImageReadError(path, "pixel values are not all finite (NaN or infinity)")
     if lo == hi:
         raise ImageReadError(path, f"constant image (every pixel is {lo:g}): nothing to detect")
+    if not np.any((image != image.dtype.type(lo)) & (image != image.dtype.type(hi))):
+        raise NotAnImageError(path, f"skipped: a two-valued image (only {lo:g} and {hi:g}), e.g. a region-of-"
+                                    f"interest mask, not a mammogram")
 
 
 def spacing_warnings(spacing: tuple[float, float], source: SpacingSource) -> list[str]:

@@ -439,6 +439,15 @@ def test_an_icon_is_not_the_image(dicom, tmp_path, pixels, cut_file):
             read_mammogram(path)
 
 
+def test_cbis_ddsm_roi_mask_is_skipped(dicom, tmp_path):
+    # A CBIS-DDSM "ROI mask images" object: 8-bit, 0 outside and 255 inside the lesion outline.
+    mask = np.zeros((128, 96), np.uint16)
+    mask[40:80, 30:60] = 255
+    ds = dicom.make(mask, bits=8, SeriesDescription="ROI mask images")
+    with pytest.raises(NotAnImageError, match=r"mask\.dcm: skipped: a two-valued image \(only 0 and 255\)"):
+        read_mammogram(dicom.save(ds, tmp_path / "mask.dcm"))
+
+
 def test_load_options_are_validated():
     with pytest.raises(ValueError, match=r"frames must be one of \('error', 'mip'\) or a frame index >= 0; got 'all'"):
         LoadOptions(frames="all")

@@ -149,6 +149,24 @@ def test_compressed_tiff_loads_exactly(tmp_path, writer, compression):
     np.testing.assert_array_equal(read_mammogram(path, spacing_mm=0.1).image, image)
 
 
+@pytest.mark.parametrize(("values", "skipped"), [((0, 255), True), ((0, 1), True), ((0, 128, 255), False)],
+                         ids=["mask-0-255", "mask-0-1", "three-levels"])
+def test_a_two_valued_image_is_skipped_as_no_mammogram(tmp_path, values, skipped):
+    from calcdetect.errors import NotAnImageError
+
+    rng = np.random.default_rng(2)
+    mask = np.full((96, 80), values[0], np.uint8)
+    mask[20:60, 10:50] = values[1]  # an outlined region, as a region-of-interest mask
+    if len(values) > 2:
+        mask[rng.integers(0, 96, 50), rng.integers(0, 80, 50)] = values[2]
+    path = _write(tmp_path / "roi.png", mask)
+    if skipped:
+        with pytest.raises(NotAnImageError, match=r"roi\.png: skipped: a two-valued image \(only 0 and "):
+            read_mammogram(path, spacing_mm=0.1)
+    else:
+        assert read_mammogram(path, spacing_mm=0.1).image.shape == (96, 80)
+
+
 def test_sidecar_is_not_an_input(tmp_path):
     (tmp_path / "a.png.json").write_text("{}")
     assert not is_image_file(tmp_path / "a.png.json")
