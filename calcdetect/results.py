@@ -20,7 +20,7 @@ from calcdetect.pipeline import Result
 SCHEMA_VERSION = 1
 
 IMAGE_COLUMNS = (
-    "image_id", "path", "status", "error", "rows", "columns", "spacing_mm",
+    "image_id", "path", "status", "error", "rows", "columns", "spacing_mm", "column_spacing_mm",
     "spacing_source", "laterality", "view", "n_calcifications", "n_clusters", "seconds", "warnings",
     "n_suspicious_clusters",
     # Before the false-positive model's cut and before the --min-confidence cut.
@@ -44,8 +44,8 @@ COLUMN_TYPES = {
                      "shape", "distribution", "morphology"), "string"),
     **dict.fromkeys(("rows", "columns", "n_calcifications", "n_clusters", "n_suspicious_clusters", "calc_id",
                      "cluster_id", "n_candidates", "n_clusters_before_cut", "finding_id"), "int64"),
-    **dict.fromkeys(("spacing_mm", "seconds", "row", "col", "area_mm2", "diameter_mm", "length_mm", "width_mm",
-                     "contrast", "score", "row_min", "col_min", "row_max", "col_max", "extent_mm",
+    **dict.fromkeys(("spacing_mm", "column_spacing_mm", "seconds", "row", "col", "area_mm2", "diameter_mm",
+                     "length_mm", "width_mm", "contrast", "score", "row_min", "col_min", "row_max", "col_max", "extent_mm",
                      "density_per_cm2", "confidence", "ppv", "finding_extent_mm", "pleomorphism",
                      "linear_fraction"), "float64"),
 }
@@ -80,6 +80,7 @@ def image_row(
         "rows": shape[0] if shape else None,
         "columns": shape[1] if shape else None,
         "spacing_mm": spacing[0] if spacing else None,
+        "column_spacing_mm": spacing[1] if spacing else None,
         "spacing_source": spacing_source,
         "laterality": laterality,
         "view": view,

@@ -533,16 +533,16 @@ def describe_clusters(
     CBIS-DDSM every vascular finding given a distribution is linear).
 
     Morphology is judged on the cluster's members, or for a diffuse cluster not
-    vascular, coarse, skin or large rod-like (:data:`OWN_MORPHOLOGIES`) on them and the bright
-    specks outside clusters (the scatter it is a chance group of). First rule
-    that applies: *skin* (median depth <=
-    :data:`SKIN_DEPTH_MM`); *coarse* (:data:`COARSE_SPECKS` of the members coarse:
-    pieces of a popcorn calcification, measured whole); *large_rodlike* (linear-shaped,
-    :data:`LINEAR_SPECKS`, of median width >= :data:`ROD_MIN_WIDTH_MM`: rods,
-    thicker than a vessel's calcified wall); *vascular* (by the learned
-    `vascular` probability on a straight course, :data:`VASCULAR_SPECKS`,
-    :data:`VASCULAR_LINEARITY`); other linear-shaped clusters are *vascular* (tram
-    tracks at least :data:`VASCULAR_MIN_MM` long) or *fine_linear_branching*; *rim* (lucent centres); clusters of median size from
+    vascular, coarse, skin or large rod-like (:data:`OWN_MORPHOLOGIES`) on them and
+    the bright specks outside clusters (the scatter it is a chance group of). First
+    rule that applies: *skin* (median depth <= :data:`SKIN_DEPTH_MM`); *coarse*
+    (:data:`COARSE_SPECKS` of the members coarse: pieces of a popcorn calcification,
+    measured whole); *large_rodlike* (linear-shaped, :data:`LINEAR_SPECKS`, of median
+    width >= :data:`ROD_MIN_WIDTH_MM`: rods, thicker than a vessel's calcified wall);
+    *vascular* (by the learned `vascular` probability on a straight course,
+    :data:`VASCULAR_SPECKS`, :data:`VASCULAR_LINEARITY`); other linear-shaped clusters
+    are *vascular* (tram tracks at least :data:`VASCULAR_MIN_MM` long) or
+    *fine_linear_branching*; *rim* (lucent centres); clusters of median size from
     0.5 mm (lexicon size, as measured on a sphere) are *round* when smoother and more
     uniform than coarse heterogeneous ones (:data:`ROUND_WEIGHTS`), else
     *coarse_heterogeneous*; smaller ones

@@ -230,6 +230,10 @@ def speck_features(response, specks: Specks, *, spacing, image=None, mask=None) 
     SpeckFeatures
     """
     row_mm, col_mm = check_spacing(spacing)
+    # Outlines are measured on square pixels of the finer spacing, so that a skeleton's length
+    # and an area in pixels mean the same in every direction: non-square crops are resampled.
+    pixel_mm = min(row_mm, col_mm)
+    stretch = (row_mm / pixel_mm, col_mm / pixel_mm)
     k = len(specks)
     solidity = np.ones(k)
     branch_points = np.zeros(k, np.int64)
@@ -241,6 +245,9 @@ def speck_features(response, specks: Specks, *, spacing, image=None, mask=None) 
         r0, c0, r1, c1 = specks.bbox[i]
         r0, c0, r1, c1 = max(0, r0 - 2), max(0, c0 - 2), min(rows, r1 + 3), min(cols, c1 + 3)
         crop = np.asarray(response[r0:r1, c0:c1], np.float32)
+        if stretch != (1.0, 1.0):
+            crop = cv2.resize(crop, (round(crop.shape[1] * stretch[1]), round(crop.shape[0] * stretch[0])),
+                              interpolation=cv2.INTER_LINEAR)
         background = float(np.median(np.r_[crop[0], crop[-1], crop[:, 0], crop[:, -1]]))
         height = float(crop.max()) - background
         if height <= 0:
@@ -265,13 +272,13 @@ def speck_features(response, specks: Specks, *, spacing, image=None, mask=None) 
             length_px = max(int(skeleton.sum()), 1)
             elongation[i] = max(elongation[i], length_px**2 / area_px)
         # Lucent centre: the centroid well below the brightest ring pixel around it.
-        cr, cc = int(round(specks.row[i])) - r0, int(round(specks.col[i])) - c0
+        cr, cc = int(round((specks.row[i] - r0) * stretch[0])), int(round((specks.col[i] - c0) * stretch[1]))
         if 0 <= cr < crop.shape[0] and 0 <= cc < crop.shape[1] and area_px >= 9:
             # Only a convex speck can have a lucent centre; a concave one's centroid
             # may just fall between its arms.
             lucent[i] = crop[cr, cc] - background < LUCENT_CENTRE * height and solidity[i] >= RIM_SOLIDITY
         # Edge sharpness: gradient along the outline, per mm of the speck's height.
-        gy, gx = np.gradient(crop, row_mm, col_mm)
+        gy, gx = np.gradient(crop, pixel_mm, pixel_mm)
         edge = outline[:, 0, :]  # (x, y) = (col, row) pairs
         sharpness[i] = float(np.hypot(gy, gx)[edge[:, 1], edge[:, 0]].mean()) / height
     object_width, object_length = np.full(k, np.nan), np.full(k, np.nan)

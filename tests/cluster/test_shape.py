@@ -58,6 +58,29 @@ def test_hand_drawn_specks_get_their_shape(draw, expected):
     assert result.shapes.shape[main] == expected
 
 
+@pytest.mark.parametrize(
+    ("draw", "expected"),
+    [(lambda: _disk(0.4), SpeckShape.PUNCTATE), (lambda: _disk(0.8), SpeckShape.ROUND), (_rod, SpeckShape.LINEAR),
+     (_y, SpeckShape.BRANCHING)],
+    ids=["punctate", "round", "linear", "branching"],
+)
+def test_non_square_pixels_measure_shapes_in_mm(draw, expected):
+    # The same specks sampled at 0.10 x 0.05 mm (every two rows averaged): shapes and
+    # elongations are those of the square-pixel image, not stretched two to one.
+    rng = np.random.default_rng(4)
+    fine = 1000.0 + 400.0 * cv2.GaussianBlur(draw(), (0, 0), 0.6)
+    results = []
+    for spacing, image in ((SPACING, fine), ((2 * SPACING[0], SPACING[1]), (fine[0::2] + fine[1::2]) / 2)):
+        image = image + rng.normal(0, 4, image.shape)
+        params = Params(max_diameter_mm=2.0, max_length_mm=8.0, fp_model=False)
+        result = detect(image, spacing=spacing, params=params, mask=np.ones(image.shape, bool))
+        main = int(np.argmax(result.specks.area_mm2))
+        results.append((result.shapes.shape[main], result.shapes.elongation[main]))
+    (square_shape, square_elongation), (shape, elongation) = results
+    assert square_shape == shape == expected
+    assert elongation == pytest.approx(square_elongation, rel=0.35)
+
+
 def test_features_of_no_specks_are_empty():
     from calcdetect.candidates import Specks
 
@@ -153,3 +176,26 @@ def test_enclosing_objects_refuses_a_mask_of_another_shape():
 
     with pytest.raises(ValueError, match="mask shape"):
         enclosing_objects(np.zeros((400, 400)), _at([(200, 200)]), spacing=OBJECT_SPACING, mask=np.ones((40, 40), bool))
+
+
+@pytest.mark.parametrize("seed", [41, 42], ids=["breast-41", "breast-42"])
+def test_a_punctate_cluster_on_non_square_pixels_stays_punctate(seed):
+    # A planted punctate cluster at 0.065 mm, then every two rows averaged (0.13 x 0.065 mm):
+    # its specks stay round (not linear) and the cluster is described as on square pixels.
+    from calcdetect.synth import SynthSettings, synthesize
+
+    planted = synthesize(rng=np.random.default_rng(seed), clusters=[("grouped", "punctate", 14.0)], isolated=0,
+                         settings=SynthSettings(scale=0.5, spacing_mm=0.065, bits_stored=14), view="CC")
+    square = planted.pixels.astype(np.float32)
+    stretched = (square[0::2] + square[1::2]) / 2
+    truth = planted.clusters[0]
+    morphologies = []
+    for spacing, image, row_scale in (((0.065, 0.065), square, 1), ((0.13, 0.065), stretched, 2)):
+        result = detect(image, spacing=spacing)
+        near = np.hypot((result.clusters.row - truth.row / row_scale) * spacing[0],
+                        (result.clusters.col - truth.col) * spacing[1]) < 5
+        assert near.sum() == 1
+        members = result.cluster_id == int(np.flatnonzero(near)[0])
+        assert np.mean(result.shapes.shape[members] == "linear") < 0.2
+        morphologies.append(result.descriptions.morphology[near][0])
+    assert morphologies[0] == morphologies[1]
