@@ -17,6 +17,7 @@ from calcdetect.cluster.shape import ELONGATED, SpeckFeatures, speck_features
 from calcdetect.filters import difference_of_gaussians, get_filter
 from calcdetect.filters._common import check_image, check_spacing
 from calcdetect.noise import local_noise
+from calcdetect.saturation import saturated_plateaus, without_plateaus
 from calcdetect.specks.features import CandidateFeatures, candidate_features
 from calcdetect.specks.model import calcification_probability, vascular_probability
 
@@ -158,6 +159,9 @@ class Result:
         Candidates found before the false-positive model's cut.
     n_clusters_before_cut : int
         Clusters found before the `min_confidence` cut.
+    saturated_fraction : float
+        Fraction of the searched region that was a saturated plateau (a clipped export;
+        :func:`calcdetect.saturation.saturated_plateaus`), left out with a margin.
     """
 
     specks: Specks
@@ -170,6 +174,7 @@ class Result:
     features: CandidateFeatures | None = None
     n_candidates: int = 0
     n_clusters_before_cut: int = 0
+    saturated_fraction: float = 0.0
 
     @property
     def n_suspicious_clusters(self) -> int | None:
@@ -243,13 +248,19 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
         if mask.shape != image.shape:
             raise ValueError(f"mask shape {mask.shape} differs from image shape {image.shape}")
     mask = _off_the_border(mask, margin_px=[math.ceil(params.skin_margin_mm / s) for s in spacing])
+    plateaus = saturated_plateaus(image, spacing=spacing, mask=mask)
+    searched = int(np.count_nonzero(mask))
+    saturated_fraction = float(np.count_nonzero(plateaus)) / searched if searched else 0.0
+    mask = without_plateaus(mask, plateaus, spacing=spacing)
+    del plateaus
     clock.lap("breast mask")
     if not mask.any():  # nothing to search
         empty = Specks.empty()
         labels = np.zeros(0, np.int64)
         return Result(empty, labels, measure_clusters(empty, labels, spacing=spacing),
                       shapes=speck_features(np.zeros((1, 1), np.float32), empty, spacing=spacing),
-                      descriptions=ClusterDescriptions.empty(), seconds=clock.laps, geometry=geometry)
+                      descriptions=ClusterDescriptions.empty(), seconds=clock.laps, geometry=geometry,
+                      saturated_fraction=saturated_fraction)
     box = _bounding_box(mask, reach_px=[math.ceil(_reach_mm(params) / s) for s in spacing])
     offset = np.array([box[0].start, box[1].start])
     image, mask = image[box], np.ascontiguousarray(mask[box])  # the mask is indexed flat, often
@@ -333,7 +344,7 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
     clock.lap("description")
     return Result(specks=specks, cluster_id=labels, clusters=clusters, shapes=shapes, descriptions=descriptions,
                   seconds=clock.laps, geometry=geometry, features=features, n_candidates=n_candidates,
-                  n_clusters_before_cut=n_clusters_before_cut)
+                  n_clusters_before_cut=n_clusters_before_cut, saturated_fraction=saturated_fraction)
 
 
 def _group_rods(labels: np.ndarray, specks: Specks, shapes: SpeckFeatures, *, spacing, min_specks: int) -> np.ndarray:

@@ -1,0 +1,80 @@
+"""Saturated plateaus: where an export clipped dense tissue flat, nothing can be measured."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from calcdetect.filters._common import check_image, check_positive, check_spacing
+
+#: An image is clipped when this fraction of the searched region sits at its maximum value:
+#: a windowed export flattens whole areas of dense tissue (percent of the breast), while the
+#: brightest calcifications of an unclipped image (a white rod, a popcorn) cover far less.
+SATURATED_MIN_FRACTION = 0.005
+#: In a clipped image, plateaus from this area (mm^2) are left out: a lone saturated speck
+#: smaller than that may be a calcification, and keeps its chance.
+SATURATED_MIN_AREA_MM2 = 1.0
+#: Kept out of the search round a plateau (mm): the reach of the enhancement filters (0.6 mm
+#: top-hat disk, band-pass 4 sigmas of 0.14 mm) with a margin, so the plateau's edge, which
+#: excites them, is not searched.
+SATURATED_MARGIN_MM = 1.0
+
+
+def saturated_plateaus(image, *, spacing, mask=None, min_fraction: float = SATURATED_MIN_FRACTION,
+                       min_area_mm2: float = SATURATED_MIN_AREA_MM2) -> np.ndarray:
+    """Flat regions at the image's maximum value, where a windowed export clipped dense tissue.
+
+    Parameters
+    ----------
+    image : (M, N) ndarray
+        Mammogram, calcium bright.
+    spacing : tuple of 2 floats
+        Pixel spacing (row_mm, col_mm).
+    mask : (M, N) ndarray of bool, optional
+        Where to look (the breast); the whole image by default.
+    min_fraction : float
+        The image counts as clipped when at least this fraction of `mask` is at the maximum.
+    min_area_mm2 : float
+        In a clipped image, the plateaus (8-connected) of at least this area are returned.
+
+    Returns
+    -------
+    (M, N) ndarray of bool
+        The plateaus; all False when the image is not clipped.
+
+    Raises
+    ------
+    ValueError
+        When `mask` has another shape than `image`, or an option is not positive.
+    """
+    image = check_image(image)
+    row_mm, col_mm = check_spacing(spacing)
+    check_positive("min_fraction", min_fraction)
+    check_positive("min_area_mm2", min_area_mm2)
+    top = image == image.max()
+    region = image.size
+    if mask is not None:
+        mask = np.asarray(mask, bool)
+        if mask.shape != image.shape:
+            raise ValueError(f"mask shape {mask.shape} differs from image shape {image.shape}")
+        top &= mask
+        region = int(np.count_nonzero(mask))
+    if np.count_nonzero(top) < min_fraction * region:
+        return np.zeros(image.shape, bool)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(top.view(np.uint8), connectivity=8)
+    large = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] * row_mm * col_mm >= min_area_mm2)
+    return np.isin(labels, large[large > 0])
+
+
+def without_plateaus(mask: np.ndarray, plateaus: np.ndarray, *, spacing,
+                     margin_mm: float = SATURATED_MARGIN_MM) -> np.ndarray:
+    """`mask` without the `plateaus` and `margin_mm` round them (an elliptical margin in pixels
+    for non-square spacing)."""
+    if not plateaus.any():
+        return mask
+    row_mm, col_mm = check_spacing(spacing)
+    r, c = max(1, round(margin_mm / row_mm)), max(1, round(margin_mm / col_mm))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * c + 1, 2 * r + 1))
+    return mask & ~cv2.dilate(plateaus.view(np.uint8), kernel).astype(bool)
