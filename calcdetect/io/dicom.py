@@ -44,6 +44,7 @@ import numpy as np
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
+from pydicom.multival import MultiValue
 from pydicom.pixels import apply_modality_lut, apply_voi_lut, get_decoder, iter_pixels, pixel_array
 from pydicom.uid import UID, ExplicitVRLittleEndian, JPEGLSLossless, generate_uid
 
@@ -197,18 +198,20 @@ def _read_dicom(path: Path, options: LoadOptions) -> Mammogram:
             raise ImageReadError(path, f"frame {options.frames} requested but the file has {header.frames} "
                                        f"frames (0 to {header.frames - 1})")
     _check_decodable(ds, header, path)
+    frame = None  # all frames (a single one, or their projection)
     if header.frames == 1:
         image = header.to_image(_decode(ds, header, path, index=None))
     elif options.frames == "mip":
         image = None
         for stored in _decode_frames(ds, header, path):
-            frame = header.to_image(stored)
-            image = frame if image is None else np.maximum(image, frame, out=image)
+            decoded = header.to_image(stored)
+            image = decoded if image is None else np.maximum(image, decoded, out=image)
         notes.append(f"maximum-intensity projection of {header.frames} frames")
     else:
-        image = header.to_image(_decode(ds, header, path, index=int(options.frames)))
-        notes.append(f"frame {options.frames} of {header.frames}")
-    return _mammogram(image, ds, header, path, options, notes)
+        frame = int(options.frames)
+        image = header.to_image(_decode(ds, header, path, index=frame))
+        notes.append(f"frame {frame} of {header.frames}")
+    return _mammogram(image, ds, header, path, options, notes, frame=frame)
 
 
 def iter_frames(path, options: LoadOptions = LoadOptions()) -> Iterator[Mammogram]:
@@ -231,7 +234,7 @@ def iter_frames(path, options: LoadOptions = LoadOptions()) -> Iterator[Mammogra
             if stored is None:
                 raise ImageReadError(path, f"only {index} of {header.frames} frames could be decoded")
             mammogram = _mammogram(header.to_image(stored), ds, header, path, options,
-                                   [*notes, *header.notes, f"frame {index} of {header.frames}"])
+                                   [*notes, *header.notes, f"frame {index} of {header.frames}"], frame=index)
         mammogram.metadata["frame"] = index
         yield mammogram
 
@@ -697,10 +700,11 @@ def _decoder_hint(syntax: UID, decoder) -> str:
 
 
 def _mammogram(image: np.ndarray, ds: Dataset, header: _Header, path: Path, options: LoadOptions,
-               notes: list[str]) -> Mammogram:
+               notes: list[str], *, frame: int | None = None) -> Mammogram:
+    """`image` with the facts of its header; `frame`: the frame it is (None: all frames)."""
     check_values(path, image)
-    facts = resolve_facts(path, options, header_spacing=_header_spacing(ds, path, notes),
-                          laterality=_laterality(ds), view=_view(ds) or None)
+    facts = resolve_facts(path, options, header_spacing=_header_spacing(ds, path, notes, frame=frame),
+                          laterality=_laterality(ds, frame=frame, notes=notes), view=_view(ds) or None)
     metadata = {
         "format": "dicom",
         "transfer_syntax": str(header.syntax) if header.syntax else None,
@@ -736,7 +740,7 @@ def _text(ds: Dataset, keyword: str) -> str | None:
     if value is None:
         return None
     try:
-        if isinstance(value, (list, tuple, pydicom.multival.MultiValue)):
+        if isinstance(value, (list, tuple, MultiValue)):
             value = "\\".join(str(v) for v in value)
         text = str(value).strip()
     except Exception:
@@ -846,9 +850,39 @@ def _shared(ds: Dataset, *keywords: str):
     return value
 
 
-def _laterality(ds: Dataset) -> str | None:
+def _functional(ds: Dataset, *keywords: str, frame: int | None = None, notes: list[str] | None = None):
+    """A value of the functional groups of an enhanced (multi-frame) object: the shared groups',
+    else the per-frame groups' of `frame`, or when `frame` is None (all frames used) the value
+    every frame agrees on (a note when they differ); None when absent."""
+    value = _shared(ds, "SharedFunctionalGroupsSequence", *keywords)
+    if value is not None:
+        return value
+    try:
+        items = list(_raw(ds, "PerFrameFunctionalGroupsSequence") or ())
+    except Exception:
+        return None
+    if not items:
+        return None
+    if frame is not None:
+        return _shared(items[frame], *keywords) if 0 <= frame < len(items) else None
+    values = [_shared(item, *keywords) for item in items]
+    if values[0] is not None and all(_plain_value(v) == _plain_value(values[0]) for v in values):
+        return values[0]
+    if notes is not None and any(v is not None for v in values):
+        notes.append(f"{keywords[-1]} differs between frames (per-frame functional groups); ignored")
+    return None
+
+
+def _plain_value(value):
+    """A DICOM value as a comparable plain object (MultiValue as a tuple of strings)."""
+    if isinstance(value, (list, tuple, MultiValue)):
+        return tuple(str(v) for v in value)
+    return None if value is None else str(value)
+
+
+def _laterality(ds: Dataset, *, frame: int | None = None, notes: list[str] | None = None) -> str | None:
     for value in (_text(ds, "ImageLaterality"), _text(ds, "Laterality"),
-                  _shared(ds, "SharedFunctionalGroupsSequence", "FrameAnatomySequence", "FrameLaterality")):
+                  _functional(ds, "FrameAnatomySequence", "FrameLaterality", frame=frame, notes=notes)):
         text = str(value or "").strip().upper()
         if text in ("L", "R"):
             return text
@@ -866,10 +900,12 @@ def _view(ds: Dataset) -> str:
     return ""
 
 
-def _header_spacing(ds: Dataset, path: Path, notes: list[str]) -> tuple[tuple[float, float], SpacingSource] | None:
-    """Spacing from the header by precedence (see :class:`SpacingSource`), or None."""
-    shared = _shared(ds, "SharedFunctionalGroupsSequence", "PixelMeasuresSequence", "PixelSpacing")
-    for value in (_raw(ds, "PixelSpacing"), shared):
+def _header_spacing(ds: Dataset, path: Path, notes: list[str], *,
+                    frame: int | None = None) -> tuple[tuple[float, float], SpacingSource] | None:
+    """Spacing from the header by precedence (see :class:`SpacingSource`), or None; an enhanced
+    object's from its functional groups (:func:`_functional`) for `frame` (None: all frames)."""
+    grouped = _functional(ds, "PixelMeasuresSequence", "PixelSpacing", frame=frame, notes=notes)
+    for value in (_raw(ds, "PixelSpacing"), grouped):
         if value is not None:
             spacing = _pair(value)
             if spacing is not None:

@@ -378,6 +378,53 @@ def test_every_frame(frames):
     np.testing.assert_array_equal(np.stack([m.image for m in loaded]), stack)
 
 
+def _enhanced(dicom, stack, spacings, lateralities, *, shared=False):
+    """A multi-frame object whose spacing and laterality sit only in its functional groups
+    (the shared groups, or one per-frame item per frame), as in enhanced MG and tomosynthesis."""
+    ds = dicom.make(stack, ImagerPixelSpacing=None, ImageLaterality=None)
+
+    def group(spacing, laterality):
+        item, measures, anatomy = Dataset(), Dataset(), Dataset()
+        measures.PixelSpacing = list(spacing)
+        anatomy.FrameLaterality = laterality
+        item.PixelMeasuresSequence, item.FrameAnatomySequence = [measures], [anatomy]
+        return item
+
+    if shared:
+        ds.SharedFunctionalGroupsSequence = [group(spacings[0], lateralities[0])]
+    else:
+        ds.PerFrameFunctionalGroupsSequence = [group(s, lat) for s, lat in zip(spacings, lateralities)]
+    return ds
+
+
+@pytest.mark.parametrize(
+    ("spacings", "lateralities", "frames", "expected_spacing", "expected_laterality", "shared"),
+    [([(0.1, 0.1)] * 3, ["R"] * 3, "mip", (0.1, 0.1), "R", True),
+     ([(0.1, 0.1)] * 3, ["R"] * 3, "mip", (0.1, 0.1), "R", False),
+     ([(0.1, 0.1)] * 3, ["L"] * 3, 1, (0.1, 0.1), "L", False),
+     ([(0.1, 0.1), (0.085, 0.085), (0.1, 0.1)], ["L"] * 3, 1, (0.085, 0.085), "L", False),
+     ([(0.1, 0.1), (0.085, 0.085), (0.1, 0.1)], ["L", "R", "L"], "mip", None, None, False)],
+    ids=["shared-groups", "per-frame-agreeing", "per-frame-one-frame", "per-frame-that-frame",
+         "per-frame-disagreeing"],
+)
+def test_geometry_in_functional_groups(dicom, tmp_path, spacings, lateralities, frames, expected_spacing,
+                                       expected_laterality, shared):
+    stack = np.stack([dicom.pixels(seed=s) for s in (1, 2, 3)])
+    path = dicom.save(_enhanced(dicom, stack, spacings, lateralities, shared=shared), tmp_path / "dbt.dcm")
+    mammogram = read_mammogram(path, frames=frames)
+    if expected_spacing is None:  # the frames disagree: nothing is taken from them, and the user is told
+        assert mammogram.spacing_source == SpacingSource.DEFAULT and mammogram.laterality is None
+        assert any("PixelSpacing differs between frames" in w for w in mammogram.warnings)
+        assert any("FrameLaterality differs between frames" in w for w in mammogram.warnings)
+    else:
+        assert mammogram.spacing == expected_spacing and mammogram.spacing_source == SpacingSource.PIXEL_SPACING
+        assert mammogram.laterality == expected_laterality
+        assert not any("no pixel spacing" in w for w in mammogram.warnings)
+    if frames == "mip" and expected_spacing is not None:
+        each = list(iter_frames(path))
+        assert [m.spacing for m in each] == [tuple(s) for s in spacings]
+
+
 def test_no_identifiers_in_what_the_loader_returns_unless_asked(dicom, tmp_path, pixels):
     path = dicom.save(dicom.make(pixels, SOPInstanceUID="1.2.3.4.5"), tmp_path / "a.dcm")
     mammogram = read_mammogram(path)
