@@ -13,6 +13,7 @@ from pydicom.uid import (
     ImplicitVRLittleEndian,
     JPEG2000,
     JPEG2000Lossless,
+    JPEGLossless,
     JPEGLosslessSV1,
     JPEGLSLossless,
     JPEGLSNearLossless,
@@ -66,14 +67,35 @@ def test_lossy_transfer_syntaxes_load_close_and_are_flagged(dicom, tmp_path, pix
     assert any(w.startswith("lossy compressed") for w in mammogram.warnings)
 
 
-def test_transfer_syntax_without_decoder_names_it_and_the_extra(dicom, tmp_path, pixels):
+def _lossless_jpeg(dicom, pixels, syntax):
+    """`pixels` as a DICOM of a lossless JPEG (SOF3) transfer syntax, encoded by imagecodecs
+    (libjpeg-turbo), as DDSM's LJPEG and many archives hold them."""
+    import imagecodecs
+
     ds = dicom.make(pixels)
-    ds.file_meta.TransferSyntaxUID = JPEGLosslessSV1
-    ds.PixelData = pydicom.encaps.encapsulate([b"\xff\xd8\xff\xc3" + bytes(64)])
+    ds.file_meta.TransferSyntaxUID = syntax
+    ds.PixelData = pydicom.encaps.encapsulate([imagecodecs.jpeg8_encode(pixels, lossless=True, bitspersample=12,
+                                                                         predictor=1)])
     ds["PixelData"].VR = "OB"
-    pydicom.dcmwrite(tmp_path / "jpeg-lossless.dcm", ds, enforce_file_format=True)
-    if pydicom.pixels.get_decoder(JPEGLosslessSV1).is_available:
-        pytest.skip("a JPEG lossless decoder is installed here")
+    return ds
+
+
+@pytest.mark.parametrize("syntax", [JPEGLosslessSV1, JPEGLossless], ids=["sv1", "process-14"])
+def test_lossless_jpeg_decodes_exactly(dicom, tmp_path, pixels, syntax):
+    # Read by python-gdcm (calcdetect[gdcm], in the test extra) or pylibjpeg-libjpeg.
+    path = tmp_path / "lossless.dcm"
+    pydicom.dcmwrite(path, _lossless_jpeg(dicom, pixels, syntax), enforce_file_format=True)
+    np.testing.assert_array_equal(read_mammogram(path).image, pixels)
+
+
+def test_transfer_syntax_without_decoder_names_it_and_the_extra(dicom, tmp_path, pixels, monkeypatch):
+    pydicom.dcmwrite(tmp_path / "jpeg-lossless.dcm", _lossless_jpeg(dicom, pixels, JPEGLosslessSV1),
+                     enforce_file_format=True)
+
+    class Unavailable:
+        is_available, missing_dependencies = False, ["gdcm", "pylibjpeg-libjpeg"]
+
+    monkeypatch.setattr("calcdetect.io.dicom.get_decoder", lambda syntax: Unavailable())
     with pytest.raises(UnsupportedFormatError,
                        match=r"jpeg-lossless\.dcm: no installed decoder for transfer syntax 1\.2\.840\.10008\.1\.2\.4\.70"
                              r" .*calcdetect\[gdcm\]"):
