@@ -152,6 +152,16 @@ def _detect(args) -> int:
                    min_confidence=args.min_confidence,
                    min_calcification_probability=args.min_calcification_probability)
     params = Params.birads_grouping(**changes) if args.birads_grouping else Params(**changes)
+    from calcdetect.batch import find_inputs
+
+    missing = [p for p in args.paths if not os.path.exists(p)]
+    if missing:
+        print(f"calcdetect detect: error: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    if not find_inputs(args.paths)[1]:
+        print(f"calcdetect detect: error: no image files in {', '.join(args.paths)} (searched recursively, hidden "
+              f"files skipped, for DICOM, PNG, TIFF, PGM / PNM and JPEG files)", file=sys.stderr)
+        return 2
     progress = _Progress(quiet=args.quiet)
     try:
         summary = run_detection(
@@ -172,12 +182,17 @@ def _detect(args) -> int:
     progress.close()
     resumed = summary.n_images - summary.n_processed
     redone = "; ".join(f"{n} because {reason}" for reason, n in sorted(summary.redone.items()))
-    print(f"{summary.n_images} images: {summary.n_ok} ok, {summary.n_failed} failed"
+    print(f"{_count(summary.n_images, 'image')}: {summary.n_ok} ok, {summary.n_failed} failed"
           + (f" ({resumed} from the stored run)" if resumed else "")
           + (f" ({summary.n_redone} done again: {redone})" if summary.n_redone else "")
-          + f"; {summary.n_calcifications} calcifications in {summary.n_clusters} clusters; "
-          f"{summary.seconds:.1f} s with {summary.workers} worker(s). Tables in {summary.out_dir}/")
+          + f"; {_count(summary.n_calcifications, 'calcification')} in {_count(summary.n_clusters, 'cluster')}; "
+          f"{summary.seconds:.1f} s with {_count(summary.workers, 'worker')}. Tables in {summary.out_dir}/")
     return 0 if summary.n_ok > 0 else 1
+
+
+def _count(n: int, noun: str) -> str:
+    """'1 image', '2 images'."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 class _Progress:
@@ -203,7 +218,7 @@ class _Progress:
             message = f"error  {row['image_id']}: {row['error']}"
             if self.bar is not None:
                 self.bar.write(message, file=sys.stderr)
-            elif not self.quiet:
+            else:  # failures are printed even with --quiet: they are what a quiet run must not hide
                 print(message, file=sys.stderr)
         if self.bar is not None:
             self.bar.set_postfix(failed=self.failed, refresh=False)

@@ -143,3 +143,29 @@ def test_detection_options_reach_the_stored_settings(inputs, tmp_path, argv, nam
     main(["detect", str(inputs / "a.dcm"), "--out", str(out), "--quiet", "--jobs", "1", *argv])
     params = json.loads((out / "settings.json").read_text())["settings"]["detection"]
     assert params[name] == value
+
+
+def test_a_missing_path_is_a_usage_error_before_any_work(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["detect", str(tmp_path / "nowhere"), "--out", str(out), "--quiet"]) == 2
+    assert f"no such file or folder: {tmp_path / 'nowhere'}" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_an_input_without_images_says_why(tmp_path, capsys):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "notes.txt").write_text("not an image")
+    assert main(["detect", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    assert "no image files in" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_quiet_still_reports_each_failure_and_counts_read_as_english(inputs, tmp_path, capsys):
+    main(["detect", str(inputs / "a.dcm"), str(inputs / "undecodable.dcm"), "--out", str(tmp_path / "o"),
+          "--quiet", "--jobs", "1"])
+    captured = capsys.readouterr()
+    assert "error  undecodable.dcm:" in captured.err
+    assert captured.out.startswith("2 images: 1 ok, 1 failed;")
+    main(["detect", str(inputs / "a.dcm"), "--out", str(tmp_path / "one"), "--quiet", "--jobs", "1"])
+    out = capsys.readouterr().out
+    assert out.startswith("1 image: 1 ok, 0 failed;") and "in 1 cluster;" in out and "with 1 worker." in out
