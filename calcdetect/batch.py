@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import functools
 import os
@@ -44,6 +45,7 @@ class ImageOutcome:
     image: dict
     calcifications: list[dict] = field(default_factory=list)
     clusters: list[dict] = field(default_factory=list)
+    source: dict | None = None  # the input file's fingerprint, taken before it was read
 
     @property
     def ok(self) -> bool:
@@ -180,8 +182,12 @@ class ImageTask:
 
 
 def process_task(task: ImageTask, *, params: Params, load: LoadOptions, use_sop_uid: bool) -> ImageOutcome:
-    """Worker entry point: :func:`process_file` for one task (module level, so it pickles)."""
-    return process_file(task.path, image_id=task.key, params=params, load=load, use_sop_uid=use_sop_uid)
+    """Worker entry point (module level, so it pickles): the input's fingerprint, taken before it
+    is read (so rows are never stored beside the hash of bytes they were not made from), then
+    :func:`process_file`."""
+    source = source_fingerprint(task.path)
+    outcome = process_file(task.path, image_id=task.key, params=params, load=load, use_sop_uid=use_sop_uid)
+    return dataclasses.replace(outcome, source=source)
 
 
 def run_detection(
@@ -280,8 +286,7 @@ def run_detection(
             for item, outcome, failure in executor.run(task, todo):
                 if failure is not None:
                     outcome = ImageOutcome(image_row(item.key, item.path, error=f"worker failed: {failure}"))
-                folder.commit(item.key, outcome.rows(),
-                              source=None if failure is not None else source_fingerprint(item.path))
+                folder.commit(item.key, outcome.rows(), source=outcome.source)
                 work_seconds += outcome.image["seconds"] or 0.0
                 if on_image is not None:
                     on_image(outcome)

@@ -32,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
 
     defaults = Params()
     detect = sub.add_parser("detect", help="find calcification clusters in DICOM mammograms")
-    detect.add_argument("paths", nargs="+", metavar="PATH", help="DICOM files or folders (searched recursively)")
+    detect.add_argument("paths", nargs="+", metavar="PATH", help="DICOM, PNG, TIFF, PGM / PNM or JPEG files, or folders (searched recursively)")
     detect.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the result tables")
     _add_loading_arguments(detect)
     detect.add_argument("--filter", choices=sorted(FILTERS), default=defaults.filter, help="enhancement filter")
@@ -181,10 +181,10 @@ def _detect(args) -> int:
         return 130
     progress.close()
     resumed = summary.n_images - summary.n_processed
-    redone = "; ".join(f"{n} because {reason}" for reason, n in sorted(summary.redone.items()))
+    stored = [f"{resumed} from the stored run"] if resumed else []
+    stored += [f"{n} done again because {reason}" for reason, n in sorted(summary.redone.items())]
     print(f"{_count(summary.n_images, 'image')}: {summary.n_ok} ok, {summary.n_failed} failed"
-          + (f" ({resumed} from the stored run)" if resumed else "")
-          + (f" ({summary.n_redone} done again: {redone})" if summary.n_redone else "")
+          + (f" ({'; '.join(stored)})" if stored else "")
           + f"; {_count(summary.n_calcifications, 'calcification')} in {_count(summary.n_clusters, 'cluster')}; "
           f"{summary.seconds:.1f} s with {_count(summary.workers, 'worker')}. Tables in {summary.out_dir}/")
     return 0 if summary.n_ok > 0 else 1

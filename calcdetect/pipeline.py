@@ -12,12 +12,12 @@ import numpy as np
 from calcdetect.breast import BreastGeometry, breast_geometry
 from calcdetect.candidates import Specks, find_specks
 from calcdetect.cluster import CAD_RADIUS_MM, ROD_RADIUS_MM, Clusters, cluster_labels, measure_clusters
-from calcdetect.cluster.describe import ROD_MIN_WIDTH_MM, ClusterDescriptions, describe_clusters
-from calcdetect.cluster.shape import ELONGATED, SpeckFeatures, speck_features
+from calcdetect.cluster.describe import ClusterDescriptions, describe_clusters, rod_specks
+from calcdetect.cluster.shape import SpeckFeatures, speck_features
 from calcdetect.filters import difference_of_gaussians, get_filter
 from calcdetect.filters._common import check_image, check_spacing
 from calcdetect.noise import local_noise
-from calcdetect.saturation import saturated_plateaus, without_plateaus
+from calcdetect.saturation import SATURATED_MARGIN_MM, saturated_plateaus, without_plateaus
 from calcdetect.specks.features import CandidateFeatures, candidate_features
 from calcdetect.specks.model import calcification_probability, vascular_probability
 
@@ -117,6 +117,9 @@ class Params:
             raise ValueError(
                 f"min_diameter_mm must be < max_diameter_mm; got {self.min_diameter_mm} and {self.max_diameter_mm}"
             )
+        if self.max_length_mm < self.max_diameter_mm:
+            raise ValueError(f"max_length_mm must be >= max_diameter_mm ({self.max_diameter_mm}): a speck is at "
+                             f"least as long as it is wide; got {self.max_length_mm}")
         for name in ("min_calcification_probability", "min_confidence"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and 0 <= value < 1):
@@ -251,7 +254,8 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
     plateaus = saturated_plateaus(image, spacing=spacing, mask=mask)
     searched = int(np.count_nonzero(mask))
     saturated_fraction = float(np.count_nonzero(plateaus)) / searched if searched else 0.0
-    mask = without_plateaus(mask, plateaus, spacing=spacing)
+    mask = without_plateaus(mask, plateaus, spacing=spacing,
+                            margin_mm=max(SATURATED_MARGIN_MM, _filter_reach_mm(params)))
     del plateaus
     clock.lap("breast mask")
     if not mask.any():  # nothing to search
@@ -350,16 +354,16 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
 def _group_rods(labels: np.ndarray, specks: Specks, shapes: SpeckFeatures, *, spacing, min_specks: int) -> np.ndarray:
     """`labels` with new clusters of the large rod-like specks left outside any cluster.
 
-    Large rod-like (secretory) calcifications, rods at least
-    :data:`~calcdetect.cluster.describe.ROD_MIN_WIDTH_MM` wide and several mm long,
-    spread diffusely along ducts rather than cluster [1]_: such specks are grouped
-    by the gaps between their axes (:data:`~calcdetect.cluster.ROD_RADIUS_MM`).
+    Large rod-like (secretory) calcifications (:func:`~calcdetect.cluster.describe.rod_specks`),
+    several mm long, spread diffusely along ducts rather than cluster [1]_: such specks are
+    grouped by the gaps between their axes (:data:`~calcdetect.cluster.ROD_RADIUS_MM`). In a
+    clipped export a saturated rod lies in a plateau left out of the search and is lost.
 
     References
     ----------
     .. [1] D'Orsi CJ, et al. ACR BI-RADS Atlas, 5th ed. American College of Radiology, 2013.
     """
-    rod = (labels < 0) & (shapes.elongation >= ELONGATED) & (specks.width_mm >= ROD_MIN_WIDTH_MM)
+    rod = (labels < 0) & rod_specks(specks, shapes)
     if np.count_nonzero(rod) < min_specks:
         return labels
     rod_labels = cluster_labels(specks.row[rod], specks.col[rod], spacing=spacing, radius_mm=ROD_RADIUS_MM,
@@ -379,6 +383,13 @@ def _off_the_border(mask: np.ndarray, *, margin_px) -> np.ndarray:
     mask = mask.copy()
     mask[:m_r], mask[rows - m_r:], mask[:, :m_c], mask[:, cols - m_c:] = False, False, False, False
     return mask
+
+
+def _filter_reach_mm(params: Params) -> float:
+    """How far (mm) the chosen enhancement filter and the detection band-pass look from a pixel."""
+    band = 4 * params.min_diameter_mm / (2 * math.sqrt(2)) * 4.0 if params.detection == "bandpass" else 0.0
+    enhancement = 4.0 * params.max_diameter_mm if params.filter == "dog" else 0.6 * params.max_diameter_mm
+    return max(band, enhancement)
 
 
 def _reach_mm(params: Params) -> float:

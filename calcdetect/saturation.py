@@ -16,9 +16,9 @@ SATURATED_MIN_FRACTION = 0.005
 #: In a clipped image, plateaus from this area (mm^2) are left out: a lone saturated speck
 #: smaller than that may be a calcification, and keeps its chance.
 SATURATED_MIN_AREA_MM2 = 1.0
-#: Kept out of the search round a plateau (mm): the reach of the enhancement filters (0.6 mm
-#: top-hat disk, band-pass 4 sigmas of 0.14 mm) with a margin, so the plateau's edge, which
-#: excites them, is not searched.
+#: Kept out of the search round a plateau (mm), at least: more than the reach of the default
+#: filters (0.6 mm top-hat disk, band-pass 4 sigmas of 0.14 mm), so the plateau's edge, which
+#: excites them, is not searched; detection widens it to a larger filter's reach.
 SATURATED_MARGIN_MM = 1.0
 
 
@@ -53,14 +53,17 @@ def saturated_plateaus(image, *, spacing, mask=None, min_fraction: float = SATUR
     row_mm, col_mm = check_spacing(spacing)
     check_positive("min_fraction", min_fraction)
     check_positive("min_area_mm2", min_area_mm2)
-    top = image == image.max()
-    region = image.size
-    if mask is not None:
-        mask = np.asarray(mask, bool)
-        if mask.shape != image.shape:
-            raise ValueError(f"mask shape {mask.shape} differs from image shape {image.shape}")
-        top &= mask
-        region = int(np.count_nonzero(mask))
+    if mask is None:
+        mask = np.ones(image.shape, bool)
+    mask = np.asarray(mask, bool)
+    if mask.shape != image.shape:
+        raise ValueError(f"mask shape {mask.shape} differs from image shape {image.shape}")
+    region = int(np.count_nonzero(mask))
+    if region == 0:
+        return np.zeros(image.shape, bool)
+    # The maximum inside the region: a brighter burned-in label outside it must not hide a
+    # clipped breast.
+    top = (image == image[mask].max()) & mask
     if np.count_nonzero(top) < min_fraction * region:
         return np.zeros(image.shape, bool)
     _, labels, stats, _ = cv2.connectedComponentsWithStats(top.view(np.uint8), connectivity=8)
@@ -68,10 +71,31 @@ def saturated_plateaus(image, *, spacing, mask=None, min_fraction: float = SATUR
     return np.isin(labels, large[large > 0])
 
 
-def without_plateaus(mask: np.ndarray, plateaus: np.ndarray, *, spacing,
-                     margin_mm: float = SATURATED_MARGIN_MM) -> np.ndarray:
-    """`mask` without the `plateaus` and `margin_mm` round them (an elliptical margin in pixels
-    for non-square spacing)."""
+def without_plateaus(mask, plateaus, *, spacing, margin_mm: float = SATURATED_MARGIN_MM) -> np.ndarray:
+    """The search region without saturated plateaus and a margin round them.
+
+    Parameters
+    ----------
+    mask, plateaus : (M, N) ndarray of bool
+        The search region, and the plateaus (:func:`saturated_plateaus`).
+    spacing : tuple of 2 floats
+        Pixel spacing (row_mm, col_mm).
+    margin_mm : float
+        Width of the margin (an ellipse in pixels where the spacing is not square).
+
+    Returns
+    -------
+    (M, N) ndarray of bool
+
+    Raises
+    ------
+    ValueError
+        When the shapes differ or `margin_mm` is not positive.
+    """
+    mask, plateaus = np.asarray(mask, bool), np.asarray(plateaus, bool)
+    if plateaus.shape != mask.shape:
+        raise ValueError(f"plateaus shape {plateaus.shape} differs from mask shape {mask.shape}")
+    check_positive("margin_mm", margin_mm)
     if not plateaus.any():
         return mask
     row_mm, col_mm = check_spacing(spacing)

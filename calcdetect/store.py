@@ -11,16 +11,18 @@ Layout::
 An image counts as done once its part-file exists, so a run stopped at any
 moment (crash, ``kill -9``, Ctrl-C) loses at most the images in flight, and
 the same command run again processes only what is missing. A part-file also
-records the calcdetect version that made it and its input file's size,
-modification time and SHA-256: it is reused only while the version and the
-file's bytes are the same (:meth:`RunFolder.stale`), so a replaced input or an
-upgraded calcdetect never serves old rows. The tables are
+records the calcdetect version and code (:func:`code_fingerprint`) that made it
+and its input file's size, modification time and SHA-256, taken before the file
+was read: it is reused only while the code and the file's bytes are the same
+(:meth:`RunFolder.stale`), so a replaced input or changed code never serves old
+rows. The tables are
 always rebuilt from the parts, in input order, so they are the same whether
 the run was interrupted or not, and whichever executor ran it.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -109,23 +111,25 @@ class RunFolder:
     def commit(self, image_id: str, rows: dict[str, list[dict]], *, source: dict | None = None) -> None:
         """Store one image's rows (``{"images": [...], "calcifications": [...], "clusters": [...]}``),
         with the :func:`source_fingerprint` of the file they were made from."""
-        part = {"image_id": image_id, "calcdetect_version": __version__, "source": source, **rows}
+        part = {"image_id": image_id, "calcdetect_version": __version__, "code": code_fingerprint(),
+                "source": source, **rows}
         atomic_write_text(self.part_path(image_id), json.dumps(part, default=_plain))
 
     def stale(self, image_id: str, path) -> str | None:
         """Why the rows committed for `image_id` cannot be reused for the file at `path`, or None
-        when they can: made by another calcdetect version, from a file whose size or bytes
-        differ (a file touched but unchanged is reused), or with no record of either."""
+        when they can: made by another calcdetect version or code, from a file whose size or
+        bytes differ (a file touched but unchanged is reused), or with no record of either."""
         try:
             part = json.loads(self.part_path(image_id).read_text())
         except (OSError, ValueError):
             return "its stored result is unreadable"
-        version = part.get("calcdetect_version")
-        if version != __version__:
-            return f"made by calcdetect {version or 'of an unrecorded version'}, this is {__version__}"
+        version, code = part.get("calcdetect_version"), part.get("code")
+        if version != __version__ or code != code_fingerprint():
+            made = f"{version or 'of an unrecorded version'} (code {str(code)[:12] or 'unrecorded'})"
+            return f"made by calcdetect {made}, this is {__version__} (code {code_fingerprint()[:12]})"
         stored = part.get("source")
         if not stored:
-            return "its input was not recorded"
+            return "its last attempt recorded no input (its worker failed)"
         current = source_fingerprint(path)
         if current is None:
             return "its input cannot be read"
@@ -144,6 +148,17 @@ class RunFolder:
         """The rows of one table for the given images, in that order, one part-file at a time."""
         for image_id in image_ids:
             yield from self.load(image_id)[table]
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """SHA-256 of calcdetect's own code and shipped models (every ``.py`` and ``.json`` file of the
+    installed package): results made by other code are not reused, version number or not."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".json") and p.is_file()):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def source_fingerprint(path) -> dict | None:

@@ -145,7 +145,7 @@ def _same_size_other_pixels(path: Path) -> None:
 
 @pytest.mark.parametrize(
     "change",
-    ["replaced-by-another-image", "same-size-and-time-other-pixels", "touched-only", "new-version"],
+    ["replaced-by-another-image", "same-size-and-time-other-pixels", "touched-only", "new-version", "new-code"],
 )
 def test_resume_reuses_a_stored_result_only_for_the_same_bytes_and_version(tmp_path, monkeypatch, change):
     from calcdetect.io import write_mammogram
@@ -170,9 +170,16 @@ def test_resume_reuses_a_stored_result_only_for_the_same_bytes_and_version(tmp_p
     elif change == "touched-only":
         os.utime(target)
         expected = {}
-    else:
-        monkeypatch.setattr("calcdetect.store.__version__", "99.0")
-        expected = {"made by calcdetect 0.1.0, this is 99.0": 2}
+    else:  # an upgrade, or code changed under the same version number (a refitted model, a fix)
+        from calcdetect.store import code_fingerprint
+
+        code = code_fingerprint()[:12]
+        if change == "new-version":
+            monkeypatch.setattr("calcdetect.store.__version__", "99.0")
+            expected = {f"made by calcdetect 0.1.0 (code {code}), this is 99.0 (code {code})": 2}
+        else:
+            monkeypatch.setattr("calcdetect.store.code_fingerprint", lambda: "f" * 64)
+            expected = {f"made by calcdetect 0.1.0 (code {code}), this is 0.1.0 (code {'f' * 12})": 2}
 
     summary = run_detection([folder], out, jobs=1)
     assert summary.redone == expected
@@ -189,7 +196,7 @@ def test_cli_summary_says_what_was_done_again_and_why(tmp_path, capsys):
     shutil.copy(SAMPLES / "synth_0003.dcm", folder / "synth_0001.dcm")
     capsys.readouterr()
     main(["detect", str(folder), "--out", str(out), "--quiet", "--jobs", "1"])
-    assert "(1 from the stored run) (1 done again: 1 because its input changed)" in capsys.readouterr().out
+    assert "(1 from the stored run; 1 done again because its input changed)" in capsys.readouterr().out
 
 
 def test_resume_needs_a_stored_run(inputs, tmp_path):

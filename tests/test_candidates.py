@@ -139,3 +139,15 @@ def test_speck_on_a_flat_response_is_dropped_not_nan(disks):
     assert np.all(np.hypot(specks.row - 100, specks.col - 100) > 10)
     assert np.any(np.hypot(specks.row - 300, specks.col - 300) < 1.5)
     assert all(np.isfinite(getattr(specks, name)).all() for name in ("row", "col", "area_mm2", "length_mm"))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"min_diameter_mm": 1.0}, r"min_diameter_mm must be < max_diameter_mm; got 1.0 and 1.0"),
+     ({"max_length_mm": 0.5}, r"max_length_mm must be >= max_diameter_mm \(1.0\).*got 0.5"),
+     ({"min_confidence": 1.0}, r"min_confidence must be a number in \[0, 1\); got 1.0")],
+    ids=["diameter-window", "length-below-width", "confidence"],
+)
+def test_bad_detection_settings_are_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Params(**kwargs)

@@ -69,6 +69,13 @@ def cluster_labels(
         -1 for specks in no cluster. Labels do not depend on the order of the
         input beyond that numbering.
 
+    Raises
+    ------
+    ValueError
+        When `radius_mm` is not positive, `min_specks` is not an integer >= 2, or
+        `length_mm` and `orientation` are not given together, with one finite value
+        (a length >= 0) per speck.
+
     References
     ----------
     .. [1] Ester M, Kriegel H-P, Sander J, Xu X. A density-based algorithm for
@@ -119,14 +126,18 @@ def _segments(points: np.ndarray, length_mm, orientation) -> np.ndarray | None:
     if length_mm is None and orientation is None:
         return None
     if length_mm is None or orientation is None:
-        raise ValueError("length_mm and orientation must be given together")
+        given, missing = ("length_mm", "orientation") if orientation is None else ("orientation", "length_mm")
+        raise ValueError(f"length_mm and orientation must be given together; got {given} without {missing}")
     half = np.asarray(length_mm, float) / 2
     angle = np.asarray(orientation, float)
     if half.shape != (len(points),) or angle.shape != (len(points),):
         raise ValueError(f"length_mm and orientation must have shape ({len(points)},); "
                          f"got {half.shape} and {angle.shape}")
-    if not (np.isfinite(half).all() and np.isfinite(angle).all() and (half >= 0).all()):
-        raise ValueError("length_mm must be finite and >= 0 and orientation finite")
+    bad = ~(np.isfinite(half) & (half >= 0) & np.isfinite(angle))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"length_mm must be finite and >= 0 and orientation finite; got length_mm {2 * half[i]!r} "
+                         f"and orientation {angle[i]!r} at speck {i}")
     step = half[:, None] * np.column_stack([np.cos(angle), np.sin(angle)])
     return np.stack([points - step, points + step], axis=1)
 
@@ -136,8 +147,8 @@ def _pairs_within(points: np.ndarray, segments: np.ndarray | None, radius_mm: fl
     if segments is None:
         pairs = cKDTree(points).query_pairs(radius_mm, output_type="ndarray")
         return pairs, np.linalg.norm(points[pairs[:, 0]] - points[pairs[:, 1]], axis=1)
-    # Two segments are no closer than their centroids less both half lengths.
-    reach = radius_mm + 2 * float(np.linalg.norm(segments[:, 1] - segments[:, 0], axis=1).max(initial=0.0)) / 2
+    # Two segments are no closer than their centroids less both half lengths: at most the longest.
+    reach = radius_mm + float(np.linalg.norm(segments[:, 1] - segments[:, 0], axis=1).max(initial=0.0))
     pairs = cKDTree(points).query_pairs(reach, output_type="ndarray")
     lines = shapely.linestrings(segments)
     gap = shapely.distance(lines[pairs[:, 0]], lines[pairs[:, 1]])

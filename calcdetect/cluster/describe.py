@@ -886,6 +886,12 @@ def _evidence(weights: dict[str, float], specks: Specks, shapes: SpeckFeatures, 
     return weights["bias"] + sum(weights[name] * v for name, v in features.items())
 
 
+def rod_specks(specks: Specks, shapes: SpeckFeatures) -> np.ndarray:
+    """(K,) bool: large rod-like specks, linear or branching (as for the morphology rules) and at
+    least :data:`ROD_MIN_WIDTH_MM` wide."""
+    return _linear(shapes) & (np.asarray(specks.width_mm) >= ROD_MIN_WIDTH_MM)
+
+
 def _linear(shapes: SpeckFeatures) -> np.ndarray:
     """Linear or branching members, also those that are pieces of a wide object (class coarse):
     a calcified vessel's two walls make one such object over a few mm."""

@@ -272,7 +272,10 @@ def speck_features(response, specks: Specks, *, spacing, image=None, mask=None) 
             length_px = max(int(skeleton.sum()), 1)
             elongation[i] = max(elongation[i], length_px**2 / area_px)
         # Lucent centre: the centroid well below the brightest ring pixel around it.
-        cr, cc = int(round((specks.row[i] - r0) * stretch[0])), int(round((specks.col[i] - c0) * stretch[1]))
+        # Resampling keeps pixel centres aligned: a source coordinate x maps to (x + 0.5) * f - 0.5.
+        f_row, f_col = crop.shape[0] / (r1 - r0), crop.shape[1] / (c1 - c0)
+        cr = int(round((specks.row[i] - r0 + 0.5) * f_row - 0.5))
+        cc = int(round((specks.col[i] - c0 + 0.5) * f_col - 0.5))
         if 0 <= cr < crop.shape[0] and 0 <= cc < crop.shape[1] and area_px >= 9:
             # Only a convex speck can have a lucent centre; a concave one's centroid
             # may just fall between its arms.

@@ -463,8 +463,9 @@ class _Header:
                      signed=signed, photometric=photometric, syntax=syntax, intensity=Intensity.PRESENTATION,
                      slope=slope, intercept=intercept, has_modality_lut="ModalityLUTSequence" in ds, ds=ds,
                      path=path, options=options, notes=notes)
-        header.inverted = _inverted(photometric, (_text(ds, "PresentationLUTShape") or "").upper(), notes)
         header._choose_intensity()
+        if header.intensity in (Intensity.PRESENTATION, Intensity.VOI):  # raw data: PixelIntensityRelationshipSign
+            header.inverted = _inverted(photometric, (_text(ds, "PresentationLUTShape") or "").upper(), notes)
         lossy = _text(ds, "LossyImageCompression")
         if lossy == "01" or (lossy is None and syntax in _ALWAYS_LOSSY):
             ratio = _text(ds, "LossyImageCompressionRatio")

@@ -179,7 +179,7 @@ def test_enclosing_objects_refuses_a_mask_of_another_shape():
 
 
 @pytest.mark.parametrize("seed", [41, 42], ids=["breast-41", "breast-42"])
-def test_a_punctate_cluster_on_non_square_pixels_stays_punctate(seed):
+def test_a_punctate_cluster_on_non_square_pixels_is_described_as_on_square_pixels(seed):
     # A planted punctate cluster at 0.065 mm, then every two rows averaged (0.13 x 0.065 mm):
     # its specks stay round (not linear) and the cluster is described as on square pixels.
     from calcdetect.synth import SynthSettings, synthesize

@@ -255,15 +255,21 @@ def _two_specks_on_two_backgrounds(shape=(128, 96)):
 
 
 @pytest.mark.parametrize(
-    ("sign", "photometric"), [("+1", "MONOCHROME2"), ("-1", "MONOCHROME2"), (None, "MONOCHROME1")],
-    ids=["sign-plus", "sign-minus", "no-sign-monochrome1"],
+    ("sign", "photometric", "shape"),
+    [("+1", "MONOCHROME2", None), ("-1", "MONOCHROME2", None), (None, "MONOCHROME1", None),
+     ("+1", "MONOCHROME2", "INVERSE")],
+    ids=["sign-plus", "sign-minus", "no-sign-monochrome1", "sign-plus-display-inverse"],
 )
-def test_for_processing_is_log_transformed_so_contrast_does_not_depend_on_dose(dicom, tmp_path, sign, photometric):
+def test_for_processing_is_log_transformed_so_contrast_does_not_depend_on_dose(dicom, tmp_path, sign, photometric,
+                                                                               shape):
+    # Raw data's polarity is its PixelIntensityRelationshipSign; a Presentation LUT Shape only
+    # says how a display would show it, and changes nothing here.
     attenuation = _two_specks_on_two_backgrounds()
-    path = dicom.save(_for_processing(dicom, attenuation, sign=sign, photometric=photometric), tmp_path / "raw.dcm")
-    mammogram = read_mammogram(path)
+    ds = _for_processing(dicom, attenuation, sign=sign, photometric=photometric, PresentationLUTShape=shape)
+    mammogram = read_mammogram(dicom.save(ds, tmp_path / "raw.dcm"))
     assert mammogram.intensity is Intensity.LOG
     assert any("log-transformed" in w for w in mammogram.warnings)
+    assert not any("Presentation LUT Shape" in w for w in mammogram.warnings)
     # Attenuation up to a constant, to the quantisation error of the raw values.
     offset = float(np.median(mammogram.image - attenuation))
     assert np.abs(mammogram.image - attenuation - offset).max() < 0.02
