@@ -82,7 +82,7 @@ def _lossless_jpeg(dicom, pixels, syntax):
 
 @pytest.mark.parametrize("syntax", [JPEGLosslessSV1, JPEGLossless], ids=["sv1", "process-14"])
 def test_lossless_jpeg_decodes_exactly(dicom, tmp_path, pixels, syntax):
-    # Read by python-gdcm (calcdetect[gdcm], in the test extra) or pylibjpeg-libjpeg.
+    # Read by pylibjpeg-libjpeg (in the test extra; GPL, so not a dependency) or python-gdcm (calcdetect[gdcm]).
     path = tmp_path / "lossless.dcm"
     pydicom.dcmwrite(path, _lossless_jpeg(dicom, pixels, syntax), enforce_file_format=True)
     np.testing.assert_array_equal(read_mammogram(path).image, pixels)
@@ -95,7 +95,7 @@ def test_transfer_syntax_without_decoder_names_it_and_the_extra(dicom, tmp_path,
     class Unavailable:
         is_available, missing_dependencies = False, ["gdcm", "pylibjpeg-libjpeg"]
 
-    monkeypatch.setattr("calcdetect.io.dicom.get_decoder", lambda syntax: Unavailable())
+    monkeypatch.setattr("calcdetect.io.dicom.decoding.get_decoder", lambda syntax: Unavailable())
     with pytest.raises(UnsupportedFormatError,
                        match=r"jpeg-lossless\.dcm: no installed decoder for transfer syntax 1\.2\.840\.10008\.1\.2\.4\.70"
                              r" .*calcdetect\[gdcm\]"):
