@@ -32,7 +32,8 @@ def _parser() -> argparse.ArgumentParser:
 
     defaults = Params()
     detect = sub.add_parser("detect", help="find calcification clusters in DICOM mammograms")
-    detect.add_argument("paths", nargs="+", metavar="PATH", help="DICOM, PNG, TIFF, PGM / PNM or JPEG files, or folders (searched recursively)")
+    detect.add_argument("paths", nargs="+", metavar="PATH",
+                        help="DICOM, PNG, TIFF, PGM / PNM or JPEG files, or folders (searched recursively)")
     detect.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the result tables")
     _add_loading_arguments(detect)
     detect.add_argument("--filter", choices=sorted(FILTERS), default=defaults.filter, help="enhancement filter")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pydicom
@@ -14,8 +15,6 @@ from pydicom.pixels import get_decoder, iter_pixels, pixel_array
 from pydicom.uid import UID
 
 from calcdetect.errors import ImageReadError, UnsupportedFormatError
-from typing import TYPE_CHECKING
-
 from calcdetect.io.dicom._elements import _clip, _is_compressed, _syntax_name
 
 if TYPE_CHECKING:

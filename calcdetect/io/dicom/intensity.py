@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydicom.pixels import apply_modality_lut, apply_voi_lut
 
 from calcdetect.errors import ImageReadError
 from calcdetect.io.mammogram import Intensity
-from typing import TYPE_CHECKING
-
 from calcdetect.io.dicom._elements import _clip
 
 if TYPE_CHECKING:
