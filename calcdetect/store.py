@@ -79,9 +79,10 @@ class RunFolder:
         if stored is not None and (overwrite or resume is False):
             self._clear()
         elif stored is not None and stored.get("sha256") != self.hash:
-            changed = sorted(_changed_keys(stored.get("settings", {}), settings))
+            changed = [f"{key}: {_difference(a, b)}"
+                       for key, a, b in _changed_keys(stored.get("settings", {}), _plain_json(settings))]
             raise RunConflictError(
-                f"{self.path} holds a run made with other settings ({', '.join(changed) or 'unknown'}); "
+                f"{self.path} holds a run made with other settings ({'; '.join(changed) or 'unknown'}); "
                 "use another --out folder, or --overwrite to discard it"
             )
         (self.path / PARTS).mkdir(parents=True, exist_ok=True)
@@ -175,15 +176,36 @@ def source_fingerprint(path) -> dict | None:
     return {"size": status.st_size, "mtime_ns": status.st_mtime_ns, "sha256": digest.hexdigest()}
 
 
-def _changed_keys(old: dict, new: dict, prefix: str = "") -> list[str]:
+def _changed_keys(old: dict, new: dict, prefix: str = "") -> list[tuple[str, object, object]]:
+    """(dotted key, stored value, new value) of every setting that differs, sorted by key."""
     keys = []
     for key in sorted(set(old) | set(new)):
         a, b = old.get(key), new.get(key)
         if isinstance(a, dict) and isinstance(b, dict):
             keys += _changed_keys(a, b, f"{prefix}{key}.")
         elif a != b:
-            keys.append(f"{prefix}{key}")
+            keys.append((f"{prefix}{key}", a, b))
     return keys
+
+
+def _plain_json(settings: dict) -> dict:
+    """`settings` as they read back from settings.json (tuples as lists, other objects as text)."""
+    return json.loads(json.dumps(settings, default=str))
+
+
+def _difference(stored, now, limit: int = 60) -> str:
+    """How a setting changed, in a few words: the two values, or a list's added and missing items."""
+    if isinstance(stored, list) and isinstance(now, list):
+        added, missing = [x for x in now if x not in stored], [x for x in stored if x not in now]
+        words = ([f"now also {_short(added, limit)}"] if added else []) + \
+                ([f"stored also {_short(missing, limit)}"] if missing else [])
+        return ", ".join(words) or "same items in another order"
+    return f"{_short(stored, limit)} stored, {_short(now, limit)} now"
+
+
+def _short(value, limit: int) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _plain(value):

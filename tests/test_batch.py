@@ -95,7 +95,8 @@ def test_killed_run_resumes_to_the_uninterrupted_tables(tmp_path):
 def test_resume_with_other_settings_is_refused_unless_overwrite(inputs, tmp_path):
     out = tmp_path / "out"
     run_detection([inputs], out, jobs=1)
-    with pytest.raises(RunConflictError, match=r"holds a run made with other settings \(detection\.threshold\)"):
+    with pytest.raises(RunConflictError,
+                       match=r"holds a run made with other settings \(detection\.threshold: 5\.0 stored, 6\.0 now\)"):
         run_detection([inputs], out, params=Params(threshold=6.0), jobs=1)
     summary = run_detection([inputs], out, params=Params(threshold=6.0), jobs=1, overwrite=True)
     assert summary.n_processed == summary.n_images
@@ -111,7 +112,7 @@ def test_run_stored_with_other_table_columns_is_refused(inputs, tmp_path):
     stored["settings"]["columns"]["clusters"].remove("ppv")
     stored["sha256"] = settings_hash(stored["settings"])
     (out / "settings.json").write_text(json.dumps(stored))
-    with pytest.raises(RunConflictError, match=r"other settings \(columns\.clusters\)"):
+    with pytest.raises(RunConflictError, match=r"other settings \(columns\.clusters: now also \[\"ppv\"\]\)"):
         run_detection([inputs], out, jobs=1)
 
 
