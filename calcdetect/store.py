@@ -199,7 +199,10 @@ def _difference(stored, now, limit: int = 60) -> str:
         added, missing = [x for x in now if x not in stored], [x for x in stored if x not in now]
         words = ([f"now also {_short(added, limit)}"] if added else []) + \
                 ([f"stored also {_short(missing, limit)}"] if missing else [])
-        return ", ".join(words) or "same items in another order"
+        if words:
+            return ", ".join(words)
+        if len(stored) == len(now):
+            return "same items in another order"
     return f"{_short(stored, limit)} stored, {_short(now, limit)} now"
 
 

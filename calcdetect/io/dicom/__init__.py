@@ -45,13 +45,11 @@ import numpy as np
 from pydicom.dataset import Dataset
 
 from calcdetect.errors import ImageReadError
-from calcdetect.io.hints import resolve_facts
-from calcdetect.io.mammogram import LoadOptions, Mammogram, check_values
+from calcdetect.io.dicom import intensity
 from calcdetect.io.dicom._elements import _pydicom_notes, _text
 from calcdetect.io.dicom.decoding import _check_decodable, _decode, _decode_frames
 from calcdetect.io.dicom.facts import VIEW_CODES, _header_spacing, _laterality, _view
 from calcdetect.io.dicom.header import _Header, _open
-from calcdetect.io.dicom.intensity import to_image
 from calcdetect.io.dicom.screening import (
     BREAST_BODY_PARTS,
     BREAST_CODES,
@@ -62,8 +60,9 @@ from calcdetect.io.dicom.screening import (
     NON_PROJECTION_MODALITIES,
     breast_evidence,
 )
-from calcdetect.io.dicom.writing import IDENTIFYING_KEYWORDS, write_mammogram
-
+from calcdetect.io.dicom.writing import write_mammogram
+from calcdetect.io.hints import resolve_facts
+from calcdetect.io.mammogram import LoadOptions, Mammogram, check_values
 
 __all__ = [
     "DICOM_SUFFIXES",
@@ -82,6 +81,11 @@ __all__ = [
     "read_dicom",
     "write_mammogram",
 ]
+
+#: Patient and study identifiers copied only when `LoadOptions.keep_identifiers` asks.
+IDENTIFYING_KEYWORDS = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "PatientAge",
+                        "OtherPatientIDs", "AccessionNumber", "StudyID", "StudyInstanceUID", "SeriesInstanceUID",
+                        "StudyDate", "StudyTime", "InstitutionName", "ReferringPhysicianName")
 
 #: DICOM file name suffixes taken as DICOM when a folder is searched (besides files with the DICM magic).
 DICOM_SUFFIXES = frozenset({".dcm", ".dicom", ".dic", ".ima"})
@@ -151,16 +155,16 @@ def _read_dicom(path: Path, options: LoadOptions) -> Mammogram:
     _check_decodable(ds, header, path)
     frame = None  # all frames (a single one, or their projection)
     if header.frames == 1:
-        image = to_image(header, _decode(ds, header, path, index=None))
+        image = intensity.to_image(header, _decode(ds, header, path, index=None))
     elif options.frames == "mip":
         image = None
         for stored in _decode_frames(ds, header, path):
-            decoded = to_image(header, stored)
+            decoded = intensity.to_image(header, stored)
             image = decoded if image is None else np.maximum(image, decoded, out=image)
         notes.append(f"maximum-intensity projection of {header.frames} frames")
     else:
         frame = int(options.frames)
-        image = to_image(header, _decode(ds, header, path, index=frame))
+        image = intensity.to_image(header, _decode(ds, header, path, index=frame))
         notes.append(f"frame {frame} of {header.frames}")
     return _mammogram(image, ds, header, path, options, notes, frame=frame)
 
@@ -184,7 +188,7 @@ def iter_frames(path, options: LoadOptions = LoadOptions()) -> Iterator[Mammogra
             stored = next(frames, None)
             if stored is None:
                 raise ImageReadError(path, f"only {index} of {header.frames} frames could be decoded")
-            mammogram = _mammogram(to_image(header, stored), ds, header, path, options,
+            mammogram = _mammogram(intensity.to_image(header, stored), ds, header, path, options,
                                    [*notes, *header.notes, f"frame {index} of {header.frames}"], frame=index)
         mammogram.metadata["frame"] = index
         yield mammogram

@@ -15,6 +15,7 @@ from pydicom.uid import UID
 
 from calcdetect.errors import ImageReadError
 
+
 # --------------------------------------------------------------------------------------
 # Header values: every access guarded, since pydicom converts values lazily and a
 # corrupt element raises on first use.
@@ -140,7 +141,6 @@ def _shared(ds: Dataset, *keywords: str):
                 return None
             value = value[0]
     return value
-
 
 
 # --------------------------------------------------------------------------------------

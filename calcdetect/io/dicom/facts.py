@@ -9,8 +9,8 @@ from pathlib import Path
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
-from calcdetect.io.mammogram import SpacingSource
 from calcdetect.io.dicom._elements import _codes, _pair, _raw, _shared, _text
+from calcdetect.io.mammogram import SpacingSource
 
 
 #: ViewCodeSequence codes of DICOM CID 4014 "View for Mammography" (SNOMED CT and

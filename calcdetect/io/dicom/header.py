@@ -13,7 +13,6 @@ from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
 
 from calcdetect.errors import ImageReadError, NotABreastError, NotAnImageError
-from calcdetect.io.mammogram import MAX_BYTES, Intensity, LoadOptions, check_shape
 from calcdetect.io.dicom._elements import (
     _clip,
     _float,
@@ -33,10 +32,7 @@ from calcdetect.io.dicom.screening import (
     NON_PROJECTION_MODALITIES,
     breast_evidence,
 )
-
-
-# --------------------------------------------------------------------------------------
-# Reading
+from calcdetect.io.mammogram import MAX_BYTES, Intensity, LoadOptions, check_shape
 
 
 def _open(path: Path) -> tuple[Dataset, list[str]]:
@@ -101,8 +97,9 @@ def _convert_all(ds: Dataset, depth: int = 0) -> list[str]:
     return notes
 
 
-
 @dataclass(eq=False)
+
+
 class _Header:
     """The technical facts of a DICOM image, validated before any pixel is decoded."""
 

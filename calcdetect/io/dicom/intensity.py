@@ -11,8 +11,8 @@ import numpy as np
 from pydicom.pixels import apply_modality_lut, apply_voi_lut
 
 from calcdetect.errors import ImageReadError
-from calcdetect.io.mammogram import Intensity
 from calcdetect.io.dicom._elements import _clip
+from calcdetect.io.mammogram import Intensity
 
 if TYPE_CHECKING:
     from calcdetect.io.dicom.header import _Header
@@ -41,7 +41,6 @@ def _inverted(photometric: str, shape: str, notes: list[str]) -> bool:
     return photometric == "MONOCHROME1"
 
 
-
 def stored_range(header: _Header) -> tuple[float, float]:
     """Smallest and largest value the stored pixels can take, after the modality LUT."""
     if header.signed:
@@ -50,6 +49,7 @@ def stored_range(header: _Header) -> tuple[float, float]:
         lo, hi = 0, 2**header.bits_stored - 1
     ends = modality(header, np.array([lo, hi]))
     return float(ends.min()), float(ends.max())
+
 
 def modality(header: _Header, stored: np.ndarray) -> np.ndarray:
     """Stored values through the modality LUT (rescale slope and intercept, or a LUT), as float32."""
@@ -65,6 +65,7 @@ def modality(header: _Header, stored: np.ndarray) -> np.ndarray:
     if header.intercept != 0:
         image += np.float32(header.intercept)
     return image
+
 
 def to_image(header: _Header, stored: np.ndarray) -> np.ndarray:
     """One decoded frame as the float32, calcium-bright image of :attr:`intensity`."""
@@ -94,6 +95,7 @@ def to_image(header: _Header, stored: np.ndarray) -> np.ndarray:
         # exactly the MONOCHROME2 rendering of the same data, independent of content.
         image = np.subtract(np.float32(lo + hi), image, out=image)
     return image
+
 
 def _for_processing(header: _Header, image: np.ndarray, lo: float, hi: float) -> np.ndarray:
     """Raw data as attenuation (LOG) or as calcium-bright linear values (LINEAR), in place."""

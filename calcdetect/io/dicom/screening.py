@@ -7,9 +7,9 @@ import re
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
-from calcdetect.io.hints import MAMMOGRAPHY_VIEWS
 from calcdetect.io.dicom._elements import _codes, _text, _uid
 from calcdetect.io.dicom.facts import _view
+from calcdetect.io.hints import MAMMOGRAPHY_VIEWS
 
 
 #: Digital Mammography X-Ray Image Storage - For Presentation.

@@ -13,12 +13,6 @@ from calcdetect.atomic import atomic_open
 from calcdetect.io.dicom.screening import MAMMOGRAPHY_PRESENTATION_SOP_CLASS
 
 
-#: Patient and study identifiers copied only when `LoadOptions.keep_identifiers` asks.
-IDENTIFYING_KEYWORDS = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "PatientAge",
-                        "OtherPatientIDs", "AccessionNumber", "StudyID", "StudyInstanceUID", "SeriesInstanceUID",
-                        "StudyDate", "StudyTime", "InstitutionName", "ReferringPhysicianName")
-
-
 def write_mammogram(
     path,
     pixels: np.ndarray,
