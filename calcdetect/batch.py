@@ -19,7 +19,7 @@ from calcdetect.errors import CalcdetectError
 from calcdetect.executors import make_executor
 from calcdetect.io import LoadOptions, is_image_file, read_mammogram
 from calcdetect.io.peek import peek_shape
-from calcdetect.pipeline import Params, detect_mammogram
+from calcdetect.pipeline import Params, detect_mammogram, saturated_margin_mm
 from calcdetect.results import (
     SCHEMA_VERSION,
     TABLES,
@@ -30,7 +30,6 @@ from calcdetect.results import (
     write_json,
     write_table,
 )
-from calcdetect.saturation import SATURATED_MARGIN_MM
 from calcdetect.store import RunFolder, source_fingerprint
 
 #: Libraries whose versions go into run.json.
@@ -160,17 +159,17 @@ def process_file(path, *, image_id: str, params: Params = Params(), load: LoadOp
         laterality=mammogram.laterality,
         view=mammogram.view,
         seconds=time.perf_counter() - start,
-        warnings=(*mammogram.warnings, *detection_warnings(result)),
+        warnings=(*mammogram.warnings, *detection_warnings(result, params)),
     )
     return ImageOutcome(row, calcification_rows(image_id, result), cluster_rows(image_id, result))
 
 
-def detection_warnings(result) -> list[str]:
+def detection_warnings(result, params: Params) -> list[str]:
     """What a user should know about how an image was searched (the ``warnings`` column)."""
     if result.saturated_fraction <= 0:
         return []
     return [f"{100 * result.saturated_fraction:.1f} % of the searched breast is saturated flat (a clipped, "
-            f"windowed export): those plateaus and {SATURATED_MARGIN_MM:g} mm round them were not searched"]
+            f"windowed export): those plateaus and {saturated_margin_mm(params):g} mm round them were not searched"]
 
 
 @dataclass(frozen=True)

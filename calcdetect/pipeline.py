@@ -254,8 +254,7 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
     plateaus = saturated_plateaus(image, spacing=spacing, mask=mask)
     searched = int(np.count_nonzero(mask))
     saturated_fraction = float(np.count_nonzero(plateaus)) / searched if searched else 0.0
-    mask = without_plateaus(mask, plateaus, spacing=spacing,
-                            margin_mm=max(SATURATED_MARGIN_MM, _filter_reach_mm(params)))
+    mask = without_plateaus(mask, plateaus, spacing=spacing, margin_mm=saturated_margin_mm(params))
     del plateaus
     clock.lap("breast mask")
     if not mask.any():  # nothing to search
@@ -385,19 +384,28 @@ def _off_the_border(mask: np.ndarray, *, margin_px) -> np.ndarray:
     return mask
 
 
-def _filter_reach_mm(params: Params) -> float:
-    """How far (mm) the chosen enhancement filter and the detection band-pass look from a pixel."""
-    band = 4 * params.min_diameter_mm / (2 * math.sqrt(2)) * 4.0 if params.detection == "bandpass" else 0.0
-    enhancement = 4.0 * params.max_diameter_mm if params.filter == "dog" else 0.6 * params.max_diameter_mm
-    return max(band, enhancement)
+def saturated_margin_mm(params: Params) -> float:
+    """Margin (mm) kept out of the search round a saturated plateau: at least
+    :data:`~calcdetect.saturation.SATURATED_MARGIN_MM`, and the reach of the chosen
+    enhancement filter and of the detection band-pass, which a plateau's edge excites."""
+    reach = _filter_reaches_mm(params)
+    enhancement = reach.get(params.filter, reach["tophat"])
+    band = reach["bandpass"] if params.detection == "bandpass" else 0.0
+    return max(SATURATED_MARGIN_MM, enhancement, band)
+
+
+def _filter_reaches_mm(params: Params) -> dict[str, float]:
+    """How far (mm) each filter looks from a pixel."""
+    return {
+        "tophat": 0.6 * params.max_diameter_mm,  # the largest disk any registered filter uses
+        "dog": 4.0 * params.max_diameter_mm,
+        "bandpass": 4 * params.min_diameter_mm / (2 * math.sqrt(2)) * 4.0,  # 4 sigma of the wide Gaussian
+    }
 
 
 def _reach_mm(params: Params) -> float:
     """How far (mm) the filters look from a pixel, plus a noise block so edge blocks are full."""
-    tophat = 0.6 * params.max_diameter_mm  # the largest disk any registered filter uses
-    band = 4 * params.min_diameter_mm / (2 * math.sqrt(2)) * 4.0  # 4 sigma of the wide Gaussian
-    dog = params.max_diameter_mm * 4.0
-    return max(tophat, band, dog) + params.noise_block_mm
+    return max(_filter_reaches_mm(params).values()) + params.noise_block_mm
 
 
 def _bounding_box(mask: np.ndarray, *, reach_px) -> tuple[slice, slice]:

@@ -98,8 +98,7 @@ def cluster_labels(
     if not core.any():
         return labels
 
-    core_pair = core[pairs[:, 0]] & core[pairs[:, 1]]
-    core_pairs = pairs[core_pair]
+    core_pairs = pairs[core[pairs[:, 0]] & core[pairs[:, 1]]]
     graph = coo_matrix((np.ones(len(core_pairs)), (core_pairs[:, 0], core_pairs[:, 1])), shape=(k, k))
     _, component = connected_components(graph, directed=False)
     labels[core] = component[core]

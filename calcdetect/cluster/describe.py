@@ -842,15 +842,16 @@ def _morphology(specks: Specks, shapes: SpeckFeatures, points_mm, depth_mm, *, p
                 extent_mm: float, wall=None) -> Morphology:
     """The first rule of :func:`describe_clusters` (Notes) that the members meet."""
     linear = _linear(shapes)
+    linear_shaped = linear.mean() >= LINEAR_SPECKS
     if depth_mm is not None and np.median(depth_mm) <= SKIN_DEPTH_MM:
         return Morphology.SKIN
     if np.mean(shapes.shape == str(SpeckShape.COARSE)) >= COARSE_SPECKS:
         return Morphology.COARSE
-    if linear.mean() >= LINEAR_SPECKS and np.median(specks.width_mm[linear]) >= ROD_MIN_WIDTH_MM:
+    if linear_shaped and np.median(specks.width_mm[linear]) >= ROD_MIN_WIDTH_MM:
         return Morphology.LARGE_RODLIKE
     if wall is not None and np.mean(wall) >= VASCULAR_SPECKS:
         return Morphology.VASCULAR
-    if linear.mean() >= LINEAR_SPECKS:
+    if linear_shaped:
         long = extent_mm >= VASCULAR_MIN_MM
         if long and tram_track_fraction(points_mm[linear], specks.orientation[linear],
                                         specks.length_mm[linear]) >= TRAM_TRACK:
