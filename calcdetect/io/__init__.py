@@ -1,7 +1,8 @@
 """Files in, mammograms out: the only package that sees a pydicom Dataset.
 
 :func:`read_mammogram` reads DICOM (every transfer syntax pydicom 3 and its
-plugins decode), PNG, TIFF, PGM / PNM and JPEG; :class:`LoadOptions` holds
+plugins decode), PNG, TIFF, PGM / PNM, JPEG (lossless too) and DDSM ``.LJPEG``
+with its ``.ics`` case file; :class:`LoadOptions` holds
 every option of loading; :class:`Mammogram` is what comes out.
 """
 

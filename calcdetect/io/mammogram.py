@@ -52,6 +52,7 @@ class SpacingSource(StrEnum):
     PIXEL_SPACING = "PixelSpacing"
     IMAGER_PIXEL_SPACING = "ImagerPixelSpacing"
     NOMINAL_SCANNED_PIXEL_SPACING = "NominalScannedPixelSpacing"
+    ICS = "ics"
     SIDECAR = "sidecar"
     USER = "user"
     DEFAULT = "default"
@@ -67,13 +68,16 @@ class Intensity(StrEnum):
     constant, so that a calcification's contrast does not depend on the local
     dose. ``linear``: a "FOR PROCESSING" image left linear (on request),
     inverted so that calcium is bright. ``voi``: the VOI LUT or window of the
-    file applied (on request): display values.
+    file applied (on request): display values. ``optical_density``: a digitised
+    film calibrated to optical density by its scanner's published calibration
+    (DDSM ``.LJPEG``), negated so that calcium is bright.
     """
 
     PRESENTATION = "presentation"
     LOG = "log"
     LINEAR = "linear"
     VOI = "voi"
+    OPTICAL_DENSITY = "optical_density"
 
 
 @dataclass(frozen=True)

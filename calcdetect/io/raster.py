@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import struct
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -32,6 +33,8 @@ RASTER_SUFFIXES = frozenset({".png", ".tif", ".tiff", ".pgm", ".pnm", ".ppm", ".
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _JPEG_SIGNATURE = b"\xff\xd8\xff"
+#: JPEG start-of-frame markers (ITU-T T.81, table B.1): every one but DHT (C4), JPG (C8) and DAC (CC).
+_SOF_MARKERS = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
 
 
 def raster_format(head: bytes) -> str | None:
@@ -70,7 +73,7 @@ def read_raster(path, options: LoadOptions = LoadOptions()) -> Mammogram:
         large, multi-page without ``options.frames``, constant or non-finite.
     """
     path = Path(path)
-    data = _read_bytes(path)
+    data = read_bytes(path)
     kind = raster_format(data[:16])
     if kind is None:
         raise ImageReadError(path, "not a PNG, TIFF, PGM / PNM or JPEG file (unrecognised first bytes)")
@@ -82,8 +85,11 @@ def read_raster(path, options: LoadOptions = LoadOptions()) -> Mammogram:
         if bits == 1:
             raise ImageReadError(path, "1-bit (black and white) image; a mammogram has grey levels")
         check_shape(path, rows, cols, bytes_per_pixel=channels * max(1, bits // 8), max_pixels=options.max_pixels)
-        with _quiet_opencv():
-            image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        if kind == "jpeg" and jpeg_frame(path, data).marker == 0xC3:
+            image = decode_lossless_jpeg(path, data)
+        else:
+            with _quiet_opencv():
+                image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
         del data
         if image is None:
             raise ImageReadError(path, f"cannot decode the {kind.upper()} data (corrupt or truncated)")
@@ -98,7 +104,7 @@ def read_raster(path, options: LoadOptions = LoadOptions()) -> Mammogram:
                            intensity=Intensity.PRESENTATION)
 
 
-def _read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path) -> bytes:
     try:
         if path.is_dir():
             raise ImageReadError(path, "is a directory, not a file")
@@ -145,8 +151,19 @@ def _pnm_header(path: Path, data: bytes) -> tuple[int, int, int, int]:
     return rows, cols, 3 if magic in (b"P3", b"P6") else 1, 8 if maxval < 256 else 16
 
 
-def _jpeg_header(path: Path, data: bytes) -> tuple[int, int, int, int]:
-    """(rows, cols, channels, precision) from the first start-of-frame marker."""
+@dataclass(frozen=True)
+class JpegFrame:
+    """The first start-of-frame header of a JPEG file (ITU-T T.81, B.2.2)."""
+
+    marker: int  # 0xC0 baseline ... 0xC3 lossless (process 14)
+    precision: int
+    rows: int
+    cols: int
+    channels: int
+
+
+def jpeg_frame(path: Path, data: bytes) -> JpegFrame:
+    """The first start-of-frame marker's header; ImageReadError naming `path` when there is none."""
     i = 2
     while i + 4 <= len(data):
         if data[i] != 0xFF:
@@ -156,15 +173,38 @@ def _jpeg_header(path: Path, data: bytes) -> tuple[int, int, int, int]:
             i += 1
             continue
         (length,) = struct.unpack(">H", data[i + 2 : i + 4])
-        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+        if marker in _SOF_MARKERS:
             if i + 10 > len(data):
                 break
             precision, rows, cols, channels = struct.unpack(">BHHB", data[i + 4 : i + 10])
-            return rows, cols, channels, precision
+            return JpegFrame(marker, precision, rows, cols, channels)
         if length < 2:
             raise ImageReadError(path, "corrupt JPEG: segment length < 2")
         i += 2 + length
     raise ImageReadError(path, "truncated or corrupt JPEG: no frame header")
+
+
+def _jpeg_header(path: Path, data: bytes) -> tuple[int, int, int, int]:
+    """(rows, cols, channels, precision) from the first start-of-frame marker."""
+    frame = jpeg_frame(path, data)
+    return frame.rows, frame.cols, frame.channels, frame.precision
+
+
+def decode_lossless_jpeg(path: Path, data: bytes) -> np.ndarray:
+    """Decode a lossless JPEG (SOF3, process 14, any predictor, 2-16 bits) with libjpeg-turbo
+    (through imagecodecs); OpenCV reads no lossless JPEG.
+
+    Raises
+    ------
+    ImageReadError
+        Naming `path` and the decoder's reason.
+    """
+    import imagecodecs
+
+    try:
+        return imagecodecs.jpeg8_decode(data)
+    except Exception as exc:  # imagecodecs raises its own error types
+        raise ImageReadError(path, f"cannot decode the lossless JPEG (libjpeg-turbo: {_clip(exc)})") from None
 
 
 def _read_tiff(path: Path, options: LoadOptions, notes: list[str]) -> np.ndarray:

@@ -5,16 +5,19 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from calcdetect.io.ddsm import LJPEG_SUFFIX, read_ljpeg
 from calcdetect.io.dicom import DICOM_SUFFIXES, read_dicom
 from calcdetect.io.mammogram import LoadOptions, Mammogram
 from calcdetect.io.raster import RASTER_SUFFIXES, raster_format, read_raster
 
 
 def read_mammogram(path, options: LoadOptions | None = None, **changes) -> Mammogram:
-    """Load a mammogram from a DICOM, PNG, TIFF, PGM / PNM or JPEG file.
+    """Load a mammogram from a DICOM, PNG, TIFF, PGM / PNM, JPEG or DDSM ``.LJPEG`` file.
 
     The format is recognised by the file's first bytes (``DICM`` at byte 128,
-    or the PNG / TIFF / PNM / JPEG signature), else by its suffix.
+    or the PNG / TIFF / PNM / JPEG signature), else by its suffix; a ``.LJPEG``
+    file by its suffix (DDSM, read with its ``.ics`` case file by
+    :func:`calcdetect.io.ddsm.read_ljpeg`).
 
     Parameters
     ----------
@@ -47,19 +50,22 @@ def read_mammogram(path, options: LoadOptions | None = None, **changes) -> Mammo
         options = dataclasses.replace(options, **changes)
     path = Path(path)
     kind = _sniff(path)
+    if path.suffix.lower() == LJPEG_SUFFIX and kind != "dicom":
+        return read_ljpeg(path, options)
     if kind == "raster" or (kind is None and path.suffix.lower() in RASTER_SUFFIXES):
         return read_raster(path, options)
     return read_dicom(path, options)
 
 
 def is_image_file(path) -> bool:
-    """Whether a file found in a folder is an input: a DICOM or raster suffix, or the ``DICM`` magic.
+    """Whether a file found in a folder is an input: a DICOM, raster or ``.LJPEG`` suffix, or the
+    ``DICM`` magic.
 
-    Sidecar ``.json`` files and anything else are not.
+    Sidecar ``.json`` files, DDSM ``.ics`` case files and anything else are not.
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix in DICOM_SUFFIXES or suffix in RASTER_SUFFIXES:
+    if suffix in DICOM_SUFFIXES or suffix in RASTER_SUFFIXES or suffix == LJPEG_SUFFIX:
         return True
     return _sniff(path) == "dicom"
 
