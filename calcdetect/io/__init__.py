@@ -6,6 +6,7 @@ with its ``.ics`` case file; :class:`LoadOptions` holds
 every option of loading; :class:`Mammogram` is what comes out.
 """
 
+from calcdetect.io.ddsm import read_ljpeg
 from calcdetect.io.dicom import breast_evidence, iter_frames, read_dicom, write_mammogram
 from calcdetect.io.hints import Sidecar, read_sidecar
 from calcdetect.io.mammogram import (
@@ -31,6 +32,7 @@ __all__ = [
     "is_image_file",
     "iter_frames",
     "read_dicom",
+    "read_ljpeg",
     "read_mammogram",
     "read_raster",
     "read_sidecar",

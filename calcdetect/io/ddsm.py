@@ -23,6 +23,7 @@ CBIS-DDSM, the curated subset, ships DICOM files instead: those are read by
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +39,10 @@ from calcdetect.io.raster import decode_lossless_jpeg, jpeg_frame, read_bytes
 
 #: File name suffix of DDSM images (matched case-insensitively).
 LJPEG_SUFFIX = ".ljpeg"
+
+#: What reads a DDSM file that libjpeg-turbo misreads.
+_DDSM_DECODER = ("decode it with the data set's own tool (PVRG JPEG with the DDSM patch: jpeg -d -s FILE) and load "
+                 "the raw output as a 16-bit TIFF with a sidecar JSON giving its spacing")
 
 #: An ``.ics`` file larger than this is not a DDSM case file.
 _MAX_ICS_BYTES = 100_000
@@ -61,7 +66,7 @@ class Digitizer(StrEnum):
 
 
 def _dba_mgh(grey: np.ndarray) -> np.ndarray:
-    return (np.log10(np.maximum(grey, 1.0)) - 4.80662) / -1.07553
+    return (np.log10(np.maximum(grey, 1)) - 4.80662) / -1.07553
 
 
 def _howtek_mgh(grey: np.ndarray) -> np.ndarray:
@@ -91,7 +96,19 @@ OPTICAL_DENSITY_CALIBRATIONS: dict[Digitizer, Callable[[np.ndarray], np.ndarray]
 
 @dataclass(frozen=True)
 class IcsView:
-    """One image line of an ``.ics`` file."""
+    """One image line of an ``.ics`` file.
+
+    Attributes
+    ----------
+    lines : int
+        Rows of the image.
+    pixels_per_line : int
+        Columns.
+    bits_per_pixel : int
+        12 (Howtek, Lumisys) or 16 (DBA).
+    resolution_um : float
+        Sampling pitch (micrometres), the same along rows and columns.
+    """
 
     lines: int
     pixels_per_line: int
@@ -99,7 +116,7 @@ class IcsView:
     resolution_um: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class IcsFile:
     """What a DDSM ``.ics`` case file says that loading needs (no patient data).
 
@@ -126,11 +143,22 @@ class IcsFile:
 def read_ics(path) -> IcsFile:
     """Read a DDSM ``.ics`` case file.
 
+    Parameters
+    ----------
+    path : str or PathLike
+
+    Returns
+    -------
+    IcsFile
+        The case name, digitiser and image lines; patient facts (age, study
+        date) are not read.
+
     Raises
     ------
     ImageReadError
         Naming the file: unreadable, too large, or an image line that is not
-        ``VIEW LINES n PIXELS_PER_LINE n BITS_PER_PIXEL n RESOLUTION n``.
+        ``VIEW LINES n PIXELS_PER_LINE n BITS_PER_PIXEL n RESOLUTION n`` with
+        positive sizes, bits in 1-16 and a positive resolution.
     """
     path = Path(path)
     try:
@@ -150,17 +178,26 @@ def read_ics(path) -> IcsFile:
             case = words[1]
         elif key == "DIGITIZER":
             digitizer_text = " ".join(words[1:])
-        elif key in DDSM_VIEWS:
-            fields = {words[i].upper(): words[i + 1] for i in range(1, len(words) - 1)}
-            try:
-                views[key] = IcsView(lines=int(fields["LINES"]), pixels_per_line=int(fields["PIXELS_PER_LINE"]),
-                                     bits_per_pixel=int(fields["BITS_PER_PIXEL"]),
-                                     resolution_um=float(fields["RESOLUTION"]))
-            except (KeyError, ValueError):
-                raise ImageReadError(path, f"image line {line.strip()!r} is not 'VIEW LINES n PIXELS_PER_LINE n "
-                                           f"BITS_PER_PIXEL n RESOLUTION n'") from None
+        elif key in DDSM_VIEWS and len(words) > 1:  # a view name alone lists the scanning SEQUENCE
+            views[key] = _image_line(path, line, words)
     return IcsFile(path=path, case=case, digitizer_text=digitizer_text,
                    digitizer=identify_digitizer(digitizer_text, case or path.stem), views=views)
+
+
+def _image_line(path: Path, line: str, words: list[str]) -> IcsView:
+    """An ``.ics`` image line: the view, then (name, value) pairs, then OVERLAY or NON_OVERLAY."""
+    fields = {words[i].upper(): words[i + 1] for i in range(1, len(words) - 1, 2)}
+    try:
+        view = IcsView(lines=int(fields["LINES"]), pixels_per_line=int(fields["PIXELS_PER_LINE"]),
+                       bits_per_pixel=int(fields["BITS_PER_PIXEL"]), resolution_um=float(fields["RESOLUTION"]))
+    except (KeyError, ValueError):
+        view = None
+    if view is None or not (view.lines > 0 and view.pixels_per_line > 0 and 1 <= view.bits_per_pixel <= 16
+                            and 0 < view.resolution_um < math.inf):
+        raise ImageReadError(path, f"image line {line.strip()!r} is not 'VIEW LINES n PIXELS_PER_LINE n "
+                                   f"BITS_PER_PIXEL n RESOLUTION n' (positive sizes, 1-16 bits, a positive "
+                                   f"resolution in micrometres)")
+    return view
 
 
 def identify_digitizer(digitizer_text: str, case: str) -> Digitizer | None:
@@ -200,20 +237,27 @@ def optical_density(grey: np.ndarray, digitizer: Digitizer) -> np.ndarray:
     ndarray of float32
         Optical density (about 0 for clear film to 3.5-4 for the darkest).
     """
-    return OPTICAL_DENSITY_CALIBRATIONS[Digitizer(digitizer)](np.asarray(grey, dtype=np.float64)).astype(np.float32)
+    return OPTICAL_DENSITY_CALIBRATIONS[Digitizer(digitizer)](np.asarray(grey, dtype=np.float32)).astype(
+        np.float32, copy=False)
 
 
 def find_ics(path) -> Path:
-    """The ``.ics`` case file of DDSM image `path`: ``A_1234_1.LEFT_CC.LJPEG`` -> ``A-1234-1.ics``
-    beside it (hyphens and underscores alike, any case).
+    """The ``.ics`` case file of DDSM image `path`, in the same folder.
+
+    ``A_1234_1.LEFT_CC.LJPEG`` -> ``A-1234-1.ics`` (the data set's names), else
+    any ``.ics`` whose name is the case's with hyphens and underscores alike, in
+    any letter case.
 
     Raises
     ------
     ImageReadError
-        When there is none.
+        Naming `path`, when there is none.
     """
     path = Path(path)
     case = _case_of(path)
+    for name in (case.replace("_", "-"), case):
+        if (path.parent / f"{name}.ics").is_file():
+            return path.parent / f"{name}.ics"
     wanted = _normal(case)
     for candidate in sorted(path.parent.glob("*")):
         if candidate.suffix.lower() == ".ics" and _normal(candidate.stem) == wanted:
@@ -231,8 +275,7 @@ def read_ljpeg(path, options: LoadOptions = LoadOptions()) -> Mammogram:
     path : str or PathLike
         ``<case>.<VIEW>.LJPEG``, with ``<case>.ics`` in the same folder.
     options : LoadOptions
-        ``max_pixels``; ``spacing_mm`` (or a sidecar JSON file) is used only
-        when the ``.ics`` gives no resolution.
+        ``max_pixels`` (``spacing_mm`` and sidecars give way to the ``.ics``).
 
     Returns
     -------
@@ -246,37 +289,51 @@ def read_ljpeg(path, options: LoadOptions = LoadOptions()) -> Mammogram:
     Raises
     ------
     ImageReadError
-        Naming the file: no ``.ics`` beside it, the view missing from it, a
-        lossless JPEG that does not decode, a decoded size that matches the
-        ``.ics`` neither way round, or grey levels beyond its bits per pixel.
+        Naming the file: no ``.ics`` beside it or an invalid one, the view
+        missing from it, not a one-channel lossless JPEG, a frame size that
+        matches the ``.ics`` neither way round, samples of fewer bits, a
+        lossless JPEG that does not decode, or grey levels beyond its bits per
+        pixel.
     """
     path = Path(path)
     view_name = _view_of(path)
-    ics = read_ics(find_ics(path))
+    ics_path = find_ics(path)
+    try:
+        ics = read_ics(ics_path)
+    except ImageReadError as exc:  # name the image the batch is reading, then its case file
+        raise ImageReadError(path, f"{ics_path.name}: {exc.reason}") from None
     view = ics.views.get(view_name)
     if view is None:
         raise ImageReadError(path, f"{ics.path.name} has no {view_name} line (it lists "
                                    f"{', '.join(ics.views) or 'no image'})")
-    check_shape(path, view.lines, view.pixels_per_line, max_pixels=options.max_pixels)
+    expected = (view.lines, view.pixels_per_line)
+    check_shape(path, *expected, max_pixels=options.max_pixels)
     data = read_bytes(path)
     frame = jpeg_frame(path, data)
     if frame.marker != 0xC3:
-        raise ImageReadError(path, f"not a lossless JPEG (frame marker 0xFF{frame.marker:02X}, DDSM writes SOF3)")
+        raise ImageReadError(path, f"not a lossless JPEG (frame marker 0xFF{frame.marker:02X}; DDSM writes SOF3)")
+    stated = (frame.rows, frame.cols)
+    if frame.channels != 1 or stated not in (expected, expected[::-1]):
+        raise ImageReadError(path, f"the JPEG frame header gives {frame.rows} x {frame.cols} x {frame.channels} "
+                                   f"channel(s); {ics.path.name} gives {view.lines} x {view.pixels_per_line} x 1 "
+                                   f"(either way round)")
+    if frame.precision < view.bits_per_pixel:
+        raise ImageReadError(path, f"the JPEG frame holds {frame.precision}-bit samples; {ics.path.name} gives "
+                                   f"{view.bits_per_pixel} bits per pixel")
     image = decode_lossless_jpeg(path, data)
     del data
     notes = []
-    expected = (view.lines, view.pixels_per_line)
-    if image.shape != expected:
-        if image.size != view.lines * view.pixels_per_line:
-            raise ImageReadError(path, f"decoded size {image.shape[0]} x {image.shape[1]} does not match "
-                                       f"{ics.path.name}'s {view.lines} x {view.pixels_per_line}")
+    if stated != expected:
         # Some DDSM files state width and height swapped in the frame header; the pixels are in order.
         image = image.reshape(expected)
         notes.append(f"JPEG frame header gives {frame.rows} x {frame.cols}; the size of {ics.path.name} used")
     top = int(image.max())
     if top >= 2**view.bits_per_pixel:
         raise ImageReadError(path, f"grey level {top} exceeds the {view.bits_per_pixel} bits per pixel of "
-                                   f"{ics.path.name}: the lossless JPEG decoded wrongly")
+                                   f"{ics.path.name}: the lossless JPEG decoded wrongly; {_DDSM_DECODER}")
+    if view.bits_per_pixel > 12:
+        notes.append(f"{view.bits_per_pixel}-bit DDSM file: some were written by an encoder that standard decoders "
+                     f"misread without an error; check the image, and if it is garbled, {_DDSM_DECODER}")
     if ics.digitizer is None:
         image = image.astype(np.float32)
         intensity = Intensity.PRESENTATION
@@ -287,10 +344,9 @@ def read_ljpeg(path, options: LoadOptions = LoadOptions()) -> Mammogram:
         intensity = Intensity.OPTICAL_DENSITY
     check_values(path, image)
     spacing_mm = view.resolution_um / 1000.0
-    header_spacing = ((spacing_mm, spacing_mm), SpacingSource.ICS) if spacing_mm > 0 else None
     laterality, ddsm_view = view_name.split("_")
-    facts = resolve_facts(path, options, header_spacing=header_spacing, laterality=laterality[0],
-                          view=ddsm_view)
+    facts = resolve_facts(path, options, header_spacing=((spacing_mm, spacing_mm), SpacingSource.ICS),
+                          laterality=laterality[0], view=ddsm_view)
     metadata = {"format": "ljpeg", "digitizer": str(ics.digitizer or ics.digitizer_text)}
     return facts.mammogram(image, notes=notes, bits_stored=view.bits_per_pixel, metadata=metadata,
                            intensity=intensity)

@@ -14,6 +14,7 @@ are decoded (PNG IHDR, the PNM header, the JPEG frame header, TIFF page tags).
 
 from __future__ import annotations
 
+import math
 import re
 import struct
 from contextlib import contextmanager
@@ -35,6 +36,8 @@ _TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _JPEG_SIGNATURE = b"\xff\xd8\xff"
 #: JPEG start-of-frame markers (ITU-T T.81, table B.1): every one but DHT (C4), JPG (C8) and DAC (CC).
 _SOF_MARKERS = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
+#: Lossless, Huffman-coded, sequential (process 14).
+_LOSSLESS_SOF = 0xC3
 
 
 def raster_format(head: bytes) -> str | None:
@@ -78,14 +81,16 @@ def read_raster(path, options: LoadOptions = LoadOptions()) -> Mammogram:
     if kind is None:
         raise ImageReadError(path, "not a PNG, TIFF, PGM / PNM or JPEG file (unrecognised first bytes)")
     notes: list[str] = []
+    lossless = False
     if kind == "tiff":
         image = _read_tiff(path, options, notes)
     else:
         rows, cols, channels, bits = {"png": _png_header, "pnm": _pnm_header, "jpeg": _jpeg_header}[kind](path, data)
         if bits == 1:
             raise ImageReadError(path, "1-bit (black and white) image; a mammogram has grey levels")
-        check_shape(path, rows, cols, bytes_per_pixel=channels * max(1, bits // 8), max_pixels=options.max_pixels)
-        if kind == "jpeg" and jpeg_frame(path, data).marker == 0xC3:
+        check_shape(path, rows, cols, bytes_per_pixel=channels * math.ceil(bits / 8), max_pixels=options.max_pixels)
+        lossless = kind == "jpeg" and jpeg_frame(path, data).marker == _LOSSLESS_SOF
+        if lossless:
             image = decode_lossless_jpeg(path, data)
         else:
             with _quiet_opencv():
@@ -96,7 +101,10 @@ def read_raster(path, options: LoadOptions = LoadOptions()) -> Mammogram:
         if image.shape[:2] != (rows, cols):
             raise ImageReadError(path, f"decoded size {image.shape[:2]} does not match the header's {rows} x {cols}")
     image = _grey(path, image, notes)
-    bits_stored = image.dtype.itemsize * 8 if image.dtype.kind in "ui" else None
+    if lossless:
+        bits_stored = bits  # a lossless JPEG's precision (2-16), decoded into 8 or 16 bits
+    else:
+        bits_stored = image.dtype.itemsize * 8 if image.dtype.kind in "ui" else None
     image = image.astype(np.float32, copy=False)
     check_values(path, image)
     facts = resolve_facts(path, options)
@@ -105,6 +113,8 @@ def read_raster(path, options: LoadOptions = LoadOptions()) -> Mammogram:
 
 
 def read_bytes(path: Path) -> bytes:
+    """The whole file, refused (ImageReadError naming `path`) when it is a folder, missing,
+    unreadable or larger than :data:`~calcdetect.io.mammogram.MAX_BYTES`."""
     try:
         if path.is_dir():
             raise ImageReadError(path, "is a directory, not a file")
@@ -163,7 +173,13 @@ class JpegFrame:
 
 
 def jpeg_frame(path: Path, data: bytes) -> JpegFrame:
-    """The first start-of-frame marker's header; ImageReadError naming `path` when there is none."""
+    """The header of the first start-of-frame marker of JPEG bytes `data`.
+
+    Raises
+    ------
+    ImageReadError
+        Naming `path`: no frame header, or a corrupt marker sequence before it.
+    """
     i = 2
     while i + 4 <= len(data):
         if data[i] != 0xFF:
@@ -191,8 +207,13 @@ def _jpeg_header(path: Path, data: bytes) -> tuple[int, int, int, int]:
 
 
 def decode_lossless_jpeg(path: Path, data: bytes) -> np.ndarray:
-    """Decode a lossless JPEG (SOF3, process 14, any predictor, 2-16 bits) with libjpeg-turbo
-    (through imagecodecs); OpenCV reads no lossless JPEG.
+    """Decode lossless JPEG bytes (SOF3, process 14: any predictor, 2-16 bits) with
+    libjpeg-turbo 3.1 or later, through imagecodecs (OpenCV reads no lossless JPEG).
+
+    Returns
+    -------
+    ndarray of uint8 or uint16
+        (rows, cols), or (rows, cols, channels) for a colour file.
 
     Raises
     ------
@@ -204,7 +225,8 @@ def decode_lossless_jpeg(path: Path, data: bytes) -> np.ndarray:
     try:
         return imagecodecs.jpeg8_decode(data)
     except Exception as exc:  # imagecodecs raises its own error types
-        raise ImageReadError(path, f"cannot decode the lossless JPEG (libjpeg-turbo: {_clip(exc)})") from None
+        raise ImageReadError(path, f"cannot decode the lossless JPEG (libjpeg-turbo: {_clip(exc)}); convert it "
+                                   f"to a 16-bit TIFF or PNG with a tool that reads it") from None
 
 
 def _read_tiff(path: Path, options: LoadOptions, notes: list[str]) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from calcdetect.errors import ImageReadError
 from calcdetect.io.ddsm import LJPEG_SUFFIX, read_ljpeg
 from calcdetect.io.dicom import DICOM_SUFFIXES, read_dicom
 from calcdetect.io.mammogram import LoadOptions, Mammogram
@@ -52,6 +53,8 @@ def read_mammogram(path, options: LoadOptions | None = None, **changes) -> Mammo
     kind = _sniff(path)
     if path.suffix.lower() == LJPEG_SUFFIX and kind != "dicom":
         return read_ljpeg(path, options)
+    if path.suffix.lower() == ".ics" and kind is None:
+        raise ImageReadError(path, "a DDSM .ics case file, not an image: give its .LJPEG images (read with it)")
     if kind == "raster" or (kind is None and path.suffix.lower() in RASTER_SUFFIXES):
         return read_raster(path, options)
     return read_dicom(path, options)

@@ -10,7 +10,7 @@ import pytest
 from calcdetect.batch import find_inputs
 from calcdetect.errors import ImageReadError
 from calcdetect.io import Intensity, SpacingSource, is_image_file, read_mammogram
-from calcdetect.io.ddsm import Digitizer, find_ics, identify_digitizer, optical_density, read_ics
+from calcdetect.io.ddsm import Digitizer, IcsView, find_ics, identify_digitizer, optical_density, read_ics
 from calcdetect.pipeline import detect_mammogram
 
 SAMPLE = Path(__file__).parents[2] / "data" / "samples" / "synth_0000.dcm"
@@ -69,8 +69,24 @@ def test_ljpeg_is_calibrated_to_optical_density(tmp_path, scanner):
     assert (mammogram.spacing, mammogram.spacing_source) == ((resolution_um / 1000,) * 2, SpacingSource.ICS)
     assert (mammogram.laterality, mammogram.view, mammogram.bits_stored) == ("R", "MLO", bits)
     assert mammogram.metadata == {"format": "ljpeg", "digitizer": str(digitizer)}
-    assert mammogram.warnings == ()  # laterality and view came from the .ics view, not the file name
-    assert "61" not in repr(mammogram.metadata)  # the patient's age stays in the .ics
+    # Laterality and view come from the view name, not the file name's tokens (no warning for that).
+    assert not any("file name" in w for w in mammogram.warnings)
+    assert any("16-bit DDSM file" in w for w in mammogram.warnings) == (bits == 16)
+
+
+#: (grey level, optical density) worked out by hand from the published line of each digitiser.
+HAND_WORKED = {
+    Digitizer.DBA_MGH: [(10**4.80662, 0.0), (10 ** (4.80662 - 1.07553), 1.0), (10 ** (4.80662 - 3 * 1.07553), 3.0)],
+    Digitizer.HOWTEK_MGH: [(0, 3.789), (1000, 2.84332), (4000, 0.00628)],
+    Digitizer.LUMISYS_WFU: [(4096.99, 0.0), (3087.98, 1.0), (1069.96, 3.0)],
+    Digitizer.HOWTEK_ISMD: [(0, 3.96604), (1000, 2.97548), (4000, 0.00381)],
+}
+
+
+@pytest.mark.parametrize("digitizer", list(Digitizer), ids=[d.name for d in Digitizer])
+def test_optical_density_matches_hand_worked_values(digitizer):
+    grey, density = np.array(HAND_WORKED[digitizer]).T
+    np.testing.assert_allclose(optical_density(grey, digitizer), density, atol=2e-4)
 
 
 def test_dba_calibration_reproduces_the_published_step_wedge():
@@ -111,19 +127,34 @@ def test_swapped_frame_header_is_read_in_the_ics_size(tmp_path):
     ("change", "reason"),
     [
         ("no-ics", "no .ics case file for case D_4002_1 beside it"),
-        ("other-size", "does not match D-4002-1.ics's 1000 x 832"),
+        ("other-size", "the JPEG frame header gives 1024 x 832 x 1 channel(s); D-4002-1.ics gives 1000 x 832"),
+        ("same-count-not-swapped", "the JPEG frame header gives 2048 x 416 x 1 channel(s); D-4002-1.ics gives "
+                                   "1024 x 832"),
+        ("header-overstates", "the JPEG frame header gives 12000 x 12000"),
+        ("fewer-bits", "the JPEG frame holds 12-bit samples; D-4002-1.ics gives 16 bits per pixel"),
+        ("zero-resolution", "D-4002-1.ics: image line"),
         ("view-missing", "D-4002-1.ics has no RIGHT_CC line"),
         ("too-many-bits", "exceeds the 8 bits per pixel of D-4002-1.ics"),
-        ("bad-line", "is not 'VIEW LINES n PIXELS_PER_LINE n"),
+        ("bad-line", "D-4002-1.ics: image line 'LEFT_CC LINES many"),
         ("bad-name", "a DDSM image is named <case>.<view>.LJPEG"),
     ],
     ids=lambda value: value if isinstance(value, str) and " " not in value else None,
 )
 def test_ljpeg_errors_name_the_file_and_the_reason(tmp_path, change, reason):
     grey = sample_grey(12)
-    path = write_case(tmp_path, grey, ics_shape=(1000, 832) if change == "other-size" else None)
+    path = write_case(tmp_path, grey, ics_shape=(1000, 832) if change == "other-size" else None,
+                      frame_shape=(2048, 416) if change == "same-count-not-swapped" else None)
     ics = tmp_path / "D-4002-1.ics"
-    if change == "no-ics":
+    if change == "header-overstates":  # the frame header says 12000 x 12000: refused before decoding
+        data = bytearray(path.read_bytes())
+        at = data.find(b"\xff\xc3") + 5
+        data[at : at + 4] = (12000).to_bytes(2, "big") * 2
+        path.write_bytes(bytes(data))
+    elif change == "fewer-bits":
+        ics.write_text(ics.read_text().replace("BITS_PER_PIXEL 12", "BITS_PER_PIXEL 16"))
+    elif change == "zero-resolution":
+        ics.write_text(ics.read_text().replace("RESOLUTION 50", "RESOLUTION 0"))
+    elif change == "no-ics":
         ics.unlink()
     elif change == "view-missing":
         path = path.rename(tmp_path / "D_4002_1.RIGHT_CC.LJPEG")
@@ -135,7 +166,7 @@ def test_ljpeg_errors_name_the_file_and_the_reason(tmp_path, change, reason):
         path = path.rename(tmp_path / "D_4002_1.LJPEG")
     with pytest.raises(ImageReadError) as caught:
         read_mammogram(path)
-    assert str(caught.value).startswith(str(path if change != "bad-line" else ics))
+    assert str(caught.value).startswith(f"{path}: ")
     assert reason in str(caught.value)
 
 
@@ -158,12 +189,43 @@ def test_identify_digitizer(text, case, digitizer):
     assert identify_digitizer(text, case) == digitizer
 
 
-def test_ics_and_companion_found_whatever_the_separator(tmp_path):
-    path = write_case(tmp_path, sample_grey(12))
-    ics = read_ics(find_ics(path))
-    assert (ics.case, ics.digitizer) == ("D-4002-1", Digitizer.HOWTEK_ISMD)
-    assert set(ics.views) == {"LEFT_CC", "RIGHT_MLO"}
-    assert ics.views["RIGHT_MLO"].lines == 4664
+#: An .ics case file as DDSM's are laid out (CRLF line ends, the SEQUENCE block of the
+#: digitising order), with made-up values.
+REAL_LAYOUT_ICS = (
+    "ics_version 1.0\r\nfilename B-3024-1\r\nDATE_OF_STUDY 2 7 95\r\nPATIENT_AGE 42\r\nFILM \r\n"
+    "FILM_TYPE REGULAR\r\nDENSITY 4\r\nDATE_DIGITIZED 7 22 1997\r\nDIGITIZER LUMISYS LASER\r\n"
+    "SELECTED \r\nLEFT_CC LINES 4696 PIXELS_PER_LINE 3024 BITS_PER_PIXEL 12 RESOLUTION 50 OVERLAY\r\n"
+    "LEFT_MLO LINES 4688 PIXELS_PER_LINE 3048 BITS_PER_PIXEL 12 RESOLUTION 50 OVERLAY\r\n"
+    "RIGHT_CC LINES 4624 PIXELS_PER_LINE 3056 BITS_PER_PIXEL 12 RESOLUTION 50 NON_OVERLAY\r\n"
+    "RIGHT_MLO LINES 4664 PIXELS_PER_LINE 3024 BITS_PER_PIXEL 12 RESOLUTION 50 NON_OVERLAY\r\n"
+    "SEQUENCE\r\nLEFT_CC\r\nLEFT_MLO\r\nRIGHT_CC\r\nRIGHT_MLO\r\n"
+)
+
+
+def test_ics_in_the_data_sets_layout(tmp_path):
+    path = tmp_path / "B-3024-1.ics"
+    path.write_bytes(REAL_LAYOUT_ICS.encode("latin-1"))
+    ics = read_ics(path)
+    assert (ics.case, ics.digitizer_text, ics.digitizer) == ("B-3024-1", "LUMISYS LASER", Digitizer.LUMISYS_WFU)
+    assert list(ics.views) == ["LEFT_CC", "LEFT_MLO", "RIGHT_CC", "RIGHT_MLO"]
+    assert ics.views["LEFT_MLO"] == IcsView(lines=4688, pixels_per_line=3048, bits_per_pixel=12, resolution_um=50)
+    assert find_ics(tmp_path / "B_3024_1.LEFT_CC.LJPEG") == path
+
+
+def test_lower_case_names_are_read(tmp_path):
+    grey = sample_grey(12)
+    path = write_case(tmp_path, grey)
+    path = path.rename(tmp_path / path.name.lower())
+    (tmp_path / "D-4002-1.ics").rename(tmp_path / "d_4002_1.ics")
+    mammogram = read_mammogram(path)
+    assert (mammogram.laterality, mammogram.view) == ("L", "CC")
+    assert is_image_file(path)
+
+
+def test_ics_given_as_an_input_says_what_to_give(tmp_path):
+    write_case(tmp_path, sample_grey(12))
+    with pytest.raises(ImageReadError, match="a DDSM .ics case file, not an image: give its .LJPEG images"):
+        read_mammogram(tmp_path / "D-4002-1.ics")
 
 
 def test_folder_search_takes_ljpeg_and_not_ics(tmp_path):
@@ -181,3 +243,4 @@ def test_lossless_jpeg_raster_loads_exactly(tmp_path, bits):
     path.write_bytes(imagecodecs.jpeg8_encode(grey, lossless=True, bitspersample=bits, predictor=6))
     mammogram = read_mammogram(path, spacing_mm=0.05)
     np.testing.assert_array_equal(mammogram.image, grey)
+    assert mammogram.bits_stored == bits
