@@ -24,7 +24,8 @@ class Clusters(StructOfArrays):
     ----------
     n_calcifications : (C,) ndarray of int
     row, col : (C,) ndarray of float
-        Mean of member centroids, pixels.
+        Mean of member centroids weighted by their scores, pixels
+        (:func:`cluster_centre`).
     row_min, col_min, row_max, col_max : (C,) ndarray of float
         Bounding box of member centroids, pixels.
     extent_mm : (C,) ndarray
@@ -102,8 +103,9 @@ def measure_clusters(specks: Specks, labels, *, spacing) -> Clusters:
         area = _hull_area(points_mm)
         n = int(member.sum())
         columns["n_calcifications"].append(n)
-        columns["row"].append(rows.mean())
-        columns["col"].append(cols.mean())
+        row, col = cluster_centre(rows, cols, specks.score[member])
+        columns["row"].append(row)
+        columns["col"].append(col)
         columns["row_min"].append(rows.min())
         columns["col_min"].append(cols.min())
         columns["row_max"].append(rows.max())
@@ -116,6 +118,31 @@ def measure_clusters(specks: Specks, labels, *, spacing) -> Clusters:
         name: np.asarray(values, dtype=np.int64 if name == "n_calcifications" else float)
         for name, values in columns.items()
     })
+
+
+def cluster_centre(rows, cols, scores) -> tuple[float, float]:
+    """(row, col) of a cluster: its members' centroids averaged with their scores as weights.
+
+    The surest members place the cluster: a few doubtful specks at one side (noise
+    next to a faint group) pull it less than an unweighted mean would. With no
+    positive score the plain mean.
+
+    Parameters
+    ----------
+    rows, cols : (K,) array_like of float
+        Member centroids (pixels), K >= 1.
+    scores : (K,) array_like of float
+        Member scores (the calcification probability, 0-1, when the model ran).
+
+    Returns
+    -------
+    tuple of 2 floats
+        Pixels.
+    """
+    weights = np.clip(np.nan_to_num(np.asarray(scores, float)), 0.0, None)
+    if not weights.sum() > 0:
+        weights = np.ones_like(weights)
+    return float(np.average(rows, weights=weights)), float(np.average(cols, weights=weights))
 
 
 def largest_distance(points_mm) -> float:

@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import numpy as np
@@ -5,6 +6,7 @@ import pytest
 
 from calcdetect.candidates import Specks
 from calcdetect.cluster import cluster_confidence, measure_clusters
+from calcdetect.cluster.measure import cluster_centre
 
 
 def _specks(rows, cols, diameter_mm=0.3, contrast=10.0):
@@ -64,3 +66,29 @@ def test_cluster_confidence_does_not_grow_with_many_weak_members():
 def test_cluster_confidence_refuses_no_members():
     with pytest.raises(ValueError, match="at least one member"):
         cluster_confidence([])
+
+
+@pytest.mark.parametrize(
+    ("scores", "expected_col"),
+    [([0.9, 0.9, 0.9, 0.1, 0.1], (0.9 * (0 + 10 + 20) + 0.1 * (80 + 90)) / 2.9),
+     ([0.0] * 5, 40.0),
+     ([0.5] * 5, 40.0),
+     ([float("nan"), 0.5, 0.5, 0.5, 0.5], 50.0)],
+    ids=["doubtful-members-pull-less", "no-positive-score-plain-mean", "equal-scores-plain-mean", "nan-weighs-nothing"],
+)
+def test_cluster_centre_is_the_score_weighted_mean(scores, expected_col):
+    rows, cols = np.full(5, 100.0), np.array([0.0, 10, 20, 80, 90])
+    assert cluster_centre(rows, cols, scores) == pytest.approx((100.0, expected_col))
+
+
+def test_doubtful_specks_beside_a_faint_group_barely_move_its_centre():
+    """Three sure specks of a group and three doubtful ones 4-8 mm to one side (noise next to a
+    faint group, as on independent phantoms): the centre stays within 2 mm of the group."""
+    spacing = (0.1, 0.1)
+    rows = np.array([500.0, 505, 510, 505, 510, 515])
+    cols = np.array([400.0, 410, 405, 450, 470, 480])
+    specks = dataclasses.replace(_specks(rows, cols, diameter_mm=0.2), score=np.array([0.9, 0.8, 0.9, 0.15, 0.1, 0.1]))
+    clusters = measure_clusters(specks, np.zeros(6, int), spacing=spacing)
+    group = np.array([505.0, 405.0])
+    assert np.hypot(clusters.row[0] - group[0], clusters.col[0] - group[1]) * 0.1 < 2.0
+    assert np.hypot(rows.mean() - group[0], cols.mean() - group[1]) * 0.1 > 2.0  # the plain mean would not
