@@ -20,8 +20,8 @@ from calcdetect.executors import make_executor
 from calcdetect.io import LoadOptions, is_image_file, read_mammogram
 from calcdetect.io.peek import peek_shape
 from calcdetect.pipeline import Params, detect_mammogram, saturated_margin_mm
+from calcdetect.schema import SCHEMA_VERSION
 from calcdetect.results import (
-    SCHEMA_VERSION,
     TABLES,
     calcification_rows,
     cluster_rows,

@@ -1,4 +1,4 @@
-"""Command-line interface: ``calcdetect detect | synth | evaluate``. The only module that prints."""
+"""Command-line interface: ``calcdetect detect | synth | evaluate | schema``. The only module that prints."""
 
 from __future__ import annotations
 
@@ -95,6 +95,16 @@ def _parser() -> argparse.ArgumentParser:
                           help="cluster column that traces the FROC curve: detection confidence (default) "
                                "or the suspicion score")
     evaluate.set_defaults(handler=_evaluate)
+
+    schema = sub.add_parser("schema", help="write the output schema (docs and JSON Schemas), or check a run "
+                                           "against it")
+    action = schema.add_mutually_exclusive_group(required=True)
+    action.add_argument("--write", type=Path, metavar="DIR",
+                        help="write schema.md and schema/*.schema.json into DIR (the project keeps them in docs)")
+    action.add_argument("--check", type=Path, metavar="RUN",
+                        help="check a run folder's tables (CSV or Parquet) and run.json against the schema "
+                             "(needs calcdetect[schema])")
+    schema.set_defaults(handler=_schema)
     return parser
 
 
@@ -252,6 +262,30 @@ def _evaluate(args) -> int:
     if args.json:
         write_json(args.json, evaluation.to_dict())
     return 0
+
+
+def _schema(args) -> int:
+    from calcdetect.schema import validate_run, write_schema_files
+
+    if args.write is not None:
+        for path in write_schema_files(args.write):
+            print(path)
+        return 0
+    try:
+        validate_run(args.check)
+    except ImportError:
+        raise
+    except Exception as exc:  # jsonschema.ValidationError and the count checks
+        print(f"calcdetect schema: {args.check} does not follow the schema: {exc}", file=sys.stderr)
+        return 1
+    print(f"{args.check}: the tables and run.json follow schema version {_schema_version()}")
+    return 0
+
+
+def _schema_version() -> int:
+    from calcdetect.schema import SCHEMA_VERSION
+
+    return SCHEMA_VERSION
 
 
 if __name__ == "__main__":

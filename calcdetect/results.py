@@ -1,5 +1,8 @@
 """Result tables (output contract, schema version 1) and their files.
 
+Every column is defined once, in :mod:`calcdetect.schema`; this module fills the
+rows and writes them.
+
 No computation happens here: a :class:`~calcdetect.pipeline.Result` is turned
 into rows, and rows into files, atomically.
 """
@@ -16,42 +19,12 @@ import numpy as np
 
 from calcdetect.atomic import atomic_open, atomic_write_text
 from calcdetect.pipeline import Result
+from calcdetect.schema import COLUMN_TYPES, TABLES
 
-SCHEMA_VERSION = 1
-
-IMAGE_COLUMNS = (
-    "image_id", "path", "status", "error", "rows", "columns", "spacing_mm", "column_spacing_mm",
-    "spacing_source", "laterality", "view", "n_calcifications", "n_clusters", "seconds", "warnings",
-    "n_suspicious_clusters",
-    # Before the false-positive model's cut and before the --min-confidence cut.
-    "n_candidates", "n_clusters_before_cut",
-)
-CALCIFICATION_COLUMNS = (
-    "image_id", "calc_id", "cluster_id", "row", "col", "area_mm2", "diameter_mm",
-    "length_mm", "width_mm", "contrast", "shape", "score",
-)
-CLUSTER_COLUMNS = (
-    "image_id", "cluster_id", "n_calcifications", "row", "col", "row_min", "col_min",
-    "row_max", "col_max", "extent_mm", "area_mm2", "density_per_cm2", "distribution",
-    "morphology", "score",
-    # Added after the contract's columns (schema 1 allows it): the parts of the score.
-    "confidence", "ppv", "finding_extent_mm", "pleomorphism", "linear_fraction", "finding_id",
-)
-
-#: Type of every column of the three tables (a name means the same in every table).
-COLUMN_TYPES = {
-    **dict.fromkeys(("image_id", "path", "status", "error", "spacing_source", "laterality", "view", "warnings",
-                     "shape", "distribution", "morphology"), "string"),
-    **dict.fromkeys(("rows", "columns", "n_calcifications", "n_clusters", "n_suspicious_clusters", "calc_id",
-                     "cluster_id", "n_candidates", "n_clusters_before_cut", "finding_id"), "int64"),
-    **dict.fromkeys(("spacing_mm", "column_spacing_mm", "seconds", "row", "col", "area_mm2", "diameter_mm",
-                     "length_mm", "width_mm", "contrast", "score", "row_min", "col_min", "row_max", "col_max", "extent_mm",
-                     "density_per_cm2", "confidence", "ppv", "finding_extent_mm", "pleomorphism",
-                     "linear_fraction"), "float64"),
-}
-
-#: The tables of a run, by name, with their columns.
-TABLES = {"images": IMAGE_COLUMNS, "calcifications": CALCIFICATION_COLUMNS, "clusters": CLUSTER_COLUMNS}
+#: Column lists of the three tables, in order (from :data:`calcdetect.schema.TABLE_COLUMNS`).
+IMAGE_COLUMNS = TABLES["images"]
+CALCIFICATION_COLUMNS = TABLES["calcifications"]
+CLUSTER_COLUMNS = TABLES["clusters"]
 
 #: File formats of the tables.
 FORMATS = ("csv", "parquet")
