@@ -149,16 +149,35 @@ def process_file(path, *, image_id: str, params: Params = Params(), load: LoadOp
     except Exception as exc:  # a bug must not stop a batch of thousands; it is recorded, not hidden
         message = " ".join(f"internal error {type(exc).__name__}: {exc}".split())
         return ImageOutcome(image_row(image_id, str(path), error=message, seconds=time.perf_counter() - start))
+    return image_outcome(mammogram, result, image_id=image_id, path=str(path), params=params,
+                         seconds=time.perf_counter() - start)
+
+
+def image_outcome(mammogram, result, *, image_id: str, path: str, params: Params, seconds: float) -> ImageOutcome:
+    """The rows of one analysed image: what the batch stores and :func:`calcdetect.detect` returns.
+
+    Parameters
+    ----------
+    mammogram : Mammogram
+        As loaded.
+    result : Result
+        Of :func:`calcdetect.pipeline.detect_mammogram` on it with `params`.
+    image_id, path : str
+        The ``image_id`` and ``path`` columns.
+    params : Params
+    seconds : float
+        Processing time (the ``seconds`` column).
+    """
     row = image_row(
         image_id,
-        str(path),
+        path,
         result=result,
         shape=mammogram.image.shape,
         spacing=mammogram.spacing,
         spacing_source=str(mammogram.spacing_source),
         laterality=mammogram.laterality,
         view=mammogram.view,
-        seconds=time.perf_counter() - start,
+        seconds=seconds,
         warnings=(*mammogram.warnings, *detection_warnings(result, params)),
     )
     return ImageOutcome(row, calcification_rows(image_id, result), cluster_rows(image_id, result))
