@@ -9,6 +9,9 @@ from pathlib import Path
 
 from calcdetect import __version__
 
+#: What `detect` reads (docs/input.md).
+INPUT_FORMATS = "DICOM, PNG, TIFF, PGM / PNM, JPEG (lossless too) or DDSM .LJPEG (with its .ics)"
+
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
@@ -22,7 +25,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="calcdetect", description=__doc__.split(":")[0])
+    parser = argparse.ArgumentParser(prog="calcdetect",
+                                     description="Find, cluster and describe microcalcifications in mammograms.")
     parser.add_argument("--version", action="version", version=f"calcdetect {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -31,12 +35,16 @@ def _parser() -> argparse.ArgumentParser:
     from calcdetect.results import FORMATS
 
     defaults = Params()
-    detect = sub.add_parser("detect", help="find calcification clusters in DICOM mammograms")
+    detect = sub.add_parser("detect", help="find, cluster and describe calcifications in mammograms (DICOM, PNG, "
+                                           "TIFF, PGM / PNM, JPEG, DDSM .LJPEG)",
+                            description="Find, cluster and describe calcifications; write images.csv, "
+                                        "calcifications.csv, clusters.csv and run.json into --out.")
     detect.add_argument("paths", nargs="+", metavar="PATH",
-                        help="DICOM, PNG, TIFF, PGM / PNM or JPEG files, or folders (searched recursively)")
+                        help=f"{INPUT_FORMATS} files, or folders (searched recursively)")
     detect.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the result tables")
     _add_loading_arguments(detect)
-    detect.add_argument("--filter", choices=sorted(FILTERS), default=defaults.filter, help="enhancement filter")
+    detect.add_argument("--filter", choices=sorted(FILTERS), default=defaults.filter,
+                        help="enhancement filter: white top-hat or difference of Gaussians (default %(default)s)")
     detect.add_argument("--threshold", type=float, default=defaults.threshold,
                         help="speck significance in local noise sigmas (default %(default)s)")
     detect.add_argument("--min-confidence", type=float, default=defaults.min_confidence, metavar="C",
@@ -46,35 +54,43 @@ def _parser() -> argparse.ArgumentParser:
                         default=defaults.min_calcification_probability, metavar="P",
                         help="drop candidates the false-positive model scores below P before clustering "
                              "(default %(default)s)")
-    detect.add_argument("--min-diameter-mm", type=float, default=defaults.min_diameter_mm)
-    detect.add_argument("--max-diameter-mm", type=float, default=defaults.max_diameter_mm)
-    detect.add_argument("--max-length-mm", type=float, default=defaults.max_length_mm,
+    detect.add_argument("--min-diameter-mm", type=float, default=defaults.min_diameter_mm, metavar="MM",
+                        help="smallest calcification the filters are sized for (default %(default)s)")
+    detect.add_argument("--max-diameter-mm", type=float, default=defaults.max_diameter_mm, metavar="MM",
+                        help="largest round calcification the filters are sized for (default %(default)s)")
+    detect.add_argument("--max-length-mm", type=float, default=defaults.max_length_mm, metavar="MM",
                         help="longest calcification kept (default %(default)s)")
     detect.add_argument("--birads-grouping", action="store_true",
                         help="cluster = at least 5 specks within 1 cm (BI-RADS) instead of 3 within 1 cm^2 (CAD)")
     detect.add_argument("--image-id", choices=("path", "sop"), default="path",
-                        help="image ids: path relative to the input root, or SOP Instance UID")
+                        help="image ids: path relative to the input root, or SOP Instance UID (default "
+                             "%(default)s)")
     run = detect.add_argument_group("running")
     run.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                      help="worker processes (default: the machine's %(default)s cores); 1 runs in this process")
     run.add_argument("--scheduler", default=os.environ.get("DASK_SCHEDULER_ADDRESS"), metavar="ADDRESS",
                      help="run on a Dask cluster at ADDRESS (default $DASK_SCHEDULER_ADDRESS), "
                           "or 'local' for a LocalCluster of --jobs workers; needs calcdetect[dask]")
-    run.add_argument("--retries", type=int, default=1, help="retries of an image whose worker died (default 1)")
+    run.add_argument("--retries", type=int, default=1, metavar="N",
+                     help="retries of an image whose worker died (default %(default)s)")
     run.add_argument("--memory-budget-gb", type=float, metavar="GB",
-                     help="run fewer workers when --jobs of the largest images would not fit in GB")
-    run.add_argument("--format", choices=FORMATS, default="csv", help="table format (parquet needs calcdetect[parquet])")
+                     help="run fewer workers when --jobs of the largest images would not fit in GB (default: no "
+                          "limit)")
+    run.add_argument("--format", choices=FORMATS, default="csv",
+                     help="table format (default %(default)s; parquet needs calcdetect[parquet])")
     resume = run.add_mutually_exclusive_group()
     resume.add_argument("--resume", action="store_true",
                         help="continue the run stored in --out (the default whenever its settings match)")
     resume.add_argument("--overwrite", action="store_true", help="discard a run with other settings stored in --out")
-    run.add_argument("--quiet", action="store_true", help="no progress bar, print only the summary")
+    run.add_argument("--quiet", action="store_true",
+                     help="no progress bar and no per-image warnings; failures and the summary are still printed")
     detect.set_defaults(handler=_detect)
 
     synth = sub.add_parser("synth", help="make synthetic mammograms with planted calcifications and truth.json")
-    synth.add_argument("--out", required=True, type=Path, metavar="DIR")
+    synth.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the images and truth.json")
     synth.add_argument("--n", type=int, default=10, help="number of images (default %(default)s)")
-    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--seed", type=int, default=0, help="random seed; the same seed makes the same files "
+                                                          "(default %(default)s)")
     synth.add_argument("--scale", type=float, default=1.0,
                        help="field-of-view scale; 1 = 4096 x 3328, 0.25 for quick tests (default %(default)s)")
     synth.add_argument("--spacing-mm", type=float,
@@ -171,7 +187,7 @@ def _detect(args) -> int:
         return 2
     if not find_inputs(args.paths)[1]:
         print(f"calcdetect detect: error: no image files in {', '.join(args.paths)} (searched recursively, hidden "
-              f"files skipped, for DICOM, PNG, TIFF, PGM / PNM and JPEG files)", file=sys.stderr)
+              f"files skipped, for {INPUT_FORMATS} files)", file=sys.stderr)
         return 2
     progress = _Progress(quiet=args.quiet)
     try:
@@ -224,16 +240,22 @@ class _Progress:
 
     def update(self, outcome) -> None:
         row = outcome.image
+        if outcome.ok and row.get("warnings") and not self.quiet:  # once per image, as in the warnings column
+            for warning in row["warnings"].split("; "):
+                self._say(f"warning {row['image_id']}: {warning}")
         if not outcome.ok:
             self.failed += 1
-            message = f"error  {row['image_id']}: {row['error']}"
-            if self.bar is not None:
-                self.bar.write(message, file=sys.stderr)
-            else:  # failures are printed even with --quiet: they are what a quiet run must not hide
-                print(message, file=sys.stderr)
+            # Failures are printed even with --quiet: they are what a quiet run must not hide.
+            self._say(f"error  {row['image_id']}: {row['error']}")
         if self.bar is not None:
             self.bar.set_postfix(failed=self.failed, refresh=False)
             self.bar.update()
+
+    def _say(self, message: str) -> None:
+        if self.bar is not None:
+            self.bar.write(message, file=sys.stderr)
+        else:
+            print(message, file=sys.stderr)
 
     def close(self) -> None:
         if self.bar is not None:

@@ -1,8 +1,10 @@
+import argparse
 import csv
 import json
 import shutil
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -169,3 +171,43 @@ def test_quiet_still_reports_each_failure_and_counts_read_as_english(inputs, tmp
     main(["detect", str(inputs / "a.dcm"), "--out", str(tmp_path / "one"), "--quiet", "--jobs", "1"])
     out = capsys.readouterr().out
     assert out.startswith("1 image: 1 ok, 0 failed;") and "in 1 cluster;" in out and "with 1 worker." in out
+
+
+@pytest.mark.parametrize("quiet", [False, True], ids=["loud", "quiet"])
+def test_loader_warnings_are_printed_once_per_image(tmp_path, capsys, quiet):
+    rng = np.random.default_rng(5)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.png", "b.png"):  # PNG states no spacing: the default is assumed, with a warning
+        image = 1000 + 40 * rng.standard_normal((256, 256))
+        cv2.imwrite(str(folder / name), np.clip(image, 0, 65535).astype(np.uint16))
+    main(["detect", str(folder), "--out", str(tmp_path / "out"), "--jobs", "1", *(["--quiet"] if quiet else [])])
+    err = capsys.readouterr().err
+    for name in ("a.png", "b.png"):
+        assert err.count(f"warning {name}: no pixel spacing in the file") == (0 if quiet else 1)
+
+
+def _subcommands():
+    from calcdetect.cli import _parser
+
+    actions = _parser()._subparsers._group_actions[0].choices
+    return sorted(actions.items())
+
+
+@pytest.mark.parametrize(("name", "parser"), _subcommands(), ids=[name for name, _ in _subcommands()])
+def test_every_option_has_help_and_shows_its_default(name, parser):
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        assert action.help, f"calcdetect {name} {action.option_strings or action.dest}: no help text"
+        has_default = action.default not in (None, False) and not action.required and action.option_strings
+        if has_default and action.default is not argparse.SUPPRESS:
+            assert "default" in action.help, f"calcdetect {name} {action.option_strings}: default not shown"
+
+
+def test_detect_help_names_every_input_format(capsys):
+    with pytest.raises(SystemExit):
+        main(["detect", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for name in ("DICOM", "PNG", "TIFF", "PGM", "JPEG", ".LJPEG"):
+        assert name in text
