@@ -82,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("--resume", action="store_true",
                         help="continue the run stored in --out (the default whenever its settings match)")
     resume.add_argument("--overwrite", action="store_true", help="discard a run with other settings stored in --out")
+    run.add_argument("--coco", action="store_true",
+                     help="also write the detections as COCO (detections.coco.json: a box, category and score per "
+                          "calcification and per cluster)")
     run.add_argument("--quiet", action="store_true",
                      help="no progress bar and no per-image warnings; failures and the summary are still printed")
     detect.set_defaults(handler=_detect)
@@ -207,6 +210,10 @@ def _detect(args) -> int:
               file=sys.stderr)
         return 130
     progress.close()
+    if args.coco:
+        from calcdetect.exports import write_coco
+
+        write_coco(args.out)
     resumed = summary.n_images - summary.n_processed
     stored = [f"{resumed} from the stored run"] if resumed else []
     stored += [f"{n} done again because {reason}" for reason, n in sorted(summary.redone.items())]
