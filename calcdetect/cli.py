@@ -82,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("--resume", action="store_true",
                         help="continue the run stored in --out (the default whenever its settings match)")
     resume.add_argument("--overwrite", action="store_true", help="discard a run with other settings stored in --out")
+    run.add_argument("--overlays", action="store_true",
+                     help="also draw each image with its detections into OUT/overlays (an overview of about "
+                          "1,500 px and a native-resolution crop per cluster)")
     run.add_argument("--coco", action="store_true",
                      help="also write the detections as COCO (detections.coco.json: a box, category and score per "
                           "calcification and per cluster)")
@@ -113,6 +116,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--sweep", choices=("confidence", "score"), default="confidence",
                           help="cluster column that traces the FROC curve: detection confidence (default) "
                                "or the suspicion score")
+    evaluate.add_argument("--overlays", action="store_true",
+                          help="also draw each image with its detections and the truth (hits, misses, false "
+                               "positives marked) into PRED/overlays")
     evaluate.set_defaults(handler=_evaluate)
 
     schema = sub.add_parser("schema", help="write the output schema (docs and JSON Schemas), or check a run "
@@ -214,6 +220,12 @@ def _detect(args) -> int:
         from calcdetect.exports import write_coco
 
         write_coco(args.out)
+    if args.overlays:
+        from calcdetect.exports import write_overlays
+
+        written = write_overlays(args.out, load=_load_options(args))
+        if not args.quiet:
+            print(f"{_count(len(written), 'picture')} in {args.out}/overlays/")
     resumed = summary.n_images - summary.n_processed
     stored = [f"{resumed} from the stored run"] if resumed else []
     stored += [f"{n} done again because {reason}" for reason, n in sorted(summary.redone.items())]
@@ -290,6 +302,11 @@ def _evaluate(args) -> int:
     print(format_summary(evaluation))
     if args.json:
         write_json(args.json, evaluation.to_dict())
+    if args.overlays:
+        from calcdetect.exports import write_overlays
+
+        written = write_overlays(args.pred, truth_path=args.truth)
+        print(f"{_count(len(written), 'picture')} in {args.pred}/overlays/")
     return 0
 
 
