@@ -1,4 +1,4 @@
-"""Command-line interface: ``calcdetect detect | synth | evaluate | schema``. The only module that prints."""
+"""Command-line interface: ``calcdetect detect | synth | evaluate | report | schema``. The only module that prints."""
 
 from __future__ import annotations
 
@@ -85,6 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--overlays", action="store_true",
                      help="also draw each image with its detections into OUT/overlays (an overview of about "
                           "1,500 px and a native-resolution crop per cluster)")
+    run.add_argument("--report", action="store_true",
+                     help="also write OUT/report.html, one static page of the run with the overlays (implies "
+                          "--overlays)")
     run.add_argument("--coco", action="store_true",
                      help="also write the detections as COCO (detections.coco.json: a box, category and score per "
                           "calcification and per cluster)")
@@ -120,6 +123,13 @@ def _parser() -> argparse.ArgumentParser:
                           help="also draw each image with its detections and the truth (hits, misses, false "
                                "positives marked) into PRED/overlays")
     evaluate.set_defaults(handler=_evaluate)
+
+    report = sub.add_parser("report", help="write report.html for a finished run (overlays, clusters, failures, "
+                                           "settings; with --truth the FROC curve and confusion matrices)")
+    report.add_argument("out", type=Path, metavar="OUT", help="output folder of 'detect'")
+    report.add_argument("--truth", type=Path, help="truth.json to evaluate against (needs calcdetect[report] for "
+                                                   "the FROC plot)")
+    report.set_defaults(handler=_report)
 
     schema = sub.add_parser("schema", help="write the output schema (docs and JSON Schemas), or check a run "
                                            "against it")
@@ -216,16 +226,6 @@ def _detect(args) -> int:
               file=sys.stderr)
         return 130
     progress.close()
-    if args.coco:
-        from calcdetect.exports import write_coco
-
-        write_coco(args.out)
-    if args.overlays:
-        from calcdetect.exports import write_overlays
-
-        written = write_overlays(args.out, load=_load_options(args))
-        if not args.quiet:
-            print(f"{_count(len(written), 'picture')} in {args.out}/overlays/")
     resumed = summary.n_images - summary.n_processed
     stored = [f"{resumed} from the stored run"] if resumed else []
     stored += [f"{n} done again because {reason}" for reason, n in sorted(summary.redone.items())]
@@ -233,6 +233,20 @@ def _detect(args) -> int:
           + (f" ({'; '.join(stored)})" if stored else "")
           + f"; {_count(summary.n_calcifications, 'calcification')} in {_count(summary.n_clusters, 'cluster')}; "
           f"{summary.seconds:.1f} s with {_count(summary.workers, 'worker')}. Tables in {summary.out_dir}/")
+    if args.coco:
+        from calcdetect.exports import write_coco
+
+        write_coco(args.out)
+    if args.overlays or args.report:
+        from calcdetect.exports import write_overlays
+
+        written = write_overlays(args.out, load=_load_options(args))
+        if not args.quiet:
+            print(f"{_count(len(written), 'picture')} in {args.out}/overlays/")
+    if args.report:
+        from calcdetect.exports import write_report
+
+        print(f"report: {write_report(args.out)}")
     return 0 if summary.n_ok > 0 else 1
 
 
@@ -307,6 +321,15 @@ def _evaluate(args) -> int:
 
         written = write_overlays(args.pred, truth_path=args.truth)
         print(f"{_count(len(written), 'picture')} in {args.pred}/overlays/")
+    return 0
+
+
+def _report(args) -> int:
+    from calcdetect.exports import write_report
+
+    if not (args.out / "run.json").is_file():
+        raise FileNotFoundError(f"{args.out} holds no finished run (no run.json): run 'calcdetect detect' first")
+    print(f"report: {write_report(args.out, truth_path=args.truth)}")
     return 0
 
 

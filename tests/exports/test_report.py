@@ -1,0 +1,95 @@
+"""report.html: a static page whose pictures load and whose cluster table sorts, checked in a
+real browser (headless Chromium) where one is installed."""
+
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from calcdetect.cli import main
+from calcdetect.exports.report import REPORT_FILE
+from calcdetect.schema import read_table
+
+SAMPLES = Path(__file__).parents[2] / "data" / "samples"
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """The five samples and a broken file, detected with --report, then reported with the truth."""
+    root = tmp_path_factory.mktemp("report")
+    folder = root / "in"
+    folder.mkdir()
+    for path in SAMPLES.glob("*.dcm"):
+        shutil.copy(path, folder / path.name)
+    (folder / "broken.dcm").write_bytes(b"not a mammogram")
+    out = root / "out"
+    assert main(["detect", str(folder), "--out", str(out), "--jobs", "1", "--quiet", "--report"]) == 0
+    assert (out / REPORT_FILE).is_file()
+    assert main(["report", str(out), "--truth", str(SAMPLES / "truth.json")]) == 0
+    return out
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.targets, self.rows = [], 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "img":
+            self.targets.append(attrs["src"])
+        if tag == "a":
+            self.targets.append(attrs["href"])
+        if tag == "td" and attrs.get("data-key") == "cluster_id":
+            self.rows += 1
+
+
+def test_every_picture_and_link_lies_next_to_the_page(run):
+    text = (run / REPORT_FILE).read_text(encoding="utf-8")
+    links = _Links()
+    links.feed(text)
+    assert links.targets and "froc.png" in links.targets
+    for target in links.targets:
+        assert not re.match(r"[a-z]+://", target), f"{target}: the page must work without a network"
+        assert (run / target).is_file(), target
+    assert links.rows == len(read_table(run, "clusters")) >= 5
+    assert "broken.dcm" in text and "not a DICOM file" in text  # the failure and its reason
+    assert "<h3>distribution" in text and "<h3>morphology" in text  # the truth's confusion matrices
+
+
+def _browser() -> str | None:
+    return next((found for name in BROWSERS if (found := shutil.which(name))), None)
+
+
+def _chromium(browser: str, *arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                           "--virtual-time-budget=10000", *arguments], capture_output=True, text=True, timeout=180)
+
+
+@pytest.mark.skipif(_browser() is None, reason="no Chromium here: .ci/run installs Debian's chromium; "
+                                               "install it to run the browser test")
+def test_in_a_browser_pictures_load_and_the_table_sorts(run, tmp_path):
+    browser = _browser()
+    page = (run / REPORT_FILE).resolve().as_uri()
+    dom = _chromium(browser, "--dump-dom", page + "#sort=score").stdout
+    loaded = re.search(r'data-images-loaded="(\d+)/(\d+)"', dom)
+    assert loaded is not None, "the page's load handler did not run"
+    assert loaded.group(1) == loaded.group(2) and int(loaded.group(2)) >= 6
+    assert 'data-images-failed="0"' in dom
+    assert 'data-sorted-by="score descending"' in dom
+    shown = [float(v) for v in re.findall(r'<td data-key="score" data-value="([^"]+)"', dom)]
+    assert len(shown) == len(read_table(run, "clusters")) and shown == sorted(shown, reverse=True)
+    unsorted = [float(v) for v in re.findall(r'<td data-key="score" data-value="([^"]+)"',
+                                             _chromium(browser, "--dump-dom", page).stdout)]
+    assert sorted(unsorted, reverse=True) == shown  # the same rows, reordered by the script
+    screenshot = tmp_path / "report.png"
+    _chromium(browser, f"--screenshot={screenshot}", "--window-size=1300,1900", page)
+    import cv2
+
+    picture = cv2.imread(str(screenshot))
+    assert picture is not None and picture.shape[:2] == (1900, 1300)
+    assert picture.std() > 20  # text, tables and pictures, not a blank page
