@@ -88,6 +88,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--report", action="store_true",
                      help="also write OUT/report.html, one static page of the run with the overlays (implies "
                           "--overlays)")
+    run.add_argument("--dicom-sr", action="store_true",
+                     help="also write per DICOM input a Comprehensive SR measurement report (TID 1500) of its "
+                          "clusters into OUT/dicom (needs calcdetect[dicom]; copies the source's patient and study "
+                          "attributes)")
+    run.add_argument("--dicom-seg", action="store_true",
+                     help="also write per DICOM input a binary DICOM Segmentation of its calcifications into "
+                          "OUT/dicom (needs calcdetect[dicom])")
     run.add_argument("--coco", action="store_true",
                      help="also write the detections as COCO (detections.coco.json: a box, category and score per "
                           "calcification and per cluster)")
@@ -247,6 +254,14 @@ def _detect(args) -> int:
         from calcdetect.exports import write_report
 
         print(f"report: {write_report(args.out)}")
+    if args.dicom_sr or args.dicom_seg:
+        from calcdetect.exports.dicom import write_dicom_objects
+
+        written, skipped = write_dicom_objects(args.out, sr=args.dicom_sr, seg=args.dicom_seg)
+        for reason in skipped:
+            print(f"no DICOM SR / SEG for {reason}", file=sys.stderr)
+        if not args.quiet:
+            print(f"{_count(len(written), 'DICOM object')} in {args.out}/dicom/")
     return 0 if summary.n_ok > 0 else 1
 
 
