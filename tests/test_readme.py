@@ -22,3 +22,21 @@ def test_readme_opens_with_the_two_setup_commands():
 def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert _commands()[1] in ci
+
+
+def test_every_relative_link_in_the_docs_resolves():
+    """Every link of README.md and docs/*.md to a file of the project (anchors: to a heading)."""
+    import re
+
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    for page in pages:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text(encoding="utf-8")):
+            if re.match(r"[a-z]+:", target):
+                continue  # a web address
+            path, _, anchor = target.partition("#")
+            resolved = (page.parent / path).resolve() if path else page
+            assert resolved.is_file(), f"{page.name}: link to {target} finds no file"
+            if anchor and resolved.suffix == ".md":
+                headings = [re.sub(r"[^a-z0-9 -]", "", h.strip().lower()).replace(" ", "-")
+                            for h in re.findall(r"^#+ (.*)$", resolved.read_text(encoding="utf-8"), re.M)]
+                assert anchor in headings, f"{page.name}: link to {target} finds no heading"
