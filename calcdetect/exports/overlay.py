@@ -119,8 +119,9 @@ def draw_overview(image: np.ndarray, calcifications: Sequence[dict], clusters: S
     for c in calcifications:
         cv2.circle(picture, _point(c["row"], c["col"], scale), max(2, thickness + 1), CALCIFICATION_COLOUR, 1,
                    cv2.LINE_8)
+    placed: list[tuple[int, int, int, int]] = []
     for text, origin, colour in labels:
-        _label(picture, text, origin, colour, thickness)
+        placed.append(_label(picture, text, origin, colour, thickness, avoid=placed))
     return picture
 
 
@@ -272,13 +273,22 @@ def _below(points: np.ndarray, scale: float, gap: int) -> tuple[int, int]:
     return int(round(points[:, 1].min() * scale)), int(round(points[:, 0].max() * scale)) + gap + 10
 
 
-def _label(picture, text: str, origin: tuple[int, int], colour, thickness: int) -> None:
-    size = 0.4 * thickness
-    (width, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, size, thickness + 2)
-    x = int(np.clip(origin[0], 0, max(0, picture.shape[1] - width - 2)))  # the whole text inside the picture
-    y = int(np.clip(origin[1], 12, picture.shape[0] - 2))
-    cv2.putText(picture, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, size, (0, 0, 0), thickness + 2, cv2.LINE_AA)
+def _label(picture, text: str, origin: tuple[int, int], colour, thickness: int,
+           avoid: Sequence[tuple[int, int, int, int]] = ()) -> tuple[int, int, int, int]:
+    """`text` in `colour` on a black box, wholly inside the picture, its baseline near `origin`,
+    moved down (or up) by whole lines off the boxes in `avoid`; returns its box (x0, y0, x1, y1)."""
+    size = max(0.5, 0.4 * thickness)
+    (width, height), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, size, thickness)
+    x = int(np.clip(origin[0], 0, max(0, picture.shape[1] - width - 4)))
+    line = height + base + 6
+    for step in (0, 1, -1, 2, -2, 3, -3, 4, -4):
+        y = int(np.clip(origin[1] + step * line, height + 4, picture.shape[0] - base - 2))
+        box = (x - 2, y - height - 3, x + width + 2, y + base + 1)
+        if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in avoid):
+            break
+    cv2.rectangle(picture, box[:2], box[2:], (0, 0, 0), -1)
     cv2.putText(picture, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, size, colour, thickness, cv2.LINE_AA)
+    return box
 
 
 def _write_png(path: Path, picture: np.ndarray) -> Path:
