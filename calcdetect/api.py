@@ -15,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from calcdetect.batch import ImageOutcome, image_outcome
+from calcdetect.batch import ImageOutcome, detection_warnings, image_outcome
+from calcdetect.errors import ImageReadError
 from calcdetect.io import LoadOptions, Mammogram, SpacingSource, read_mammogram
+from calcdetect.io.hints import MAMMOGRAPHY_VIEWS
 from calcdetect.io.mammogram import as_spacing, check_values
 from calcdetect.pipeline import Params, Result, detect_mammogram
 from calcdetect.schema import SCHEMA_VERSION, TABLES
@@ -35,6 +37,7 @@ class ImageInfo:
     Attributes
     ----------
     image_id : str
+        The ``image_id`` column: the file's name, the caller's id, or ``"image"``.
     path : str
         The file, or ``"(array)"``.
     rows, columns : int
@@ -182,7 +185,7 @@ def detect(source, *, spacing=None, params: Params | None = None, image_id: str 
     result = detect_mammogram(mammogram, params=params)
     outcome = image_outcome(mammogram, result, image_id=image_id, path=where, params=params,
                             seconds=time.perf_counter() - start)
-    return _detection(outcome, mammogram, result)
+    return _detection(outcome, mammogram, result, warnings=(*mammogram.warnings, *detection_warnings(result, params)))
 
 
 def _array_mammogram(image, spacing, *, laterality: str | None = None, view: str | None = None) -> Mammogram:
@@ -193,18 +196,21 @@ def _array_mammogram(image, spacing, *, laterality: str | None = None, view: str
         raise ValueError(f"image must be a 2-D array of numbers; got shape {image.shape}, dtype {image.dtype}")
     if laterality not in (None, "L", "R"):
         raise ValueError(f"laterality must be 'L', 'R' or None; got {laterality!r}")
+    if view is not None and str(view).upper() not in MAMMOGRAPHY_VIEWS:
+        raise ValueError(f"view must be an ACR view abbreviation ({', '.join(sorted(MAMMOGRAPHY_VIEWS))}) or None; "
+                         f"got {view!r}")
     image = image.astype(np.float32, copy=False)
     try:
-        check_values("(array)", image)
-    except Exception as exc:  # the loader's checks, as a ValueError for an array
-        raise ValueError(getattr(exc, "reason", str(exc))) from None
+        check_values(ARRAY_PATH, image)
+    except ImageReadError as exc:  # the loader's checks, as a ValueError for an array
+        raise ValueError(f"image: {exc.reason}") from None
     return Mammogram(image=image, spacing=as_spacing(spacing, name="spacing"), spacing_source=SpacingSource.USER,
                      laterality=laterality, view=None if view is None else str(view).upper())
 
 
-def _detection(outcome: ImageOutcome, mammogram: Mammogram, result: Result) -> Detection:
+def _detection(outcome: ImageOutcome, mammogram: Mammogram, result: Result, *, warnings) -> Detection:
     row = outcome.image
-    warnings = tuple(row["warnings"].split("; ")) if row["warnings"] else ()
+    warnings = tuple(dict.fromkeys(warnings))  # as the warnings column holds them
     info = ImageInfo(image_id=row["image_id"], path=row["path"], rows=int(row["rows"]), columns=int(row["columns"]),
                      spacing=mammogram.spacing, spacing_source=mammogram.spacing_source,
                      laterality=mammogram.laterality, view=mammogram.view, warnings=warnings)

@@ -22,6 +22,7 @@ from calcdetect.io.peek import peek_shape
 from calcdetect.pipeline import Params, detect_mammogram, saturated_margin_mm
 from calcdetect.schema import SCHEMA_VERSION
 from calcdetect.results import (
+    FORMATS,
     TABLES,
     calcification_rows,
     cluster_rows,
@@ -331,6 +332,9 @@ def run_detection(
     keys = [t.key for t in tasks]
     for name in TABLES:
         write_table(out_dir, name, counted(name, folder.rows(name, keys)), format=table_format)
+        for other in FORMATS:  # tables of the other format from an earlier run would disagree
+            if other != table_format:
+                (Path(out_dir) / f"{name}.{other}").unlink(missing_ok=True)
     summary = RunSummary(
         out_dir=Path(out_dir),
         n_images=len(tasks),

@@ -132,7 +132,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(handler=_evaluate)
 
     report = sub.add_parser("report", help="write report.html for a finished run (overlays, clusters, failures, "
-                                           "settings; with --truth the FROC curve and confusion matrices)")
+                                           "settings; with --truth the FROC curve, froc.png, and confusion "
+                                           "matrices)")
     report.add_argument("out", type=Path, metavar="OUT", help="output folder of 'detect'")
     report.add_argument("--truth", type=Path, help="truth.json to evaluate against (needs calcdetect[report] for "
                                                    "the FROC plot)")
@@ -215,6 +216,10 @@ def _detect(args) -> int:
         print(f"calcdetect detect: error: no image files in {', '.join(args.paths)} (searched recursively, hidden "
               f"files skipped, for {INPUT_FORMATS} files)", file=sys.stderr)
         return 2
+    if args.dicom_sr or args.dicom_seg:  # refuse a missing extra before hours of work
+        from calcdetect.exports.dicom import require_dicom_extra
+
+        require_dicom_extra()
     progress = _Progress(quiet=args.quiet)
     try:
         summary = run_detection(
@@ -247,13 +252,17 @@ def _detect(args) -> int:
     if args.overlays or args.report:
         from calcdetect.exports import write_overlays
 
-        written = write_overlays(args.out, load=_load_options(args))
+        written, skipped = write_overlays(args.out, load=_load_options(args))
+        for reason in skipped:
+            print(f"no picture of {reason}", file=sys.stderr)
         if not args.quiet:
             print(f"{_count(len(written), 'picture')} in {args.out}/overlays/")
     if args.report:
         from calcdetect.exports import write_report
 
-        print(f"report: {write_report(args.out)}")
+        page = write_report(args.out, draw=False)
+        if not args.quiet:
+            print(f"report: {page}")
     if args.dicom_sr or args.dicom_seg:
         from calcdetect.exports.dicom import write_dicom_objects
 
@@ -334,7 +343,9 @@ def _evaluate(args) -> int:
     if args.overlays:
         from calcdetect.exports import write_overlays
 
-        written = write_overlays(args.pred, truth_path=args.truth)
+        written, skipped = write_overlays(args.pred, truth_path=args.truth)
+        for reason in skipped:
+            print(f"no picture of {reason}", file=sys.stderr)
         print(f"{_count(len(written), 'picture')} in {args.pred}/overlays/")
     return 0
 
@@ -356,10 +367,12 @@ def _schema(args) -> int:
             print(path)
         return 0
     try:
-        validate_run(args.check)
+        import jsonschema
     except ImportError:
-        raise
-    except Exception as exc:  # jsonschema.ValidationError and the count checks
+        raise ImportError("checking a run needs jsonschema: pip install 'calcdetect[schema]'") from None
+    try:
+        validate_run(args.check)
+    except (ValueError, FileNotFoundError, jsonschema.ValidationError) as exc:  # cells, order, counts, tables
         print(f"calcdetect schema: {args.check} does not follow the schema: {exc}", file=sys.stderr)
         return 1
     print(f"{args.check}: the tables and run.json follow schema version {_schema_version()}")

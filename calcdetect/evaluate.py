@@ -1015,7 +1015,18 @@ def load_truth(path) -> Truth:
 
 
 def _read_table(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str | None]]]:
-    """Rows of a CSV table as (line number, {column: text or None for empty})."""
+    """Rows of a CSV table as (line number, {column: text or None for empty}); a run written
+    with ``--format parquet`` is read from the ``.parquet`` file beside (row numbers from 1)."""
+    parquet = path.with_suffix(".parquet")
+    if not path.is_file() and parquet.is_file():
+        from calcdetect.schema import read_table
+
+        rows = read_table(path.parent, path.stem)
+        columns = list(rows[0]) if rows else []
+        missing = [c for c in required if rows and c not in columns]
+        if missing:
+            raise EvaluationError(f"{parquet}: missing column(s) {', '.join(missing)}; found {', '.join(columns)}")
+        return [(i, {k: None if v is None else str(v) for k, v in row.items()}) for i, row in enumerate(rows, 1)]
     if not path.is_file():
         raise EvaluationError(
             f"{path}: not found; give the output folder of 'calcdetect detect' "
@@ -1085,7 +1096,8 @@ def _group_by_image(rows, path: Path, parse) -> dict[str, list]:
 
 
 def load_predictions(folder) -> Predictions:
-    """Read the ``images.csv``, ``clusters.csv`` and ``calcifications.csv`` of a run.
+    """Read the ``images``, ``clusters`` and ``calcifications`` tables of a run (CSV, or Parquet
+    for a run written with ``--format parquet``).
 
     Parameters
     ----------

@@ -21,6 +21,9 @@ from calcdetect.atomic import atomic_open, atomic_write_text
 from calcdetect.pipeline import Result
 from calcdetect.schema import COLUMN_TYPES, TABLES
 
+#: Joins an image's warnings in the ``warnings`` column (a warning's own "; " becomes ", ").
+WARNING_SEPARATOR = "; "
+
 #: Column lists of the three tables, in order (from :data:`calcdetect.schema.TABLE_COLUMNS`).
 IMAGE_COLUMNS = TABLES["images"]
 CALCIFICATION_COLUMNS = TABLES["calcifications"]
@@ -60,7 +63,7 @@ def image_row(
         "n_calcifications": len(result.specks) if result is not None else None,
         "n_clusters": len(result.clusters) if result is not None else None,
         "seconds": seconds,
-        "warnings": "; ".join(warnings) or None,
+        "warnings": WARNING_SEPARATOR.join(w.replace(WARNING_SEPARATOR, ", ") for w in warnings) or None,
         "n_suspicious_clusters": result.n_suspicious_clusters if result is not None else None,
         "n_candidates": result.n_candidates if result is not None else None,
         "n_clusters_before_cut": result.n_clusters_before_cut if result is not None else None,

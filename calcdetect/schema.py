@@ -7,7 +7,7 @@ types the writers use (:mod:`calcdetect.results`), the JSON Schemas
 and the page for people, ``docs/schema.md`` (:func:`schema_markdown`). Write the
 generated files with::
 
-    calcdetect schema docs
+    calcdetect schema --write docs
 
 :func:`validate_run` checks a run's tables (CSV or Parquet) and ``run.json``
 against the schemas with :mod:`jsonschema` (``pip install 'calcdetect[schema]'``).
@@ -304,7 +304,7 @@ def schema_markdown() -> str:
     lines = [
         f"# Output schema (version {SCHEMA_VERSION})",
         "",
-        "Generated from `calcdetect/schema.py` by `calcdetect schema docs`; do not edit by hand.",
+        "Generated from `calcdetect/schema.py` by `calcdetect schema --write docs`; do not edit by hand.",
         "The JSON Schemas beside it (`docs/schema/*.schema.json`, draft 2020-12) say the same for tools;",
         "`calcdetect.schema.validate_run(OUT)` checks a run's tables and `run.json` against them.",
         "Conventions and files: [output-contract.md](output-contract.md).",
@@ -347,10 +347,12 @@ def write_schema_files(folder) -> list[Path]:
     return [Path(p) for p in written]
 
 
-def read_table(folder, table: str) -> list[dict]:
-    """Rows of a run's table `table` (``<table>.parquet`` when present, else ``.csv``), typed by
-    the schema: CSV text converted to int / float, empty cells to None; columns the
-    schema does not know kept as read.
+def read_table(folder, table: str, *, table_format: str | None = None) -> list[dict]:
+    """Rows of a run's table `table`, typed by the schema: CSV text converted to int / float,
+    empty cells to None; columns the schema does not know kept as read.
+
+    The file is ``<table>.<table_format>``; without `table_format`, the format the
+    run recorded in its ``run.json``, else the Parquet file when there is one, else the CSV.
 
     Raises
     ------
@@ -361,13 +363,14 @@ def read_table(folder, table: str) -> list[dict]:
     """
     folder = Path(folder)
     parquet, text = folder / f"{table}.parquet", folder / f"{table}.csv"
-    if parquet.is_file():
+    table_format = table_format or _recorded_format(folder) or ("parquet" if parquet.is_file() else "csv")
+    if table_format == "parquet":
         import pyarrow.parquet as pq
 
         return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
                 for row in pq.read_table(parquet).to_pylist()]
     if not text.is_file():
-        raise FileNotFoundError(f"{folder}: neither {table}.csv nor {table}.parquet")
+        raise FileNotFoundError(f"{text}: not found; give the output folder of 'calcdetect detect'")
     types = {c.name: c.type for c in TABLE_COLUMNS[table]}
     rows = []
     with open(text, encoding="utf-8", newline="") as fh:
@@ -381,6 +384,26 @@ def read_table(folder, table: str) -> list[dict]:
                                      f"{types[name]}") from None
             rows.append(row)
     return rows
+
+
+def _recorded_format(folder: Path) -> str | None:
+    try:
+        return json.loads((folder / "run.json").read_text(encoding="utf-8"))["execution"]["table_format"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def table_columns(folder, table: str) -> list[str]:
+    """The column names of a run's table, from its CSV header or Parquet schema (also when empty),
+    in the format :func:`read_table` reads."""
+    folder = Path(folder)
+    parquet = folder / f"{table}.parquet"
+    if (_recorded_format(folder) or ("parquet" if parquet.is_file() else "csv")) == "parquet":
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(parquet).names)
+    with open(folder / f"{table}.csv", encoding="utf-8", newline="") as fh:
+        return next(csv.reader(fh), [])
 
 
 def _typed(cell: str | None, kind: ColumnType | None):
@@ -414,13 +437,15 @@ def validate_run(folder) -> None:
         raise ImportError("validating a run needs jsonschema: pip install 'calcdetect[schema]'") from None
     folder = Path(folder)
     checker = jsonschema.Draft202012Validator
+    if not (folder / "run.json").is_file():
+        raise FileNotFoundError(f"{folder}: no run.json; give the output folder of a finished 'calcdetect detect'")
     run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
     _validate(checker(run_json_schema(), format_checker=checker.FORMAT_CHECKER), run, folder / "run.json")
     counts = {}
     for table in TABLES:
         rows = read_table(folder, table)
-        names = list(rows[0]) if rows else None
-        if names is not None and names[: len(TABLES[table])] != list(TABLES[table]):
+        names = table_columns(folder, table)
+        if names[: len(TABLES[table])] != list(TABLES[table]):
             raise ValueError(f"{folder / table}: columns {names} do not begin with the schema's {list(TABLES[table])}")
         _validate(checker(table_json_schema(table)), rows, folder / table)
         counts[table] = rows
@@ -439,7 +464,11 @@ def _validate(validator, instance, where: Path) -> None:
 
     error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
     if error is not None:
-        location = "/".join(str(p) for p in error.absolute_path) or "(top)"
+        path = list(error.absolute_path)
+        if isinstance(instance, list) and path:  # a table: its row, counted from 1, and column
+            location = f"row {path[0] + 1}" + (f", column {path[1]}" if len(path) > 1 else "")
+        else:
+            location = "/".join(str(p) for p in path) or "(top)"
         raise jsonschema.ValidationError(f"{where}: at {location}: {error.message}")
 
 
@@ -453,6 +482,7 @@ __all__ = [
     "read_table",
     "run_json_schema",
     "schema_markdown",
+    "table_columns",
     "table_json_schema",
     "validate_run",
     "write_schema_files",

@@ -35,6 +35,11 @@ from calcdetect.atomic import atomic_write_text
 from calcdetect.errors import CalcdetectError
 
 PARTS = "parts"
+
+#: What :mod:`calcdetect.exports` writes into a run folder: cleared with the run it was made of
+#: (``--overwrite``), so no picture, report or DICOM object of other results survives.
+EXPORT_FOLDERS = ("overlays", "dicom")
+EXPORT_FILES = ("report.html", "froc.png", "detections.coco.json")
 SETTINGS = "settings.json"
 TABLES = ("images", "calcifications", "clusters")
 
@@ -99,7 +104,10 @@ class RunFolder:
 
     def _clear(self) -> None:
         shutil.rmtree(self.path / PARTS, ignore_errors=True)
-        for name in (SETTINGS, "run.json", *(f"{t}.{ext}" for t in TABLES for ext in ("csv", "parquet"))):
+        for folder in EXPORT_FOLDERS:
+            shutil.rmtree(self.path / folder, ignore_errors=True)
+        for name in (SETTINGS, "run.json", *(f"{t}.{ext}" for t in TABLES for ext in ("csv", "parquet")),
+                     *EXPORT_FILES):
             (self.path / name).unlink(missing_ok=True)
 
     def part_path(self, image_id: str) -> Path:

@@ -91,11 +91,13 @@ def test_to_pandas_is_typed_by_the_schema():
         (np.random.default_rng(1).random((64, 64)), {"spacing": 0.1, "laterality": "left"}, ValueError,
          "laterality must be"),
         (np.random.default_rng(1).random((64, 64)), {"spacing": 0.1, "voi": True}, TypeError, "for an array"),
+        (np.random.default_rng(1).random((64, 64)), {"spacing": 0.1, "view": "XX"}, ValueError,
+         "view must be an ACR view abbreviation"),
         (SAMPLES / "synth_0000.dcm", {"laterality": "L"}, TypeError, "LoadOptions does not have"),
         (SAMPLES / "README.md", {}, ImageReadError, "README.md"),
     ],
     ids=["array-without-spacing", "3-d-array", "constant-array", "negative-spacing", "bad-laterality",
-         "file-option-for-array", "array-option-for-file", "not-an-image"],
+         "file-option-for-array", "unknown-view", "array-option-for-file", "not-an-image"],
 )
 def test_bad_calls_say_what_is_wrong(source, kwargs, error, message):
     with pytest.raises(error, match=re.escape(message)):

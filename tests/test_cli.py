@@ -211,3 +211,17 @@ def test_detect_help_names_every_input_format(capsys):
     text = " ".join(capsys.readouterr().out.split())
     for name in ("DICOM", "PNG", "TIFF", "PGM", "JPEG", ".LJPEG"):
         assert name in text
+
+
+def test_overwrite_removes_what_was_made_of_the_old_results(tmp_path):
+    """Pictures, report, COCO of other results never survive --overwrite (and other-format tables go)."""
+    samples = Path(__file__).parents[1] / "data" / "samples"
+    out = tmp_path / "out"
+    source = str(samples / "synth_0000.dcm")
+    assert main(["detect", source, "--out", str(out), "--jobs", "1", "--quiet", "--report", "--coco"]) == 0
+    assert (out / "overlays").is_dir() and (out / "report.html").is_file() and (out / "detections.coco.json").is_file()
+    assert main(["detect", source, "--out", str(out), "--jobs", "1", "--quiet", "--overwrite", "--threshold", "50",
+                 "--format", "parquet"]) == 0
+    assert not (out / "overlays").exists() and not (out / "report.html").exists()
+    assert not (out / "detections.coco.json").exists()
+    assert not (out / "clusters.csv").exists() and (out / "clusters.parquet").is_file()

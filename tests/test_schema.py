@@ -3,7 +3,6 @@ runs caught with the file, row and value named."""
 
 import csv
 import json
-import math
 import shutil
 from pathlib import Path
 
@@ -109,7 +108,7 @@ def test_broken_values_are_named(runs, tmp_path, table, column, value, message):
     _break_csv(broken, table, column, value, row=ok_row if table == "images" else 0)
     with pytest.raises(jsonschema.ValidationError) as caught:
         validate_run(broken)
-    assert str(caught.value).startswith(f"{broken / table}: at ")
+    assert str(caught.value).startswith(f"{broken / table}: at row ")
     assert message in str(caught.value)
 
 
@@ -205,10 +204,37 @@ def test_cli_check(runs, tmp_path, capsys, valid):
         assert "does not follow the schema" in captured.err and "clusters" in captured.err
 
 
-def test_nan_free_floats_in_parquet(runs):
+def test_missing_values_are_null_in_parquet(runs):
+    """Parquet holds missing values as null, never NaN (read with pyarrow itself)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
     for table in TABLES:
-        for row in read_table(runs["parquet"], table):
-            assert not any(isinstance(v, float) and math.isnan(v) for v in row.values())
+        data = pq.read_table(runs["parquet"] / f"{table}.parquet")
+        for name in data.column_names:
+            column = data.column(name)
+            if column.type in ("double", "float"):
+                assert not pc.any(pc.is_nan(column)).as_py(), (table, name)
+    errors = pq.read_table(runs["parquet"] / "images.parquet").column("error").to_pylist()
+    assert errors.count(None) == 2  # the two processed images have no error
+
+
+def test_the_recorded_format_is_the_one_read(runs, tmp_path):
+    """A stray Parquet file beside a CSV run is not what is checked or read."""
+    import pyarrow.parquet as pq
+
+    mixed = tmp_path / "run"
+    shutil.copytree(runs["csv"], mixed)
+    pq.write_table(pq.read_table(runs["parquet"] / "clusters.parquet").slice(0, 0), mixed / "clusters.parquet")
+    assert len(read_table(mixed, "clusters")) == len(read_table(runs["csv"], "clusters")) > 0
+    _break_csv(mixed, "clusters", "score", "1.5")
+    with pytest.raises(jsonschema.ValidationError, match="greater than the maximum"):
+        validate_run(mixed)
+
+
+def test_a_folder_without_a_run_says_so(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no run.json; give the output folder"):
+        validate_run(tmp_path)
 
 
 def test_the_contract_page_lists_the_contract_columns_in_order():

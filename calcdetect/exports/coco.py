@@ -11,7 +11,7 @@ in COCO's dataset layout, loadable unchanged by ``pycocotools.coco.COCO``, with 
   clusters' ``morphology``), supercategory ``cluster``;
 - ``annotations``: one per calcification (category ``calcification``; its box is the
   square round the circle of its major axis, centred on its centroid) and one per
-  cluster (category its morphology, or ``punctate`` when it was not described; its box
+  cluster (category its morphology, or ``cluster`` when it was not described; its box
   the union of its members' boxes). ``score`` is the table's.
 
 COCO boxes are ``[x, y, width, height]`` in pixels with x along the columns and the
@@ -32,6 +32,9 @@ COCO_FILE = "detections.coco.json"
 
 #: Category id of single calcifications; the morphologies follow from 2.
 CALCIFICATION_CATEGORY = 1
+
+#: Category of a cluster without a BI-RADS morphology (description turned off), the last one.
+UNDESCRIBED = "cluster"
 
 
 def coco_detections(run_dir) -> dict:
@@ -61,6 +64,7 @@ def coco_detections(run_dir) -> dict:
     categories = [{"id": CALCIFICATION_CATEGORY, "name": "calcification", "supercategory": "calcification"}]
     categories += [{"id": CALCIFICATION_CATEGORY + 1 + k, "name": str(m), "supercategory": "cluster"}
                    for k, m in enumerate(Morphology)]
+    categories.append({"id": len(categories) + 1, "name": UNDESCRIBED, "supercategory": "cluster"})
     by_name = {c["name"]: c["id"] for c in categories}
     annotations = []
 
@@ -88,8 +92,7 @@ def coco_detections(run_dir) -> dict:
             box = [left, top, right - left, bottom - top]
         else:  # a table without members: the centroids' box
             box = _box(r["row_min"], r["col_min"], r["row_max"], r["col_max"], 0.0, 0.0)
-        category = by_name.get(r["morphology"]) if r["morphology"] else None
-        add(r["image_id"], category if category is not None else by_name[str(Morphology.PUNCTATE)], box, r["score"],
+        add(r["image_id"], by_name.get(r["morphology"] or UNDESCRIBED, by_name[UNDESCRIBED]), box, r["score"],
             calcdetect_cluster_id=r["cluster_id"], distribution=r["distribution"], morphology=r["morphology"],
             n_calcifications=r["n_calcifications"])
     return {
@@ -104,13 +107,14 @@ def coco_detections(run_dir) -> dict:
 
 
 def _box(row_min, col_min, row_max, col_max, pad_rows, pad_cols) -> list[float]:
-    """[x, y, w, h] (COCO) of a pixel-centre box grown by the pads, at least one pixel each way."""
-    top, left = row_min - pad_rows + 0.5, col_min - pad_cols + 0.5
+    """[x, y, w, h] (COCO) of a pixel-centre box grown by the pads, at least one pixel each way,
+    about the same centre."""
     height, width = max(row_max - row_min + 2 * pad_rows, 1.0), max(col_max - col_min + 2 * pad_cols, 1.0)
-    return [left, top, width, height]
+    centre_row, centre_col = (row_min + row_max) / 2 + 0.5, (col_min + col_max) / 2 + 0.5
+    return [centre_col - width / 2, centre_row - height / 2, width, height]
 
 
-def write_coco(run_dir, path=None) -> Path:
+def write_coco(run_dir, *, path=None) -> Path:
     """Write :func:`coco_detections` of `run_dir` to `path` (default ``run_dir/detections.coco.json``),
     atomically."""
     from calcdetect.results import write_json
@@ -118,4 +122,4 @@ def write_coco(run_dir, path=None) -> Path:
     return write_json(Path(run_dir) / COCO_FILE if path is None else path, coco_detections(run_dir))
 
 
-__all__ = ["CALCIFICATION_CATEGORY", "COCO_FILE", "coco_detections", "write_coco"]
+__all__ = ["CALCIFICATION_CATEGORY", "COCO_FILE", "UNDESCRIBED", "coco_detections", "write_coco"]

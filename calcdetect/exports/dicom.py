@@ -13,16 +13,39 @@ import importlib.util
 from pathlib import Path
 
 from calcdetect.errors import ImageReadError
+from calcdetect.exports._run import by_image, clear_outputs, safe_name, source_path
+
+
+def require_dicom_extra() -> None:
+    """Refuse, before any work, when highdicom is not installed.
+
+    Raises
+    ------
+    ImportError
+        Saying ``pip install 'calcdetect[dicom]'``.
+    """
+    if importlib.util.find_spec("highdicom") is None:
+        raise ImportError("DICOM SR and SEG need highdicom: pip install 'calcdetect[dicom]'")
 
 
 def write_dicom_objects(run_dir, *, sr: bool = True, seg: bool = True) -> tuple[list[Path], list[str]]:
     """Write the SR and / or SEG of every processed image of a finished run into ``run_dir/dicom``.
 
+    Objects an earlier call left there are removed first, so none is stale.
+
+    Parameters
+    ----------
+    run_dir : str or PathLike
+        Output folder of ``calcdetect detect``.
+    sr, seg : bool
+        Which objects to write.
+
     Returns
     -------
     written : list of Path
     skipped : list of str
-        ``"<image_id>: <reason>"`` for each image given no object (not a DICOM input).
+        ``"<image_id>: <reason>"`` for each image given no object (a raster input, a
+        multi-frame one, or an input no longer found).
 
     Raises
     ------
@@ -31,37 +54,35 @@ def write_dicom_objects(run_dir, *, sr: bool = True, seg: bool = True) -> tuple[
     FileNotFoundError
         When a table is missing.
     """
-    if importlib.util.find_spec("highdicom") is None:
-        raise ImportError("DICOM SR and SEG need highdicom: pip install 'calcdetect[dicom]'")
+    require_dicom_extra()
     from calcdetect import __version__
-    from calcdetect.exports.overlay import safe_name
     from calcdetect.io.dicom.derived import write_cad_sr, write_calcification_seg
     from calcdetect.schema import read_table
 
     run_dir = Path(run_dir)
     out = run_dir / "dicom"
+    clear_outputs(out, "*.dcm")
     out.mkdir(exist_ok=True)
-    by_image: dict[str, dict[str, list]] = {}
-    for table in ("clusters", "calcifications"):
-        for row in read_table(run_dir, table):
-            by_image.setdefault(row["image_id"], {"clusters": [], "calcifications": []})[table].append(row)
+    clusters = by_image(read_table(run_dir, "clusters"))
+    calcifications = by_image(read_table(run_dir, "calcifications"))
     written, skipped = [], []
     for image in read_table(run_dir, "images"):
         if image["status"] != "ok":
             continue
-        rows = by_image.get(image["image_id"], {"clusters": [], "calcifications": []})
-        name = safe_name(image["image_id"])
+        image_id, name = image["image_id"], safe_name(image["image_id"])
+        source = source_path(run_dir, image)
         try:
             if sr:
-                written.append(write_cad_sr(image["path"], rows["clusters"], rows["calcifications"],
+                written.append(write_cad_sr(source, clusters.get(image_id, []), calcifications.get(image_id, []),
                                             out / f"{name}.sr.dcm", software_version=__version__))
             if seg:
                 spacing = (image["spacing_mm"], image["column_spacing_mm"] or image["spacing_mm"])
-                written.append(write_calcification_seg(image["path"], rows["calcifications"], out / f"{name}.seg.dcm",
-                                                       spacing=spacing, software_version=__version__))
+                written.append(write_calcification_seg(source, calcifications.get(image_id, []),
+                                                       out / f"{name}.seg.dcm", spacing=spacing,
+                                                       software_version=__version__))
         except ImageReadError as exc:
-            skipped.append(f"{image['image_id']}: {exc.reason}")
+            skipped.append(f"{image_id}: {exc.reason}")
     return written, skipped
 
 
-__all__ = ["write_dicom_objects"]
+__all__ = ["require_dicom_extra", "write_dicom_objects"]

@@ -15,7 +15,6 @@ from its tables. Drawing is OpenCV's; hulls are scipy's.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 from scipy.spatial import ConvexHull, QhullError
+
+from calcdetect.exports._run import by_image, clear_outputs, recorded_loading, safe_name, source_path
 
 #: Long side (px) of an overview picture; smaller images are not enlarged.
 OVERVIEW_PX = 1500
@@ -142,12 +143,13 @@ def draw_crop(image: np.ndarray, calcifications: Sequence[dict], cluster: dict, 
     return picture
 
 
-def write_overlays(run_dir, *, load=None, truth_path=None, out_dir=None) -> list[Path]:
+def write_overlays(run_dir, *, load=None, truth_path=None, evaluation=None,
+                   out_dir=None) -> tuple[list[Path], list[str]]:
     """Draw every processed image of a finished run into ``run_dir/overlays`` (or `out_dir`).
 
-    Per image ``<id>.png`` (the overview) and ``<id>.cluster<k>.png`` per cluster (the
-    crops), ``<id>`` the image id with ``/`` and other characters unsafe in file names
-    replaced by ``_``.
+    Per image ``<name>.png`` (the overview) and ``<name>.cluster<k>.png`` per cluster (the
+    crops), ``<name>`` the image id as a file name (:func:`safe_name`). Pictures an
+    earlier call left there are removed first, so none is stale.
 
     Parameters
     ----------
@@ -158,70 +160,64 @@ def write_overlays(run_dir, *, load=None, truth_path=None, out_dir=None) -> list
         recorded in its ``run.json`` (the defaults without one).
     truth_path : str or PathLike, optional
         A ``truth.json``: its clusters drawn, hits and misses marked.
+    evaluation : Evaluation, optional
+        :func:`calcdetect.evaluate.evaluate` of the run against `truth_path`, when the
+        caller has it already.
     out_dir : str or PathLike, optional
 
     Returns
     -------
-    list of Path
-        The files written.
+    written : list of Path
+    skipped : list of str
+        ``"<image_id>: <reason>"`` for each image that could not be read again.
 
     Raises
     ------
     FileNotFoundError
         When a table is missing.
     """
-    from calcdetect.io import LoadOptions, read_mammogram
+    from calcdetect.errors import ImageReadError
+    from calcdetect.io import read_mammogram
     from calcdetect.schema import read_table
 
     run_dir = Path(run_dir)
     out = Path(out_dir) if out_dir is not None else run_dir / "overlays"
+    clear_outputs(out, "*.png")
     out.mkdir(parents=True, exist_ok=True)
-    if load is None:
-        load = _recorded_loading(run_dir, LoadOptions)
+    load = recorded_loading(run_dir) if load is None else load
     images = [r for r in read_table(run_dir, "images") if r["status"] == "ok"]
-    calcifications = _by_image(read_table(run_dir, "calcifications"))
-    clusters = _by_image(read_table(run_dir, "clusters"))
-    outlines, false_positives = truth_outlines(truth_path, run_dir) if truth_path is not None else ({}, {})
-    written = []
+    calcifications = by_image(read_table(run_dir, "calcifications"))
+    clusters = by_image(read_table(run_dir, "clusters"))
+    outlines, false_positives = ({}, {}) if truth_path is None else truth_outlines(truth_path, run_dir,
+                                                                                  evaluation=evaluation)
+    written, skipped = [], []
     for row in images:
         image_id = row["image_id"]
-        mammogram = read_mammogram(row["path"], load)
+        try:
+            mammogram = read_mammogram(source_path(run_dir, row), load)
+        except ImageReadError as exc:
+            skipped.append(f"{image_id}: {exc.reason}")
+            continue
         name = safe_name(image_id)
         picture = draw_overview(mammogram.image, calcifications.get(image_id, []), clusters.get(image_id, []),
-                                truth=outlines.get(image_id, ()), false_positives=false_positives.get(image_id,
-                                                                                                      frozenset()))
+                                truth=outlines.get(image_id, ()),
+                                false_positives=false_positives.get(image_id, frozenset()))
         written.append(_write_png(out / f"{name}.png", picture))
         for cluster in clusters.get(image_id, []):
             crop = draw_crop(mammogram.image, calcifications.get(image_id, []), cluster, spacing=mammogram.spacing)
             written.append(_write_png(out / f"{name}.cluster{cluster['cluster_id']}.png", crop))
-    return written
+    return written, skipped
 
 
-def _recorded_loading(run_dir: Path, options_type):
-    """The LoadOptions a run recorded in its run.json (the defaults when it has none)."""
-    import json
-
-    try:
-        recorded = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["parameters"]["loading"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return options_type()
-    if isinstance(recorded.get("spacing_mm"), list):
-        recorded["spacing_mm"] = tuple(recorded["spacing_mm"])
-    return options_type(**recorded)
-
-
-def safe_name(image_id: str) -> str:
-    """`image_id` as one file name: path separators and unsafe characters become ``_``."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", image_id).strip("._") or "image"
-
-
-def truth_outlines(truth_path, run_dir) -> tuple[dict, dict]:
+def truth_outlines(truth_path, run_dir, *, evaluation=None) -> tuple[dict, dict]:
     """Truth outlines per image and the ids of detected clusters that hit no truth, by
-    :func:`calcdetect.evaluate.evaluate`'s matching."""
+    :func:`calcdetect.evaluate.evaluate`'s matching (`evaluation`, or one made here)."""
     from calcdetect.evaluate import evaluate, load_truth
     from calcdetect.schema import read_table
 
-    matches = evaluate(truth_path, run_dir, n_bootstrap=0).clusters.matches
+    if evaluation is None:
+        evaluation = evaluate(truth_path, run_dir, n_bootstrap=0)
+    matches = evaluation.clusters.matches
     hit = {(m.image_id, m.truth_cluster_id) for m in matches}
     matched = {(m.image_id, m.predicted_cluster_id) for m in matches}
     outlines = {
@@ -233,23 +229,17 @@ def truth_outlines(truth_path, run_dir) -> tuple[dict, dict]:
     }
     false_positives = {image_id: frozenset(int(r["cluster_id"]) for r in rows
                                            if (image_id, int(r["cluster_id"])) not in matched)
-                       for image_id, rows in _by_image(read_table(run_dir, "clusters")).items()}
+                       for image_id, rows in by_image(read_table(run_dir, "clusters")).items()}
     return outlines, false_positives
 
 
-def _by_image(rows: list[dict]) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {}
-    for row in rows:
-        out.setdefault(row["image_id"], []).append(row)
-    return out
-
-
 def _point(row: float, col: float, scale: float) -> tuple[int, int]:
-    return int(round(col * scale)), int(round(row * scale))
+    """The pixel of the scaled picture holding (row, col) of the image (pixel centres at +0.5)."""
+    return int(round((col + 0.5) * scale - 0.5)), int(round((row + 0.5) * scale - 0.5))
 
 
 def _draw_hull(picture, points: np.ndarray, scale: float, colour, thickness: int, *, pad: int) -> None:
-    xy = np.column_stack([points[:, 1], points[:, 0]]) * scale
+    xy = (np.column_stack([points[:, 1], points[:, 0]]) + 0.5) * scale - 0.5
     if len(xy) >= 3:
         try:
             xy = xy[ConvexHull(xy).vertices]

@@ -45,7 +45,7 @@ function sortBy(key, descending) {
   rows.forEach(function (row) { body.appendChild(row); });
   table.dataset.sortedBy = key + (descending ? ' descending' : ' ascending');
 }
-document.querySelectorAll('#clusters th').forEach(function (th) {
+document.querySelectorAll('#clusters th[data-key]').forEach(function (th) {
   th.addEventListener('click', function () {
     const again = document.getElementById('clusters').dataset.sortedBy === th.dataset.key + ' descending';
     sortBy(th.dataset.key, !again);
@@ -72,8 +72,8 @@ pre { background: #f7f7f7; padding: 0.6em; overflow-x: auto; }
 """
 
 
-def write_report(run_dir, *, truth_path=None) -> Path:
-    """Write ``report.html`` for a finished run folder (and its overlays when missing).
+def write_report(run_dir, *, truth_path=None, draw: bool = True) -> Path:
+    """Write ``report.html`` for a finished run folder, with its overlays.
 
     Parameters
     ----------
@@ -81,6 +81,9 @@ def write_report(run_dir, *, truth_path=None) -> Path:
         Output folder of ``calcdetect detect``.
     truth_path : str or PathLike, optional
         A ``truth.json``: the page adds the evaluation, the overlays the truth.
+    draw : bool
+        Draw the overlays (:func:`calcdetect.exports.overlay.write_overlays`); False
+        when the caller has just drawn them.
 
     Returns
     -------
@@ -95,22 +98,25 @@ def write_report(run_dir, *, truth_path=None) -> Path:
         With a truth file, when matplotlib is missing (``pip install 'calcdetect[report]'``).
     """
     from calcdetect.atomic import atomic_write_text
-    from calcdetect.exports.overlay import safe_name, write_overlays
+    from calcdetect.exports.overlay import write_overlays
     from calcdetect.schema import read_table
 
     run_dir = Path(run_dir)
     run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     images = read_table(run_dir, "images")
     clusters = read_table(run_dir, "clusters")
-    ok = [r for r in images if r["status"] == "ok"]
-    overlays = run_dir / "overlays"
-    wanted = [overlays / f"{safe_name(r['image_id'])}.png" for r in ok]
-    if truth_path is not None or not all(p.is_file() for p in wanted):
-        write_overlays(run_dir, truth_path=truth_path)
-    parts = [f"<h1>calcdetect run: {html.escape(run_dir.name)}</h1>", _summary(run, images, clusters)]
+    evaluation = None
     if truth_path is not None:
-        parts.append(_evaluation_section(run_dir, Path(truth_path)))
-    parts += [_clusters_section(clusters), _failures_section(images), _warnings_section(images),
+        from calcdetect.evaluate import evaluate
+
+        evaluation = evaluate(truth_path, run_dir)
+    skipped = write_overlays(run_dir, truth_path=truth_path, evaluation=evaluation)[1] if draw else []
+    parts = [f"<h1>calcdetect run: {html.escape(run_dir.name)}</h1>",
+             "<p><strong>A research aid, not a diagnosis.</strong> Scores are estimates of a model fitted on "
+             "synthetic mammograms.</p>", _summary(run, images, clusters)]
+    if evaluation is not None:
+        parts.append(_evaluation_section(run_dir, Path(truth_path), evaluation))
+    parts += [_clusters_section(clusters), _failures_section(images), _warnings_section(images, skipped),
               _settings_section(run)]
     page = ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             f"<title>calcdetect report: {html.escape(run_dir.name)}</title>\n<style>{_STYLE}</style>\n</head>\n"
@@ -120,20 +126,21 @@ def write_report(run_dir, *, truth_path=None) -> Path:
 
 def _summary(run: dict, images: list[dict], clusters: list[dict]) -> str:
     counts = run.get("images", {})
-    suspicious = sum(1 for c in clusters if (c.get("score") or 0) >= 0.3)
+    suspicious = sum(r.get("n_suspicious_clusters") or 0 for r in images)
+    high = sum(1 for c in clusters if (c.get("score") or 0) >= 0.3)
     rows = [
         ("calcdetect", f"{run.get('calcdetect_version')} (schema version {run.get('schema_version')})"),
         ("started / finished", f"{run.get('started')} / {run.get('finished')}"),
         ("images", f"{counts.get('total', len(images))}: {counts.get('ok')} ok, {counts.get('failed')} failed"),
         ("calcifications", str(run.get("n_calcifications"))),
-        ("clusters", f"{len(clusters)} ({suspicious} scoring 0.3 or more)"),
+        ("clusters", f"{len(clusters)}: {suspicious} of a suspicious BI-RADS morphology, {high} scoring 0.3 or more"),
         ("run", f"{run.get('execution', {}).get('executor')}, {run.get('seconds')} s"),
     ]
     return "<h2>Summary</h2>\n" + _table(("", ""), rows, head=False)
 
 
 def _clusters_section(clusters: list[dict]) -> str:
-    from calcdetect.exports.overlay import safe_name
+    from calcdetect.exports._run import safe_name
 
     heads = "".join(f'<th data-key="{key}" data-numeric="{str(numeric).lower()}">{html.escape(title)}</th>'
                     for key, title, numeric in CLUSTER_HEADINGS)
@@ -164,8 +171,9 @@ def _failures_section(images: list[dict]) -> str:
     return "<h2>Failures</h2>\n" + _table(("image", "reason"), failed)
 
 
-def _warnings_section(images: list[dict]) -> str:
+def _warnings_section(images: list[dict], skipped: list[str]) -> str:
     rows = [(r["image_id"], w) for r in images if r.get("warnings") for w in r["warnings"].split("; ")]
+    rows += [(reason.split(": ", 1)[0], "no picture: " + reason.split(": ", 1)[-1]) for reason in skipped]
     if not rows:
         return "<h2>Warnings</h2>\n<p>None.</p>"
     return "<h2>Warnings</h2>\n" + _table(("image", "warning"), rows)
@@ -176,10 +184,9 @@ def _settings_section(run: dict) -> str:
     return f"<h2>Settings</h2>\n<pre>{html.escape(text)}</pre>"
 
 
-def _evaluation_section(run_dir: Path, truth_path: Path) -> str:
-    from calcdetect.evaluate import evaluate, format_summary
+def _evaluation_section(run_dir: Path, truth_path: Path, evaluation) -> str:
+    from calcdetect.evaluate import format_summary
 
-    evaluation = evaluate(truth_path, run_dir)
     froc = run_dir / "froc.png"
     plot_froc(evaluation.clusters.froc, froc, operating_points=evaluation.clusters.operating_points)
     parts = ["<h2>Evaluation</h2>", f"<p>Against <code>{html.escape(str(truth_path))}</code>.</p>",
@@ -211,31 +218,35 @@ def plot_froc(froc, path, *, operating_points=()) -> Path:
         When matplotlib is missing (``pip install 'calcdetect[report]'``).
     """
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
     except ImportError:
         raise ImportError("the report's FROC curve needs matplotlib: pip install 'calcdetect[report]'") from None
-    figure, axes = plt.subplots(figsize=(5.6, 4.0), dpi=100)
-    try:
-        x = [0.0, *map(float, froc.fp_per_image)]
-        y = [0.0, *map(float, froc.sensitivity)]
-        right = max(8.0, x[-1])
-        axes.step([*x, right], [*y, y[-1]], where="post", color="#c03030")  # flat after the last detection
-        for point in operating_points:
-            axes.plot(point.fp_per_image, point.sensitivity, "o", color="#303030", markersize=4)
-        axes.set_xscale("symlog", linthresh=0.1)
-        axes.set_xlim(0, right)
-        axes.set_ylim(0, 1.02)
-        axes.set_xlabel("false-positive clusters per image")
-        axes.set_ylabel("cluster sensitivity")
-        axes.set_title(f"FROC ({froc.n_truth} truth clusters, {froc.n_images} images)")
-        axes.grid(alpha=0.3)
-        figure.tight_layout()
-        figure.savefig(path)
-    finally:
-        plt.close(figure)
+    import io
+
+    from calcdetect.atomic import atomic_open
+
+    figure = Figure(figsize=(5.6, 4.0), dpi=100)  # no pyplot: the caller's backend stays as it is
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    x = [0.0, *map(float, froc.fp_per_image)]
+    y = [0.0, *map(float, froc.sensitivity)]
+    right = max(8.0, x[-1])
+    axes.step([*x, right], [*y, y[-1]], where="post", color="#c03030")  # flat after the last detection
+    for point in operating_points:
+        axes.plot(point.fp_per_image, point.sensitivity, "o", color="#303030", markersize=4)
+    axes.set_xscale("symlog", linthresh=0.1)
+    axes.set_xlim(0, right)
+    axes.set_ylim(0, 1.02)
+    axes.set_xlabel("false-positive clusters per image")
+    axes.set_ylabel("cluster sensitivity")
+    axes.set_title(f"FROC ({froc.n_truth} truth clusters, {froc.n_images} images)")
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    with atomic_open(path, "wb") as fh:
+        fh.write(buffer.getvalue())
     return Path(path)
 
 

@@ -76,9 +76,33 @@ def test_detections_scored_against_themselves_give_ap_1(run, capsys):
 
 
 def test_image_coordinates_follow_coco(run):
+    """Every calcification's box is centred on its centroid, shifted to COCO's pixel-corner origin."""
     document = coco_detections(run)
+    images = {i["id"]: i["calcdetect_image_id"] for i in document["images"]}
+    boxes = [(images[a["image_id"]], a["bbox"]) for a in document["annotations"] if a["category_id"] == 1]
     calcifications = read_table(run, "calcifications")
-    first = next(a for a in document["annotations"] if a["category_id"] == 1)
-    r = calcifications[0]
-    x, y, w, h = first["bbox"]
-    np.testing.assert_allclose([x + w / 2, y + h / 2], [r["col"] + 0.5, r["row"] + 0.5], atol=1e-3)
+    assert [b[0] for b in boxes] == [r["image_id"] for r in calcifications]
+    for (_, (x, y, w, h)), r in zip(boxes, calcifications):
+        np.testing.assert_allclose([x + w / 2, y + h / 2], [r["col"] + 0.5, r["row"] + 0.5], atol=2e-3)
+        assert w == pytest.approx(h) and w >= 1.0  # the square round the major axis (square pixels here)
+
+
+def test_an_undescribed_cluster_is_no_birads_claim(tmp_path):
+    from calcdetect.exports.coco import UNDESCRIBED
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(SAMPLES / "synth_0000.dcm", folder / "synth_0000.dcm")
+    out = tmp_path / "out"
+    assert main(["detect", str(folder), "--out", str(out), "--jobs", "1", "--quiet"]) == 0
+    path = out / "clusters.csv"
+    text = path.read_text().splitlines()
+    header = text[0].split(",")
+    rows = [line.split(",") for line in text[1:]]
+    for row in rows:
+        row[header.index("morphology")] = ""
+    path.write_text("\n".join([",".join(header), *(",".join(r) for r in rows)]) + "\n")
+    document = coco_detections(out)
+    names = {c["id"]: c["name"] for c in document["categories"]}
+    clusters = [a for a in document["annotations"] if a["category_id"] != 1]
+    assert clusters and all(names[a["category_id"]] == UNDESCRIBED for a in clusters)

@@ -82,6 +82,8 @@ def source_header(path):
     """
     import pydicom
 
+    if not Path(path).is_file():
+        raise ImageReadError(path, "file not found (moved since the run?): DICOM SR and SEG copy its header")
     try:
         header = pydicom.dcmread(path, stop_before_pixels=True)
     except Exception as exc:  # pydicom raises many types on non-DICOM files
@@ -174,8 +176,7 @@ def write_cad_sr(source, clusters: Sequence[dict], calcifications: Sequence[dict
         manufacturer="calcdetect", series_description="calcdetect calcification clusters (research use)",
         is_complete=True, is_final=False)
     sr.SoftwareVersions = software_version
-    sr.save_as(path, enforce_file_format=True)
-    return Path(path)
+    return _save(sr, path)
 
 
 def write_calcification_seg(source, calcifications: Sequence[dict], path, *, spacing, software_version: str) -> Path:
@@ -218,12 +219,21 @@ def write_calcification_seg(source, calcifications: Sequence[dict], path, *, spa
         manufacturer="calcdetect", manufacturer_model_name="calcdetect", software_versions=software_version,
         device_serial_number="0", series_description="calcdetect calcifications (research use)",
         omit_empty_frames=False)
-    seg.save_as(path, enforce_file_format=True)
-    return Path(path)
+    return _save(seg, path)
 
 
 def calcification_mask(shape: tuple[int, int], calcifications: Sequence[dict], *, spacing) -> np.ndarray:
-    """(rows, cols) bool: every calcification as the disk of its equivalent diameter (at least one pixel)."""
+    """(rows, cols) bool: every calcification as the disk of its equivalent diameter (at least one pixel).
+
+    Parameters
+    ----------
+    shape : tuple of 2 int
+        Rows and columns of the image.
+    calcifications : sequence of dict
+        Rows of the calcifications table (``row``, ``col`` in pixels, ``diameter_mm``).
+    spacing : tuple of 2 floats
+        Pixel spacing (row_mm, col_mm).
+    """
     import cv2
 
     mask = np.zeros(shape, np.uint8)
@@ -253,6 +263,15 @@ def _region(members: np.ndarray, cluster: dict) -> dict:
     centre = np.array([cluster["col"] + 0.5, cluster["row"] + 0.5])
     reach = max(float(np.max(np.hypot(*(points - centre).T))) if len(points) else 0.0, 1.0)
     return {"graphic_type": hd.sr.GraphicTypeValues.CIRCLE, "graphic_data": np.vstack([centre, centre + [reach, 0]])}
+
+
+def _save(dataset, path) -> Path:
+    """Write `dataset` as a DICOM file, atomically (a temporary file renamed)."""
+    from calcdetect.atomic import atomic_open
+
+    with atomic_open(path, "wb") as fh:
+        dataset.save_as(fh, enforce_file_format=True)
+    return Path(path)
 
 
 def _uid(*parts) -> str:
