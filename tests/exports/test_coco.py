@@ -1,32 +1,21 @@
 """COCO export: loadable by pycocotools unchanged, boxes where the tables put the detections."""
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from calcdetect.cli import main
 from calcdetect.exports import COCO_FILE, coco_detections
 from calcdetect.schema import read_table
 
-pycocotools = pytest.importorskip("pycocotools.coco", reason="pycocotools is in the test extra")
-
 SAMPLES = Path(__file__).parents[2] / "data" / "samples"
 
+pycocotools = pytest.importorskip("pycocotools.coco", reason="pycocotools is in the test extra")
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("coco")
-    folder = root / "in"
-    folder.mkdir()
-    for name in ("synth_0000.dcm", "synth_0003.dcm"):
-        shutil.copy(SAMPLES / name, folder / name)
-    (folder / "broken.dcm").write_bytes(b"\0" * 128 + b"DICM")
-    out = root / "out"
-    assert main(["detect", str(folder), "--out", str(out), "--jobs", "1", "--quiet", "--coco"]) == 0
-    return out
+def run(tmp_path_factory, detect_samples):
+    return detect_samples(tmp_path_factory.mktemp("coco"), ("synth_0000.dcm", "synth_0003.dcm"), "--coco", broken=True)
 
 
 def test_pycocotools_loads_it_and_counts_agree(run):
@@ -87,14 +76,10 @@ def test_image_coordinates_follow_coco(run):
         assert w == pytest.approx(h) and w >= 1.0  # the square round the major axis (square pixels here)
 
 
-def test_an_undescribed_cluster_is_no_birads_claim(tmp_path):
+def test_an_undescribed_cluster_is_no_birads_claim(tmp_path, detect_samples):
     from calcdetect.exports.coco import UNDESCRIBED
 
-    folder = tmp_path / "in"
-    folder.mkdir()
-    shutil.copy(SAMPLES / "synth_0000.dcm", folder / "synth_0000.dcm")
-    out = tmp_path / "out"
-    assert main(["detect", str(folder), "--out", str(out), "--jobs", "1", "--quiet"]) == 0
+    out = detect_samples(tmp_path, ("synth_0000.dcm",))
     path = out / "clusters.csv"
     text = path.read_text().splitlines()
     header = text[0].split(",")

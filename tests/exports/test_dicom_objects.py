@@ -9,29 +9,22 @@ import pydicom
 import pytest
 from shapely.geometry import Point, Polygon
 
-from calcdetect.cli import main
 from calcdetect.io.dicom.derived import DISTRIBUTION_CODES, MORPHOLOGY_CODES, calcification_mask, coded
 from calcdetect.lexicon import Distribution, Morphology
 from calcdetect.schema import read_table
 
+SAMPLES = Path(__file__).parents[2] / "data" / "samples"
+
 hd = pytest.importorskip("highdicom", reason="highdicom is in the test extra (calcdetect[dicom])")
 
-SAMPLES = Path(__file__).parents[2] / "data" / "samples"
 NAMES = ("synth_0000.dcm", "synth_0004.dcm")
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("dicom")
-    folder = root / "in"
-    folder.mkdir()
-    for name in NAMES:
-        shutil.copy(SAMPLES / name, folder / name)
-    cv2.imwrite(str(folder / "raster.png"), pydicom.dcmread(SAMPLES / "synth_0001.dcm").pixel_array)
-    out = root / "out"
-    assert main(["detect", str(folder), "--out", str(out), "--jobs", "1", "--quiet", "--spacing-mm", "0.085",
-                 "--dicom-sr", "--dicom-seg"]) == 0
-    return out
+def run(tmp_path_factory, detect_samples):
+    raster = {"raster.png": lambda path: cv2.imwrite(str(path), pydicom.dcmread(SAMPLES / "synth_0001.dcm").pixel_array)}
+    return detect_samples(tmp_path_factory.mktemp("dicom"), NAMES, "--spacing-mm", "0.085", "--dicom-sr",
+                          "--dicom-seg", extra=raster)
 
 
 def _rows(run, table, name):

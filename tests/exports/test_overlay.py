@@ -25,17 +25,9 @@ from calcdetect.schema import read_table
 
 SAMPLES = Path(__file__).parents[2] / "data" / "samples"
 
-
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("overlay")
-    folder = root / "in"
-    folder.mkdir()
-    for name in ("synth_0000.dcm", "synth_0003.dcm"):
-        shutil.copy(SAMPLES / name, folder / name)
-    out = root / "out"
-    assert main(["detect", str(folder), "--out", str(out), "--jobs", "1", "--quiet", "--overlays"]) == 0
-    return out
+def run(tmp_path_factory, detect_samples):
+    return detect_samples(tmp_path_factory.mktemp("overlay"), ("synth_0000.dcm", "synth_0003.dcm"), "--overlays")
 
 
 def _near(picture, row, col, colour, radius):
@@ -71,13 +63,9 @@ def test_a_crop_per_cluster_at_native_resolution(run):
         assert abs(crop.shape[0] - height) <= 1  # inside the image: the box plus 2 mm each side
 
 
-def test_truth_outlines_mark_hits_misses_and_false_positives(tmp_path):
+def test_truth_outlines_mark_hits_misses_and_false_positives(tmp_path, detect_samples):
     """Evaluate's matching decides the marks: drop a detected cluster and its truth becomes a miss."""
-    folder = tmp_path / "in"
-    folder.mkdir()
-    shutil.copy(SAMPLES / "synth_0000.dcm", folder / "synth_0000.dcm")
-    out = tmp_path / "out"
-    assert main(["detect", str(folder), "--out", str(out), "--jobs", "1", "--quiet"]) == 0
+    out = detect_samples(tmp_path, ("synth_0000.dcm",))
     truth = SAMPLES / "truth.json"
     outlines, false_positives = truth_outlines(truth, out)
     assert outlines["synth_0000.dcm"] and all(o.hit for o in outlines["synth_0000.dcm"])

@@ -1,6 +1,7 @@
 """report.html: a static page whose pictures load and whose cluster table sorts, checked in a
 real browser (headless Chromium) where one is installed."""
 
+import html
 import re
 import shutil
 import subprocess
@@ -14,20 +15,15 @@ from calcdetect.exports.report import REPORT_FILE
 from calcdetect.schema import read_table
 
 SAMPLES = Path(__file__).parents[2] / "data" / "samples"
+
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def run(tmp_path_factory, detect_samples):
     """The five samples and a broken file, detected with --report, then reported with the truth."""
-    root = tmp_path_factory.mktemp("report")
-    folder = root / "in"
-    folder.mkdir()
-    for path in SAMPLES.glob("*.dcm"):
-        shutil.copy(path, folder / path.name)
-    (folder / "broken.dcm").write_bytes(b"not a mammogram")
-    out = root / "out"
-    assert main(["detect", str(folder), "--out", str(out), "--jobs", "1", "--quiet", "--report"]) == 0
+    out = detect_samples(tmp_path_factory.mktemp("report"), [p.name for p in SAMPLES.glob("*.dcm")], "--report",
+                         broken=True)
     assert (out / REPORT_FILE).is_file()
     assert main(["report", str(out), "--truth", str(SAMPLES / "truth.json")]) == 0
     return out
@@ -57,7 +53,8 @@ def test_every_picture_and_link_lies_next_to_the_page(run):
         assert not re.match(r"[a-z]+://", target), f"{target}: the page must work without a network"
         assert (run / target).is_file(), target
     assert links.rows == len(read_table(run, "clusters")) >= 5
-    assert "broken.dcm" in text and "not a DICOM file" in text  # the failure and its reason
+    failed = next(r for r in read_table(run, "images") if r["status"] == "error")
+    assert failed["image_id"] == "broken.dcm" and html.escape(failed["error"]) in text  # the failure, its reason
     assert "<h3>distribution" in text and "<h3>morphology" in text  # the truth's confusion matrices
 
 
