@@ -35,7 +35,9 @@ class Specks(StructOfArrays):
     diameter_mm : (K,) ndarray
         Equivalent-circle diameter, ``2 * sqrt(area_mm2 / pi)``.
     length_mm, width_mm : (K,) ndarray
-        Major and minor axis of the ellipse with the same second moments.
+        Major and minor axis of the ellipse with the same second moments, each
+        pixel counted as the unit square it covers (1/12 px^2 along each axis), so
+        never below ``4 * sqrt(1/12)``, about 1.15 pixels.
     orientation : (K,) ndarray
         Angle of the major axis from the row axis towards the column axis, in
         radians in (-pi/2, pi/2], measured in mm (so true on anisotropic pixels).
@@ -237,11 +239,14 @@ def find_specks(
     total = np.where(measurable, sums["w"], 1.0)
     area = np.where(measurable, total, 0.0) * row_mm * col_mm
     r_mean, c_mean = sums["r"] / total, sums["c"] / total
-    # Second moments in mm^2; each pixel is a unit square, adding 1/12 px^2 per axis.
-    var_r = (np.maximum(sums["rr"] / total - r_mean**2, 0.0) + 1 / 12) * row_mm**2
-    var_c = (np.maximum(sums["cc"] / total - c_mean**2, 0.0) + 1 / 12) * col_mm**2
+    # Second moments in mm^2 of the pixel centres, made positive semi-definite (signed noise
+    # weights can break Cauchy-Schwarz), then each pixel's own extent added: a unit square
+    # spreads 1/12 px^2 along each axis, so no speck is thinner than a pixel is wide.
+    var_r = np.maximum(sums["rr"] / total - r_mean**2, 0.0) * row_mm**2
+    var_c = np.maximum(sums["cc"] / total - c_mean**2, 0.0) * col_mm**2
     cov = (sums["rc"] / total - r_mean * c_mean) * row_mm * col_mm
-    cov = np.clip(cov, -np.sqrt(var_r * var_c), np.sqrt(var_r * var_c))  # noise can break Cauchy-Schwarz
+    cov = np.clip(cov, -np.sqrt(var_r * var_c), np.sqrt(var_r * var_c))
+    var_r, var_c = var_r + row_mm**2 / 12, var_c + col_mm**2 / 12
     half_trace, det_part = (var_r + var_c) / 2, np.sqrt(((var_r - var_c) / 2) ** 2 + cov**2)
     major, minor = half_trace + det_part, np.maximum(half_trace - det_part, 0.0)
     diameter = 2 * np.sqrt(np.maximum(area, 0.0) / math.pi)

@@ -178,7 +178,9 @@ TABLE_COLUMNS: dict[str, tuple[Column, ...]] = {
                **_PROBABILITY, **_ADDED),
         Column("ppv", _F, "Probability of malignancy given the BI-RADS description (published PPVs; "
                           "docs/birads.md).", **_PROBABILITY, **_ADDED),
-        Column("finding_extent_mm", _F, "Greatest dimension of the finding the cluster is part of.", "mm",
+        Column("finding_extent_mm", _F, "Largest distance between member centroids of the finding the cluster is "
+                                        "part of (unlike extent_mm, without a member diameter added: for a "
+                                        "one-cluster finding it is smaller by about that diameter).", "mm",
                **_SIZE, **_ADDED),
         Column("pleomorphism", _F, "Variation of the members' size and shape (dimensionless).", **_SIZE, **_ADDED),
         Column("linear_fraction", _F, "Fraction of members that are linear or branching.", **_PROBABILITY,

@@ -151,3 +151,20 @@ def test_speck_on_a_flat_response_is_dropped_not_nan(disks):
 def test_bad_detection_settings_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
         Params(**kwargs)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4], ids=["seed1", "seed2", "seed3", "seed4"])
+def test_no_speck_is_thinner_than_a_pixel(seed):
+    """Tiny faint specks on noise (signed weights can break Cauchy-Schwarz of the raw moments)
+    are never measured thinner than a pixel's own extent, 4 sqrt(1/12) px: a one-pixel-wide
+    speck is not a line of zero width."""
+    rng = np.random.default_rng(seed)
+    spacing = (0.07, 0.09)
+    response = rng.normal(0.0, 1.0, (300, 300))
+    for r, c in rng.integers(20, 280, (40, 2)):
+        response[r, c] += 7.0
+        response[r, c + 1] += 5.0  # two-pixel specks
+    specks = find_specks(response, spacing=spacing, threshold=4.0, min_diameter_mm=0.01)
+    assert len(specks) >= 20
+    assert specks.width_mm.min() >= 4 * np.sqrt(1 / 12) * min(spacing) * (1 - 1e-9)
+    assert np.all(specks.length_mm >= specks.width_mm)
