@@ -7,7 +7,6 @@ for it; only ``seconds`` differs from run to run.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, fields
 from os import PathLike
@@ -21,6 +20,7 @@ from calcdetect.io import LoadOptions, Mammogram, SpacingSource, read_mammogram
 from calcdetect.io.hints import MAMMOGRAPHY_VIEWS
 from calcdetect.io.mammogram import as_spacing, check_values
 from calcdetect.pipeline import Params, Result, detect_mammogram
+from calcdetect.results import plain_value
 from calcdetect.schema import SCHEMA_VERSION, TABLES
 
 #: Options :func:`detect` takes for an array source (a file's come from its header).
@@ -87,7 +87,8 @@ class Detection:
 
     def to_records(self) -> dict[str, list[dict]]:
         """The three tables as lists of rows (plain Python values, None where missing)."""
-        return {name: [_plain_row(row, TABLES[name]) for row in getattr(self, name)] for name in TABLES}
+        return {name: [{column: plain_value(row.get(column)) for column in TABLES[name]} for row in getattr(self, name)]
+                for name in TABLES}
 
     def to_dict(self) -> dict:
         """A JSON-serialisable dict: schema version, the image, and the three tables' rows."""
@@ -222,18 +223,6 @@ def _detection(outcome: ImageOutcome, mammogram: Mammogram, result: Result, *, w
 
 def _ordered(row: dict, columns) -> dict:
     return {name: row.get(name) for name in columns}
-
-
-def _plain_row(row: dict, columns) -> dict:
-    return {name: _plain(row.get(name)) for name in columns}
-
-
-def _plain(value):
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 __all__ = ["ARRAY_OPTIONS", "Detection", "ImageInfo", "detect"]

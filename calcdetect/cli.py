@@ -35,8 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     from calcdetect.results import FORMATS
 
     defaults = Params()
-    detect = sub.add_parser("detect", help="find, cluster and describe calcifications in mammograms (DICOM, PNG, "
-                                           "TIFF, PGM / PNM, JPEG, DDSM .LJPEG)",
+    detect = sub.add_parser("detect", help=f"find, cluster and describe calcifications in mammograms ({INPUT_FORMATS})",
                             description="Find, cluster and describe calcifications; write images.csv, "
                                         "calcifications.csv, clusters.csv and run.json into --out.")
     detect.add_argument("paths", nargs="+", metavar="PATH",
@@ -250,13 +249,7 @@ def _detect(args) -> int:
 
         write_coco(args.out)
     if args.overlays or args.report:
-        from calcdetect.exports import write_overlays
-
-        written, skipped = write_overlays(args.out, load=_load_options(args))
-        for reason in skipped:
-            print(f"no picture of {reason}", file=sys.stderr)
-        if not args.quiet:
-            print(f"{_count(len(written), 'picture')} in {args.out}/overlays/")
+        _draw_overlays(args.out, quiet=args.quiet, load=_load_options(args))
     if args.report:
         from calcdetect.exports import write_report
 
@@ -267,8 +260,8 @@ def _detect(args) -> int:
         from calcdetect.exports.dicom import write_dicom_objects
 
         written, skipped = write_dicom_objects(args.out, sr=args.dicom_sr, seg=args.dicom_seg)
-        for reason in skipped:
-            print(f"no DICOM SR / SEG for {reason}", file=sys.stderr)
+        for image_id, reason in skipped:
+            print(f"no DICOM SR / SEG for {image_id}: {reason}", file=sys.stderr)
         if not args.quiet:
             print(f"{_count(len(written), 'DICOM object')} in {args.out}/dicom/")
     return 0 if summary.n_ok > 0 else 1
@@ -298,7 +291,9 @@ class _Progress:
     def update(self, outcome) -> None:
         row = outcome.image
         if outcome.ok and row.get("warnings") and not self.quiet:  # once per image, as in the warnings column
-            for warning in row["warnings"].split("; "):
+            from calcdetect.results import WARNING_SEPARATOR
+
+            for warning in row["warnings"].split(WARNING_SEPARATOR):
                 self._say(f"warning {row['image_id']}: {warning}")
         if not outcome.ok:
             self.failed += 1
@@ -341,13 +336,19 @@ def _evaluate(args) -> int:
     if args.json:
         write_json(args.json, evaluation.to_dict())
     if args.overlays:
-        from calcdetect.exports import write_overlays
-
-        written, skipped = write_overlays(args.pred, truth_path=args.truth)
-        for reason in skipped:
-            print(f"no picture of {reason}", file=sys.stderr)
-        print(f"{_count(len(written), 'picture')} in {args.pred}/overlays/")
+        _draw_overlays(args.pred, quiet=False, truth_path=args.truth)
     return 0
+
+
+def _draw_overlays(out: Path, *, quiet: bool, **options) -> None:
+    """Draw a run's overlays, saying which images had none and why, and (unless quiet) how many."""
+    from calcdetect.exports import write_overlays
+
+    written, skipped = write_overlays(out, **options)
+    for image_id, reason in skipped:
+        print(f"no picture of {image_id}: {reason}", file=sys.stderr)
+    if not quiet:
+        print(f"{_count(len(written), 'picture')} in {out}/overlays/")
 
 
 def _report(args) -> int:
@@ -360,7 +361,7 @@ def _report(args) -> int:
 
 
 def _schema(args) -> int:
-    from calcdetect.schema import validate_run, write_schema_files
+    from calcdetect.schema import SCHEMA_VERSION, validate_run, write_schema_files
 
     if args.write is not None:
         for path in write_schema_files(args.write):
@@ -375,14 +376,8 @@ def _schema(args) -> int:
     except (ValueError, FileNotFoundError, jsonschema.ValidationError) as exc:  # cells, order, counts, tables
         print(f"calcdetect schema: {args.check} does not follow the schema: {exc}", file=sys.stderr)
         return 1
-    print(f"{args.check}: the tables and run.json follow schema version {_schema_version()}")
+    print(f"{args.check}: the tables and run.json follow schema version {SCHEMA_VERSION}")
     return 0
-
-
-def _schema_version() -> int:
-    from calcdetect.schema import SCHEMA_VERSION
-
-    return SCHEMA_VERSION
 
 
 if __name__ == "__main__":

@@ -155,7 +155,7 @@ def write_parquet(path, columns: Iterable[str], rows: Iterable[Mapping]) -> Path
     schema = pa.schema([(name, getattr(pa, COLUMN_TYPES[name])()) for name in columns])
     with atomic_open(path, "wb") as fh, pq.ParquetWriter(fh, schema) as writer:
         for batch in _batches(rows, PARQUET_BATCH_ROWS):
-            data = {name: [_plain_or_none(row.get(name)) for row in batch] for name in columns}
+            data = {name: [plain_value(row.get(name)) for row in batch] for name in columns}
             writer.write_table(pa.Table.from_pydict(data, schema=schema))
     return Path(path)
 
@@ -174,7 +174,8 @@ def _batches(rows: Iterable, size: int):
     yield batch  # possibly empty: an empty table still gets its schema
 
 
-def _plain_or_none(value):
+def plain_value(value):
+    """A cell as a plain Python value: numpy scalars as Python numbers, NaN as None (missing)."""
     if value is None:
         return None
     if isinstance(value, (float, np.floating)) and math.isnan(value):

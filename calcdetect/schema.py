@@ -388,11 +388,18 @@ def read_table(folder, table: str, *, table_format: str | None = None) -> list[d
     return rows
 
 
-def _recorded_format(folder: Path) -> str | None:
+def run_record(folder) -> dict:
+    """A run folder's ``run.json`` as recorded ({} when it has none or it cannot be read)."""
     try:
-        return json.loads((folder / "run.json").read_text(encoding="utf-8"))["execution"]["table_format"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+        record = json.loads((Path(folder) / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _recorded_format(folder: Path) -> str | None:
+    execution = run_record(folder).get("execution")
+    return execution.get("table_format") if isinstance(execution, dict) else None
 
 
 def table_columns(folder, table: str) -> list[str]:
@@ -483,6 +490,7 @@ __all__ = [
     "ColumnType",
     "read_table",
     "run_json_schema",
+    "run_record",
     "schema_markdown",
     "table_columns",
     "table_json_schema",

@@ -36,10 +36,16 @@ from calcdetect.errors import CalcdetectError
 
 PARTS = "parts"
 
-#: What :mod:`calcdetect.exports` writes into a run folder: cleared with the run it was made of
-#: (``--overwrite``), so no picture, report or DICOM object of other results survives.
-EXPORT_FOLDERS = ("overlays", "dicom")
-EXPORT_FILES = ("report.html", "froc.png", "detections.coco.json")
+#: What :mod:`calcdetect.exports` writes into a run folder (named here, with the rest of the
+#: folder's layout): cleared with the run it was made of (``--overwrite``), so no picture,
+#: report or DICOM object of other results survives.
+OVERLAYS = "overlays"
+DICOM_OBJECTS = "dicom"
+REPORT_FILE = "report.html"
+FROC_FILE = "froc.png"
+COCO_FILE = "detections.coco.json"
+EXPORT_FOLDERS = (OVERLAYS, DICOM_OBJECTS)
+EXPORT_FILES = (REPORT_FILE, FROC_FILE, COCO_FILE)
 SETTINGS = "settings.json"
 TABLES = ("images", "calcifications", "clusters")
 

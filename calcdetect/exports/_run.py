@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from pathlib import Path
+
+from calcdetect.schema import run_record
 
 
 def safe_name(image_id: str) -> str:
@@ -16,14 +17,6 @@ def safe_name(image_id: str) -> str:
     if slug == image_id:
         return slug
     return f"{slug}-{hashlib.sha256(image_id.encode('utf-8')).hexdigest()[:8]}"
-
-
-def run_record(run_dir: Path) -> dict:
-    """The run's ``run.json`` ({} when it has none or it cannot be read)."""
-    try:
-        return json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
 
 
 def source_path(run_dir: Path, image: dict) -> Path:

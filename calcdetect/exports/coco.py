@@ -26,9 +26,7 @@ from pathlib import Path
 
 from calcdetect.lexicon import Morphology
 from calcdetect.schema import SCHEMA_VERSION, read_table
-
-#: File name written into a run folder.
-COCO_FILE = "detections.coco.json"
+from calcdetect.store import COCO_FILE
 
 #: Category id of single calcifications; the morphologies follow from 2.
 CALCIFICATION_CATEGORY = 1

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from calcdetect.errors import ImageReadError
 from calcdetect.exports._run import by_image, clear_outputs, safe_name, source_path
+from calcdetect.store import DICOM_OBJECTS
 
 
 def require_dicom_extra() -> None:
@@ -28,7 +29,7 @@ def require_dicom_extra() -> None:
         raise ImportError("DICOM SR and SEG need highdicom: pip install 'calcdetect[dicom]'")
 
 
-def write_dicom_objects(run_dir, *, sr: bool = True, seg: bool = True) -> tuple[list[Path], list[str]]:
+def write_dicom_objects(run_dir, *, sr: bool = True, seg: bool = True) -> tuple[list[Path], list[tuple[str, str]]]:
     """Write the SR and / or SEG of every processed image of a finished run into ``run_dir/dicom``.
 
     Objects an earlier call left there are removed first, so none is stale.
@@ -43,8 +44,8 @@ def write_dicom_objects(run_dir, *, sr: bool = True, seg: bool = True) -> tuple[
     Returns
     -------
     written : list of Path
-    skipped : list of str
-        ``"<image_id>: <reason>"`` for each image given no object (a raster input, a
+    skipped : list of (str, str)
+        (image id, reason) of each image given no object (a raster input, a
         multi-frame one, or an input no longer found).
 
     Raises
@@ -60,7 +61,7 @@ def write_dicom_objects(run_dir, *, sr: bool = True, seg: bool = True) -> tuple[
     from calcdetect.schema import read_table
 
     run_dir = Path(run_dir)
-    out = run_dir / "dicom"
+    out = run_dir / DICOM_OBJECTS
     clear_outputs(out, "*.dcm")
     out.mkdir(exist_ok=True)
     clusters = by_image(read_table(run_dir, "clusters"))
@@ -81,7 +82,7 @@ def write_dicom_objects(run_dir, *, sr: bool = True, seg: bool = True) -> tuple[
                                                        out / f"{name}.seg.dcm", spacing=spacing,
                                                        software_version=__version__))
         except ImageReadError as exc:
-            skipped.append(f"{image_id}: {exc.reason}")
+            skipped.append((image_id, exc.reason))
     return written, skipped
 
 

@@ -24,6 +24,7 @@ import numpy as np
 from scipy.spatial import ConvexHull, QhullError
 
 from calcdetect.exports._run import by_image, clear_outputs, recorded_loading, safe_name, source_path
+from calcdetect.store import OVERLAYS
 
 #: Long side (px) of an overview picture; smaller images are not enlarged.
 OVERVIEW_PX = 1500
@@ -144,7 +145,7 @@ def draw_crop(image: np.ndarray, calcifications: Sequence[dict], cluster: dict, 
 
 
 def write_overlays(run_dir, *, load=None, truth_path=None, evaluation=None,
-                   out_dir=None) -> tuple[list[Path], list[str]]:
+                   out_dir=None) -> tuple[list[Path], list[tuple[str, str]]]:
     """Draw every processed image of a finished run into ``run_dir/overlays`` (or `out_dir`).
 
     Per image ``<name>.png`` (the overview) and ``<name>.cluster<k>.png`` per cluster (the
@@ -168,8 +169,8 @@ def write_overlays(run_dir, *, load=None, truth_path=None, evaluation=None,
     Returns
     -------
     written : list of Path
-    skipped : list of str
-        ``"<image_id>: <reason>"`` for each image that could not be read again.
+    skipped : list of (str, str)
+        (image id, reason) of each image that could not be read again.
 
     Raises
     ------
@@ -181,7 +182,7 @@ def write_overlays(run_dir, *, load=None, truth_path=None, evaluation=None,
     from calcdetect.schema import read_table
 
     run_dir = Path(run_dir)
-    out = Path(out_dir) if out_dir is not None else run_dir / "overlays"
+    out = Path(out_dir) if out_dir is not None else run_dir / OVERLAYS
     clear_outputs(out, "*.png")
     out.mkdir(parents=True, exist_ok=True)
     load = recorded_loading(run_dir) if load is None else load
@@ -196,7 +197,7 @@ def write_overlays(run_dir, *, load=None, truth_path=None, evaluation=None,
         try:
             mammogram = read_mammogram(source_path(run_dir, row), load)
         except ImageReadError as exc:
-            skipped.append(f"{image_id}: {exc.reason}")
+            skipped.append((image_id, exc.reason))
             continue
         name = safe_name(image_id)
         picture = draw_overview(mammogram.image, calcifications.get(image_id, []), clusters.get(image_id, []),
@@ -223,7 +224,8 @@ def truth_outlines(truth_path, run_dir, *, evaluation=None) -> tuple[dict, dict]
     outlines = {
         image.image_id: tuple(
             TruthOutline(points=np.array([(k.row, k.col) for k in c.calcifications], float),
-                         label=f"{c.cluster_id} {c.morphology or ''}".strip(), hit=(image.image_id, c.cluster_id) in hit)
+                         label=f"{c.cluster_id} {c.morphology or ''}".strip(),
+                         hit=(image.image_id, c.cluster_id) in hit)
             for c in image.clusters if c.calcifications)
         for image in load_truth(truth_path).images
     }

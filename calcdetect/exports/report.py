@@ -19,8 +19,8 @@ import html
 import json
 from pathlib import Path
 
-#: File name of the page in a run folder.
-REPORT_FILE = "report.html"
+from calcdetect.results import WARNING_SEPARATOR
+from calcdetect.store import FROC_FILE, REPORT_FILE
 
 #: Columns of the cluster table: (table column, heading, numeric).
 CLUSTER_HEADINGS = (
@@ -171,9 +171,9 @@ def _failures_section(images: list[dict]) -> str:
     return "<h2>Failures</h2>\n" + _table(("image", "reason"), failed)
 
 
-def _warnings_section(images: list[dict], skipped: list[str]) -> str:
-    rows = [(r["image_id"], w) for r in images if r.get("warnings") for w in r["warnings"].split("; ")]
-    rows += [(reason.split(": ", 1)[0], "no picture: " + reason.split(": ", 1)[-1]) for reason in skipped]
+def _warnings_section(images: list[dict], skipped: list[tuple[str, str]]) -> str:
+    rows = [(r["image_id"], w) for r in images if r.get("warnings") for w in r["warnings"].split(WARNING_SEPARATOR)]
+    rows += [(image_id, f"no picture: {reason}") for image_id, reason in skipped]
     if not rows:
         return "<h2>Warnings</h2>\n<p>None.</p>"
     return "<h2>Warnings</h2>\n" + _table(("image", "warning"), rows)
@@ -187,7 +187,7 @@ def _settings_section(run: dict) -> str:
 def _evaluation_section(run_dir: Path, truth_path: Path, evaluation) -> str:
     from calcdetect.evaluate import format_summary
 
-    froc = run_dir / "froc.png"
+    froc = run_dir / FROC_FILE
     plot_froc(evaluation.clusters.froc, froc, operating_points=evaluation.clusters.operating_points)
     parts = ["<h2>Evaluation</h2>", f"<p>Against <code>{html.escape(str(truth_path))}</code>.</p>",
              f'<img src="{froc.name}" alt="cluster FROC curve" width="560">',

@@ -82,8 +82,8 @@ def test_a_raster_input_gets_no_dicom_object_and_a_reason(run, tmp_path):
     copy = tmp_path / "again"
     shutil.copytree(run, copy)
     _, skipped = write_dicom_objects(copy, seg=False)
-    assert len(skipped) == 1 and skipped[0].startswith("raster.png: not a DICOM file")
-    assert "raster inputs get the tables, overlays and COCO only" in skipped[0]
+    assert len(skipped) == 1 and skipped[0][0] == "raster.png" and skipped[0][1].startswith("not a DICOM file")
+    assert "raster inputs get the tables, overlays and COCO only" in skipped[0][1]
 
 
 def test_the_same_detection_gives_the_same_uids(run, tmp_path):

@@ -152,4 +152,4 @@ def test_an_input_gone_is_skipped_with_its_reason(run, tmp_path):
         "/synth_0003.dcm", "/gone_0003.dcm"))
     (copy / "run.json").write_text((copy / "run.json").read_text().replace('"input_root"', '"moved_root"'))
     written, skipped = write_overlays(copy)
-    assert len(skipped) == 1 and skipped[0].startswith("gone_0003.dcm: file not found")
+    assert len(skipped) == 1 and skipped[0][0] == "gone_0003.dcm" and skipped[0][1].startswith("file not found")
