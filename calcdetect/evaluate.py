@@ -1021,7 +1021,7 @@ def _read_table(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[s
     if not path.is_file() and parquet.is_file():
         from calcdetect.schema import read_table
 
-        rows = read_table(path.parent, path.stem)
+        rows = read_table(path.parent, path.stem, table_format="parquet")
         columns = list(rows[0]) if rows else []
         missing = [c for c in required if rows and c not in columns]
         if missing:

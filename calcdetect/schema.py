@@ -363,26 +363,22 @@ def read_table(folder, table: str, *, table_format: str | None = None) -> list[d
     ValueError
         When a cell is not of its column's type (naming the file, row and column).
     """
-    folder = Path(folder)
-    parquet, text = folder / f"{table}.parquet", folder / f"{table}.csv"
-    table_format = table_format or _recorded_format(folder) or ("parquet" if parquet.is_file() else "csv")
-    if table_format == "parquet":
+    path = _table_path(folder, table, table_format)
+    if path.suffix == ".parquet":
         import pyarrow.parquet as pq
 
         return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
-                for row in pq.read_table(parquet).to_pylist()]
-    if not text.is_file():
-        raise FileNotFoundError(f"{text}: not found; give the output folder of 'calcdetect detect'")
+                for row in pq.read_table(path).to_pylist()]
     types = {c.name: c.type for c in TABLE_COLUMNS[table]}
     rows = []
-    with open(text, encoding="utf-8", newline="") as fh:
+    with open(path, encoding="utf-8", newline="") as fh:
         for number, raw in enumerate(csv.DictReader(fh), start=2):
             row = {}
             for name, cell in raw.items():
                 try:
                     row[name] = _typed(cell, types.get(name))
                 except ValueError:
-                    raise ValueError(f"{text}: line {number}, column {name}: {cell!r} is not "
+                    raise ValueError(f"{path}: line {number}, column {name}: {cell!r} is not "
                                      f"{types[name]}") from None
             rows.append(row)
     return rows
@@ -397,21 +393,29 @@ def run_record(folder) -> dict:
     return record if isinstance(record, dict) else {}
 
 
-def _recorded_format(folder: Path) -> str | None:
-    execution = run_record(folder).get("execution")
-    return execution.get("table_format") if isinstance(execution, dict) else None
+def _table_path(folder, table: str, table_format: str | None = None) -> Path:
+    """The file of a run's table (see :func:`read_table` for which format); FileNotFoundError when absent."""
+    folder = Path(folder)
+    if table_format is None:
+        execution = run_record(folder).get("execution")
+        table_format = execution.get("table_format") if isinstance(execution, dict) else None
+    if table_format is None:
+        table_format = "parquet" if (folder / f"{table}.parquet").is_file() else "csv"
+    path = folder / f"{table}.{table_format}"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: not found; give the output folder of 'calcdetect detect'")
+    return path
 
 
 def table_columns(folder, table: str) -> list[str]:
     """The column names of a run's table, from its CSV header or Parquet schema (also when empty),
     in the format :func:`read_table` reads."""
-    folder = Path(folder)
-    parquet = folder / f"{table}.parquet"
-    if (_recorded_format(folder) or ("parquet" if parquet.is_file() else "csv")) == "parquet":
+    path = _table_path(folder, table)
+    if path.suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        return list(pq.read_schema(parquet).names)
-    with open(folder / f"{table}.csv", encoding="utf-8", newline="") as fh:
+        return list(pq.read_schema(path).names)
+    with open(path, encoding="utf-8", newline="") as fh:
         return next(csv.reader(fh), [])
 
 

@@ -148,8 +148,8 @@ def write_overlays(run_dir, *, load=None, truth_path=None, evaluation=None,
                    out_dir=None) -> tuple[list[Path], list[tuple[str, str]]]:
     """Draw every processed image of a finished run into ``run_dir/overlays`` (or `out_dir`).
 
-    Per image ``<name>.png`` (the overview) and ``<name>.cluster<k>.png`` per cluster (the
-    crops), ``<name>`` the image id as a file name (:func:`safe_name`). Pictures an
+    Per image :func:`overview_name` (``<name>.png``) and per cluster :func:`crop_name`
+    (``<name>.cluster<k>.png``), ``<name>`` the image id as a file name (:func:`safe_name`). Pictures an
     earlier call left there are removed first, so none is stale.
 
     Parameters
@@ -199,15 +199,24 @@ def write_overlays(run_dir, *, load=None, truth_path=None, evaluation=None,
         except ImageReadError as exc:
             skipped.append((image_id, exc.reason))
             continue
-        name = safe_name(image_id)
         picture = draw_overview(mammogram.image, calcifications.get(image_id, []), clusters.get(image_id, []),
                                 truth=outlines.get(image_id, ()),
                                 false_positives=false_positives.get(image_id, frozenset()))
-        written.append(_write_png(out / f"{name}.png", picture))
+        written.append(_write_png(out / overview_name(image_id), picture))
         for cluster in clusters.get(image_id, []):
             crop = draw_crop(mammogram.image, calcifications.get(image_id, []), cluster, spacing=mammogram.spacing)
-            written.append(_write_png(out / f"{name}.cluster{cluster['cluster_id']}.png", crop))
+            written.append(_write_png(out / crop_name(image_id, cluster["cluster_id"]), crop))
     return written, skipped
+
+
+def overview_name(image_id: str) -> str:
+    """File name of an image's overview picture in the overlays folder."""
+    return f"{safe_name(image_id)}.png"
+
+
+def crop_name(image_id: str, cluster_id: int) -> str:
+    """File name of a cluster's native-resolution crop in the overlays folder."""
+    return f"{safe_name(image_id)}.cluster{cluster_id}.png"
 
 
 def truth_outlines(truth_path, run_dir, *, evaluation=None) -> tuple[dict, dict]:
@@ -294,5 +303,5 @@ def _write_png(path: Path, picture: np.ndarray) -> Path:
     return path
 
 
-__all__ = ["OVERVIEW_PX", "TruthOutline", "cluster_label", "draw_crop", "draw_overview", "safe_name", "truth_outlines",
-           "suspicion_colour", "window", "write_overlays"]
+__all__ = ["OVERVIEW_PX", "TruthOutline", "cluster_label", "crop_name", "draw_crop", "draw_overview", "overview_name",
+           "safe_name", "suspicion_colour", "truth_outlines", "window", "write_overlays"]

@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 
 from calcdetect.results import WARNING_SEPARATOR
-from calcdetect.store import FROC_FILE, REPORT_FILE
+from calcdetect.store import FROC_FILE, OVERLAYS, REPORT_FILE
 
 #: Columns of the cluster table: (table column, heading, numeric).
 CLUSTER_HEADINGS = (
@@ -140,13 +140,12 @@ def _summary(run: dict, images: list[dict], clusters: list[dict]) -> str:
 
 
 def _clusters_section(clusters: list[dict]) -> str:
-    from calcdetect.exports._run import safe_name
+    from calcdetect.exports.overlay import crop_name, overview_name
 
     heads = "".join(f'<th data-key="{key}" data-numeric="{str(numeric).lower()}">{html.escape(title)}</th>'
                     for key, title, numeric in CLUSTER_HEADINGS)
     body = []
     for c in clusters:
-        name = safe_name(c["image_id"])
         cells = []
         for key, _, numeric in CLUSTER_HEADINGS:
             value = c.get(key)
@@ -154,9 +153,10 @@ def _clusters_section(clusters: list[dict]) -> str:
             raw = "" if value is None else str(value)
             cells.append(f'<td data-key="{key}" data-value="{html.escape(raw)}"'
                          f'{" class=num" if numeric else ""}>{html.escape(shown)}</td>')
-        crop = f"overlays/{name}.cluster{c['cluster_id']}.png"
+        crop = f"{OVERLAYS}/{crop_name(c['image_id'], c['cluster_id'])}"
+        overview = f"{OVERLAYS}/{overview_name(c['image_id'])}"
         cells.append(f'<td><a href="{crop}"><img class="thumb" src="{crop}" alt="cluster {c["cluster_id"]}"></a>'
-                     f'<a href="overlays/{name}.png">whole image</a></td>')
+                     f'<a href="{overview}">whole image</a></td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     return ("<h2>Clusters</h2>\n<p>Click a heading to sort; the thumbnail opens the cluster at native "
             "resolution.</p>\n"

@@ -310,7 +310,7 @@ def read_ljpeg(path, options: LoadOptions = LoadOptions()) -> Mammogram:
     check_shape(path, *expected, max_pixels=options.max_pixels)
     data = read_bytes(path)
     frame = jpeg_frame(path, data)
-    if frame.marker != 0xC3:
+    if not frame.lossless:
         raise ImageReadError(path, f"not a lossless JPEG (frame marker 0xFF{frame.marker:02X}; DDSM writes SOF3)")
     stated = (frame.rows, frame.cols)
     if frame.channels != 1 or stated not in (expected, expected[::-1]):

@@ -85,11 +85,15 @@ def read_raster(path, options: LoadOptions = LoadOptions()) -> Mammogram:
     if kind == "tiff":
         image = _read_tiff(path, options, notes)
     else:
-        rows, cols, channels, bits = {"png": _png_header, "pnm": _pnm_header, "jpeg": _jpeg_header}[kind](path, data)
+        frame = jpeg_frame(path, data) if kind == "jpeg" else None
+        if frame is not None:
+            rows, cols, channels, bits = frame.rows, frame.cols, frame.channels, frame.precision
+        else:
+            rows, cols, channels, bits = {"png": _png_header, "pnm": _pnm_header}[kind](path, data)
         if bits == 1:
             raise ImageReadError(path, "1-bit (black and white) image; a mammogram has grey levels")
         check_shape(path, rows, cols, bytes_per_pixel=channels * math.ceil(bits / 8), max_pixels=options.max_pixels)
-        lossless = kind == "jpeg" and jpeg_frame(path, data).marker == _LOSSLESS_SOF
+        lossless = frame is not None and frame.lossless
         if lossless:
             image = decode_lossless_jpeg(path, data)
         else:
@@ -171,6 +175,11 @@ class JpegFrame:
     cols: int
     channels: int
 
+    @property
+    def lossless(self) -> bool:
+        """Lossless, Huffman-coded, sequential (SOF3, process 14): what OpenCV cannot read."""
+        return self.marker == _LOSSLESS_SOF
+
 
 def jpeg_frame(path: Path, data: bytes) -> JpegFrame:
     """The header of the first start-of-frame marker of JPEG bytes `data`.
@@ -198,12 +207,6 @@ def jpeg_frame(path: Path, data: bytes) -> JpegFrame:
             raise ImageReadError(path, "corrupt JPEG: segment length < 2")
         i += 2 + length
     raise ImageReadError(path, "truncated or corrupt JPEG: no frame header")
-
-
-def _jpeg_header(path: Path, data: bytes) -> tuple[int, int, int, int]:
-    """(rows, cols, channels, precision) from the first start-of-frame marker."""
-    frame = jpeg_frame(path, data)
-    return frame.rows, frame.cols, frame.channels, frame.precision
 
 
 def decode_lossless_jpeg(path: Path, data: bytes) -> np.ndarray:
