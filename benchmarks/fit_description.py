@@ -80,12 +80,13 @@ def labelled_clusters(path: Path, truth: TruthImage) -> tuple[list, dict, collec
     pair_rows = {name: [] for name in PAIRS}
     if not geometry.found:
         return [], pair_rows, collections.Counter(no_breast=1)
-    # As detect describes the clusters: the same specks, labels, nipple and breast area.
+    # As detect describes the clusters: the same specks, labels, nipple, breast area and vessels.
+    vascular = result.descriptions.morphology == Morphology.VASCULAR
     layouts = cluster_layouts(result.specks, result.cluster_id, spacing=mammogram.spacing,
-                              nipple=geometry.nipple, breast_area_mm2=geometry.area_mm2)
+                              nipple=geometry.nipple, breast_area_mm2=geometry.area_mm2, alone=vascular)
     check = collections.Counter()
     for c, context in enumerate(layouts):
-        if result.descriptions.morphology[c] == Morphology.VASCULAR:
+        if vascular[c]:
             continue  # linear by its morphology, whatever the weights say
         scores = distribution_scores(context.features(), nipple_known=geometry.nipple is not None)
         check["checked"] += 1

@@ -253,7 +253,8 @@ class ClusterDescriptions(StructOfArrays):
     finding_id : (C,) ndarray of int
         The finding each cluster is part of (0..F-1, numbered by their first
         cluster): clusters whose members come within :data:`FINDING_LINK_MM` are
-        judged together as one finding.
+        judged together as one finding; a vascular cluster is a finding of its own
+        (a vessel passing a group of calcifications is no part of it).
     """
 
     distribution: np.ndarray
@@ -533,7 +534,9 @@ def describe_clusters(
     :func:`distribution_scores`).
     Vascular calcifications are linear whatever their layout: they line a
     vessel (the lexicon judges distribution and morphology together; in
-    CBIS-DDSM every vascular finding given a distribution is linear).
+    CBIS-DDSM every vascular finding given a distribution is linear), and a
+    vascular cluster links no other cluster into its finding: a vessel passing
+    a group of calcifications would make the group's finding as long as the vessel.
 
     Morphology is judged on the cluster's members, or for a diffuse cluster not
     vascular, coarse, skin or large rod-like (:data:`OWN_MORPHOLOGIES`) on them and
@@ -561,23 +564,29 @@ def describe_clusters(
     """
     labels = np.asarray(labels)
     wall = _vessel_wall(vascular, linearity, k=len(specks))
-    layouts = cluster_layouts(specks, labels, spacing=spacing, nipple=nipple, breast_area_mm2=breast_area_mm2)
+    row_mm, col_mm = check_spacing(spacing)
+    points_mm = np.column_stack([specks.row * row_mm, specks.col * col_mm])
+    depth = None if skin_depth_mm is None else np.asarray(skin_depth_mm, float)
+    n_clusters = int(labels.max()) + 1 if len(labels) else 0
+    own = [_judge(specks, shapes, labels == c, points_mm=points_mm, depth_mm=depth, wall=wall,
+                  extent_mm=largest_distance(points_mm[labels == c])) for c in range(n_clusters)]
+    vessels = np.array([morphology == Morphology.VASCULAR for morphology, *_ in own], bool)
+    layouts = cluster_layouts(specks, labels, spacing=spacing, nipple=nipple, breast_area_mm2=breast_area_mm2,
+                              alone=vessels)
     if not layouts:
         return ClusterDescriptions.empty()
-    depth = None if skin_depth_mm is None else np.asarray(skin_depth_mm, float)
     bright = bright_isolated(specks, labels)
     out: dict[str, list] = {name: [] for name in ("distribution", "morphology", "pleomorphism",
                                                    "linear_fraction", "finding_extent_mm")}
     for c, context in enumerate(layouts):
         distribution = _distribution(context.features(), nipple_known=nipple is not None)
-        place = dict(points_mm=context.points, depth_mm=depth, extent_mm=context.cluster.extent_mm,
-                     wall=wall)
-        morphology, pleo, linear_fraction = _judge(specks, shapes, labels == c, **place)
+        morphology, pleo, linear_fraction = own[c]
         if morphology == Morphology.VASCULAR:
             distribution = Distribution.LINEAR  # a vessel's wall: its layout is the vessel's course
         elif distribution == Distribution.DIFFUSE and morphology not in OWN_MORPHOLOGIES:
             # A chance group of a scatter: judge the whole scatter's shape.
-            morphology, pleo, linear_fraction = _judge(specks, shapes, (labels == c) | bright, **place)
+            morphology, pleo, linear_fraction = _judge(specks, shapes, (labels == c) | bright, points_mm=points_mm,
+                                                       depth_mm=depth, extent_mm=context.cluster.extent_mm, wall=wall)
         out["distribution"].append(str(distribution))
         out["morphology"].append(str(morphology))
         out["pleomorphism"].append(pleo)
@@ -625,11 +634,13 @@ class ClusterLayout:
 
 
 def cluster_layouts(specks: Specks, labels, *, spacing, nipple=None,
-                    breast_area_mm2: float | None = None) -> list[ClusterLayout]:
+                    breast_area_mm2: float | None = None, alone=None) -> list[ClusterLayout]:
     """The layout of each cluster (0..C-1) in its finding and breast: what the distribution is judged on.
 
-    Parameters are those of :func:`describe_clusters`. Also what
-    ``benchmarks/fit_description.py distribution`` fits :data:`DISTRIBUTION_WEIGHTS` on.
+    Parameters are those of :func:`describe_clusters`, and `alone`, (C,) array_like of
+    bool, optional: clusters that are a finding of their own and link no other cluster
+    into theirs (vascular ones: a vessel passing a group of calcifications is not part of it).
+    Also what ``benchmarks/fit_description.py distribution`` fits :data:`DISTRIBUTION_WEIGHTS` on.
     """
     row_mm, col_mm = check_spacing(spacing)
     labels = np.asarray(labels)
@@ -637,7 +648,10 @@ def cluster_layouts(specks: Specks, labels, *, spacing, nipple=None,
     if n_clusters == 0:
         return []
     points = np.column_stack([specks.row * row_mm, specks.col * col_mm])
-    finding = _findings(points, labels, n_clusters)
+    alone = np.zeros(n_clusters, bool) if alone is None else np.asarray(alone, bool)
+    if alone.shape != (n_clusters,):
+        raise ValueError(f"alone must hold one flag per cluster ({n_clusters}); got shape {alone.shape}")
+    finding = _findings(points, labels, n_clusters, alone=alone)
     nipple_mm = None if nipple is None else np.array([nipple[0] * row_mm, nipple[1] * col_mm])
     isolated = None
     if breast_area_mm2:
@@ -706,10 +720,10 @@ def _odds(p: float) -> float:
     return p / (1.0 - p)
 
 
-def _findings(points: np.ndarray, labels: np.ndarray, n_clusters: int) -> np.ndarray:
-    """Finding of each cluster: clusters linked by members within FINDING_LINK_MM, numbered
-    0..F-1 in the order of their first cluster."""
-    clustered = np.flatnonzero(labels >= 0)
+def _findings(points: np.ndarray, labels: np.ndarray, n_clusters: int, *, alone: np.ndarray) -> np.ndarray:
+    """Finding of each cluster: clusters linked by members within FINDING_LINK_MM (none
+    with a cluster flagged `alone`), numbered 0..F-1 in the order of their first cluster."""
+    clustered = np.flatnonzero((labels >= 0) & ~alone[np.maximum(labels, 0)])
     pairs = cKDTree(points[clustered]).query_pairs(FINDING_LINK_MM, output_type="ndarray")
     a, b = labels[clustered[pairs[:, 0]]], labels[clustered[pairs[:, 1]]]
     graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(n_clusters, n_clusters))

@@ -344,6 +344,29 @@ def test_parallel_tracks_are_vascular_and_a_single_cast_line_is_not():
     assert _describe(short, short_shapes, np.zeros(6, int)).morphology[0] != Morphology.VASCULAR
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2], ids=["seed0", "seed1", "seed2"])
+def test_a_vessel_passing_a_group_is_not_part_of_its_finding(seed):
+    # A tight group of dots 6 mm from a calcified vessel (parallel tracks): within
+    # FINDING_LINK_MM, yet the vessel is no part of the group; a second group of dots
+    # in the vessel's place is.
+    rng = np.random.default_rng(seed)
+    group = _specks(_ball(rng, (60.0, 50.0), n=10, radius=2.0))
+    rail = np.column_stack([np.arange(8) * 4.0 + 40.0, np.full(8, 58.0)])
+    tracks = np.vstack([rail, rail + [1.0, 1.5]])
+    labels = np.r_[np.zeros(10, int), np.ones(16, int)]
+    vessel = _specks(tracks, diameter_mm=0.5, elongation=8.0, shape="linear", width_mm=0.25, length_mm=3.0)
+    described = _describe(*_join(group, vessel), labels)
+    assert list(described.morphology) == [Morphology.PUNCTATE, Morphology.VASCULAR]
+    assert described.finding_id[0] != described.finding_id[1]
+    assert described.distribution[0] == Distribution.GROUPED
+    assert described.finding_extent_mm[0] <= 4.0
+    dots = _specks(tracks)
+    described = _describe(*_join(group, dots), labels)
+    assert described.morphology[1] != Morphology.VASCULAR
+    assert described.finding_id[0] == described.finding_id[1]
+    assert described.finding_extent_mm[0] > 20.0
+
+
 def test_a_winding_vessel_is_linear_by_its_morphology():
     # Two rails 1.5 mm apart along a vessel winding 6 mm to either side: its layout
     # alone is not a line, but vascular calcifications follow the vessel.
