@@ -50,6 +50,7 @@ from calcdetect.cluster.describe import (
     bright_isolated,
     cluster_layouts,
     distribution_scores,
+    own_findings,
     pleomorphic_features,
 )
 from calcdetect.evaluate import MEMBER_TOLERANCE_MM, MIN_TRUE_MEMBERS, TruthImage, load_truth
@@ -81,12 +82,12 @@ def labelled_clusters(path: Path, truth: TruthImage) -> tuple[list, dict, collec
     if not geometry.found:
         return [], pair_rows, collections.Counter(no_breast=1)
     # As detect describes the clusters: the same specks, labels, nipple, breast area and vessels.
-    vascular = result.descriptions.morphology == Morphology.VASCULAR
     layouts = cluster_layouts(result.specks, result.cluster_id, spacing=mammogram.spacing,
-                              nipple=geometry.nipple, breast_area_mm2=geometry.area_mm2, alone=vascular)
+                              nipple=geometry.nipple, breast_area_mm2=geometry.area_mm2,
+                              alone=own_findings(result.descriptions))
     check = collections.Counter()
     for c, context in enumerate(layouts):
-        if vascular[c]:
+        if result.descriptions.morphology[c] == Morphology.VASCULAR:
             continue  # linear by its morphology, whatever the weights say
         scores = distribution_scores(context.features(), nipple_known=geometry.nipple is not None)
         check["checked"] += 1

@@ -253,8 +253,9 @@ class ClusterDescriptions(StructOfArrays):
     finding_id : (C,) ndarray of int
         The finding each cluster is part of (0..F-1, numbered by their first
         cluster): clusters whose members come within :data:`FINDING_LINK_MM` are
-        judged together as one finding; a vascular cluster is a finding of its own
-        (a vessel passing a group of calcifications is no part of it).
+        judged together as one finding; a cluster whose own members are judged
+        vascular is a finding of its own (a vessel passing a group of calcifications
+        is no part of it; see :func:`own_findings`).
     """
 
     distribution: np.ndarray
@@ -535,8 +536,10 @@ def describe_clusters(
     Vascular calcifications are linear whatever their layout: they line a
     vessel (the lexicon judges distribution and morphology together; in
     CBIS-DDSM every vascular finding given a distribution is linear), and a
-    vascular cluster links no other cluster into its finding: a vessel passing
-    a group of calcifications would make the group's finding as long as the vessel.
+    cluster whose own members are judged vascular links no other cluster into its
+    finding: a vessel passing a group of calcifications would make the group's
+    finding as long as the vessel (a diffuse chance group judged vascular with its
+    scatter, below, stays diffuse and linked).
 
     Morphology is judged on the cluster's members, or for a diffuse cluster not
     vascular, coarse, skin or large rod-like (:data:`OWN_MORPHOLOGIES`) on them and
@@ -568,8 +571,9 @@ def describe_clusters(
     points_mm = np.column_stack([specks.row * row_mm, specks.col * col_mm])
     depth = None if skin_depth_mm is None else np.asarray(skin_depth_mm, float)
     n_clusters = int(labels.max()) + 1 if len(labels) else 0
-    own = [_judge(specks, shapes, labels == c, points_mm=points_mm, depth_mm=depth, wall=wall,
-                  extent_mm=largest_distance(points_mm[labels == c])) for c in range(n_clusters)]
+    extent_mm = [largest_distance(points_mm[labels == c]) for c in range(n_clusters)]
+    own = [_judge(specks, shapes, labels == c, points_mm=points_mm, depth_mm=depth, wall=wall, extent_mm=extent_mm[c])
+           for c in range(n_clusters)]
     vessels = np.array([morphology == Morphology.VASCULAR for morphology, *_ in own], bool)
     layouts = cluster_layouts(specks, labels, spacing=spacing, nipple=nipple, breast_area_mm2=breast_area_mm2,
                               alone=vessels)
@@ -586,7 +590,7 @@ def describe_clusters(
         elif distribution == Distribution.DIFFUSE and morphology not in OWN_MORPHOLOGIES:
             # A chance group of a scatter: judge the whole scatter's shape.
             morphology, pleo, linear_fraction = _judge(specks, shapes, (labels == c) | bright, points_mm=points_mm,
-                                                       depth_mm=depth, extent_mm=context.cluster.extent_mm, wall=wall)
+                                                       depth_mm=depth, extent_mm=extent_mm[c], wall=wall)
         out["distribution"].append(str(distribution))
         out["morphology"].append(str(morphology))
         out["pleomorphism"].append(pleo)
@@ -637,10 +641,27 @@ def cluster_layouts(specks: Specks, labels, *, spacing, nipple=None,
                     breast_area_mm2: float | None = None, alone=None) -> list[ClusterLayout]:
     """The layout of each cluster (0..C-1) in its finding and breast: what the distribution is judged on.
 
-    Parameters are those of :func:`describe_clusters`, and `alone`, (C,) array_like of
-    bool, optional: clusters that are a finding of their own and link no other cluster
-    into theirs (vascular ones: a vessel passing a group of calcifications is not part of it).
     Also what ``benchmarks/fit_description.py distribution`` fits :data:`DISTRIBUTION_WEIGHTS` on.
+
+    Parameters
+    ----------
+    specks, labels, spacing, nipple, breast_area_mm2
+        As for :func:`describe_clusters`.
+    alone : (C,) array_like of bool, optional
+        Clusters that are a finding of their own and link no other cluster into
+        theirs: those :func:`describe_clusters` judges vascular by their own members
+        (:func:`own_findings` of its result). None: every cluster may link.
+
+    Returns
+    -------
+    list of ClusterLayout
+        One per cluster, in label order; empty when there is no cluster.
+
+    Raises
+    ------
+    ValueError
+        When `alone` is not of boolean dtype or does not hold one flag per cluster,
+        or on an invalid `spacing`.
     """
     row_mm, col_mm = check_spacing(spacing)
     labels = np.asarray(labels)
@@ -648,9 +669,10 @@ def cluster_layouts(specks: Specks, labels, *, spacing, nipple=None,
     if n_clusters == 0:
         return []
     points = np.column_stack([specks.row * row_mm, specks.col * col_mm])
-    alone = np.zeros(n_clusters, bool) if alone is None else np.asarray(alone, bool)
-    if alone.shape != (n_clusters,):
-        raise ValueError(f"alone must hold one flag per cluster ({n_clusters}); got shape {alone.shape}")
+    alone = np.zeros(n_clusters, bool) if alone is None else np.asarray(alone)
+    if alone.shape != (n_clusters,) or alone.dtype != bool:
+        raise ValueError(f"alone must hold one bool per cluster ({n_clusters}); got shape {alone.shape}, "
+                         f"dtype {alone.dtype}")
     finding = _findings(points, labels, n_clusters, alone=alone)
     nipple_mm = None if nipple is None else np.array([nipple[0] * row_mm, nipple[1] * col_mm])
     isolated = None
@@ -665,6 +687,14 @@ def cluster_layouts(specks: Specks, labels, *, spacing, nipple=None,
                       isolated_per_100cm2=isolated, points=points, finding_id=int(finding[c]))
         for c in range(n_clusters)
     ]
+
+
+def own_findings(described: ClusterDescriptions) -> np.ndarray:
+    """(C,) bool: the described clusters that are a finding of their own (`alone` of
+    :func:`cluster_layouts`): those judged vascular by their own members, which
+    :func:`describe_clusters` always calls linear (a diffuse chance group judged vascular
+    with its scatter keeps its diffuse distribution, and its links)."""
+    return (described.morphology == Morphology.VASCULAR) & (described.distribution != Distribution.DIFFUSE)
 
 
 def bright_isolated(specks: Specks, labels) -> np.ndarray:

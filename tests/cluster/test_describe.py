@@ -14,6 +14,7 @@ from calcdetect.cluster.describe import (
     describe_clusters,
     distribution_scores,
     layout,
+    own_findings,
     pleomorphism,
     spanning_tree_length,
     suspicion,
@@ -365,6 +366,67 @@ def test_a_vessel_passing_a_group_is_not_part_of_its_finding(seed):
     assert described.morphology[1] != Morphology.VASCULAR
     assert described.finding_id[0] == described.finding_id[1]
     assert described.finding_extent_mm[0] > 20.0
+
+
+def test_a_vessel_between_two_groups_does_not_join_them():
+    # Groups on either side of a vessel, each within FINDING_LINK_MM of it but 16 mm
+    # apart: three findings; with dots in the vessel's place, one.
+    rng = np.random.default_rng(7)
+    left, right = _specks(_ball(rng, (60.0, 50.0), n=8, radius=1.5)), _specks(_ball(rng, (60.0, 66.0), n=8, radius=1.5))
+    rail = np.column_stack([np.arange(8) * 4.0 + 44.0, np.full(8, 57.5)])
+    tracks = np.vstack([rail, rail + [1.0, 1.5]])
+    labels = np.r_[np.zeros(8, int), np.ones(8, int), np.full(16, 2)]
+    vessel = _specks(tracks, diameter_mm=0.5, elongation=8.0, shape="linear", width_mm=0.25, length_mm=3.0)
+    described = _describe(*_join(left, right, vessel), labels)
+    assert described.morphology[2] == Morphology.VASCULAR
+    assert len(set(described.finding_id)) == 3
+    described = _describe(*_join(left, right, _specks(tracks)), labels)
+    assert len(set(described.finding_id)) == 1
+
+
+def _chance_group_in_a_scatter_of_vessel_pieces():
+    """A 3-speck chance group and a 2-speck cluster 7 mm away among a scatter of
+    straight-course vessel pieces: the group is judged vascular with its scatter."""
+    rng = np.random.default_rng(4)
+    grid = np.array([(r, c) for r in np.arange(10, 150, 15.0) for c in np.arange(20, 95, 15.0)])[:40]
+    points = np.vstack([[[5.0, 5.0], [6.5, 5.5], [5.5, 7.0], [5.0, 14.0], [6.0, 15.0]],
+                        grid + rng.uniform(-2, 2, grid.shape)])
+    labels = np.r_[np.zeros(3, int), np.ones(2, int), np.full(40, -1)]
+    pieces = np.r_[np.zeros(5), np.ones(40)]
+    return points, labels, dict(vascular=pieces, linearity=pieces)
+
+
+def _vessel_beside_a_group():
+    rng = np.random.default_rng(0)
+    rail = np.column_stack([np.arange(8) * 4.0 + 40.0, np.full(8, 58.0)])
+    points = np.vstack([_ball(rng, (60.0, 50.0), n=10, radius=2.0), rail, rail + [1.0, 1.5]])
+    return points, np.r_[np.zeros(10, int), np.ones(16, int)], {}
+
+
+@pytest.mark.parametrize("scene", [_vessel_beside_a_group, _chance_group_in_a_scatter_of_vessel_pieces],
+                         ids=["vessel-beside-a-group", "chance-group-judged-vascular"])
+def test_own_findings_reproduce_the_described_findings(scene):
+    # What fit_description fits on (cluster_layouts with own_findings of the result) is
+    # what describe_clusters judged.
+    points, labels, kwargs = scene()
+    elongated = np.r_[np.zeros(np.count_nonzero(labels == 0), bool), np.ones(len(points) - np.count_nonzero(labels == 0), bool)]
+    specks, shapes = _specks(points, diameter_mm=0.5, elongation=np.where(elongated, 8.0, 1.1),
+                             shape=np.where(elongated, "linear", "punctate"), width_mm=0.25, length_mm=3.0)
+    nipple = (NIPPLE_MM[0] / SPACING[0], NIPPLE_MM[1] / SPACING[1])
+    where = dict(spacing=SPACING, nipple=nipple, breast_area_mm2=BREAST_MM2)
+    described = describe_clusters(specks, shapes, labels, skin_depth_mm=np.full(len(points), 50.0), **where, **kwargs)
+    assert Morphology.VASCULAR in set(described.morphology)
+    layouts = cluster_layouts(specks, labels, alone=own_findings(described), **where)
+    assert [context.finding_id for context in layouts] == list(described.finding_id)
+    assert np.allclose([context.finding.extent_mm for context in layouts], described.finding_extent_mm)
+
+
+@pytest.mark.parametrize("alone, match", [(np.ones(3, bool), r"one bool per cluster \(2\)"),
+                                          (np.ones(2), "dtype float64")], ids=["length", "dtype"])
+def test_alone_flags_are_checked(alone, match):
+    specks, _ = _specks(_line((40.0, 60.0), 0, 6, 2.0))
+    with pytest.raises(ValueError, match=match):
+        cluster_layouts(specks, np.r_[np.zeros(3, int), np.ones(3, int)], spacing=SPACING, alone=alone)
 
 
 def test_a_winding_vessel_is_linear_by_its_morphology():
