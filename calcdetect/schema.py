@@ -186,7 +186,8 @@ TABLE_COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("linear_fraction", _F, "Fraction of members that are linear or branching.", **_PROBABILITY,
                **_ADDED),
         Column("finding_id", _I, "The finding (0..F-1 per image): clusters whose members come within 12 mm "
-                                 "(FINDING_LINK_MM), judged together; a vascular cluster is a finding of its own.", minimum=0, **_ADDED),
+                                 "(FINDING_LINK_MM), judged together; a vascular, linear cluster (a vessel) is a finding "
+                                 "of its own.", minimum=0, **_ADDED),
     ),
 }
 
