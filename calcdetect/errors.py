@@ -53,3 +53,8 @@ class UnsupportedFormatError(ImageReadError):
 
 class EvaluationError(CalcdetectError, ValueError):
     """A truth file or a prediction folder cannot be read or does not fit together."""
+
+
+class DatasetError(CalcdetectError, ValueError):
+    """A public data set's download or description files cannot be read or do not fit
+    together (the message names the file and what would read it)."""

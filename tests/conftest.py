@@ -43,6 +43,7 @@ def disks():
 
 
 SHARED_DICOM = __import__("pathlib").Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dicom"
+SHARED_CBIS = SHARED_DICOM.parent / "cbis-ddsm"
 
 
 def peak_over_background(pixels, row, col, *, inner, outer):
@@ -61,6 +62,14 @@ def peak_over_background(pixels, row, col, *, inner, outer):
 def peak_over_background_fixture():
     """:func:`peak_over_background`, for tests of planted calcifications."""
     return peak_over_background
+
+
+@pytest.fixture(scope="session")
+def shared_cbis():
+    """Folder of the real CBIS-DDSM case-description CSVs in ../shared/data/cbis-ddsm (skips when absent)."""
+    if not SHARED_CBIS.is_dir():
+        pytest.skip(f"{SHARED_CBIS} not present")
+    return SHARED_CBIS
 
 
 @pytest.fixture(scope="session")

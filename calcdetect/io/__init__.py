@@ -7,7 +7,7 @@ every option of loading; :class:`Mammogram` is what comes out.
 """
 
 from calcdetect.io.ddsm import read_ljpeg
-from calcdetect.io.dicom import breast_evidence, iter_frames, read_dicom, write_mammogram
+from calcdetect.io.dicom import breast_evidence, iter_frames, read_dicom, read_dicom_pixels, write_mammogram
 from calcdetect.io.hints import Sidecar, read_sidecar
 from calcdetect.io.mammogram import (
     DEFAULT_SPACING_MM,
@@ -32,6 +32,7 @@ __all__ = [
     "is_image_file",
     "iter_frames",
     "read_dicom",
+    "read_dicom_pixels",
     "read_ljpeg",
     "read_mammogram",
     "read_raster",

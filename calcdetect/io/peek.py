@@ -14,3 +14,15 @@ def peek_shape(path) -> tuple[int, int] | None:
     except Exception:  # any unreadable header: the caller falls back to an estimate
         return None
     return rows, cols * frames
+
+
+def peek_series(path) -> tuple[str | None, int, int] | None:
+    """(SeriesInstanceUID or None, rows, columns) of a single-frame DICOM file from its header;
+    None when unreadable or not DICOM."""
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["SeriesInstanceUID", "Rows", "Columns"])
+        rows, cols = int(ds.Rows), int(ds.Columns)
+    except Exception:  # any unreadable header: the caller reports the file
+        return None
+    series = ds.get("SeriesInstanceUID")
+    return (str(series) if series else None), rows, cols

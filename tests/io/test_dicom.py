@@ -28,6 +28,7 @@ from calcdetect.io import (
     Mammogram,
     SpacingSource,
     iter_frames,
+    read_dicom_pixels,
     read_mammogram,
     write_mammogram,
 )
@@ -521,6 +522,8 @@ def test_cbis_ddsm_roi_mask_is_skipped(dicom, tmp_path):
     ds = dicom.make(mask, bits=8, SeriesDescription="ROI mask images")
     with pytest.raises(NotAnImageError, match=r"mask\.dcm: skipped: a two-valued image \(only 0 and 255\)"):
         read_mammogram(dicom.save(ds, tmp_path / "mask.dcm"))
+    # ... and read as it is stored where a mask is wanted (a data set's ROI).
+    assert np.array_equal(read_dicom_pixels(tmp_path / "mask.dcm"), mask)
 
 
 def test_load_options_are_validated():

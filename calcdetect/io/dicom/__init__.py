@@ -79,6 +79,7 @@ __all__ = [
     "is_dicom_file",
     "iter_frames",
     "read_dicom",
+    "read_dicom_pixels",
     "write_mammogram",
 ]
 
@@ -167,6 +168,37 @@ def _read_dicom(path: Path, options: LoadOptions) -> Mammogram:
         image = intensity.to_image(header, _decode(ds, header, path, index=frame))
         notes.append(f"frame {frame} of {header.frames}")
     return _mammogram(image, ds, header, path, options, notes, frame=frame)
+
+
+def read_dicom_pixels(path) -> np.ndarray:
+    """The stored pixel values of a single-frame DICOM image, without the mammogram's checks.
+
+    For images that are no mammogram but go with one: a data set's ROI masks (two-valued)
+    and label maps. No rescale, VOI or photometric change is applied.
+
+    Parameters
+    ----------
+    path : str or PathLike
+
+    Returns
+    -------
+    (rows, cols) ndarray
+        In the stored integer type.
+
+    Raises
+    ------
+    ImageReadError
+        Not DICOM, no image, several frames, or no installed decoder reads it.
+    """
+    path = Path(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydicom's notes on a mask's header are of no use here
+        ds, _ = _open(path)
+        header = _Header.of(ds, path, LoadOptions(force=True))
+        if header.frames != 1:
+            raise ImageReadError(path, f"{header.frames} frames; a single-frame image was expected")
+        _check_decodable(ds, header, path)
+        return _decode(ds, header, path, index=None)
 
 
 def iter_frames(path, options: LoadOptions = LoadOptions()) -> Iterator[Mammogram]:

@@ -1,5 +1,4 @@
 import csv
-from pathlib import Path
 
 import pytest
 
@@ -12,28 +11,23 @@ from calcdetect.datasets.cbis_ddsm import (
 from calcdetect.lexicon import Distribution as D
 from calcdetect.lexicon import Morphology as M
 
-CBIS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "cbis-ddsm"
-
-
-def _distinct(column):
-    if not CBIS.is_dir():
-        pytest.skip(f"{CBIS} not present")
+def _distinct(folder, column):
     values = set()
-    for path in sorted(CBIS.glob("*.csv")):
+    for path in sorted(folder.glob("*.csv")):
         with open(path, newline="") as fh:
             values |= {row[column] for row in csv.DictReader(fh)}
     return sorted(values)
 
 
-def test_every_calc_type_in_the_csvs_maps():
-    values = _distinct("calc type")
+def test_every_calc_type_in_the_csvs_maps(shared_cbis):
+    values = _distinct(shared_cbis, "calc type")
     assert len(values) >= 40
     unmapped = [v for v in values if not parse_calc_type(v) and v.strip() not in ("NA", "N/A")]
     assert unmapped == []
 
 
-def test_every_calc_distribution_in_the_csvs_maps():
-    values = _distinct("calc distribution")
+def test_every_calc_distribution_in_the_csvs_maps(shared_cbis):
+    values = _distinct(shared_cbis, "calc distribution")
     assert len(values) >= 8
     unmapped = [v for v in values if not parse_calc_distribution(v) and v.strip() not in ("NA", "N/A")]
     assert unmapped == []
