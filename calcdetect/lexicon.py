@@ -59,3 +59,16 @@ def category_of(morphology: Morphology) -> Category:
     if Morphology(morphology) in SUSPICIOUS_MORPHOLOGIES:
         return Category.SUSPICIOUS
     return Category.BENIGN
+
+
+class Assessment(StrEnum):
+    """BI-RADS assessment category (ACR BI-RADS Atlas, 5th ed., 2013), as written to the
+    tables' ``birads_category`` columns; ordered from least to most suspicious."""
+
+    NEGATIVE = "1"
+    BENIGN = "2"
+    PROBABLY_BENIGN = "3"
+    LOW_SUSPICION = "4A"
+    MODERATE_SUSPICION = "4B"
+    HIGH_SUSPICION = "4C"
+    HIGHLY_SUGGESTIVE = "5"

@@ -12,6 +12,7 @@ import numpy as np
 from calcdetect.breast import BreastGeometry, breast_geometry
 from calcdetect.candidates import Specks, find_specks
 from calcdetect.cluster import CAD_RADIUS_MM, ROD_RADIUS_MM, Clusters, cluster_labels, measure_clusters
+from calcdetect.cluster.assessment import assessment_category, highest_category
 from calcdetect.cluster.describe import ClusterDescriptions, describe_clusters, rod_specks
 from calcdetect.cluster.shape import SpeckFeatures, speck_features
 from calcdetect.filters import difference_of_gaussians, get_filter
@@ -184,6 +185,22 @@ class Result:
         """Clusters described with a suspicious morphology (several in one breast is itself a
         predictor of malignancy); None when the clusters were not described."""
         return None if self.descriptions is None else self.descriptions.n_suspicious
+
+    @property
+    def birads_category(self) -> np.ndarray | None:
+        """(C,) BI-RADS assessment category of each cluster (str: 2, 3, 4A, 4B, 4C or 5, see
+        :mod:`calcdetect.cluster.assessment`); None when the clusters were not described."""
+        if self.descriptions is None:
+            return None
+        d = self.descriptions
+        return np.array([str(assessment_category(p, m)) for p, m in zip(d.ppv, d.morphology)], dtype=object)
+
+    @property
+    def image_birads_category(self) -> str | None:
+        """The image's BI-RADS assessment category for calcifications: its clusters' highest,
+        1 (negative) when it has none; None when the clusters were not described."""
+        categories = self.birads_category
+        return None if categories is None else str(highest_category(categories))
 
     @property
     def suspicion(self) -> np.ndarray:

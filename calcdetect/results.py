@@ -67,6 +67,7 @@ def image_row(
         "n_suspicious_clusters": result.n_suspicious_clusters if result is not None else None,
         "n_candidates": result.n_candidates if result is not None else None,
         "n_clusters_before_cut": result.n_clusters_before_cut if result is not None else None,
+        "birads_category": result.image_birads_category if result is not None else None,
     }
 
 
@@ -87,7 +88,7 @@ def calcification_rows(image_id: str, result: Result) -> list[dict]:
 def cluster_rows(image_id: str, result: Result) -> list[dict]:
     """Rows of ``clusters.csv`` for one image; descriptors stay empty when not described."""
     c, d = result.clusters, result.descriptions
-    suspicion = result.suspicion
+    suspicion, category = result.suspicion, result.birads_category
     return [
         {
             "image_id": image_id, "cluster_id": i, "n_calcifications": int(c.n_calcifications[i]),
@@ -98,7 +99,8 @@ def cluster_rows(image_id: str, result: Result) -> list[dict]:
             **({} if d is None else {
                 "distribution": d.distribution[i], "morphology": d.morphology[i], "ppv": d.ppv[i],
                 "finding_extent_mm": d.finding_extent_mm[i], "pleomorphism": d.pleomorphism[i],
-                "linear_fraction": d.linear_fraction[i], "finding_id": int(d.finding_id[i])}),
+                "linear_fraction": d.linear_fraction[i], "finding_id": int(d.finding_id[i]),
+                "birads_category": category[i]}),
         }
         for i in range(len(c))
     ]

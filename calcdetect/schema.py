@@ -28,7 +28,7 @@ from pathlib import Path
 
 from calcdetect.cluster.shape import SpeckShape
 from calcdetect.io.mammogram import SpacingSource
-from calcdetect.lexicon import Distribution, Morphology
+from calcdetect.lexicon import Assessment, Distribution, Morphology
 
 #: Version of the tables' and ``run.json``'s layout (recorded in ``run.json``).
 SCHEMA_VERSION = 1
@@ -102,6 +102,7 @@ _PROBABILITY = {"minimum": 0.0, "maximum": 1.0}
 _COUNT = {"minimum": 0}
 _SIZE = {"minimum": 0.0}
 _ADDED = {"contract": False}
+_ASSESSMENTS = tuple(str(a) for a in Assessment)
 
 _IMAGE_ID = Column("image_id", _S, "Stable id of the image within the run: the input path relative to the input "
                                     "root, or the SOP Instance UID where the user asks.", required=True)
@@ -135,6 +136,9 @@ TABLE_COLUMNS: dict[str, tuple[Column, ...]] = {
                                    "(Params.min_calcification_probability).", **_COUNT, **_ADDED),
         Column("n_clusters_before_cut", _I, "Clusters before the operating point's cut (--min-confidence).",
                **_COUNT, **_ADDED),
+        Column("birads_category", _S, "BI-RADS assessment category for calcifications: the highest of the "
+                                      "image's clusters, 1 (negative) when it has none; a research aid "
+                                      "(calcdetect.cluster.assessment).", allowed=_ASSESSMENTS, **_ADDED),
     ),
     "calcifications": (
         _IMAGE_ID,
@@ -188,6 +192,9 @@ TABLE_COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("finding_id", _I, "The finding (0..F-1 per image): clusters whose members come within 12 mm "
                                  "(FINDING_LINK_MM), judged together; a vascular, linear cluster (a vessel) is a finding "
                                  "of its own.", minimum=0, **_ADDED),
+        Column("birads_category", _S, "BI-RADS assessment category read off ppv by the ACR atlas's ranges (3 "
+                                      "<= 2 %, 4A <= 10 %, 4B <= 50 %, 4C < 95 %, 5 >= 95 %); 2 for a typically "
+                                      "benign morphology.", allowed=_ASSESSMENTS[1:], **_ADDED),
     ),
 }
 

@@ -7,6 +7,8 @@ import pytest
 
 from calcdetect.cli import main
 from calcdetect.evaluate import evaluate
+from calcdetect.lexicon import SUSPICIOUS_MORPHOLOGIES, Assessment
+from calcdetect.schema import read_table
 from calcdetect.synth import SynthSettings, make_set
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
@@ -33,6 +35,17 @@ def test_main_job_on_samples_finds_the_planted_clusters(tmp_path, capsys):
     assert result.clusters.operating_point.sensitivity >= 0.75
     assert result.clusters.operating_point.fp_per_image <= 1.0
     assert json.loads((tmp_path / "evaluation.json").read_text())["clusters"]["n_truth"] == result.clusters.n_truth
+    # Each image's BI-RADS category is its clusters' highest; the planted suspicious groups are 4A or above.
+    clusters = read_table(out, "clusters")
+    order = [str(a) for a in Assessment]
+    for image in read_table(out, "images"):
+        own = [c["birads_category"] for c in clusters if c["image_id"] == image["image_id"]]
+        assert image["birads_category"] == (max(own, key=order.index) if own else "1")
+    planted = {(im["image_id"], str(c["category"])) for im in truth["images"] for c in im["clusters"]}
+    suspicious = {image for image, category in planted if category == "suspicious"}
+    assert suspicious
+    assert all(order.index(c["birads_category"]) >= order.index("4A") for c in clusters
+               if c["image_id"] in suspicious and c["morphology"] in {str(m) for m in SUSPICIOUS_MORPHOLOGIES})
 
 
 @pytest.mark.parametrize("name", ["synth_0000.dcm", "truth.json"], ids=["dicom", "truth"])
