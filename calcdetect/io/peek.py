@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import pydicom
 
+from calcdetect.io.raster import raster_shape
+
 
 def peek_shape(path) -> tuple[int, int] | None:
-    """(rows, columns x frames) of a DICOM file from its header; None when unknown or not DICOM."""
+    """(rows, columns x frames) of a DICOM file from its header, or (rows, cols) of a PNG or
+    PGM / PNM file; None when unknown."""
     try:
         ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["Rows", "Columns", "NumberOfFrames"])
         rows, cols = int(ds.Rows), int(ds.Columns)
         frames = int(ds.get("NumberOfFrames", 1) or 1)
-    except Exception:  # any unreadable header: the caller falls back to an estimate
-        return None
+    except Exception:  # any unreadable header: a raster's, or the caller falls back to an estimate
+        return raster_shape(path)
     return rows, cols * frames
 
 

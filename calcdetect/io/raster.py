@@ -116,6 +116,24 @@ def read_raster(path, options: LoadOptions = LoadOptions()) -> Mammogram:
                            intensity=Intensity.PRESENTATION)
 
 
+def raster_shape(path) -> tuple[int, int] | None:
+    """(rows, cols) of a PNG or PGM / PNM file from its first bytes; None for another format
+    or an unreadable header."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(256)
+    except OSError:
+        return None
+    kind = raster_format(head)
+    if kind not in ("png", "pnm"):
+        return None
+    try:
+        rows, cols, _, _ = {"png": _png_header, "pnm": _pnm_header}[kind](Path(path), head)
+    except ImageReadError:
+        return None
+    return rows, cols
+
+
 def read_bytes(path: Path) -> bytes:
     """The whole file, refused (ImageReadError naming `path`) when it is a folder, missing,
     unreadable or larger than :data:`~calcdetect.io.mammogram.MAX_BYTES`."""

@@ -209,3 +209,12 @@ def test_cbis_ddsm_like_16_bit_png(tmp_path):
     found = np.column_stack([result.specks.row, result.specks.col])
     for centre in centres:
         assert np.hypot(*(found - centre).T).min() < 3
+
+
+@pytest.mark.parametrize("suffix", [".png", ".pgm", ".tif"], ids=["png", "pgm", "tiff-unknown"])
+def test_peek_shape_reads_png_and_pgm_headers(tmp_path, suffix):
+    from calcdetect.io.peek import peek_shape
+
+    path = tmp_path / f"image{suffix}"
+    assert cv2.imwrite(str(path), np.random.default_rng(3).integers(0, 255, (37, 21)).astype(np.uint8))
+    assert peek_shape(path) == (None if suffix == ".tif" else (37, 21))
