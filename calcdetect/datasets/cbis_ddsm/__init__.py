@@ -15,6 +15,7 @@ from calcdetect.datasets.cbis_ddsm.download import (
     CaseFiles,
     CbisDdsm,
     DownloadReport,
+    SkipReason,
     open_cbis_ddsm,
     read_roi_mask,
 )
@@ -29,6 +30,6 @@ from calcdetect.datasets.cbis_ddsm.vocabulary import (
 
 __all__ = [
     "CALC_DISTRIBUTIONS", "CALC_TYPES", "DEFAULT_SPACING_MM", "Abnormality", "CaseFiles", "CbisDdsm",
-    "DownloadReport", "Pathology", "Split", "open_cbis_ddsm", "parse_calc_distribution", "parse_calc_type",
+    "DownloadReport", "Pathology", "SkipReason", "Split", "open_cbis_ddsm", "parse_calc_distribution", "parse_calc_type",
     "primary_distribution", "primary_morphology", "read_case_descriptions", "read_roi_mask",
 ]

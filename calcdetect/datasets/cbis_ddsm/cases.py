@@ -78,10 +78,10 @@ class Abnormality:
     distribution : Distribution or None
         Likewise of ``calc distribution``.
     assessment : int or None
-        BI-RADS assessment category, 0-5.
+        BI-RADS assessment category, 0-6 (the files hold 0 and 2-5).
     pathology : Pathology
     subtlety : int or None
-        1 (subtle) to 5 (obvious).
+        1 (subtle) to 5 (obvious); 0 is accepted as written.
     breast_density : int or None
         BI-RADS density 1-4; None where the file says 0 or nothing.
     split : Split
@@ -135,8 +135,9 @@ def read_case_descriptions(path, *, split: Split | str | None = None) -> tuple[A
     path : str or PathLike
         A ``{calc,mass}_case_description_{train,test}_set.csv`` file.
     split : Split or str, optional
-        The split its rows belong to; by default from the file name (``train`` or
-        ``test`` in it) or else from each Subject ID (``-Training_`` or ``-Test_``).
+        The split its rows belong to; by default each row's Subject ID says it
+        (``Calc-Training_...``, ``Mass-Test_...``), else the file name (``train`` or
+        ``test`` in it).
 
     Returns
     -------
@@ -147,7 +148,8 @@ def read_case_descriptions(path, *, split: Split | str | None = None) -> tuple[A
     ------
     DatasetError
         Naming the file (and row and column) when it is not a case-description
-        file, lacks a column, or holds a value outside the data set's vocabulary.
+        file, lacks a column, holds a short row or a value outside the data set's
+        vocabulary, or when a row's Subject ID and the file name disagree on the split.
     """
     path = Path(path)
     if path.is_dir():
@@ -167,14 +169,17 @@ def read_case_descriptions(path, *, split: Split | str | None = None) -> tuple[A
     if missing:
         raise DatasetError(f"{path}: lacks the column(s) {', '.join(map(repr, missing))} of a CBIS-DDSM "
                            f"case-description CSV (it has {', '.join(map(repr, header))})")
-    default_split = Split(split) if split is not None else _split_of_name(path.name)
+    given = Split(split) if split is not None else None
+    named = _split_of_name(path.name)
     out = []
     for number, cells in enumerate(rows, start=1):
         if not any(cell.strip() for cell in cells):
             continue
+        if len(cells) < len(columns):
+            raise DatasetError(f"{path}: row {number} has {len(cells)} cells, the header {len(columns)}")
         record = dict(zip(columns, (cell.strip() for cell in cells)))
         try:
-            out.append(_abnormality(record, default_split, f"{path.name}:{number}"))
+            out.append(_abnormality(record, given, named, f"{path.name}:{number}", columns))
         except ValueError as exc:
             raise DatasetError(f"{path}: row {number}: {exc}") from exc
     return tuple(out)
@@ -195,20 +200,27 @@ def _split_of_name(name: str) -> Split | None:
     return None
 
 
-def _abnormality(record: dict[str, str], split: Split | None, source: str) -> Abnormality:
+def _abnormality(record: dict[str, str], given: Split | None, named: Split | None, source: str,
+                 columns: list[str]) -> Abnormality:
     subject_id, image_series = _subject_and_series(record["image file path"], "image file path")
     roi_series = []
     for column in ("cropped image file path", "roi mask file path"):
         series = _subject_and_series(record[column], column)[1]
         if series not in roi_series:
             roi_series.append(series)
+    own = Split.TRAIN if "-Training_" in subject_id else Split.TEST if "-Test_" in subject_id else None
+    if own is not None and named is not None and own != named and given is None:
+        raise ValueError(f"Subject ID {subject_id!r} is of the {own} split, the file name says {named}; "
+                         f"give split= to decide")
+    split = given or own or named
     if split is None:
-        split = Split.TRAIN if "-Training_" in subject_id else Split.TEST if "-Test_" in subject_id else None
-        if split is None:
-            raise ValueError(f"the split is not in the file name nor in Subject ID {subject_id!r}; give split=")
+        raise ValueError(f"the split is neither in Subject ID {subject_id!r} nor in the file name; give split=")
     kind = record["abnormality type"].lower()
     if kind not in ("calcification", "mass"):
         raise ValueError(f"abnormality type {record['abnormality type']!r} is not 'calcification' or 'mass'")
+    missing = [c for c in ("calc type", "calc distribution") if kind == "calcification" and c not in columns]
+    if missing:
+        raise ValueError(f"a calcification row, but the file has no {' or '.join(map(repr, missing))} column")
     calc_type = record.get("calc type") if kind == "calcification" else None
     calc_distribution = record.get("calc distribution") if kind == "calcification" else None
     laterality = _LATERALITY.get(record["left or right breast"].upper())
@@ -249,7 +261,7 @@ def _integer(record: dict[str, str], column: str, lo: int, hi: int | None, *, re
             raise ValueError(f"{column} is empty")
         return None
     try:
-        value = int(float(text))
+        value = int(text)
     except ValueError:
         raise ValueError(f"{column} {text!r} is not a whole number") from None
     if value < lo or (hi is not None and value > hi):

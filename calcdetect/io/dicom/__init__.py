@@ -174,7 +174,8 @@ def read_dicom_pixels(path) -> np.ndarray:
     """The stored pixel values of a single-frame DICOM image, without the mammogram's checks.
 
     For images that are no mammogram but go with one: a data set's ROI masks (two-valued)
-    and label maps. No rescale, VOI or photometric change is applied.
+    and label maps. No rescale or VOI is applied; MONOCHROME1 values are inverted
+    (``max - value``) so that a higher value is always brighter.
 
     Parameters
     ----------
@@ -198,7 +199,10 @@ def read_dicom_pixels(path) -> np.ndarray:
         if header.frames != 1:
             raise ImageReadError(path, f"{header.frames} frames; a single-frame image was expected")
         _check_decodable(ds, header, path)
-        return _decode(ds, header, path, index=None)
+        pixels = _decode(ds, header, path, index=None)
+    if header.photometric == "MONOCHROME1":
+        pixels = pixels.max() - pixels
+    return pixels
 
 
 def iter_frames(path, options: LoadOptions = LoadOptions()) -> Iterator[Mammogram]:

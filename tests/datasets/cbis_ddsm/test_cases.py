@@ -60,8 +60,15 @@ def test_mass_files_header_and_split_from_the_subject_id(tmp_path):
      (HEADER, (ROWS[0].replace(IMAGE, "full.dcm"),), "row 1: image file path 'full.dcm' is not"),
      (HEADER, (ROWS[0].replace("PUNCTATE-PLEOMORPHIC", "PUNCTATE-SPIKY"),), "row 1: calc type term 'SPIKY'"),
      (HEADER, (ROWS[0].replace(",LEFT,", ",BOTH,"),), "row 1: left or right breast 'BOTH'"),
-     (HEADER, (ROWS[0].replace(",4,BENIGN,2,", ",4,BENIGN,9,"),), "row 1: subtlety 9 is outside 0-5")],
-    ids=["missing-column", "pathology", "path", "calc-type", "laterality", "subtlety"])
+     (HEADER, (ROWS[0].replace(",4,BENIGN,2,", ",4,BENIGN,9,"),), "row 1: subtlety 9 is outside 0-5"),
+     (HEADER, (ROWS[0].replace("CC,1,calcification", "CC,1.5,calcification"),),
+      "row 1: abnormality id '1.5' is not a whole number"),
+     (HEADER, (ROWS[0].rsplit(",", 1)[0],), "row 1 has 13 cells, the header 14"),
+     (HEADER.replace("calc type,", "kind,"), ROWS, "row 1: a calcification row, but the file has no 'calc type'"),
+     (HEADER, (ROWS[0].replace("Calc-Test", "Calc-Training"),),
+      "row 1: Subject ID 'Calc-Training_P_00038_LEFT_CC' is of the train split, the file name says test")],
+    ids=["missing-column", "pathology", "path", "calc-type", "laterality", "subtlety", "fractional-id", "short-row",
+         "no-calc-type", "split-disagrees"])
 def test_bad_files_name_the_file_row_and_value(tmp_path, header, rows, match):
     path = _csv(tmp_path, header=header, rows=rows)
     with pytest.raises(DatasetError, match=match) as caught:
