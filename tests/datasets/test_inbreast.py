@@ -1,0 +1,107 @@
+"""A fake INbreast copy: tiny DICOMs named as INbreast names them, and annotation plists."""
+
+import plistlib
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+from calcdetect.datasets.inbreast import SPACING_MM, RoiKind, open_inbreast, read_inbreast_xml, roi_kind
+from calcdetect.errors import DatasetError
+
+SHAPE = (80, 60)
+
+
+def _dicom(path):
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.2"
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID, "MG"
+    ds.set_pixel_data(np.random.default_rng(1).integers(0, 4000, SHAPE).astype(np.uint16), "MONOCHROME2", 16,
+                      generate_instance_uid=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pydicom.dcmwrite(path, ds, enforce_file_format=True)
+
+
+def _roi(name, points, declared=None):
+    """An ROI as INbreast writes it: Point_px strings "(x, y)", x the column."""
+    return {"Name": name, "NumberOfPoints": len(points) if declared is None else declared,
+            "Point_px": [f"({x:.2f}, {y:.2f})" for x, y in points], "Area": 0.0 if len(points) == 1 else 1.5}
+
+
+ROIS = [
+    _roi("Calcification", [(10.0, 20.0)]),                                    # a single point: row 20, col 10
+    _roi("Calcification", [(30, 40), (31, 40), (31, 41), (30, 41)]),          # a small contour
+    _roi("Cluster", [(5, 5), (50, 5), (50, 70), (5, 70)]),
+    _roi("Calcifications", [(8, 8), (20, 8), (20, 20), (8, 20)]),            # a cluster by another name
+    _roi("Mass", [(40, 60), (45, 60), (45, 65)]),
+    _roi("Calcification", [(12, 22)], declared=3),                           # NumberOfPoints disagrees
+    _roi("Calcification", [(70.0, 10.0)]),                                    # outside the 60-wide image
+    _roi("Cluster", [(55, 75), (65, 75), (65, 90)]),                          # partly outside
+]
+
+
+@pytest.fixture
+def copy(tmp_path):
+    _dicom(tmp_path / "AllDICOMs" / "20586908_6c613a14b80a8591_MG_R_CC_ANON.dcm")
+    _dicom(tmp_path / "AllDICOMs" / "20586934_6c613a14b80a8591_MG_L_MLO_ANON.dcm")   # normal: no annotations
+    (tmp_path / "AllXML").mkdir()
+    (tmp_path / "AllXML" / "20586908.xml").write_bytes(plistlib.dumps({"Images": [{"ImageIndex": 0, "ROIs": ROIS}]}))
+    (tmp_path / "AllXML" / "99999999.xml").write_bytes(plistlib.dumps({"Images": [{"ROIs": []}]}))
+    (tmp_path / "AllXML" / "._20586908.xml").write_bytes(b"\0\5\26\7")                # macOS litter
+    return tmp_path
+
+
+def test_points_are_read_as_row_col_and_names_mapped(copy):
+    rois, counts = read_inbreast_xml(copy / "AllXML" / "20586908.xml", shape=SHAPE)
+    assert [r.kind for r in rois] == [RoiKind.CALCIFICATION, RoiKind.CALCIFICATION, RoiKind.CLUSTER, RoiKind.CLUSTER,
+                                      RoiKind.MASS, RoiKind.CALCIFICATION, RoiKind.CLUSTER]
+    assert rois[0].points_rc.tolist() == [[20.0, 10.0]] and rois[0].centre_rc == (20.0, 10.0)
+    assert rois[1].centre_rc == pytest.approx((40.5, 30.5))
+    assert rois[3].name == "Calcifications"
+    assert rois[5].declared_points == 3 and len(rois[5].points_rc) == 1
+    assert len(rois[6].points_rc) == 1  # of the partly outside cluster, the point inside
+    assert counts == {"point_count_mismatches": 1, "points_outside": 3, "rois_outside": 1}
+
+
+def test_the_copy_lists_images_normal_ones_included(copy):
+    inbreast = open_inbreast(copy)
+    assert [(i.file_id, i.laterality, i.view, i.shape) for i in inbreast.images] == [
+        ("20586908", "R", "CC", SHAPE), ("20586934", "L", "MLO", SHAPE)]
+    annotated, normal = inbreast.images
+    assert len(annotated.of_kind(RoiKind.CALCIFICATION)) == 3 and normal.rois == () and normal.xml is None
+    assert dict(inbreast.counts) == {"images": 2, "annotated": 1, "calcifications": 3, "clusters": 3,
+                                     "point_count_mismatches": 1, "points_outside": 3, "rois_outside": 1}
+    assert inbreast.skipped == (("99999999.xml", "no image with its file id"),)
+    assert inbreast.spacing_mm == SPACING_MM and "0.07 mm" in inbreast.summary()
+
+
+@pytest.mark.parametrize(("name", "n_points", "kind"), [
+    ("Calcification", 1, RoiKind.CALCIFICATION), ("calcification ", 6, RoiKind.CALCIFICATION),
+    ("Calcifications", 1, RoiKind.CALCIFICATION), ("Calcifications", 12, RoiKind.CLUSTER),
+    ("Clusters", 9, RoiKind.CLUSTER), ("Mass", 30, RoiKind.MASS), ("Spiculated Region", 30, RoiKind.OTHER),
+], ids=["point", "contour", "plural-point", "plural-contour", "clusters", "mass", "other"])
+def test_roi_names_are_mapped_whatever_their_spelling(name, n_points, kind):
+    assert roi_kind(name, n_points) is kind
+
+
+@pytest.mark.parametrize(("content", "match"), [
+    (b"not a plist", "not an INbreast annotation file"),
+    (plistlib.dumps({"Images": []}), r"no Images\[0\]\.ROIs"),
+    (plistlib.dumps({"Images": [{"ROIs": [{"Name": "Calcification", "Point_px": ["12 34"]}]}]}),
+     r"ROI 0 \('Calcification'\): point '12 34' is not '\(x, y\)'"),
+], ids=["not-plist", "no-rois", "bad-point"])
+def test_bad_annotation_files_are_named(tmp_path, content, match):
+    (tmp_path / "1.xml").write_bytes(content)
+    with pytest.raises(DatasetError, match=match):
+        read_inbreast_xml(tmp_path / "1.xml")
+
+
+def test_a_folder_without_images_says_what_to_give(tmp_path):
+    with pytest.raises(DatasetError, match="holds no INbreast image"):
+        open_inbreast(tmp_path)
