@@ -246,6 +246,8 @@ class PredictedImage:
         Reason of the failure for ``status == "error"``.
     clusters : PredictedClusters
     calcifications : PredictedCalcifications
+    shape : tuple of 2 ints or None
+        (rows, columns) the run recorded; None where it did not.
     """
 
     image_id: str
@@ -254,6 +256,7 @@ class PredictedImage:
     error: str | None
     clusters: PredictedClusters
     calcifications: PredictedCalcifications
+    shape: tuple[int, int] | None = None
 
     @property
     def ok(self) -> bool:
@@ -1121,7 +1124,7 @@ def load_predictions(folder) -> Predictions:
     cluster_rows = _read_table(folder / "clusters.csv", ("image_id", "cluster_id", "row", "col", "score"))
     calc_rows = _read_table(folder / "calcifications.csv", ("image_id", "row", "col", "score"))
 
-    headers: dict[str, tuple[str | None, str, str | None]] = {}
+    headers: dict[str, tuple[str | None, str, str | None, tuple[int, int] | None]] = {}
     for line, cells in image_rows:
         where = f"{folder / 'images.csv'}:{line}"
         image_id = cells.get("image_id")
@@ -1132,7 +1135,9 @@ def load_predictions(folder) -> Predictions:
         status = cells.get("status")
         if status not in ("ok", "error"):
             raise EvaluationError(f"{where}: status must be 'ok' or 'error'; got {status!r}")
-        headers[image_id] = (cells.get("path"), status, cells.get("error"))
+        rows, columns = (_cell_int(cells, name, where, missing=-1) for name in ("rows", "columns"))
+        headers[image_id] = (cells.get("path"), status, cells.get("error"),
+                             (rows, columns) if rows > 0 and columns > 0 else None)
 
     clusters = _group_by_image(cluster_rows, folder / "clusters.csv", lambda cells, where: (
         _cell_int(cells, "cluster_id", where, missing=-1),
@@ -1153,7 +1158,7 @@ def load_predictions(folder) -> Predictions:
 
     images: dict[str, PredictedImage] = {}
     for image_id in [*headers, *(i for i in {**clusters, **calcifications} if i not in headers)]:
-        path, status, error = headers.get(image_id, (None, "ok", None))
+        path, status, error, shape = headers.get(image_id, (None, "ok", None, None))
         rows = clusters.get(image_id)
         if rows:
             ids, r, c, score, distribution, morphology, confidence = zip(*rows, strict=True)
@@ -1178,7 +1183,7 @@ def load_predictions(folder) -> Predictions:
             )
         else:
             image_calcifications = _empty_calcifications()
-        images[image_id] = PredictedImage(image_id, path, status, error, image_clusters, image_calcifications)
+        images[image_id] = PredictedImage(image_id, path, status, error, image_clusters, image_calcifications, shape)
     return Predictions(images=images, folder=str(folder))
 
 
@@ -1451,6 +1456,25 @@ def _join(truth: Truth, predictions: Predictions) -> _Join:
     )
 
 
+def _check_join(truth: Truth, predictions: Predictions, join: _Join) -> None:
+    """Refuse a truth and predictions of different sets: no image in common, or images of
+    other sizes (where both record them)."""
+    if predictions.images and join.n_missing == len(truth.images):
+        raise EvaluationError(
+            f"{truth.path or 'the truth'} and {predictions.folder} have no image in common ({len(truth.images)} in "
+            f"the truth, e.g. {truth.images[0].image_id!r}; {len(predictions.images)} predicted, e.g. "
+            f"{next(iter(predictions.images))!r}): give the predictions of the truth's images")
+    other = [(image, p) for image, p in zip(truth.images, join.predicted, strict=True)
+             if p is not None and p.shape is not None and image.rows is not None and image.columns is not None
+             and p.shape != (image.rows, image.columns)]
+    if other:
+        image, p = other[0]
+        raise EvaluationError(
+            f"{len(other)} image(s) differ in size between the truth and the predictions, e.g. {image.image_id!r}: "
+            f"{image.rows} x {image.columns} in {truth.path or 'the truth'}, {p.shape[0]} x {p.shape[1]} in "
+            f"{predictions.folder}: the predictions are of another set or scale")
+
+
 # ---------------------------------------------------------------------------
 # Evaluation
 # ---------------------------------------------------------------------------
@@ -1667,6 +1691,7 @@ def evaluate_predictions(
         raise EvaluationError(f"{truth.path or 'truth'}: holds no images; nothing to evaluate")
 
     join = _join(truth, predictions)
+    _check_join(truth, predictions, join)
     failed_ids = tuple(
         image.image_id
         for image, p in zip(truth.images, join.predicted, strict=True)

@@ -36,6 +36,9 @@ def read_truth(path) -> dict:
         another format version.
     """
     path = Path(path)
+    if path.is_dir():
+        hint = f"; {path / 'truth.json'} is there" if (path / "truth.json").is_file() else ""
+        raise EvaluationError(f"{path}: is a folder; give its truth.json file{hint}")
     with open(path, encoding="utf-8") as fh:
         try:
             truth = json.load(fh)

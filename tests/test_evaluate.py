@@ -80,16 +80,18 @@ def write_table(path, columns, rows):
         writer.writerows(rows)
 
 
-def write_predictions(folder, image_ids, *, clusters=(), calcifications=(), status=None):
-    """Prediction tables; `status` maps image ids to a status other than ok."""
+def write_predictions(folder, image_ids, *, clusters=(), calcifications=(), status=None, shape=None):
+    """Prediction tables; `status` maps image ids to a status other than ok; `shape` (rows,
+    columns) of every image, recorded when given."""
     folder.mkdir(exist_ok=True)
     status = status or {}
+    rows, columns = shape or ("", "")
     write_table(
         folder / "images.csv",
         IMAGE_COLUMNS,
         [
             {"image_id": i, "path": i, "status": status.get(i, "ok"),
-             "error": "unreadable" if status.get(i) == "error" else ""}
+             "error": "unreadable" if status.get(i) == "error" else "", "rows": rows, "columns": columns}
             for i in image_ids
         ],
     )
@@ -382,6 +384,34 @@ def test_images_join_on_file_name_and_missing_images_count(tmp_path):
     assert result.missing_ids == ("synth_0002.dcm",)
     assert result.clusters.froc.sensitivity[-1] == 0.5
     assert result.clusters.n_false_positives == 0
+
+
+@pytest.mark.parametrize(("shape", "match"), [
+    ((2000, 1600), None),
+    ((1000, 800), r"1 image\(s\) differ in size .* 'a\.dcm': 2000 x 1600 in .*, 1000 x 800 in .*another set or scale"),
+], ids=["same-size", "other-scale"])
+def test_images_of_another_size_are_refused(tmp_path, shape, match):
+    truth = write_truth(tmp_path, [image("a.dcm"), image("b.dcm")])
+    run = write_predictions(tmp_path / "run", ["a.dcm"], shape=shape)
+    if match is None:
+        assert evaluate(truth, run, n_bootstrap=0).n_missing == 1
+    else:
+        with pytest.raises(EvaluationError, match=match):
+            evaluate(truth, run, n_bootstrap=0)
+
+
+def test_truth_and_predictions_of_different_sets_are_refused(tmp_path):
+    truth = write_truth(tmp_path, [image("P0000_LCC.dcm"), image("P0001_LCC.dcm")])
+    run = write_predictions(tmp_path / "run", ["synth_0000.dcm"])
+    with pytest.raises(EvaluationError, match=r"have no image in common \(2 in the truth, e.g. 'P0000_LCC.dcm'; 1 "
+                                              r"predicted, e.g. 'synth_0000.dcm'\)"):
+        evaluate(truth, run, n_bootstrap=0)
+
+
+def test_a_folder_given_as_the_truth_says_which_file_to_give(tmp_path):
+    write_truth(tmp_path, [image("a.dcm")])
+    with pytest.raises(EvaluationError, match=r"is a folder; give its truth.json file; .*truth.json is there"):
+        load_truth(tmp_path)
 
 
 def test_ambiguous_file_name_is_an_error(tmp_path):
