@@ -118,8 +118,19 @@ def _parser() -> argparse.ArgumentParser:
                             "processed digital images, more anatomy, benign calcifications and artefacts")
     synth.set_defaults(handler=_synth)
 
-    evaluate = sub.add_parser("evaluate", help="FROC and calcification sensitivity of a run against truth.json")
-    evaluate.add_argument("--truth", required=True, type=Path, help="truth.json of a synthetic set")
+    evaluate = sub.add_parser("evaluate", help="FROC and calcification sensitivity of a run against truth.json, or "
+                                               "lesion-level FROC against a public data set")
+    against = evaluate.add_mutually_exclusive_group(required=True)
+    against.add_argument("--truth", type=Path, help="truth.json of a synthetic set")
+    against.add_argument("--dataset", nargs=2, metavar=("NAME", "ROOT"),
+                         help="a public data set: NAME is cbis-ddsm, inbreast or mini-mias, ROOT its folder "
+                              "(run detect on ROOT first)")
+    evaluate.add_argument("--split", choices=("train", "test"),
+                          help="with --dataset cbis-ddsm: score one split only (the shipped parameters were fitted "
+                               "on no public data set, so either is held out)")
+    evaluate.add_argument("--margin-mm", type=float, default=2.0,
+                          help="with --dataset: how far outside a lesion's region a cluster centre still finds it "
+                               "(default 2)")
     evaluate.add_argument("--pred", required=True, type=Path, metavar="DIR", help="output folder of 'detect'")
     evaluate.add_argument("--json", type=Path, metavar="FILE", help="also write the full evaluation as JSON")
     evaluate.add_argument("--sweep", choices=("confidence", "score"), default="confidence",
@@ -331,12 +342,56 @@ def _evaluate(args) -> int:
     from calcdetect.evaluate import evaluate, format_summary
     from calcdetect.results import write_json
 
+    if args.dataset:
+        return _evaluate_dataset(args)
     evaluation = evaluate(args.truth, args.pred, sweep=args.sweep)
     print(format_summary(evaluation))
     if args.json:
         write_json(args.json, evaluation.to_dict())
     if args.overlays:
         _draw_overlays(args.pred, quiet=False, truth_path=args.truth)
+    return 0
+
+
+#: Lesion attributes each data set's evaluation is broken down by.
+_BREAKDOWNS = {"cbis-ddsm": ("subtlety", "breast_density", "pathology", "morphology", "distribution"),
+               "inbreast": (), "mini-mias": ("severity", "tissue")}
+
+
+def _evaluate_dataset(args) -> int:
+    from calcdetect.datasets import lesions
+    from calcdetect.datasets.scoring import score_lesions
+    from calcdetect.evaluate import load_predictions
+    from calcdetect.results import write_json
+
+    name, root = args.dataset
+    if name not in _BREAKDOWNS:
+        raise ValueError(f"--dataset NAME must be one of {', '.join(_BREAKDOWNS)}; got {name!r}")
+    if args.split and name != "cbis-ddsm":
+        raise ValueError(f"--split applies to --dataset cbis-ddsm only; got --dataset {name}")
+    if name == "cbis-ddsm":
+        from calcdetect.datasets.cbis_ddsm import open_cbis_ddsm
+
+        dataset = open_cbis_ddsm(root)
+        report, images = dataset.report.summary(), lesions.cbis_ddsm_lesions(dataset, split=args.split)
+    elif name == "inbreast":
+        from calcdetect.datasets.inbreast import open_inbreast
+
+        dataset = open_inbreast(root)
+        report, images = dataset.summary(), lesions.inbreast_lesions(dataset)
+    else:
+        from calcdetect.datasets.mini_mias import open_mini_mias
+
+        dataset = open_mini_mias(root)
+        report, images = dataset.summary(), lesions.mini_mias_lesions(dataset)
+    evaluation = score_lesions(images, load_predictions(args.pred), margin_mm=args.margin_mm, sweep=args.sweep,
+                               breakdowns=_BREAKDOWNS[name])
+    print(f"Data set: {name} at {root}" + (f", {args.split} split" if args.split else ", all splits"))
+    print(report)
+    print(evaluation.summary())
+    if args.json:
+        write_json(args.json, {"dataset": name, "root": str(root), "split": args.split, "matching": report,
+                               **evaluation.to_dict()})
     return 0
 
 

@@ -212,3 +212,29 @@ def test_the_real_case_descriptions_open_against_an_empty_download(shared_cbis, 
     report = open_cbis_ddsm(tmp_path).report
     assert (report.n_rows, report.n_images, report.n_images_found) == (1872, 1511, 0)
     assert dict(report.skipped_by_reason) == {SkipReason.IMAGE_MISSING: 1872}
+
+
+def test_lesions_of_the_download_are_scored_on_their_masks(tmp_path):
+    # One cluster on the first abnormality's mask, one beside the rescaled mask's box: two of
+    # the five scorable lesions found; the split keeps the test rows only.
+    from calcdetect.datasets.lesions import cbis_ddsm_lesions
+    from calcdetect.datasets.scoring import score_lesions
+    from calcdetect.evaluate import load_predictions
+
+    dataset = open_cbis_ddsm(_build(tmp_path / "download", "tcia"))
+    images = cbis_ddsm_lesions(dataset, split="test")
+    assert sorted(len(i.lesions) for i in images) == [1, 1, 2]  # LEFT_CC 1, LEFT_MLO 1, RIGHT_CC 1 and 2
+    assert {i.patient_id for i in images} == {"P_00038"}
+    ids = {i.image_id: i for i in images}
+    left_cc = next(i for i in ids if "P_00038_LEFT_CC" in i)
+    left_mlo = next(i for i in ids if "P_00038_LEFT_MLO" in i)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "images.csv").write_text("image_id,path,status\n" + "".join(f"{i},,ok\n" for i in ids))
+    (run / "clusters.csv").write_text("image_id,cluster_id,row,col,score\n"
+                                      f"{left_cc},0,15,10,0.9\n{left_mlo},0,75,61,0.8\n{left_mlo},1,5,5,0.4\n")
+    (run / "calcifications.csv").write_text("image_id,calc_id,cluster_id,row,col,score\n")
+    result = score_lesions(images, load_predictions(run), n_bootstrap=0, breakdowns=("pathology",))
+    assert result.n_lesions == 4 and result.n_images == 3
+    assert result.froc.sensitivity[-1] == pytest.approx(2 / 4)  # (75, 61) lies 1 px = 0.05 mm off the box
+    assert result.froc.fp_per_image[-1] == pytest.approx(1 / 3)

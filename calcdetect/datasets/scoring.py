@@ -1,0 +1,276 @@
+"""Lesion-level FROC of a run on a public data set, with intervals resampled by patient.
+
+A truth lesion (:mod:`calcdetect.datasets.lesions`) is found when a reported cluster's
+centre lies within `margin_mm` of its region; a cluster within no lesion's region is a
+false positive, and normal images count toward false positives per image. The FROC
+(Bunch et al. 1978; Chakraborty 1989) sweeps the clusters' ``score`` (or ``confidence``);
+reported are the sensitivity at 0.1, 0.25, 0.5, 1 and 2 false positives per image, the
+CPM (mean sensitivity at 1/8 to 8, van Ginneken et al. 2010), the normalised partial area
+under the FROC up to 2 false positives per image, and a 95 % interval of the sensitivity
+at 1 false positive per image from :func:`scipy.stats.bootstrap`'s resamples of patients,
+not images (a patient's images are not independent), as percentiles of the resamples
+that hold a lesion.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from calcdetect.datasets.lesions import LesionImage
+from calcdetect.errors import EvaluationError
+from calcdetect.evaluate import (
+    CPM_FP_RATES,
+    FrocCurve,
+    OperatingPoint,
+    Predictions,
+    Subgroup,
+    _froc_curve,
+    _json_float,
+    _percentile_interval,
+)
+
+#: False-positive rates (per image) the sensitivity is reported at.
+FP_RATES = (0.1, 0.25, 0.5, 1.0, 2.0)
+#: Upper end (false positives per image) of the partial area under the FROC.
+PAUC_MAX_FP = 2.0
+_TOL = 1e-9
+
+
+@dataclass(frozen=True, eq=False)
+class LesionEvaluation:
+    """A run scored on a data set's lesions.
+
+    Attributes
+    ----------
+    n_images, n_normal, n_lesions, n_patients : int
+        Images scored (those without lesions are normal), their lesions and patients.
+    missing_ids : tuple of str
+        Images of the data set the run has no row for: their lesions count as missed.
+    n_failed : int
+        Images the run failed on (status error): likewise.
+    froc : FrocCurve
+    operating_points : tuple of OperatingPoint
+        At :data:`FP_RATES`.
+    cpm, pauc : float
+        See the module docstring.
+    interval : tuple of 2 floats
+        95 % bootstrap interval (patients resampled) of the sensitivity at 1 FP/image;
+        NaN without resamples.
+    n_bootstrap : int
+    breakdowns : dict
+        Attribute name -> subgroups (one per value) at the 1 FP/image threshold.
+    margin_mm : float
+    sweep : str
+    """
+
+    n_images: int
+    n_normal: int
+    n_lesions: int
+    n_patients: int
+    missing_ids: tuple[str, ...]
+    n_failed: int
+    froc: FrocCurve
+    operating_points: tuple[OperatingPoint, ...]
+    cpm: float
+    pauc: float
+    interval: tuple[float, float]
+    n_bootstrap: int
+    breakdowns: dict
+    margin_mm: float
+    sweep: str
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable summary (NaN as None)."""
+        return {
+            "n_images": self.n_images, "n_normal": self.n_normal, "n_lesions": self.n_lesions,
+            "n_patients": self.n_patients, "n_missing": len(self.missing_ids), "missing_ids": list(self.missing_ids),
+            "n_failed": self.n_failed, "margin_mm": self.margin_mm, "sweep": self.sweep,
+            "operating_points": [p.to_dict() for p in self.operating_points],
+            "cpm": _json_float(self.cpm), "pauc": _json_float(self.pauc),
+            "sensitivity_ci_at_1_fp": [_json_float(v) for v in self.interval],
+            "n_bootstrap": self.n_bootstrap, "bootstrap_unit": "patient",
+            "breakdowns": {name: [g.to_dict() for g in groups] for name, groups in self.breakdowns.items()},
+            "froc": self.froc.to_dict(),
+        }
+
+    def summary(self) -> str:
+        """A few lines for a person."""
+        at = ", ".join(f"{p.max_fp_per_image:g}: {p.sensitivity:.3f}" for p in self.operating_points)
+        lo, hi = self.interval
+        lines = [
+            f"Images: {self.n_images} ({self.n_normal} without lesions) of {self.n_patients} patients; "
+            f"{self.n_lesions} lesions; {len(self.missing_ids)} missing from the run, {self.n_failed} failed "
+            f"(their lesions count as missed)",
+            f"Lesion sensitivity (clusters ranked by {self.sweep}, centre within {self.margin_mm:g} mm of the "
+            f"region) at {at} FP/image",
+            f"  CPM {self.cpm:.3f}; partial area under the FROC to {PAUC_MAX_FP:g} FP/image {self.pauc:.3f}; "
+            f"at 1 FP/image 95% CI {lo:.3f}-{hi:.3f} ({self.n_bootstrap} bootstrap resamples of patients)",
+        ]
+        for name, groups in self.breakdowns.items():
+            lines.append(f"  by {name}: " + "; ".join(f"{g.name or '(none)'} {g.sensitivity:.3f} "
+                                                       f"({g.n_detected}/{g.n_truth})" for g in groups))
+        return "\n".join(lines)
+
+
+def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, margin_mm: float = 2.0,
+                  sweep: str = "score", n_bootstrap: int = 1000, seed: int | None = 0,
+                  breakdowns: Sequence[str] = ()) -> LesionEvaluation:
+    """Score a run's clusters against a data set's lesions.
+
+    Parameters
+    ----------
+    images : sequence of LesionImage
+        From :func:`~calcdetect.datasets.lesions.cbis_ddsm_lesions` and its siblings.
+    predictions : Predictions
+        A run's tables (:func:`calcdetect.evaluate.load_predictions`).
+    margin_mm : float
+        How far outside a lesion's region a cluster centre may lie and still find it.
+    sweep : {"score", "confidence"}
+        The column the FROC sweeps.
+    n_bootstrap : int
+        Resamples of patients for the interval (0: none).
+    seed : int or None
+    breakdowns : sequence of str
+        Lesion attributes to break the sensitivity at 1 FP/image down by.
+
+    Raises
+    ------
+    EvaluationError
+        When the data set and the run have no image in common, or the data set
+        holds no lesion.
+    ValueError
+        On an option outside its range.
+    """
+    if sweep not in ("score", "confidence"):
+        raise ValueError(f"sweep must be 'score' or 'confidence'; got {sweep!r}")
+    if not (math.isfinite(margin_mm) and margin_mm >= 0):
+        raise ValueError(f"margin_mm must be a finite number >= 0; got {margin_mm!r}")
+    if isinstance(n_bootstrap, bool) or int(n_bootstrap) != n_bootstrap or n_bootstrap < 0:
+        raise ValueError(f"n_bootstrap must be an integer >= 0; got {n_bootstrap!r}")
+    if not any(image.lesions for image in images):
+        raise EvaluationError("the data set holds no lesion to find (nothing matched, or every one was skipped)")
+    joined = _join(images, predictions)
+    if not any(p is not None for p in joined):
+        raise EvaluationError(
+            f"the data set and {predictions.folder} have no image in common ({len(images)} images, e.g. "
+            f"{images[0].image_id!r}; the run: {len(predictions.images)}, e.g. "
+            f"{next(iter(predictions.images), None)!r}): run calcdetect detect on the data set's folder")
+    patients = {p: k for k, p in enumerate(dict.fromkeys(image.patient_id for image in images))}
+    lesion_score, lesion_patient, lesion_attributes = [], [], []
+    fp_score, fp_patient = [], []
+    image_patient = np.array([patients[image.patient_id] for image in images])
+    n_failed = 0
+    for image, predicted in zip(images, joined, strict=True):
+        found = np.full(len(image.lesions), -math.inf)
+        if predicted is not None and predicted.ok:
+            clusters = predicted.clusters
+            scores = clusters.score if sweep == "score" else clusters.confidence
+            hit_any = np.zeros(len(clusters), bool)
+            for k, lesion in enumerate(image.lesions):
+                hit = lesion.region.distance_mm(clusters.centre, image.spacing) <= margin_mm + _TOL
+                hit_any |= hit
+                if hit.any():
+                    found[k] = float(scores[hit].max())
+            fp_score += list(scores[~hit_any])
+            fp_patient += [patients[image.patient_id]] * int(np.count_nonzero(~hit_any))
+        n_failed += predicted is not None and not predicted.ok
+        lesion_score += list(found)
+        lesion_patient += [patients[image.patient_id]] * len(image.lesions)
+        lesion_attributes += [lesion.attributes for lesion in image.lesions]
+    lesion_score, fp_score = np.asarray(lesion_score), np.asarray(fp_score)
+    froc = _froc_curve(lesion_score, fp_score, len(images))
+    points = tuple(froc.operating_point(rate) for rate in FP_RATES)
+    cpm = float(np.mean([froc.sensitivity_at(rate) for rate in CPM_FP_RATES]))
+    interval = (math.nan, math.nan)
+    if n_bootstrap:
+        at_one = _SensitivityAtOneFp(lesion_score, np.asarray(lesion_patient, int), fp_score,
+                                     np.asarray(fp_patient, int), image_patient)
+
+        def statistic(drawn):
+            return at_one(np.bincount(drawn.astype(int), minlength=len(patients)))
+
+        with warnings.catch_warnings():
+            # Resamples without a lesion give NaN; scipy then warns and the interval is taken
+            # below over the others, as for the synthetic sets (calcdetect.evaluate).
+            warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+            result = stats.bootstrap((np.arange(len(patients)),), statistic, n_resamples=int(n_bootstrap),
+                                     vectorized=False, method="percentile", confidence_level=0.95,
+                                     random_state=np.random.default_rng(seed))
+        interval = _percentile_interval(np.asarray(result.bootstrap_distribution, float), 0.95)
+    threshold = froc.operating_point(1.0).threshold
+    detected = lesion_score >= threshold
+    groups = {}
+    for name in breakdowns:
+        values = [attributes.get(name, "") for attributes in lesion_attributes]
+        groups[name] = tuple(
+            Subgroup(value, int(n), int(d), d / n)
+            for value in sorted(set(values), key=_natural)
+            for n, d in [(sum(v == value for v in values), sum(hit for v, hit in zip(values, detected) if v == value))]
+        )
+    return LesionEvaluation(
+        n_images=len(images), n_normal=sum(not image.lesions for image in images), n_lesions=len(lesion_score),
+        n_patients=len(patients), missing_ids=tuple(i.image_id for i, p in zip(images, joined) if p is None),
+        n_failed=int(n_failed), froc=froc, operating_points=points, cpm=cpm, pauc=_partial_area(froc),
+        interval=interval, n_bootstrap=int(n_bootstrap), breakdowns=groups, margin_mm=float(margin_mm), sweep=sweep,
+    )
+
+
+def _join(images: Sequence[LesionImage], predictions: Predictions) -> list:
+    """Each image's predictions: by image id (its path relative to the data set's root), else
+    by the path the run recorded."""
+    by_path = {}
+    for predicted in predictions.images.values():
+        if predicted.path:
+            try:
+                by_path[Path(predicted.path).resolve()] = predicted
+            except OSError:
+                continue
+    return [predictions.images.get(image.image_id) or by_path.get(Path(image.path).resolve()) for image in images]
+
+
+class _SensitivityAtOneFp:
+    """Sensitivity at 1 FP/image with each patient counted `weights[patient]` times (a
+    bootstrap resample); the sorting is done once."""
+
+    def __init__(self, lesion_score, lesion_patient, fp_score, fp_patient, image_patient):
+        self.thresholds = np.unique(np.concatenate([lesion_score[np.isfinite(lesion_score)], fp_score]))[::-1]
+        lesion_order, fp_order = np.argsort(-lesion_score, kind="stable"), np.argsort(-fp_score, kind="stable")
+        self.lesion_patient, self.fp_patient = lesion_patient[lesion_order], fp_patient[fp_order]
+        self.n_lesions_at = np.searchsorted(-lesion_score[lesion_order], -self.thresholds, side="right")
+        self.n_fp_at = np.searchsorted(-fp_score[fp_order], -self.thresholds, side="right")
+        self.image_patient = image_patient
+
+    def __call__(self, weights: np.ndarray) -> float:
+        n_images = float(weights[self.image_patient].sum())
+        w_lesion = weights[self.lesion_patient].astype(float)
+        if w_lesion.sum() == 0 or n_images == 0:
+            return math.nan
+        if self.thresholds.size == 0:
+            return 0.0
+        fps = np.concatenate([[0.0], np.cumsum(weights[self.fp_patient])])[self.n_fp_at] / n_images
+        allowed = np.flatnonzero(fps <= 1.0 + _TOL)
+        if allowed.size == 0:
+            return 0.0
+        found = np.concatenate([[0.0], np.cumsum(w_lesion)])[self.n_lesions_at[allowed[-1]]]
+        return float(found / w_lesion.sum())
+
+
+def _partial_area(froc: FrocCurve, max_fp: float = PAUC_MAX_FP) -> float:
+    """Area under the FROC (a step function of FP/image) from 0 to `max_fp`, over `max_fp`."""
+    if froc.n_truth == 0:
+        return math.nan
+    x = np.concatenate([[0.0], froc.fp_per_image, [np.inf]])
+    y = np.concatenate([[0.0], froc.sensitivity])
+    widths = np.clip(np.minimum(x[1:], max_fp) - np.minimum(x[:-1], max_fp), 0.0, None)
+    return float((widths * y).sum() / max_fp)
+
+
+def _natural(value: str):
+    return (0, float(value), "") if value.replace(".", "", 1).isdigit() else (1, 0.0, value)

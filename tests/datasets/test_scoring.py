@@ -1,0 +1,135 @@
+"""Lesion-level FROC on hand-made data sets whose answer is known."""
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+
+from calcdetect.cli import main
+from calcdetect.datasets.lesions import CircleRegion, Lesion, LesionImage, MaskRegion, PolygonRegion, WholeImage
+from calcdetect.datasets.scoring import score_lesions
+from calcdetect.errors import EvaluationError
+from calcdetect.evaluate import load_predictions
+from calcdetect.results import CALCIFICATION_COLUMNS, CLUSTER_COLUMNS, IMAGE_COLUMNS
+
+SPACING = (0.2, 0.2)
+
+
+def _run(folder, clusters, *, status=None, images=None):
+    """A run's tables: `clusters` maps image ids to [(row, col, score), ...]."""
+    folder.mkdir(exist_ok=True)
+    status = status or {}
+    ids = images or list(clusters)
+    for name, columns, rows in (
+        ("images", IMAGE_COLUMNS, [{"image_id": i, "path": i, "status": status.get(i, "ok")} for i in ids]),
+        ("clusters", CLUSTER_COLUMNS, [{"image_id": i, "cluster_id": k, "row": r, "col": c, "score": s,
+                                        "confidence": s} for i, found in clusters.items()
+                                       for k, (r, c, s) in enumerate(found)]),
+        ("calcifications", CALCIFICATION_COLUMNS, []),
+    ):
+        with open(folder / f"{name}.csv", "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=columns, restval="")
+            writer.writeheader()
+            writer.writerows(rows)
+    return load_predictions(folder)
+
+
+def _image(image_id, patient, *lesions):
+    return LesionImage(image_id=image_id, path=image_id, patient_id=patient, spacing=SPACING,
+                       lesions=tuple(Lesion(f"{image_id}:{k}", region, attributes)
+                                     for k, (region, attributes) in enumerate(lesions)))
+
+
+IMAGES = (
+    _image("a1.pgm", "A", (CircleRegion((50.0, 50.0), 10.0), {"severity": "M"})),
+    _image("a2.pgm", "A", (PolygonRegion(np.array([[100.0, 100.0], [100.0, 120.0], [120.0, 120.0], [120.0, 100.0]])),
+                           {"severity": "B"})),
+    _image("b.pgm", "B"),                                                           # normal
+    _image("c.pgm", "C", (WholeImage(), {"severity": "M"})),
+)
+CLUSTERS = {
+    "a1.pgm": [(55.0, 50.0, 0.9)],                       # inside the circle
+    "a2.pgm": [(110.0, 127.5, 0.6), (300.0, 300.0, 0.8)],  # 1.5 mm right of the outline (margin 2 mm); far away
+    "b.pgm": [(40.0, 40.0, 0.7)],
+    "c.pgm": [(10.0, 10.0, 0.3)],                        # anywhere finds a widespread lesion
+}
+
+
+def test_froc_of_a_known_set(tmp_path):
+    result = score_lesions(IMAGES, _run(tmp_path / "run", CLUSTERS), n_bootstrap=0, breakdowns=("severity",))
+    assert (result.n_images, result.n_normal, result.n_lesions, result.n_patients) == (4, 1, 3, 3)
+    # Thresholds 0.9 (hit), 0.8 (FP), 0.7 (FP), 0.6 (hit), 0.3 (hit) over 4 images.
+    assert result.froc.fp_per_image.tolist() == [0.0, 0.25, 0.5, 0.5, 0.5]
+    assert result.froc.sensitivity.tolist() == pytest.approx([1 / 3, 1 / 3, 1 / 3, 2 / 3, 1.0])
+    assert [p.sensitivity for p in result.operating_points] == pytest.approx([1 / 3, 1 / 3, 1.0, 1.0, 1.0])
+    assert result.cpm == pytest.approx((2 / 3 + 5) / 7)
+    assert result.pauc == pytest.approx((0.25 / 3 + 0.25 / 3 + 1.5) / 2)
+    assert math.isnan(result.interval[0])
+    assert [(g.name, g.n_truth, g.n_detected) for g in result.breakdowns["severity"]] == [("B", 1, 1), ("M", 2, 2)]
+
+
+def test_margin_decides_a_near_miss(tmp_path):
+    run = _run(tmp_path / "run", CLUSTERS)
+    assert score_lesions(IMAGES, run, margin_mm=1.0, n_bootstrap=0).froc.sensitivity[-1] == pytest.approx(2 / 3)
+
+
+def test_missing_and_failed_images_count_their_lesions_as_missed(tmp_path):
+    clusters = {k: v for k, v in CLUSTERS.items() if k != "c.pgm"}
+    run = _run(tmp_path / "run", clusters, status={"a1.pgm": "error"}, images=["a1.pgm", "a2.pgm", "b.pgm"])
+    result = score_lesions(IMAGES, run, n_bootstrap=0)
+    assert result.missing_ids == ("c.pgm",) and result.n_failed == 1
+    assert result.froc.sensitivity[-1] == pytest.approx(1 / 3)
+
+
+def test_patient_bootstrap_brackets_the_estimate_and_repeats_with_its_seed(tmp_path):
+    rng = np.random.default_rng(11)
+    images, clusters = [], {}
+    for k in range(30):
+        image_id = f"i{k}.pgm"
+        images.append(_image(image_id, f"P{k // 2}", (CircleRegion((100.0, 100.0), 10.0), {})))
+        found = [(100.0, 100.0, rng.uniform(0.3, 1.0))] if rng.random() < 0.7 else []
+        clusters[image_id] = found + [(400.0, 400.0, rng.uniform(0, 1))]
+    run = _run(tmp_path / "run", clusters)
+    first = score_lesions(images, run, n_bootstrap=300, seed=3)
+    estimate = first.operating_points[3].sensitivity
+    assert first.n_patients == 15
+    assert first.interval[0] <= estimate <= first.interval[1] and first.interval[0] < first.interval[1]
+    assert score_lesions(images, run, n_bootstrap=300, seed=3).interval == first.interval
+
+
+def test_a_mask_region_measures_distance_in_mm():
+    mask = np.zeros((200, 100), bool)
+    mask[50:60, 40:50] = True
+    region = MaskRegion(lambda: mask)
+    distance = region.distance_mm(np.array([[55.0, 45.0], [55.0, 54.0], [190.0, 5.0], [55.0, 49.0]]), (0.1, 0.1))
+    assert distance[0] == 0.0 and distance[3] == 0.0
+    assert distance[1] == pytest.approx(0.5, abs=0.02)
+    assert distance[2] > 10.0
+
+
+def test_a_run_of_another_set_or_a_set_without_lesions_is_refused(tmp_path):
+    with pytest.raises(EvaluationError, match="have no image in common"):
+        score_lesions(IMAGES, _run(tmp_path / "run", {"x.pgm": []}), n_bootstrap=0)
+    with pytest.raises(EvaluationError, match="holds no lesion to find"):
+        score_lesions((_image("b.pgm", "B"),), _run(tmp_path / "run2", {"b.pgm": []}), n_bootstrap=0)
+
+
+def test_evaluate_dataset_on_the_command_line(tmp_path, capsys):
+    root = tmp_path / "mias"
+    root.mkdir()
+    (root / "Info.txt").write_text("mdb209 G CALC M 40 10 6\nmdb210 G NORM\n")
+    for name in ("mdb209", "mdb210"):
+        image = np.random.default_rng(1).integers(30, 60, (64, 48)).astype(np.uint8)
+        (root / f"{name}.pgm").write_bytes(b"P5\n48 64\n255\n" + image.tobytes())
+    # The calcification at x 40, y 10 from the bottom-left corner is row 53, col 40.
+    _run(tmp_path / "run", {"mdb209.pgm": [(53.0, 41.0, 0.9)], "mdb210.pgm": [(10.0, 10.0, 0.5)]})
+    code = main(["evaluate", "--dataset", "mini-mias", str(root), "--pred", str(tmp_path / "run"), "--sweep", "score",
+                 "--json", str(tmp_path / "lesions.json")])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "Data set: mini-mias" in printed and "at 0.1: 1.000, 0.25: 1.000" in printed
+    summary = json.loads((tmp_path / "lesions.json").read_text())
+    assert summary["n_lesions"] == 1 and summary["bootstrap_unit"] == "patient"
+    assert [p["sensitivity"] for p in summary["operating_points"]] == [1.0] * 5
