@@ -128,6 +128,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", choices=("train", "test"),
                           help="with --dataset cbis-ddsm: score one split only (the shipped parameters were fitted "
                                "on no public data set, so either is held out)")
+    evaluate.add_argument("--plot", type=Path, metavar="PNG",
+                          help="with --dataset: draw the lesion FROC with its 95%% bootstrap band (needs "
+                               "calcdetect[report])")
     evaluate.add_argument("--margin-mm", type=float, default=2.0,
                           help="with --dataset: how far outside a lesion's region a cluster centre still finds it "
                                "(default 2)")
@@ -367,6 +370,11 @@ def _evaluate_dataset(args) -> int:
     name, root = args.dataset
     if name not in _BREAKDOWNS:
         raise ValueError(f"--dataset NAME must be one of {', '.join(_BREAKDOWNS)}; got {name!r}")
+    if args.plot:
+        import importlib.util
+
+        if importlib.util.find_spec("matplotlib") is None:
+            raise ImportError("--plot needs matplotlib: pip install 'calcdetect[report]'")
     if args.split and name != "cbis-ddsm":
         raise ValueError(f"--split applies to --dataset cbis-ddsm only; got --dataset {name}")
     if name == "cbis-ddsm":
@@ -392,6 +400,11 @@ def _evaluate_dataset(args) -> int:
     if args.json:
         write_json(args.json, {"dataset": name, "root": str(root), "split": args.split, "matching": report,
                                **evaluation.to_dict()})
+    if args.plot:
+        from calcdetect.exports.report import plot_froc
+
+        plot_froc(evaluation.froc, args.plot, operating_points=evaluation.operating_points, band=evaluation.band,
+                  truth="lesions", sensitivity="lesion sensitivity")
     return 0
 
 

@@ -202,6 +202,8 @@ class PredictedClusters(StructOfArrays):
     confidence : (K,) ndarray of float64
         Detection confidence (the ``confidence`` column); `score` where the
         table leaves it empty or has no such column.
+    birads_category : tuple of (str or None)
+        The ``birads_category`` column as written (None where empty or absent).
     """
 
     cluster_id: np.ndarray
@@ -210,6 +212,7 @@ class PredictedClusters(StructOfArrays):
     distribution: tuple[str | None, ...]
     morphology: tuple[str | None, ...]
     confidence: np.ndarray
+    birads_category: tuple[str | None, ...]
 
 
 @dataclass(frozen=True, eq=False)
@@ -1077,7 +1080,7 @@ def _score(cells: dict, where: str, column: str = "score") -> float:
 
 
 def _empty_clusters() -> PredictedClusters:
-    return PredictedClusters(np.zeros(0, np.int64), np.zeros((0, 2)), np.zeros(0), (), (), np.zeros(0))
+    return PredictedClusters(np.zeros(0, np.int64), np.zeros((0, 2)), np.zeros(0), (), (), np.zeros(0), ())
 
 
 def _empty_calcifications() -> PredictedCalcifications:
@@ -1147,6 +1150,7 @@ def load_predictions(folder) -> Predictions:
         cells.get("distribution"),
         cells.get("morphology"),
         _score(cells, where, "confidence"),
+        cells.get("birads_category"),
     ))
     calcifications = _group_by_image(calc_rows, folder / "calcifications.csv", lambda cells, where: (
         _cell_int(cells, "calc_id", where, missing=-1),
@@ -1161,7 +1165,7 @@ def load_predictions(folder) -> Predictions:
         path, status, error, shape = headers.get(image_id, (None, "ok", None, None))
         rows = clusters.get(image_id)
         if rows:
-            ids, r, c, score, distribution, morphology, confidence = zip(*rows, strict=True)
+            ids, r, c, score, distribution, morphology, confidence, category = zip(*rows, strict=True)
             image_clusters = PredictedClusters(
                 cluster_id=np.asarray(ids, dtype=np.int64),
                 centre=np.column_stack([r, c]).astype(float),
@@ -1169,6 +1173,7 @@ def load_predictions(folder) -> Predictions:
                 distribution=tuple(distribution),
                 morphology=tuple(morphology),
                 confidence=np.asarray(confidence, dtype=float),
+                birads_category=tuple(category),
             )
         else:
             image_clusters = _empty_clusters()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,13 +26,18 @@ from scipy import stats
 from calcdetect.datasets.lesions import LesionImage
 from calcdetect.errors import EvaluationError
 from calcdetect.evaluate import (
+    _NONE,
     CPM_FP_RATES,
+    Confusion,
     FrocCurve,
     OperatingPoint,
     Predictions,
     Subgroup,
+    _auc,
     _froc_curve,
+    _indent,
     _json_float,
+    _json_floats,
     _percentile_interval,
 )
 
@@ -40,6 +45,9 @@ from calcdetect.evaluate import (
 FP_RATES = (0.1, 0.25, 0.5, 1.0, 2.0)
 #: Upper end (false positives per image) of the partial area under the FROC.
 PAUC_MAX_FP = 2.0
+#: False-positive rates at which the bootstrap band round the FROC is drawn (1 among them).
+BAND_FP_RATES = tuple(float(r) for r in np.round(np.geomspace(1 / 16, 8, 22), 4)) + (1.0,)
+BAND_FP_RATES = tuple(sorted(set(BAND_FP_RATES)))
 _TOL = 1e-9
 
 
@@ -68,6 +76,19 @@ class LesionEvaluation:
         Attribute name -> subgroups (one per value) at the 1 FP/image threshold.
     margin_mm : float
     sweep : str
+    agreement : dict
+        Where the lesions carry them (CBIS-DDSM): ``morphology`` and ``distribution``
+        (the data set's primary term against the best-scoring cluster that finds the
+        lesion) and ``assessment`` (its BI-RADS assessment against that cluster's
+        ``birads_category``, 4A-4C counted as 4), each a :class:`Confusion` over the
+        lesions found.
+    band : tuple of 3 sequences
+        (FP/image rates, low, high): the 95 % bootstrap band of the sensitivity at
+        :data:`BAND_FP_RATES` (NaN without resamples).
+    malignancy_auc : float
+        ROC AUC of the best finding cluster's score (0 for a missed lesion) separating
+        biopsy-proven MALIGNANT from BENIGN lesions (BENIGN_WITHOUT_CALLBACK left out);
+        NaN where the lesions carry no pathology.
     """
 
     n_images: int
@@ -85,6 +106,9 @@ class LesionEvaluation:
     breakdowns: dict
     margin_mm: float
     sweep: str
+    agreement: dict = field(default_factory=dict)
+    malignancy_auc: float = math.nan
+    band: tuple = ((), (), ())
 
     def to_dict(self) -> dict:
         """JSON-serialisable summary (NaN as None)."""
@@ -97,6 +121,10 @@ class LesionEvaluation:
             "sensitivity_ci_at_1_fp": [_json_float(v) for v in self.interval],
             "n_bootstrap": self.n_bootstrap, "bootstrap_unit": "patient",
             "breakdowns": {name: [g.to_dict() for g in groups] for name, groups in self.breakdowns.items()},
+            "agreement": {name: confusion.to_dict() for name, confusion in self.agreement.items()},
+            "malignancy_auc": _json_float(self.malignancy_auc),
+            "band": {"fp_per_image": list(self.band[0]), "low": _json_floats(self.band[1]),
+                     "high": _json_floats(self.band[2])},
             "froc": self.froc.to_dict(),
         }
 
@@ -116,6 +144,11 @@ class LesionEvaluation:
         for name, groups in self.breakdowns.items():
             lines.append(f"  by {name}: " + "; ".join(f"{g.name or '(none)'} {g.sensitivity:.3f} "
                                                        f"({g.n_detected}/{g.n_truth})" for g in groups))
+        for name, confusion in self.agreement.items():
+            lines.append(f"  {name} agreement over the {confusion.n} lesions found: {confusion.accuracy:.3f}")
+            lines.append(_indent(confusion.format(), 4))
+        if math.isfinite(self.malignancy_auc):
+            lines.append(f"  malignancy ROC AUC of the score (MALIGNANT against BENIGN): {self.malignancy_auc:.3f}")
         return "\n".join(lines)
 
 
@@ -167,8 +200,10 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
     fp_score, fp_patient = [], []
     image_patient = np.array([patients[image.patient_id] for image in images])
     n_failed = 0
+    described = []  # per lesion: (morphology, distribution, category, score) of its best finder, or None
     for image, predicted in zip(images, joined, strict=True):
         found = np.full(len(image.lesions), -math.inf)
+        finders: list = [None] * len(image.lesions)
         if predicted is not None and predicted.ok:
             clusters = predicted.clusters
             scores = clusters.score if sweep == "score" else clusters.confidence
@@ -178,9 +213,13 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
                 hit_any |= hit
                 if hit.any():
                     found[k] = float(scores[hit].max())
+                    best = int(np.flatnonzero(hit)[np.argmax(scores[hit])])
+                    finders[k] = (clusters.morphology[best], clusters.distribution[best],
+                                  clusters.birads_category[best], float(clusters.score[best]))
             fp_score += list(scores[~hit_any])
             fp_patient += [patients[image.patient_id]] * int(np.count_nonzero(~hit_any))
         n_failed += predicted is not None and not predicted.ok
+        described += finders
         lesion_score += list(found)
         lesion_patient += [patients[image.patient_id]] * len(image.lesions)
         lesion_attributes += [lesion.attributes for lesion in image.lesions]
@@ -189,12 +228,13 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
     points = tuple(froc.operating_point(rate) for rate in FP_RATES)
     cpm = float(np.mean([froc.sensitivity_at(rate) for rate in CPM_FP_RATES]))
     interval = (math.nan, math.nan)
+    band = (BAND_FP_RATES, np.full(len(BAND_FP_RATES), math.nan), np.full(len(BAND_FP_RATES), math.nan))
     if n_bootstrap:
-        at_one = _SensitivityAtOneFp(lesion_score, np.asarray(lesion_patient, int), fp_score,
-                                     np.asarray(fp_patient, int), image_patient)
+        at_rates = _SensitivityAt(BAND_FP_RATES, lesion_score, np.asarray(lesion_patient, int), fp_score,
+                                  np.asarray(fp_patient, int), image_patient)
 
         def statistic(drawn):
-            return at_one(np.bincount(drawn.astype(int), minlength=len(patients)))
+            return at_rates(np.bincount(drawn.astype(int), minlength=len(patients)))
 
         with warnings.catch_warnings():
             # Resamples without a lesion give NaN; scipy then warns and the interval is taken
@@ -203,7 +243,10 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
             result = stats.bootstrap((np.arange(len(patients)),), statistic, n_resamples=int(n_bootstrap),
                                      vectorized=False, method="percentile", confidence_level=0.95,
                                      random_state=np.random.default_rng(seed))
-        interval = _percentile_interval(np.asarray(result.bootstrap_distribution, float), 0.95)
+        samples = np.asarray(result.bootstrap_distribution, float)  # (rates, resamples)
+        intervals = np.array([_percentile_interval(row, 0.95) for row in samples])
+        band = (BAND_FP_RATES, intervals[:, 0], intervals[:, 1])
+        interval = tuple(map(float, intervals[BAND_FP_RATES.index(1.0)]))
     threshold = froc.operating_point(1.0).threshold
     detected = lesion_score >= threshold
     groups = {}
@@ -214,12 +257,26 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
             for value in sorted(set(values), key=_natural)
             for n, d in [(sum(v == value for v in values), sum(hit for v, hit in zip(values, detected) if v == value))]
         )
+    agreement = {}
+    for name, column in (("morphology", 0), ("distribution", 1), ("assessment", 2)):
+        pairs = [(a[name], _assessment_scale(f[column]) if name == "assessment" else (f[column] or _NONE))
+                 for a, f in zip(lesion_attributes, described) if f is not None and a.get(name)]
+        if pairs:
+            agreement[name] = Confusion.of(pairs)
+    pathology = [(a.get("pathology"), f[3] if f is not None else 0.0) for a, f in zip(lesion_attributes, described)]
+    malignancy_auc = _auc([s for p, s in pathology if p == "MALIGNANT"], [s for p, s in pathology if p == "BENIGN"])
     return LesionEvaluation(
         n_images=len(images), n_normal=sum(not image.lesions for image in images), n_lesions=len(lesion_score),
         n_patients=len(patients), missing_ids=tuple(i.image_id for i, p in zip(images, joined) if p is None),
         n_failed=int(n_failed), froc=froc, operating_points=points, cpm=cpm, pauc=_partial_area(froc),
         interval=interval, n_bootstrap=int(n_bootstrap), breakdowns=groups, margin_mm=float(margin_mm), sweep=sweep,
+        agreement=agreement, malignancy_auc=malignancy_auc, band=band,
     )
+
+
+def _assessment_scale(category: str | None) -> str:
+    """A birads_category on the data sets' scale (0-5, without 4's subdivisions)."""
+    return _NONE if not category else category[0]
 
 
 def _join(images: Sequence[LesionImage], predictions: Predictions) -> list:
@@ -235,11 +292,12 @@ def _join(images: Sequence[LesionImage], predictions: Predictions) -> list:
     return [predictions.images.get(image.image_id) or by_path.get(Path(image.path).resolve()) for image in images]
 
 
-class _SensitivityAtOneFp:
-    """Sensitivity at 1 FP/image with each patient counted `weights[patient]` times (a
-    bootstrap resample); the sorting is done once."""
+class _SensitivityAt:
+    """Sensitivity at each of `rates` (FP/image) with each patient counted `weights[patient]`
+    times (a bootstrap resample); the sorting is done once."""
 
-    def __init__(self, lesion_score, lesion_patient, fp_score, fp_patient, image_patient):
+    def __init__(self, rates, lesion_score, lesion_patient, fp_score, fp_patient, image_patient):
+        self.rates = np.asarray(rates, float)
         self.thresholds = np.unique(np.concatenate([lesion_score[np.isfinite(lesion_score)], fp_score]))[::-1]
         lesion_order, fp_order = np.argsort(-lesion_score, kind="stable"), np.argsort(-fp_score, kind="stable")
         self.lesion_patient, self.fp_patient = lesion_patient[lesion_order], fp_patient[fp_order]
@@ -247,19 +305,18 @@ class _SensitivityAtOneFp:
         self.n_fp_at = np.searchsorted(-fp_score[fp_order], -self.thresholds, side="right")
         self.image_patient = image_patient
 
-    def __call__(self, weights: np.ndarray) -> float:
+    def __call__(self, weights: np.ndarray) -> np.ndarray:
         n_images = float(weights[self.image_patient].sum())
         w_lesion = weights[self.lesion_patient].astype(float)
         if w_lesion.sum() == 0 or n_images == 0:
-            return math.nan
+            return np.full(self.rates.shape, math.nan)
         if self.thresholds.size == 0:
-            return 0.0
+            return np.zeros(self.rates.shape)
         fps = np.concatenate([[0.0], np.cumsum(weights[self.fp_patient])])[self.n_fp_at] / n_images
-        allowed = np.flatnonzero(fps <= 1.0 + _TOL)
-        if allowed.size == 0:
-            return 0.0
-        found = np.concatenate([[0.0], np.cumsum(w_lesion)])[self.n_lesions_at[allowed[-1]]]
-        return float(found / w_lesion.sum())
+        found = np.concatenate([[0.0], np.cumsum(w_lesion)])[self.n_lesions_at] / w_lesion.sum()
+        # fps and found are non-decreasing along the thresholds: the last allowed is the best.
+        last = np.searchsorted(fps, self.rates + _TOL, side="right") - 1
+        return np.where(last >= 0, found[np.maximum(last, 0)], 0.0)
 
 
 def _partial_area(froc: FrocCurve, max_fp: float = PAUC_MAX_FP) -> float:

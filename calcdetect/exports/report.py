@@ -202,8 +202,9 @@ def _evaluation_section(run_dir: Path, truth_path: Path, evaluation) -> str:
     return "\n".join(parts)
 
 
-def plot_froc(froc, path, *, operating_points=()) -> Path:
-    """Draw a cluster FROC curve (sensitivity against false positives per image) into a PNG.
+def plot_froc(froc, path, *, operating_points=(), band=None, truth: str = "truth clusters",
+              sensitivity: str = "cluster sensitivity") -> Path:
+    """Draw a FROC curve (sensitivity against false positives per image) into a PNG.
 
     Parameters
     ----------
@@ -211,6 +212,10 @@ def plot_froc(froc, path, *, operating_points=()) -> Path:
     path : str or PathLike
     operating_points : sequence of OperatingPoint, optional
         Marked on the curve.
+    band : tuple of 3 sequences, optional
+        (FP/image rates, low, high): an interval band drawn round the curve.
+    truth, sensitivity : str
+        What the truth objects are called in the title, and the y axis's label.
 
     Raises
     ------
@@ -232,6 +237,9 @@ def plot_froc(froc, path, *, operating_points=()) -> Path:
     x = [0.0, *map(float, froc.fp_per_image)]
     y = [0.0, *map(float, froc.sensitivity)]
     right = max(8.0, x[-1])
+    if band is not None and len(band[0]):
+        axes.fill_between(band[0], band[1], band[2], step="post", color="#c03030", alpha=0.15, linewidth=0,
+                          label="95% interval")
     axes.step([*x, right], [*y, y[-1]], where="post", color="#c03030")  # flat after the last detection
     for point in operating_points:
         axes.plot(point.fp_per_image, point.sensitivity, "o", color="#303030", markersize=4)
@@ -239,8 +247,8 @@ def plot_froc(froc, path, *, operating_points=()) -> Path:
     axes.set_xlim(0, right)
     axes.set_ylim(0, 1.02)
     axes.set_xlabel("false-positive clusters per image")
-    axes.set_ylabel("cluster sensitivity")
-    axes.set_title(f"FROC ({froc.n_truth} truth clusters, {froc.n_images} images)")
+    axes.set_ylabel(sensitivity)
+    axes.set_title(f"FROC ({froc.n_truth} {truth}, {froc.n_images} images)")
     axes.grid(alpha=0.3)
     figure.tight_layout()
     buffer = io.BytesIO()

@@ -25,8 +25,9 @@ def _run(folder, clusters, *, status=None, images=None):
     for name, columns, rows in (
         ("images", IMAGE_COLUMNS, [{"image_id": i, "path": i, "status": status.get(i, "ok")} for i in ids]),
         ("clusters", CLUSTER_COLUMNS, [{"image_id": i, "cluster_id": k, "row": r, "col": c, "score": s,
-                                        "confidence": s} for i, found in clusters.items()
-                                       for k, (r, c, s) in enumerate(found)]),
+                                        "confidence": s, **dict(zip(("morphology", "distribution", "birads_category"),
+                                                                    described))}
+                                       for i, found in clusters.items() for k, (r, c, s, *described) in enumerate(found)]),
         ("calcifications", CALCIFICATION_COLUMNS, []),
     ):
         with open(folder / f"{name}.csv", "w", newline="") as fh:
@@ -97,6 +98,8 @@ def test_patient_bootstrap_brackets_the_estimate_and_repeats_with_its_seed(tmp_p
     assert first.n_patients == 15
     assert first.interval[0] <= estimate <= first.interval[1] and first.interval[0] < first.interval[1]
     assert score_lesions(images, run, n_bootstrap=300, seed=3).interval == first.interval
+    rates, low, high = first.band
+    assert np.all(low <= high) and (low[rates.index(1.0)], high[rates.index(1.0)]) == first.interval
 
 
 def test_a_mask_region_measures_distance_in_mm():
@@ -126,10 +129,35 @@ def test_evaluate_dataset_on_the_command_line(tmp_path, capsys):
     # The calcification at x 40, y 10 from the bottom-left corner is row 53, col 40.
     _run(tmp_path / "run", {"mdb209.pgm": [(53.0, 41.0, 0.9)], "mdb210.pgm": [(10.0, 10.0, 0.5)]})
     code = main(["evaluate", "--dataset", "mini-mias", str(root), "--pred", str(tmp_path / "run"), "--sweep", "score",
-                 "--json", str(tmp_path / "lesions.json")])
+                 "--json", str(tmp_path / "lesions.json"), "--plot", str(tmp_path / "froc.png")])
     assert code == 0
     printed = capsys.readouterr().out
     assert "Data set: mini-mias" in printed and "at 0.1: 1.000, 0.25: 1.000" in printed
     summary = json.loads((tmp_path / "lesions.json").read_text())
     assert summary["n_lesions"] == 1 and summary["bootstrap_unit"] == "patient"
     assert [p["sensitivity"] for p in summary["operating_points"]] == [1.0] * 5
+    assert (tmp_path / "froc.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_descriptors_assessment_and_malignancy_against_the_data_sets_words(tmp_path):
+    # Three lesions as CBIS-DDSM describes them; each found by its best-scoring cluster (a
+    # weaker one beside it says otherwise), the third missed.
+    def lesion(morphology, distribution, assessment, pathology):
+        return CircleRegion((50.0, 50.0), 10.0), {"morphology": morphology, "distribution": distribution,
+                                                  "assessment": assessment, "pathology": pathology}
+
+    images = (_image("m.dcm", "A", lesion("fine_pleomorphic", "grouped", "4", "MALIGNANT")),
+              _image("b.dcm", "B", lesion("punctate", "grouped", "2", "BENIGN")),
+              _image("c.dcm", "C", lesion("amorphous", "", "4", "BENIGN")))
+    clusters = {"m.dcm": [(50.0, 50.0, 0.9, "fine_pleomorphic", "grouped", "4C"),
+                          (52.0, 50.0, 0.2, "punctate", "diffuse", "3")],
+                "b.dcm": [(50.0, 50.0, 0.4, "fine_pleomorphic", "grouped", "4B")],
+                "c.dcm": [(300.0, 300.0, 0.1, "amorphous", "grouped", "4A")]}
+    result = score_lesions(images, _run(tmp_path / "run", clusters), n_bootstrap=0)
+    morphology, distribution, assessment = (result.agreement[n] for n in ("morphology", "distribution", "assessment"))
+    assert (morphology.n, morphology.accuracy) == (2, 0.5)       # pleomorphic right, punctate called pleomorphic
+    assert (distribution.n, distribution.accuracy) == (2, 1.0)
+    assert assessment.labels == ("2", "4") and assessment.counts.tolist() == [[0, 1], [0, 1]]
+    # Malignant 0.9 against benign 0.4 and a missed 0.0: AUC 1.
+    assert result.malignancy_auc == 1.0
+    assert "malignancy ROC AUC of the score (MALIGNANT against BENIGN): 1.000" in result.summary()
