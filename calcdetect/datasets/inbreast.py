@@ -16,12 +16,15 @@ the annotations as ``AllXML/<file id>.xml``: Apple property lists (read with
 
 from __future__ import annotations
 
+import csv
 import plistlib
 import re
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from types import MappingProxyType
 from xml.parsers.expat import ExpatError
 
 import numpy as np
@@ -137,6 +140,8 @@ class Inbreast:
     skipped : tuple of (str, str)
         (file, reason): annotation files without their image, and unreadable ones.
     spacing_mm : float
+    patients : Mapping
+        File id -> patient id, from ``INbreast.csv`` where the copy has one (empty otherwise).
     """
 
     root: Path
@@ -144,6 +149,7 @@ class Inbreast:
     counts: tuple[tuple[str, int], ...]
     skipped: tuple[tuple[str, str], ...]
     spacing_mm: float = SPACING_MM
+    patients: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def summary(self) -> str:
         text = ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in self.counts)
@@ -210,13 +216,39 @@ def read_inbreast_xml(path, *, shape: tuple[int, int] | None = None) -> tuple[tu
     return tuple(rois), counts
 
 
+def read_inbreast_patients(path) -> dict[str, str]:
+    """File id -> patient id from INbreast's image table (``INbreast.csv``, exported from its
+    ``INbreast.xls``; comma- or semicolon-separated, with ``File Name`` and ``Patient ID``
+    columns).
+
+    Raises
+    ------
+    DatasetError
+        When the file cannot be read or lacks either column.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig", errors="replace")
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot be read ({exc})") from exc
+    delimiter = ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",") else ","
+    rows = list(csv.DictReader(text.splitlines(), delimiter=delimiter))
+    columns = {" ".join(name.lower().split()): name for name in (rows[0] if rows else {})}
+    if "file name" not in columns or "patient id" not in columns:
+        raise DatasetError(f"{path}: lacks the 'File Name' and 'Patient ID' columns of INbreast's image table "
+                           f"(it has {', '.join(map(repr, columns.values())) or 'none'})")
+    return {str(row[columns["file name"]]).strip(): str(row[columns["patient id"]]).strip()
+            for row in rows if (row.get(columns["file name"]) or "").strip()}
+
+
 def open_inbreast(root, *, dicom_dir=None, xml_dir=None, spacing_mm: float = SPACING_MM) -> Inbreast:
     """Read an INbreast copy: its DICOM images and their annotation files.
 
     Parameters
     ----------
     root : str or PathLike
-        The folder holding ``AllDICOMs`` and ``AllXML`` (or the files themselves).
+        The folder holding ``AllDICOMs`` and ``AllXML`` (or the files themselves), and
+        ``INbreast.csv`` (the patients of the images) where the copy has it.
     dicom_dir, xml_dir : str or PathLike, optional
         Where the images and the annotations are, when not those folders of `root`.
     spacing_mm : float
@@ -258,8 +290,10 @@ def open_inbreast(root, *, dicom_dir=None, xml_dir=None, spacing_mm: float = SPA
                ("calcifications", sum(len(i.of_kind(RoiKind.CALCIFICATION)) for i in images)),
                ("clusters", sum(len(i.of_kind(RoiKind.CLUSTER)) for i in images)),
                *((name, counts[name]) for name in ("point_count_mismatches", "points_outside", "rois_outside"))]
+    table = [p for p in root.iterdir() if p.name.lower() == "inbreast.csv"]
+    patients = read_inbreast_patients(table[0]) if table else {}
     return Inbreast(root=root, images=tuple(images), counts=tuple(summary), skipped=tuple(skipped),
-                    spacing_mm=float(spacing_mm))
+                    spacing_mm=float(spacing_mm), patients=MappingProxyType(patients))
 
 
 def _sub(root: Path, name: str) -> Path:

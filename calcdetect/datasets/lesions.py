@@ -171,18 +171,15 @@ def cbis_ddsm_lesions(dataset: CbisDdsm, *, split: Split | str | None = None) ->
     )
 
 
-def inbreast_lesions(inbreast: Inbreast, *, patients: dict[str, str] | None = None) -> tuple[LesionImage, ...]:
-    """INbreast's images with their cluster outlines as lesions (normal images too).
-
-    `patients` maps file ids to patient ids (INbreast.csv); without it each image is its
-    own patient.
-    """
+def inbreast_lesions(inbreast: Inbreast) -> tuple[LesionImage, ...]:
+    """INbreast's images with their cluster outlines as lesions (normal images too); patients
+    from ``INbreast.csv`` (``inbreast.patients``), else each image its own patient."""
     out = []
     for image in inbreast.images:
         lesions = tuple(Lesion(f"{image.file_id}:{k}", PolygonRegion(roi.points_rc), {"name": roi.name})
                         for k, roi in enumerate(image.of_kind(RoiKind.CLUSTER)))
         out.append(LesionImage(image_id=_relative(image.dicom, inbreast.root), path=image.dicom,
-                               patient_id=(patients or {}).get(image.file_id, image.file_id),
+                               patient_id=inbreast.patients.get(image.file_id, image.file_id),
                                spacing=(inbreast.spacing_mm, inbreast.spacing_mm), lesions=lesions))
     return tuple(out)
 

@@ -102,6 +102,19 @@ def test_bad_annotation_files_are_named(tmp_path, content, match):
         read_inbreast_xml(tmp_path / "1.xml")
 
 
+@pytest.mark.parametrize("delimiter", [";", ","], ids=["semicolon", "comma"])
+def test_patients_come_from_the_image_table(copy, delimiter):
+    rows = ["Patient ID;Patient age;Laterality;View;File Name;ACR;Bi-Rads",
+            "0a1b2c;62;R;CC;20586908;2;4a", "0a1b2c;62;L;MLO;20586934;2;1"]
+    (copy / "INbreast.csv").write_text("\n".join(r.replace(";", delimiter) for r in rows) + "\n")
+    from calcdetect.datasets.lesions import inbreast_lesions
+
+    assert {i.patient_id for i in inbreast_lesions(open_inbreast(copy))} == {"0a1b2c"}
+    (copy / "INbreast.csv").write_text("Name;Age\nx;1\n")
+    with pytest.raises(DatasetError, match="lacks the 'File Name' and 'Patient ID' columns"):
+        open_inbreast(copy)
+
+
 def test_a_folder_without_images_says_what_to_give(tmp_path):
     with pytest.raises(DatasetError, match="holds no INbreast image"):
         open_inbreast(tmp_path)
