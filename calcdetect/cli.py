@@ -358,7 +358,7 @@ def _evaluate(args) -> int:
 
 #: Lesion attributes each data set's evaluation is broken down by.
 _BREAKDOWNS = {"cbis-ddsm": ("subtlety", "breast_density", "pathology", "morphology", "distribution"),
-               "inbreast": (), "mini-mias": ("severity", "tissue")}
+               "inbreast": ("source",), "mini-mias": ("severity", "tissue")}
 
 
 def _evaluate_dataset(args) -> int:

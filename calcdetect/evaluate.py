@@ -1464,7 +1464,9 @@ def _join(truth: Truth, predictions: Predictions) -> _Join:
 def _check_join(truth: Truth, predictions: Predictions, join: _Join) -> None:
     """Refuse a truth and predictions of different sets: no image in common, or images of
     other sizes (where both record them)."""
-    if predictions.images and join.n_missing == len(truth.images):
+    if not predictions.images:
+        raise EvaluationError(f"{predictions.folder}: the run holds no image (an empty images.csv)")
+    if join.n_missing == len(truth.images):
         raise EvaluationError(
             f"{truth.path or 'the truth'} and {predictions.folder} have no image in common ({len(truth.images)} in "
             f"the truth, e.g. {truth.images[0].image_id!r}; {len(predictions.images)} predicted, e.g. "

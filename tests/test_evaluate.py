@@ -408,6 +408,12 @@ def test_truth_and_predictions_of_different_sets_are_refused(tmp_path):
         evaluate(truth, run, n_bootstrap=0)
 
 
+def test_an_empty_run_is_refused(tmp_path):
+    truth = write_truth(tmp_path, [image("a.dcm")])
+    with pytest.raises(EvaluationError, match="the run holds no image"):
+        evaluate(truth, write_predictions(tmp_path / "run", []), n_bootstrap=0)
+
+
 def test_a_folder_given_as_the_truth_says_which_file_to_give(tmp_path):
     write_truth(tmp_path, [image("a.dcm")])
     with pytest.raises(EvaluationError, match=r"is a folder; give its truth.json file; .*truth.json is there"):

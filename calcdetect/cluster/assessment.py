@@ -49,7 +49,7 @@ def assessment_category(ppv: float, morphology) -> Assessment:
     ValueError
         When `ppv` is not within 0-1 or `morphology` is not a lexicon term.
     """
-    ppv = float(ppv)
+    ppv = round(float(ppv), 9)  # punctate's 0.02 must stay 3 whatever the float arithmetic
     if not 0.0 <= ppv <= 1.0:
         raise ValueError(f"ppv must be a probability within 0-1; got {ppv!r}")
     if Morphology(morphology) not in MORPHOLOGY_PPV:

@@ -35,7 +35,7 @@ from calcdetect.io.peek import peek_shape
 #: Pixel size of INbreast's detector (MammoNovation, Siemens).
 SPACING_MM = 0.07
 _POINT = re.compile(r"^\(\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*(?:,\s*[-+0-9.eE]+\s*)?\)$")
-_FILE = re.compile(r"^(\d+)_[0-9a-fA-F]+_MG_([LR])_([A-Z]+)_ANON$", re.IGNORECASE)
+_FILE = re.compile(r"^(\d+)_([0-9a-fA-F]+)_MG_([LR])_([A-Z]+)_ANON$", re.IGNORECASE)
 
 
 class RoiKind(StrEnum):
@@ -59,9 +59,12 @@ ROI_NAMES: dict[str, RoiKind] = {
 
 
 def roi_kind(name: str, n_points: int) -> RoiKind:
-    """The kind of an ROI named `name`: a name in :data:`ROI_NAMES` (case, spaces and a plural
-    s aside); "Calcifications" with a contour of several points outlines a cluster."""
+    """The kind of an ROI named `name`: any name holding "cluster" is a cluster, else a name in
+    :data:`ROI_NAMES` (case, spaces and a plural s aside); "Calcifications" with a contour of
+    several points outlines a cluster."""
     key = re.sub(r"[^a-z]", "", name.lower())
+    if "cluster" in key:
+        return RoiKind.CLUSTER
     plural = key.endswith("s") and key[:-1] in ROI_NAMES
     kind = ROI_NAMES.get(key[:-1] if plural else key, RoiKind.OTHER)
     if kind is RoiKind.CALCIFICATION and plural and n_points > 2:
@@ -79,7 +82,8 @@ class InbreastRoi:
     name : str
         As written.
     points_rc : (K, 2) ndarray of float
-        (row, col) in pixels, inside the image; K >= 1.
+        (row, col) in pixels, K >= 1: a single point inside the image; an outline as
+        drawn (it may run past the image's edge).
     declared_points : int
         ``NumberOfPoints`` as written.
     """
@@ -111,6 +115,9 @@ class InbreastImage:
     shape : tuple of 2 ints or None
         (rows, cols) from the DICOM header.
     rois : tuple of InbreastRoi
+    patient_id : str
+        The patient: the file name's second field (a patient's images share it), unless
+        ``INbreast.csv`` says otherwise.
     """
 
     file_id: str
@@ -120,6 +127,7 @@ class InbreastImage:
     view: str | None
     shape: tuple[int, int] | None
     rois: tuple[InbreastRoi, ...]
+    patient_id: str = ""
 
     def of_kind(self, kind: RoiKind) -> tuple[InbreastRoi, ...]:
         return tuple(r for r in self.rois if r.kind is kind)
@@ -141,7 +149,8 @@ class Inbreast:
         (file, reason): annotation files without their image, and unreadable ones.
     spacing_mm : float
     patients : Mapping
-        File id -> patient id, from ``INbreast.csv`` where the copy has one (empty otherwise).
+        File id -> patient id, from ``INbreast.csv`` where the copy has one and gives it
+        (empty otherwise); else each image's own ``patient_id``.
     """
 
     root: Path
@@ -173,7 +182,9 @@ def read_inbreast_xml(path, *, shape: tuple[int, int] | None = None) -> tuple[tu
     -------
     rois : tuple of InbreastRoi
     counts : collections.Counter
-        ``point_count_mismatches``, ``points_outside``, ``rois_outside``.
+        ``point_count_mismatches``, ``points_outside`` (of single points, dropped; of
+        outlines, kept), ``rois_outside`` (no point inside: skipped), ``rois_without_points``,
+        ``other_rois`` (names of no known kind).
 
     Raises
     ------
@@ -203,16 +214,21 @@ def read_inbreast_xml(path, *, shape: tuple[int, int] | None = None) -> tuple[tu
         declared = int(entry.get("NumberOfPoints", len(points)))
         counts["point_count_mismatches"] += declared != len(points)
         points = np.asarray(points, float).reshape(-1, 2)
+        kind = roi_kind(name, len(points))
+        counts["other_rois"] += kind is RoiKind.OTHER
+        if len(points) == 0:
+            counts["rois_without_points"] += 1
+            continue
         if shape is not None:
             inside = (points[:, 0] >= 0) & (points[:, 0] <= shape[0] - 1) & (points[:, 1] >= 0) & \
                 (points[:, 1] <= shape[1] - 1)
             counts["points_outside"] += int(np.count_nonzero(~inside))
-            points = points[inside]
-        if len(points) == 0:
-            counts["rois_outside"] += 1
-            continue
-        rois.append(InbreastRoi(kind=roi_kind(name, len(points)), name=name, points_rc=points,
-                                declared_points=declared))
+            if not inside.any():
+                counts["rois_outside"] += 1
+                continue
+            if len(points) < 3:
+                points = points[inside]  # an outline keeps its points: its part inside still counts
+        rois.append(InbreastRoi(kind=kind, name=name, points_rc=points, declared_points=declared))
     return tuple(rois), counts
 
 
@@ -238,7 +254,8 @@ def read_inbreast_patients(path) -> dict[str, str]:
         raise DatasetError(f"{path}: lacks the 'File Name' and 'Patient ID' columns of INbreast's image table "
                            f"(it has {', '.join(map(repr, columns.values())) or 'none'})")
     return {str(row[columns["file name"]]).strip(): str(row[columns["patient id"]]).strip()
-            for row in rows if (row.get(columns["file name"]) or "").strip()}
+            for row in rows if (row.get(columns["file name"]) or "").strip()
+            and (row.get(columns["patient id"]) or "").strip()}  # the published table blanks the ids
 
 
 def open_inbreast(root, *, dicom_dir=None, xml_dir=None, spacing_mm: float = SPACING_MM) -> Inbreast:
@@ -269,14 +286,14 @@ def open_inbreast(root, *, dicom_dir=None, xml_dir=None, spacing_mm: float = SPA
     for path in sorted(dicom_dir.glob("*.dcm")):
         match = _FILE.match(path.stem)
         if match and not path.name.startswith("."):
-            dicoms[match.group(1)] = (path, match.group(2).upper(), match.group(3).upper())
+            dicoms[match.group(1)] = (path, match.group(2).lower(), match.group(3).upper(), match.group(4).upper())
     if not dicoms:
         raise DatasetError(f"{dicom_dir}: holds no INbreast image (<file id>_<hash>_MG_<L|R>_<view>_ANON.dcm); "
                            f"give dicom_dir=")
     xmls = {p.stem: p for p in sorted(xml_dir.glob("*.xml")) if not p.name.startswith(".")}
     counts: Counter = Counter()
     images, skipped = [], []
-    for file_id, (dicom, laterality, view) in dicoms.items():
+    for file_id, (dicom, patient, laterality, view) in dicoms.items():
         shape = peek_shape(dicom)
         xml = xmls.get(file_id)
         rois: tuple[InbreastRoi, ...] = ()
@@ -284,12 +301,13 @@ def open_inbreast(root, *, dicom_dir=None, xml_dir=None, spacing_mm: float = SPA
             rois, found = read_inbreast_xml(xml, shape=shape)
             counts.update(found)
         images.append(InbreastImage(file_id=file_id, dicom=dicom, xml=xml, laterality=laterality, view=view,
-                                    shape=shape, rois=rois))
+                                    shape=shape, rois=rois, patient_id=patient))
     skipped += [(p.name, "no image with its file id") for file_id, p in xmls.items() if file_id not in dicoms]
     summary = [("images", len(images)), ("annotated", sum(i.xml is not None for i in images)),
                ("calcifications", sum(len(i.of_kind(RoiKind.CALCIFICATION)) for i in images)),
                ("clusters", sum(len(i.of_kind(RoiKind.CLUSTER)) for i in images)),
-               *((name, counts[name]) for name in ("point_count_mismatches", "points_outside", "rois_outside"))]
+               *((name, counts[name]) for name in ("point_count_mismatches", "points_outside", "rois_outside",
+                                                   "rois_without_points", "other_rois"))]
     table = [p for p in root.iterdir() if p.name.lower() == "inbreast.csv"]
     patients = read_inbreast_patients(table[0]) if table else {}
     return Inbreast(root=root, images=tuple(images), counts=tuple(summary), skipped=tuple(skipped),

@@ -87,6 +87,12 @@ class MiasRow:
     line: int
 
     @property
+    def patient_id(self) -> str:
+        """The patient: MIAS lists its films in pairs, left (even number) and right (odd) of one
+        patient (mdb001 and mdb002 are patient 1)."""
+        return str((int(self.image_id[3:]) + 1) // 2)
+
+    @property
     def widespread(self) -> bool:
         """An abnormality given no centre (calcifications spread over the breast)."""
         return self.kind is not MiasClass.NORMAL and self.x is None

@@ -46,8 +46,7 @@ FP_RATES = (0.1, 0.25, 0.5, 1.0, 2.0)
 #: Upper end (false positives per image) of the partial area under the FROC.
 PAUC_MAX_FP = 2.0
 #: False-positive rates at which the bootstrap band round the FROC is drawn (1 among them).
-BAND_FP_RATES = tuple(float(r) for r in np.round(np.geomspace(1 / 16, 8, 22), 4)) + (1.0,)
-BAND_FP_RATES = tuple(sorted(set(BAND_FP_RATES)))
+BAND_FP_RATES = tuple(sorted({*(float(r) for r in np.round(np.geomspace(1 / 16, 8, 22), 4)), *FP_RATES}))
 _TOL = 1e-9
 
 
@@ -63,6 +62,8 @@ class LesionEvaluation:
         Images of the data set the run has no row for: their lesions count as missed.
     n_failed : int
         Images the run failed on (status error): likewise.
+    excluded : tuple of (str, str)
+        (image id, reason): images left out because part of their truth could not be used.
     froc : FrocCurve
     operating_points : tuple of OperatingPoint
         At :data:`FP_RATES`.
@@ -70,7 +71,8 @@ class LesionEvaluation:
         See the module docstring.
     interval : tuple of 2 floats
         95 % bootstrap interval (patients resampled) of the sensitivity at 1 FP/image;
-        NaN without resamples.
+        NaN without resamples (or with fewer than 2 patients). The band holds the
+        intervals at every rate of :data:`FP_RATES` too.
     n_bootstrap : int
     breakdowns : dict
         Attribute name -> subgroups (one per value) at the 1 FP/image threshold.
@@ -97,6 +99,7 @@ class LesionEvaluation:
     n_patients: int
     missing_ids: tuple[str, ...]
     n_failed: int
+    excluded: tuple[tuple[str, str], ...]
     froc: FrocCurve
     operating_points: tuple[OperatingPoint, ...]
     cpm: float
@@ -115,8 +118,10 @@ class LesionEvaluation:
         return {
             "n_images": self.n_images, "n_normal": self.n_normal, "n_lesions": self.n_lesions,
             "n_patients": self.n_patients, "n_missing": len(self.missing_ids), "missing_ids": list(self.missing_ids),
-            "n_failed": self.n_failed, "margin_mm": self.margin_mm, "sweep": self.sweep,
-            "operating_points": [p.to_dict() for p in self.operating_points],
+            "n_failed": self.n_failed, "excluded": [list(e) for e in self.excluded],
+            "margin_mm": self.margin_mm, "sweep": self.sweep,
+            "operating_points": [{**p.to_dict(), "ci": [_json_float(v) for v in self.interval_at(p.max_fp_per_image)]}
+                                 for p in self.operating_points],
             "cpm": _json_float(self.cpm), "pauc": _json_float(self.pauc),
             "sensitivity_ci_at_1_fp": [_json_float(v) for v in self.interval],
             "n_bootstrap": self.n_bootstrap, "bootstrap_unit": "patient",
@@ -128,6 +133,14 @@ class LesionEvaluation:
             "froc": self.froc.to_dict(),
         }
 
+    def interval_at(self, rate: float) -> tuple[float, float]:
+        """The band's 95 % interval at `rate` FP/image (one of :data:`BAND_FP_RATES`)."""
+        rates = list(self.band[0])
+        if rate not in rates:
+            return math.nan, math.nan
+        k = rates.index(rate)
+        return float(self.band[1][k]), float(self.band[2][k])
+
     def summary(self) -> str:
         """A few lines for a person."""
         at = ", ".join(f"{p.max_fp_per_image:g}: {p.sensitivity:.3f}" for p in self.operating_points)
@@ -135,7 +148,7 @@ class LesionEvaluation:
         lines = [
             f"Images: {self.n_images} ({self.n_normal} without lesions) of {self.n_patients} patients; "
             f"{self.n_lesions} lesions; {len(self.missing_ids)} missing from the run, {self.n_failed} failed "
-            f"(their lesions count as missed)",
+            f"(their lesions count as missed); {len(self.excluded)} left out (part of their truth unusable)",
             f"Lesion sensitivity (clusters ranked by {self.sweep}, centre within {self.margin_mm:g} mm of the "
             f"region) at {at} FP/image",
             f"  CPM {self.cpm:.3f}; partial area under the FROC to {PAUC_MAX_FP:g} FP/image {self.pauc:.3f}; "
@@ -187,14 +200,25 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
         raise ValueError(f"margin_mm must be a finite number >= 0; got {margin_mm!r}")
     if isinstance(n_bootstrap, bool) or int(n_bootstrap) != n_bootstrap or n_bootstrap < 0:
         raise ValueError(f"n_bootstrap must be an integer >= 0; got {n_bootstrap!r}")
+    excluded = tuple((image.image_id, image.excluded) for image in images if image.excluded)
+    images = [image for image in images if not image.excluded]
     if not any(image.lesions for image in images):
         raise EvaluationError("the data set holds no lesion to find (nothing matched, or every one was skipped)")
+    if not predictions.images:
+        raise EvaluationError(f"{predictions.folder}: the run holds no image")
     joined = _join(images, predictions)
     if not any(p is not None for p in joined):
         raise EvaluationError(
             f"the data set and {predictions.folder} have no image in common ({len(images)} images, e.g. "
             f"{images[0].image_id!r}; the run: {len(predictions.images)}, e.g. "
             f"{next(iter(predictions.images), None)!r}): run calcdetect detect on the data set's folder")
+    other = [(i, p) for i, p in zip(images, joined) if p is not None and p.shape and i.shape and p.shape != i.shape]
+    if other:
+        image, p = other[0]
+        raise EvaluationError(
+            f"{len(other)} image(s) differ in size between the data set and {predictions.folder}, e.g. "
+            f"{image.image_id!r}: {image.shape[0]} x {image.shape[1]} against {p.shape[0]} x {p.shape[1]}: the run "
+            f"is of another copy or scale")
     patients = {p: k for k, p in enumerate(dict.fromkeys(image.patient_id for image in images))}
     lesion_score, lesion_patient, lesion_attributes = [], [], []
     fp_score, fp_patient = [], []
@@ -208,8 +232,10 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
             clusters = predicted.clusters
             scores = clusters.score if sweep == "score" else clusters.confidence
             hit_any = np.zeros(len(clusters), bool)
+            for region in image.ignored:  # on an annotated finding that is no lesion: not a false positive
+                hit_any |= region.distance_mm(clusters.centre, image.spacing, reach_mm=margin_mm) <= margin_mm + _TOL
             for k, lesion in enumerate(image.lesions):
-                hit = lesion.region.distance_mm(clusters.centre, image.spacing) <= margin_mm + _TOL
+                hit = lesion.region.distance_mm(clusters.centre, image.spacing, reach_mm=margin_mm) <= margin_mm + _TOL
                 hit_any |= hit
                 if hit.any():
                     found[k] = float(scores[hit].max())
@@ -229,7 +255,7 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
     cpm = float(np.mean([froc.sensitivity_at(rate) for rate in CPM_FP_RATES]))
     interval = (math.nan, math.nan)
     band = (BAND_FP_RATES, np.full(len(BAND_FP_RATES), math.nan), np.full(len(BAND_FP_RATES), math.nan))
-    if n_bootstrap:
+    if n_bootstrap and len(patients) >= 2:
         at_rates = _SensitivityAt(BAND_FP_RATES, lesion_score, np.asarray(lesion_patient, int), fp_score,
                                   np.asarray(fp_patient, int), image_patient)
 
@@ -268,7 +294,7 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
     return LesionEvaluation(
         n_images=len(images), n_normal=sum(not image.lesions for image in images), n_lesions=len(lesion_score),
         n_patients=len(patients), missing_ids=tuple(i.image_id for i, p in zip(images, joined) if p is None),
-        n_failed=int(n_failed), froc=froc, operating_points=points, cpm=cpm, pauc=_partial_area(froc),
+        n_failed=int(n_failed), excluded=excluded, froc=froc, operating_points=points, cpm=cpm, pauc=_partial_area(froc),
         interval=interval, n_bootstrap=int(n_bootstrap), breakdowns=groups, margin_mm=float(margin_mm), sweep=sweep,
         agreement=agreement, malignancy_auc=malignancy_auc, band=band,
     )

@@ -30,6 +30,10 @@ def test_published_descriptions_land_in_their_categories(morphology, distributio
     assert assessment_category(suspicion(morphology, distribution, extent_mm=extent_mm), morphology) == expected
 
 
+def test_a_ppv_a_rounding_error_above_2_percent_stays_category_3():
+    assert assessment_category(0.02 + 1e-12, Morphology.PUNCTATE) == A.PROBABLY_BENIGN
+
+
 def test_an_image_takes_its_highest_category_and_1_without_clusters():
     assert highest_category(["2", "4B", "3", "4A"]) == A.MODERATE_SUSPICION
     assert highest_category(["4C", "5"]) == A.HIGHLY_SUGGESTIVE

@@ -14,7 +14,7 @@ from calcdetect.errors import DatasetError
 SHAPE = (80, 60)
 
 
-def _dicom(path):
+def _dicom(path, shape=SHAPE):
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.2"
     meta.MediaStorageSOPInstanceUID = generate_uid()
@@ -22,7 +22,7 @@ def _dicom(path):
     ds = Dataset()
     ds.file_meta = meta
     ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID, "MG"
-    ds.set_pixel_data(np.random.default_rng(1).integers(0, 4000, SHAPE).astype(np.uint16), "MONOCHROME2", 16,
+    ds.set_pixel_data(np.random.default_rng(1).integers(0, 4000, shape).astype(np.uint16), "MONOCHROME2", 16,
                       generate_instance_uid=False)
     path.parent.mkdir(parents=True, exist_ok=True)
     pydicom.dcmwrite(path, ds, enforce_file_format=True)
@@ -65,8 +65,8 @@ def test_points_are_read_as_row_col_and_names_mapped(copy):
     assert rois[1].centre_rc == pytest.approx((40.5, 30.5))
     assert rois[3].name == "Calcifications"
     assert rois[5].declared_points == 3 and len(rois[5].points_rc) == 1
-    assert len(rois[6].points_rc) == 1  # of the partly outside cluster, the point inside
-    assert counts == {"point_count_mismatches": 1, "points_outside": 3, "rois_outside": 1}
+    assert len(rois[6].points_rc) == 3  # an outline running past the edge keeps its points
+    assert +counts == {"point_count_mismatches": 1, "points_outside": 3, "rois_outside": 1}
 
 
 def test_the_copy_lists_images_normal_ones_included(copy):
@@ -76,7 +76,9 @@ def test_the_copy_lists_images_normal_ones_included(copy):
     annotated, normal = inbreast.images
     assert len(annotated.of_kind(RoiKind.CALCIFICATION)) == 3 and normal.rois == () and normal.xml is None
     assert dict(inbreast.counts) == {"images": 2, "annotated": 1, "calcifications": 3, "clusters": 3,
-                                     "point_count_mismatches": 1, "points_outside": 3, "rois_outside": 1}
+                                     "point_count_mismatches": 1, "points_outside": 3, "rois_outside": 1,
+                                     "rois_without_points": 0, "other_rois": 0}
+    assert {i.patient_id for i in inbreast.images} == {"6c613a14b80a8591"}  # the file names' patient field
     assert inbreast.skipped == (("99999999.xml", "no image with its file id"),)
     assert inbreast.spacing_mm == SPACING_MM and "0.07 mm" in inbreast.summary()
 
@@ -85,7 +87,9 @@ def test_the_copy_lists_images_normal_ones_included(copy):
     ("Calcification", 1, RoiKind.CALCIFICATION), ("calcification ", 6, RoiKind.CALCIFICATION),
     ("Calcifications", 1, RoiKind.CALCIFICATION), ("Calcifications", 12, RoiKind.CLUSTER),
     ("Clusters", 9, RoiKind.CLUSTER), ("Mass", 30, RoiKind.MASS), ("Spiculated Region", 30, RoiKind.OTHER),
-], ids=["point", "contour", "plural-point", "plural-contour", "clusters", "mass", "other"])
+    ("Microcalcification cluster", 8, RoiKind.CLUSTER), ("Cluster of calcifications", 8, RoiKind.CLUSTER),
+], ids=["point", "contour", "plural-point", "plural-contour", "clusters", "mass", "other", "micro-cluster",
+        "cluster-of"])
 def test_roi_names_are_mapped_whatever_their_spelling(name, n_points, kind):
     assert roi_kind(name, n_points) is kind
 
@@ -118,3 +122,31 @@ def test_patients_come_from_the_image_table(copy, delimiter):
 def test_a_folder_without_images_says_what_to_give(tmp_path):
     with pytest.raises(DatasetError, match="holds no INbreast image"):
         open_inbreast(tmp_path)
+
+
+def test_lesions_are_outlines_and_groups_of_marked_calcifications(tmp_path):
+    # Three calcifications marked one by one 1 mm apart (no outline) make a lesion; a lone one
+    # and a mass are ignored: a cluster on them is no false positive; one elsewhere is.
+    from calcdetect.datasets.lesions import inbreast_lesions
+    from calcdetect.datasets.scoring import score_lesions
+    from calcdetect.evaluate import load_predictions
+
+    _dicom(tmp_path / "AllDICOMs" / "1_ab_MG_L_CC_ANON.dcm", shape=(400, 300))
+    (tmp_path / "AllXML").mkdir()
+    rois = [_roi("Calcification", [(10.0, 10.0)]), _roi("Calcification", [(24.0, 10.0)]),
+            _roi("Calcification", [(10.0, 24.0)]), _roi("Calcification", [(250.0, 350.0)]),
+            _roi("Mass", [(20, 300), (60, 300), (60, 340), (20, 340)])]
+    (tmp_path / "AllXML" / "1.xml").write_bytes(plistlib.dumps({"Images": [{"ROIs": rois}]}))
+    (image,) = inbreast_lesions(open_inbreast(tmp_path))
+    assert len(image.lesions) == 1 and image.lesions[0].attributes == {"source": "marked calcifications"}
+    assert len(image.ignored) == 2 and image.patient_id == "ab" and image.shape == (400, 300)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "images.csv").write_text(f"image_id,path,status\n{image.image_id},,ok\n")
+    (run / "clusters.csv").write_text("image_id,cluster_id,row,col,score\n"
+                                      f"{image.image_id},0,14,14,0.9\n{image.image_id},1,350,250,0.8\n"
+                                      f"{image.image_id},2,320,40,0.7\n{image.image_id},3,200,150,0.6\n")
+    (run / "calcifications.csv").write_text("image_id,calc_id,cluster_id,row,col,score\n")
+    result = score_lesions((image,), load_predictions(run), n_bootstrap=0)
+    assert result.froc.sensitivity[-1] == 1.0
+    assert result.froc.fp_per_image[-1] == 1.0  # only the cluster at (200, 150)

@@ -161,3 +161,41 @@ def test_descriptors_assessment_and_malignancy_against_the_data_sets_words(tmp_p
     # Malignant 0.9 against benign 0.4 and a missed 0.0: AUC 1.
     assert result.malignancy_auc == 1.0
     assert "malignancy ROC AUC of the score (MALIGNANT against BENIGN): 1.000" in result.summary()
+
+
+def test_a_mask_with_oblong_pixels_and_a_wide_reach():
+    mask = np.zeros((400, 400), bool)
+    mask[50:60, 40:50] = True
+    region = MaskRegion(lambda: mask)
+    # 11 px to the right at 0.2 mm per column: 2.2 mm (the pixel edge at 10.5 px: 2.0-2.2 mm).
+    assert region.distance_mm(np.array([[55.0, 60.0]]), (0.1, 0.2))[0] == pytest.approx(2.2, abs=0.01)
+    far = np.array([[55.0, 300.0]])  # 251 px beyond the last mask column: 25.1 mm at 0.1 mm
+    assert math.isinf(region.distance_mm(far, (0.1, 0.1))[0])
+    assert region.distance_mm(far, (0.1, 0.1), reach_mm=30.0)[0] == pytest.approx(25.1, abs=0.01)
+
+
+def test_one_patient_gives_no_interval_and_excluded_or_resized_images_are_handled(tmp_path):
+    run = _run(tmp_path / "run", CLUSTERS)
+    one = [LesionImage(**{**vars(i), "patient_id": "A"}) for i in IMAGES]
+    assert all(math.isnan(v) for v in score_lesions(one, run, n_bootstrap=50).interval)
+    left_out = [LesionImage(**{**vars(IMAGES[0]), "excluded": "a lesion could not be read"}), *IMAGES[1:]]
+    result = score_lesions(left_out, run, n_bootstrap=0)
+    assert result.excluded == (("a1.pgm", "a lesion could not be read"),) and result.n_images == 3
+    resized = [LesionImage(**{**vars(i), "shape": (100, 100)}) for i in IMAGES]
+    sized = _run(tmp_path / "sized", CLUSTERS)
+    sized.images["a1.pgm"] = type(sized.images["a1.pgm"])(**{**vars(sized.images["a1.pgm"]), "shape": (200, 100)})
+    with pytest.raises(EvaluationError, match=r"differ in size .* 'a1.pgm': 100 x 100 against 200 x 100"):
+        score_lesions(resized, sized, n_bootstrap=0)
+
+
+def test_the_bootstrap_statistic_counts_a_patients_images_together():
+    # Patient 0: two images, one lesion found at 0.9 and a FP at 0.8; patient 1: one image, a
+    # lesion missed and a FP at 0.5. Drawn as patients (2, 0): 1 lesion of 2 (weight 2) found
+    # with 1 FP per image (2 FP / 4 images) -> at 1 FP/image 1.0 (both copies found).
+    from calcdetect.datasets.scoring import _SensitivityAt
+
+    at = _SensitivityAt((0.25, 1.0), np.array([0.9, -np.inf]), np.array([0, 1]), np.array([0.8, 0.5]),
+                        np.array([0, 1]), np.array([0, 0, 1]))
+    assert at(np.array([1, 1])).tolist() == [0.5, 0.5]   # 3 images: FP 1/3 at 0.8, 2/3 at 0.5
+    assert at(np.array([2, 0])).tolist() == [1.0, 1.0]   # 4 images, 2 FP: 0.5 FP/image at 0.8
+    assert at(np.array([0, 2])).tolist() == [0.0, 0.0]
