@@ -109,7 +109,7 @@ class Detection:
         try:
             import pandas as pd
         except ImportError:
-            raise ImportError("Detection.to_pandas needs pandas: pip install pandas") from None
+            raise ImportError("Detection.to_pandas needs pandas: pip install 'calcdetect[pandas]'") from None
         from calcdetect.schema import COLUMN_TYPES
 
         dtypes = {"string": "string", "int64": "Int64", "float64": "float64"}

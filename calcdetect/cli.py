@@ -347,6 +347,9 @@ def _evaluate(args) -> int:
 
     if args.dataset:
         return _evaluate_dataset(args)
+    for given, flag in ((args.split, "--split"), (args.plot, "--plot"), (args.margin_mm != 2.0, "--margin-mm")):
+        if given:
+            raise ValueError(f"{flag} applies to --dataset only; got it with --truth")
     evaluation = evaluate(args.truth, args.pred, sweep=args.sweep)
     print(format_summary(evaluation))
     if args.json:
@@ -368,6 +371,9 @@ def _evaluate_dataset(args) -> int:
     from calcdetect.results import write_json
 
     name, root = args.dataset
+    if args.overlays:
+        raise ValueError("--overlays applies to --truth only (the overlays mark a synthetic truth); got it with "
+                         "--dataset")
     if name not in _BREAKDOWNS:
         raise ValueError(f"--dataset NAME must be one of {', '.join(_BREAKDOWNS)}; got {name!r}")
     if args.plot:
@@ -392,10 +398,10 @@ def _evaluate_dataset(args) -> int:
 
         dataset = open_mini_mias(root)
         report, images = dataset.summary(), lesions.mini_mias_lesions(dataset)
-    evaluation = score_lesions(images, load_predictions(args.pred), margin_mm=args.margin_mm, sweep=args.sweep,
-                               breakdowns=_BREAKDOWNS[name])
     print(f"Data set: {name} at {root}" + (f", {args.split} split" if args.split else ", all splits"))
     print(report)
+    evaluation = score_lesions(images, load_predictions(args.pred), margin_mm=args.margin_mm, sweep=args.sweep,
+                               breakdowns=_BREAKDOWNS[name])
     print(evaluation.summary())
     if args.json:
         write_json(args.json, {"dataset": name, "root": str(root), "split": args.split, "matching": report,

@@ -251,6 +251,8 @@ class PredictedImage:
     calcifications : PredictedCalcifications
     shape : tuple of 2 ints or None
         (rows, columns) the run recorded; None where it did not.
+    spacing : tuple of 2 floats or None
+        (row_mm, col_mm) the run used; None where it did not record it.
     """
 
     image_id: str
@@ -260,6 +262,7 @@ class PredictedImage:
     clusters: PredictedClusters
     calcifications: PredictedCalcifications
     shape: tuple[int, int] | None = None
+    spacing: tuple[float, float] | None = None
 
     @property
     def ok(self) -> bool:
@@ -1127,7 +1130,7 @@ def load_predictions(folder) -> Predictions:
     cluster_rows = _read_table(folder / "clusters.csv", ("image_id", "cluster_id", "row", "col", "score"))
     calc_rows = _read_table(folder / "calcifications.csv", ("image_id", "row", "col", "score"))
 
-    headers: dict[str, tuple[str | None, str, str | None, tuple[int, int] | None]] = {}
+    headers: dict[str, tuple] = {}
     for line, cells in image_rows:
         where = f"{folder / 'images.csv'}:{line}"
         image_id = cells.get("image_id")
@@ -1139,8 +1142,11 @@ def load_predictions(folder) -> Predictions:
         if status not in ("ok", "error"):
             raise EvaluationError(f"{where}: status must be 'ok' or 'error'; got {status!r}")
         rows, columns = (_cell_int(cells, name, where, missing=-1) for name in ("rows", "columns"))
+        row_mm, col_mm = _cell_float(cells, "spacing_mm", where), _cell_float(cells, "column_spacing_mm", where)
+        col_mm = row_mm if math.isnan(col_mm) else col_mm
         headers[image_id] = (cells.get("path"), status, cells.get("error"),
-                             (rows, columns) if rows > 0 and columns > 0 else None)
+                             (rows, columns) if rows > 0 and columns > 0 else None,
+                             (row_mm, col_mm) if row_mm > 0 and col_mm > 0 else None)
 
     clusters = _group_by_image(cluster_rows, folder / "clusters.csv", lambda cells, where: (
         _cell_int(cells, "cluster_id", where, missing=-1),
@@ -1162,7 +1168,7 @@ def load_predictions(folder) -> Predictions:
 
     images: dict[str, PredictedImage] = {}
     for image_id in [*headers, *(i for i in {**clusters, **calcifications} if i not in headers)]:
-        path, status, error, shape = headers.get(image_id, (None, "ok", None, None))
+        path, status, error, shape, spacing = headers.get(image_id, (None, "ok", None, None, None))
         rows = clusters.get(image_id)
         if rows:
             ids, r, c, score, distribution, morphology, confidence, category = zip(*rows, strict=True)
@@ -1188,7 +1194,8 @@ def load_predictions(folder) -> Predictions:
             )
         else:
             image_calcifications = _empty_calcifications()
-        images[image_id] = PredictedImage(image_id, path, status, error, image_clusters, image_calcifications, shape)
+        images[image_id] = PredictedImage(image_id, path, status, error, image_clusters, image_calcifications, shape,
+                                          spacing)
     return Predictions(images=images, folder=str(folder))
 
 
@@ -1461,6 +1468,33 @@ def _join(truth: Truth, predictions: Predictions) -> _Join:
     )
 
 
+def check_spacing_agrees(pairs, truth: str, run: str, *, tolerance: float = 0.01) -> None:
+    """Refuse predictions made at another pixel spacing than the truth's (lengths, margins and
+    the detector's filters all depend on it).
+
+    Parameters
+    ----------
+    pairs : iterable of (image id, (row_mm, col_mm), PredictedImage or None)
+    truth, run : str
+        Named in the message.
+
+    Raises
+    ------
+    EvaluationError
+        Naming the first image and both spacings, when any differs by more than `tolerance`
+        (relative).
+    """
+    other = [(image_id, spacing, p.spacing) for image_id, spacing, p in pairs
+             if p is not None and p.spacing is not None and spacing is not None
+             and any(abs(a - b) > tolerance * b for a, b in zip(p.spacing, spacing))]
+    if other:
+        image_id, spacing, used = other[0]
+        raise EvaluationError(
+            f"{len(other)} image(s) were detected at another pixel spacing than {truth} gives, e.g. {image_id!r}: "
+            f"{used[0]:g} x {used[1]:g} mm in {run}, {spacing[0]:g} x {spacing[1]:g} mm in the truth: run detect "
+            f"again with --spacing-mm {spacing[0]:g}")
+
+
 def _check_join(truth: Truth, predictions: Predictions, join: _Join) -> None:
     """Refuse a truth and predictions of different sets: no image in common, or images of
     other sizes (where both record them)."""
@@ -1471,6 +1505,8 @@ def _check_join(truth: Truth, predictions: Predictions, join: _Join) -> None:
             f"{truth.path or 'the truth'} and {predictions.folder} have no image in common ({len(truth.images)} in "
             f"the truth, e.g. {truth.images[0].image_id!r}; {len(predictions.images)} predicted, e.g. "
             f"{next(iter(predictions.images))!r}): give the predictions of the truth's images")
+    check_spacing_agrees([(image.image_id, image.spacing_mm, p) for image, p in zip(truth.images, join.predicted)],
+                         truth.path or "the truth", predictions.folder)
     other = [(image, p) for image, p in zip(truth.images, join.predicted, strict=True)
              if p is not None and p.shape is not None and image.rows is not None and image.columns is not None
              and p.shape != (image.rows, image.columns)]
@@ -1888,6 +1924,7 @@ def predictions_from_truth(truth_path, out_dir) -> Path:
                 "rows": image.rows,
                 "columns": image.columns,
                 "spacing_mm": image.spacing_mm[0],
+                "column_spacing_mm": image.spacing_mm[1],
                 "laterality": image.laterality,
                 "view": image.view,
                 "n_calcifications": calc_id,

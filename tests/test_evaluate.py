@@ -408,6 +408,24 @@ def test_truth_and_predictions_of_different_sets_are_refused(tmp_path):
         evaluate(truth, run, n_bootstrap=0)
 
 
+@pytest.mark.parametrize(("spacing", "match"), [
+    ("0.1", None), ("0.05", r"detected at another pixel spacing .* 'a.dcm': 0.05 x 0.05 mm in .*, 0.1 x 0.1 mm in "
+                            r"the truth: run detect again with --spacing-mm 0.1"),
+], ids=["same", "other"])
+def test_predictions_at_another_spacing_are_refused(tmp_path, spacing, match):
+    truth = write_truth(tmp_path, [image("a.dcm", spacing_mm=(0.1, 0.1))])
+    run = write_predictions(tmp_path / "run", ["a.dcm"])
+    text = (run / "images.csv").read_text().splitlines()
+    header, row = text[0].split(","), text[1].split(",")
+    row[header.index("spacing_mm")] = spacing
+    (run / "images.csv").write_text("\n".join([text[0], ",".join(row)]) + "\n")
+    if match is None:
+        assert evaluate(truth, run, n_bootstrap=0).n_missing == 0
+    else:
+        with pytest.raises(EvaluationError, match=match):
+            evaluate(truth, run, n_bootstrap=0)
+
+
 def test_an_empty_run_is_refused(tmp_path):
     truth = write_truth(tmp_path, [image("a.dcm")])
     with pytest.raises(EvaluationError, match="the run holds no image"):

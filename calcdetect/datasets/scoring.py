@@ -39,6 +39,7 @@ from calcdetect.evaluate import (
     _json_float,
     _json_floats,
     _percentile_interval,
+    check_spacing_agrees,
 )
 
 #: False-positive rates (per image) the sensitivity is reported at.
@@ -212,6 +213,8 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
             f"the data set and {predictions.folder} have no image in common ({len(images)} images, e.g. "
             f"{images[0].image_id!r}; the run: {len(predictions.images)}, e.g. "
             f"{next(iter(predictions.images), None)!r}): run calcdetect detect on the data set's folder")
+    check_spacing_agrees([(i.image_id, i.spacing, p) for i, p in zip(images, joined)], "the data set",
+                         predictions.folder)
     other = [(i, p) for i, p in zip(images, joined) if p is not None and p.shape and i.shape and p.shape != i.shape]
     if other:
         image, p = other[0]

@@ -17,13 +17,14 @@ from calcdetect.results import CALCIFICATION_COLUMNS, CLUSTER_COLUMNS, IMAGE_COL
 SPACING = (0.2, 0.2)
 
 
-def _run(folder, clusters, *, status=None, images=None):
+def _run(folder, clusters, *, status=None, images=None, spacing_mm=None):
     """A run's tables: `clusters` maps image ids to [(row, col, score), ...]."""
     folder.mkdir(exist_ok=True)
     status = status or {}
     ids = images or list(clusters)
     for name, columns, rows in (
-        ("images", IMAGE_COLUMNS, [{"image_id": i, "path": i, "status": status.get(i, "ok")} for i in ids]),
+        ("images", IMAGE_COLUMNS, [{"image_id": i, "path": i, "status": status.get(i, "ok"),
+                                    "spacing_mm": spacing_mm or ""} for i in ids]),
         ("clusters", CLUSTER_COLUMNS, [{"image_id": i, "cluster_id": k, "row": r, "col": c, "score": s,
                                         "confidence": s, **dict(zip(("morphology", "distribution", "birads_category"),
                                                                     described))}
@@ -119,6 +120,18 @@ def test_a_run_of_another_set_or_a_set_without_lesions_is_refused(tmp_path):
         score_lesions((_image("b.pgm", "B"),), _run(tmp_path / "run2", {"b.pgm": []}), n_bootstrap=0)
 
 
+@pytest.mark.parametrize(("args", "match"), [
+    (["--truth", "t.json", "--margin-mm", "5"], "--margin-mm applies to --dataset only"),
+    (["--truth", "t.json", "--split", "test"], "--split applies to --dataset only"),
+    (["--dataset", "mini-mias", ".", "--overlays"], "--overlays applies to --truth only"),
+    (["--dataset", "mini-mias", ".", "--split", "test"], "--split applies to --dataset cbis-ddsm only"),
+    (["--dataset", "ddsm", "."], "--dataset NAME must be one of cbis-ddsm, inbreast, mini-mias"),
+], ids=["margin-with-truth", "split-with-truth", "overlays-with-dataset", "split-with-mias", "unknown-name"])
+def test_options_that_do_not_apply_are_refused(tmp_path, capsys, args, match):
+    assert main(["evaluate", *args, "--pred", str(tmp_path)]) == 2
+    assert match in capsys.readouterr().err
+
+
 def test_evaluate_dataset_on_the_command_line(tmp_path, capsys):
     root = tmp_path / "mias"
     root.mkdir()
@@ -127,7 +140,7 @@ def test_evaluate_dataset_on_the_command_line(tmp_path, capsys):
         image = np.random.default_rng(1).integers(30, 60, (64, 48)).astype(np.uint8)
         (root / f"{name}.pgm").write_bytes(b"P5\n48 64\n255\n" + image.tobytes())
     # The calcification at x 40, y 10 from the bottom-left corner is row 53, col 40.
-    _run(tmp_path / "run", {"mdb209.pgm": [(53.0, 41.0, 0.9)], "mdb210.pgm": [(10.0, 10.0, 0.5)]})
+    _run(tmp_path / "run", {"mdb209.pgm": [(53.0, 41.0, 0.9)], "mdb210.pgm": [(10.0, 10.0, 0.5)]}, spacing_mm=0.2)
     code = main(["evaluate", "--dataset", "mini-mias", str(root), "--pred", str(tmp_path / "run"), "--sweep", "score",
                  "--json", str(tmp_path / "lesions.json"), "--plot", str(tmp_path / "froc.png")])
     assert code == 0
@@ -199,3 +212,8 @@ def test_the_bootstrap_statistic_counts_a_patients_images_together():
     assert at(np.array([1, 1])).tolist() == [0.5, 0.5]   # 3 images: FP 1/3 at 0.8, 2/3 at 0.5
     assert at(np.array([2, 0])).tolist() == [1.0, 1.0]   # 4 images, 2 FP: 0.5 FP/image at 0.8
     assert at(np.array([0, 2])).tolist() == [0.0, 0.0]
+
+
+def test_a_run_at_another_spacing_than_the_data_set_is_refused(tmp_path):
+    with pytest.raises(EvaluationError, match="run detect again with --spacing-mm 0.2"):
+        score_lesions(IMAGES, _run(tmp_path / "run", CLUSTERS, spacing_mm=0.05), n_bootstrap=0)

@@ -142,7 +142,8 @@ class DownloadReport:
 
     def summary(self) -> str:
         """A few lines for a person."""
-        swapped = "unknown: the download renamed the files" if self.n_swapped is None else self.n_swapped
+        swapped = self.n_swapped if self.n_swapped is not None else (
+            "unknown: the download renamed the files" if self.n_told_apart else "none found")
         lines = [
             f"{self.n_rows} abnormalities on {self.n_images} images; found {self.n_images_found} images and "
             f"{self.n_masks_found} ROI masks",
