@@ -190,6 +190,10 @@ def cbis_ddsm_lesions(dataset: CbisDdsm, *, split: Split | str | None = None) ->
     )
 
 
+#: Calcifications that make a cluster (the CAD convention: docs/birads.md).
+MIN_CALCIFICATIONS = 3
+
+
 def inbreast_lesions(inbreast: Inbreast) -> tuple[LesionImage, ...]:
     """INbreast's images with their clusters as lesions (normal images too).
 
@@ -220,10 +224,6 @@ def inbreast_lesions(inbreast: Inbreast) -> tuple[LesionImage, ...]:
                                patient_id=inbreast.patients.get(image.file_id, image.patient_id or image.file_id),
                                spacing=spacing, lesions=lesions, shape=image.shape, ignored=ignored))
     return tuple(out)
-
-
-#: Calcifications that make a cluster (the CAD convention: docs/birads.md).
-MIN_CALCIFICATIONS = 3
 
 
 def _hull(points_rc: np.ndarray) -> np.ndarray:
