@@ -74,9 +74,11 @@ class MaskRegion:
     def distance_mm(self, points_rc: np.ndarray, spacing, *, reach_mm: float = 20.0) -> np.ndarray:
         """Distance (mm) of (P, 2) points (row, col) from the mask (0 inside), measured out to
         `reach_mm` beyond the mask's bounding box (inf farther)."""
-        mask = np.asarray(self.load(), bool)
         out = np.full(len(points_rc), math.inf)
-        if not mask.any() or len(points_rc) == 0:
+        if len(points_rc) == 0:
+            return out  # no cluster on the image: the mask need not be read
+        mask = np.asarray(self.load(), bool)
+        if not mask.any():
             return out
         rows, cols = np.nonzero(mask)
         r0, r1, c0, c1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
