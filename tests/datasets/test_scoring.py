@@ -217,3 +217,57 @@ def test_the_bootstrap_statistic_counts_a_patients_images_together():
 def test_a_run_at_another_spacing_than_the_data_set_is_refused(tmp_path):
     with pytest.raises(EvaluationError, match="run detect again with --spacing-mm 0.2"):
         score_lesions(IMAGES, _run(tmp_path / "run", CLUSTERS, spacing_mm=0.05), n_bootstrap=0)
+
+
+def _typed_rows(clusters):
+    """The hand-made run's rows, typed as a run writes them."""
+    images = [{"image_id": i, "path": i, "status": "ok"} for i in clusters]
+    rows = [{"image_id": i, "cluster_id": k, "row": r, "col": c, "score": s, "confidence": s}
+            for i, found in clusters.items() for k, (r, c, s) in enumerate(found)]
+    return images, rows
+
+
+def test_a_parquet_run_scores_as_its_csv_twin(tmp_path):
+    from calcdetect.results import write_table
+
+    images, rows = _typed_rows(CLUSTERS)
+    for fmt in ("csv", "parquet"):
+        folder = tmp_path / fmt
+        folder.mkdir()
+        write_table(folder, "images", images, format=fmt)
+        write_table(folder, "clusters", rows, format=fmt)
+        write_table(folder, "calcifications", [], format=fmt)
+    results = [score_lesions(IMAGES, load_predictions(tmp_path / fmt), n_bootstrap=200, breakdowns=("severity",))
+               for fmt in ("csv", "parquet")]
+    assert (tmp_path / "parquet" / "clusters.parquet").is_file() and not (tmp_path / "parquet" / "clusters.csv").exists()
+    assert results[0].to_dict() == results[1].to_dict()
+
+
+@pytest.mark.parametrize("region", [CircleRegion((100.0, 100.0), 10.0),
+                                   PolygonRegion(np.array([[90.0, 90.0], [90.0, 110.0], [110.0, 110.0]])),
+                                   MaskRegion(lambda: np.pad(np.ones((20, 20), bool), ((90, 290), (90, 290))))],
+                         ids=["circle-mini-mias", "outline-inbreast", "mask-cbis-ddsm"])
+def test_perfect_predictions_find_everything_and_shifted_ones_nothing(tmp_path, region):
+    images = [_image(f"i{k}.pgm", f"P{k}", (region, {})) for k in range(4)]
+    perfect = _run(tmp_path / "perfect", {f"i{k}.pgm": [(100.0, 100.0, 0.9)] for k in range(4)})
+    result = score_lesions(images, perfect, n_bootstrap=0)
+    assert (result.froc.sensitivity[-1], result.froc.fp_per_image[-1]) == (1.0, 0.0)
+    # 6 mm (30 px at 0.2 mm) beyond every region's edge: outside the 2 mm margin.
+    shifted = _run(tmp_path / "shifted", {f"i{k}.pgm": [(100.0, 140.0, 0.9)] for k in range(4)})
+    result = score_lesions(images, shifted, n_bootstrap=0)
+    assert (result.froc.sensitivity[-1], result.froc.fp_per_image[-1]) == (0.0, 1.0)
+
+
+def test_patient_intervals_narrow_with_more_patients(tmp_path):
+    def interval_width(n_patients):
+        rng = np.random.default_rng(5)
+        images, clusters = [], {}
+        for k in range(2 * n_patients):
+            image_id = f"i{k}.pgm"
+            images.append(_image(image_id, f"P{k // 2}", (CircleRegion((100.0, 100.0), 10.0), {})))
+            clusters[image_id] = ([(100.0, 100.0, rng.uniform(0.3, 1.0))] if rng.random() < 0.7 else []) + \
+                [(400.0, 400.0, rng.uniform(0, 1))]
+        low, high = score_lesions(images, _run(tmp_path / f"n{n_patients}", clusters), n_bootstrap=400).interval
+        return high - low
+
+    assert interval_width(80) < interval_width(10)
