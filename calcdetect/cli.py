@@ -366,7 +366,7 @@ _BREAKDOWNS = {"cbis-ddsm": ("subtlety", "breast_density", "pathology", "morphol
 
 def _evaluate_dataset(args) -> int:
     from calcdetect.datasets import lesions
-    from calcdetect.datasets.scoring import score_lesions
+    from calcdetect.datasets.scoring import score_calcifications, score_lesions
     from calcdetect.evaluate import load_predictions
     from calcdetect.results import write_json
 
@@ -400,12 +400,17 @@ def _evaluate_dataset(args) -> int:
         report, images = dataset.summary(), lesions.mini_mias_lesions(dataset)
     print(f"Data set: {name} at {root}" + (f", {args.split} split" if args.split else ", all splits"))
     print(report)
-    evaluation = score_lesions(images, load_predictions(args.pred), margin_mm=args.margin_mm, sweep=args.sweep,
+    predictions = load_predictions(args.pred)
+    evaluation = score_lesions(images, predictions, margin_mm=args.margin_mm, sweep=args.sweep,
                                breakdowns=_BREAKDOWNS[name])
     print(evaluation.summary())
+    calcifications = score_calcifications(images, predictions)
+    if calcifications is not None:
+        print(calcifications.summary())
     if args.json:
         write_json(args.json, {"dataset": name, "root": str(root), "split": args.split, "matching": report,
-                               **evaluation.to_dict()})
+                               **evaluation.to_dict(),
+                               "calcifications": calcifications.to_dict() if calcifications is not None else None})
     if args.plot:
         from calcdetect.exports.report import plot_froc
 

@@ -63,6 +63,9 @@ CPM_FP_RATES = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 #: sensitivities and of the bootstrap confidence interval.
 OPERATING_FP_PER_IMAGE = 1.0
 
+#: Calcification-level operating points per cm^2 of breast (a breast of about 150 cm^2 makes
+#: 0.07 of them 10 per image).
+CALCIFICATION_FP_PER_CM2 = (0.01, 0.05, 0.1)
 #: Calcification-level operating points (FP per image), the INbreast convention.
 CALCIFICATION_FP_RATES = (1.0, 10.0)
 
@@ -253,6 +256,8 @@ class PredictedImage:
         (rows, columns) the run recorded; None where it did not.
     spacing : tuple of 2 floats or None
         (row_mm, col_mm) the run used; None where it did not record it.
+    breast_area_mm2 : float or None
+        Area of the breast the run found; None where it did not record one.
     """
 
     image_id: str
@@ -263,6 +268,7 @@ class PredictedImage:
     calcifications: PredictedCalcifications
     shape: tuple[int, int] | None = None
     spacing: tuple[float, float] | None = None
+    breast_area_mm2: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -770,6 +776,12 @@ class CalcificationEvaluation:
     froc : FrocCurve
     operating_points : tuple of OperatingPoint
         At :data:`CALCIFICATION_FP_RATES` (1 and 10 FP per image).
+    breast_cm2 : float or None
+        Breast area of the images (the run's ``breast_area_mm2``, summed); None when one
+        has none.
+    per_cm2 : tuple of (float, float)
+        (false positives per cm^2 of breast, sensitivity) at :data:`CALCIFICATION_FP_PER_CM2`;
+        empty without the breast area.
     """
 
     n_truth: int
@@ -783,10 +795,14 @@ class CalcificationEvaluation:
     fp_per_image: float
     froc: FrocCurve
     operating_points: tuple[OperatingPoint, ...]
+    breast_cm2: float | None = None
+    per_cm2: tuple[tuple[float, float], ...] = ()
 
     def to_dict(self) -> dict:
         """JSON-serialisable dict; NaN and infinite values become None."""
         return {
+            "breast_cm2": None if self.breast_cm2 is None else _json_float(self.breast_cm2),
+            "per_cm2": [{"fp_per_cm2": r, "sensitivity": _json_float(s)} for r, s in self.per_cm2],
             "n_truth": int(self.n_truth),
             "n_matched": int(self.n_matched),
             "sensitivity": _json_float(self.sensitivity),
@@ -1146,7 +1162,8 @@ def load_predictions(folder) -> Predictions:
         col_mm = row_mm if math.isnan(col_mm) else col_mm
         headers[image_id] = (cells.get("path"), status, cells.get("error"),
                              (rows, columns) if rows > 0 and columns > 0 else None,
-                             (row_mm, col_mm) if row_mm > 0 and col_mm > 0 else None)
+                             (row_mm, col_mm) if row_mm > 0 and col_mm > 0 else None,
+                             area if (area := _cell_float(cells, "breast_area_mm2", where)) > 0 else None)
 
     clusters = _group_by_image(cluster_rows, folder / "clusters.csv", lambda cells, where: (
         _cell_int(cells, "cluster_id", where, missing=-1),
@@ -1168,7 +1185,7 @@ def load_predictions(folder) -> Predictions:
 
     images: dict[str, PredictedImage] = {}
     for image_id in [*headers, *(i for i in {**clusters, **calcifications} if i not in headers)]:
-        path, status, error, shape, spacing = headers.get(image_id, (None, "ok", None, None, None))
+        path, status, error, shape, spacing, area = headers.get(image_id, (None, "ok", None, None, None, None))
         rows = clusters.get(image_id)
         if rows:
             ids, r, c, score, distribution, morphology, confidence, category = zip(*rows, strict=True)
@@ -1195,7 +1212,7 @@ def load_predictions(folder) -> Predictions:
         else:
             image_calcifications = _empty_calcifications()
         images[image_id] = PredictedImage(image_id, path, status, error, image_clusters, image_calcifications, shape,
-                                          spacing)
+                                          spacing, area)
     return Predictions(images=images, folder=str(folder))
 
 
@@ -1698,7 +1715,25 @@ def _evaluate_calcifications(
         fp_per_image=len(fp_scores) / n_images,
         froc=froc,
         operating_points=tuple(froc.operating_point(rate) for rate in CALCIFICATION_FP_RATES),
+        breast_cm2=breast_cm2(predicted),
+        per_cm2=sensitivity_per_cm2(froc, breast_cm2(predicted)),
     )
+
+
+def breast_cm2(predicted) -> float | None:
+    """Summed breast area (cm^2) of the images' predictions; None when one is missing or has none."""
+    areas = [p.breast_area_mm2 if p is not None else None for p in predicted]
+    return sum(areas) / 100.0 if areas and all(a is not None for a in areas) else None
+
+
+def sensitivity_per_cm2(froc: FrocCurve, breast_cm2: float | None,
+                        rates=CALCIFICATION_FP_PER_CM2) -> tuple[tuple[float, float], ...]:
+    """(FP per cm^2, sensitivity) at `rates`, from a FROC against FP per image over images of
+    `breast_cm2` in all; empty without the area."""
+    if not breast_cm2:
+        return ()
+    images_per_cm2 = froc.n_images / breast_cm2  # FP/cm^2 = FP/image x images / cm^2
+    return tuple((float(rate), froc.sensitivity_at(rate / images_per_cm2)) for rate in rates)
 
 
 def evaluate_predictions(
@@ -2031,7 +2066,9 @@ def format_summary(evaluation: Evaluation) -> str:
         ),
         "  sensitivity at "
         + ", ".join(f"{p.max_fp_per_image:g}: {_fmt(p.sensitivity)}" for p in k.operating_points)
-        + " FP/image",
+        + " FP/image"
+        + ("; " + ", ".join(f"{r:g}: {_fmt(s)}" for r, s in k.per_cm2) + f" FP/cm^2 of breast ({k.breast_cm2:.0f} cm^2)"
+           if k.per_cm2 else ""),
     ]
     d = c.description
     if d is not None and d.distribution.n and d.distribution.undescribed and d.morphology.undescribed:

@@ -68,6 +68,7 @@ def image_row(
         "n_candidates": result.n_candidates if result is not None else None,
         "n_clusters_before_cut": result.n_clusters_before_cut if result is not None else None,
         "birads_category": result.image_birads_category if result is not None else None,
+        "breast_area_mm2": result.geometry.area_mm2 if result is not None and result.geometry is not None else None,
     }
 
 

@@ -35,6 +35,13 @@ def test_main_job_on_samples_finds_the_planted_clusters(tmp_path, capsys):
     assert result.clusters.operating_point.sensitivity >= 0.75
     assert result.clusters.operating_point.fp_per_image <= 1.0
     assert json.loads((tmp_path / "evaluation.json").read_text())["clusters"]["n_truth"] == result.clusters.n_truth
+    # The breast areas the run records give the calcification FP rate per cm^2: each breast is
+    # most of its image, never more.
+    images = read_table(out, "images")
+    image_cm2 = [im["rows"] * im["columns"] * im["spacing_mm"] * im["column_spacing_mm"] / 100 for im in images]
+    assert all(0.3 * full < im["breast_area_mm2"] / 100 <= full for im, full in zip(images, image_cm2))
+    assert result.calcifications.breast_cm2 == pytest.approx(sum(im["breast_area_mm2"] for im in images) / 100)
+    assert [rate for rate, _ in result.calcifications.per_cm2] == [0.01, 0.05, 0.1]
     # Each image's BI-RADS category is its clusters' highest; the planted suspicious groups are 4A or above.
     clusters = read_table(out, "clusters")
     order = [str(a) for a in Assessment]

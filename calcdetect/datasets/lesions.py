@@ -142,6 +142,9 @@ class LesionImage:
         cluster on one is neither found nor a false positive.
     excluded : str or None
         Why the image is left out of scoring (part of its truth could not be used), or None.
+    calcifications : (K, 2) ndarray or None
+        Each marked calcification (row, col) in pixels, where the data set marks them one by
+        one (INbreast); None where it does not.
     """
 
     image_id: str
@@ -153,6 +156,7 @@ class LesionImage:
     shape: tuple[int, int] | None = None
     ignored: tuple = ()
     excluded: str | None = None
+    calcifications: np.ndarray | None = None
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -224,7 +228,8 @@ def inbreast_lesions(inbreast: Inbreast) -> tuple[LesionImage, ...]:
                    *(PolygonRegion(roi.points_rc) for roi in image.of_kind(RoiKind.MASS)))
         out.append(LesionImage(image_id=_relative(image.dicom, inbreast.root), path=image.dicom,
                                patient_id=inbreast.patients.get(image.file_id, image.patient_id or image.file_id),
-                               spacing=spacing, lesions=lesions, shape=image.shape, ignored=ignored))
+                               spacing=spacing, lesions=lesions, shape=image.shape, ignored=ignored,
+                               calcifications=points))
     return tuple(out)
 
 

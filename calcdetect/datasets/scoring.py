@@ -27,6 +27,7 @@ from calcdetect.datasets.lesions import LesionImage
 from calcdetect.errors import EvaluationError
 from calcdetect.evaluate import (
     _NONE,
+    CALCIFICATION_FP_RATES,
     CPM_FP_RATES,
     Confusion,
     FrocCurve,
@@ -38,8 +39,11 @@ from calcdetect.evaluate import (
     _indent,
     _json_float,
     _json_floats,
+    _match_calcifications,
     _percentile_interval,
+    breast_cm2,
     check_spacing_agrees,
+    sensitivity_per_cm2,
 )
 
 #: False-positive rates (per image) the sensitivity is reported at.
@@ -306,6 +310,88 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
 def _assessment_scale(category: str | None) -> str:
     """A birads_category on the data sets' scale (0-5, without 4's subdivisions)."""
     return _NONE if not category else category[0]
+
+
+@dataclass(frozen=True, eq=False)
+class CalcificationScore:
+    """A run's calcifications scored against a data set's marked ones.
+
+    Attributes
+    ----------
+    n_truth, n_matched, n_predicted, n_false_positives : int
+    tolerance_mm : float
+        A truth calcification is matched by a reported one within this distance (one to one,
+        surest first).
+    froc : FrocCurve
+        Against false positives per image.
+    operating_points : tuple of OperatingPoint
+        At :data:`calcdetect.evaluate.CALCIFICATION_FP_RATES` per image.
+    breast_cm2 : float or None
+        Breast area scored (the run's ``breast_area_mm2``, summed); None when an image has none.
+    per_cm2 : tuple of (float, float)
+        (false positives per cm^2, sensitivity) at :data:`calcdetect.evaluate.CALCIFICATION_FP_PER_CM2`;
+        empty without the breast area.
+    """
+
+    n_truth: int
+    n_matched: int
+    n_predicted: int
+    n_false_positives: int
+    tolerance_mm: float
+    froc: FrocCurve
+    operating_points: tuple[OperatingPoint, ...]
+    breast_cm2: float | None
+    per_cm2: tuple[tuple[float, float], ...]
+
+    def to_dict(self) -> dict:
+        return {"n_truth": self.n_truth, "n_matched": self.n_matched, "n_predicted": self.n_predicted,
+                "n_false_positives": self.n_false_positives, "tolerance_mm": self.tolerance_mm,
+                "operating_points": [p.to_dict() for p in self.operating_points],
+                "breast_cm2": _json_float(self.breast_cm2) if self.breast_cm2 is not None else None,
+                "per_cm2": [{"fp_per_cm2": r, "sensitivity": _json_float(s)} for r, s in self.per_cm2]}
+
+    def summary(self) -> str:
+        per_image = ", ".join(f"{p.max_fp_per_image:g}: {p.sensitivity:.3f}" for p in self.operating_points)
+        per_cm2 = ", ".join(f"{r:g}: {s:.3f}" for r, s in self.per_cm2) or "no breast area in the run"
+        return (f"Calcifications: {self.n_matched} of {self.n_truth} marked found within {self.tolerance_mm:g} mm; "
+                f"sensitivity at {per_image} FP/image; at {per_cm2} FP/cm^2 of breast")
+
+
+def score_calcifications(images: Sequence[LesionImage], predictions: Predictions, *,
+                         tolerance_mm: float = 0.5) -> CalcificationScore | None:
+    """Score a run's calcifications against the data set's individually marked ones (INbreast).
+
+    Images without marked calcifications (``calcifications`` None), and excluded ones, are
+    left out; None when no image has marks.
+    """
+    if not (math.isfinite(tolerance_mm) and tolerance_mm > 0):
+        raise ValueError(f"tolerance_mm must be a finite number > 0; got {tolerance_mm!r}")
+    images = [i for i in images if i.calcifications is not None and not i.excluded]
+    if not images:
+        return None
+    detected_at, fp_scores, n_predicted = [], [], 0
+    joined = _join(images, predictions)
+    for image, predicted in zip(images, joined, strict=True):
+        scale = np.asarray(image.spacing, float)
+        truth_mm = np.asarray(image.calcifications, float).reshape(-1, 2) * scale
+        found = predicted.calcifications if predicted is not None and predicted.ok else None
+        if found is None or len(found) == 0:
+            detected_at += [-math.inf] * len(truth_mm)
+            continue
+        n_predicted += len(found)
+        truth_match, found_match = _match_calcifications(truth_mm, np.full(len(truth_mm), tolerance_mm),
+                                                         found.centroid * scale, found.score)
+        matched = np.full(len(truth_mm), -math.inf)
+        matched[truth_match >= 0] = found.score[truth_match[truth_match >= 0]]
+        detected_at += matched.tolist()
+        fp_scores += found.score[found_match < 0].tolist()
+    froc = _froc_curve(np.asarray(detected_at), np.asarray(fp_scores), len(images))
+    area_cm2 = breast_cm2(joined)
+    return CalcificationScore(
+        n_truth=len(detected_at), n_matched=int(np.isfinite(detected_at).sum()), n_predicted=n_predicted,
+        n_false_positives=len(fp_scores), tolerance_mm=float(tolerance_mm), froc=froc,
+        operating_points=tuple(froc.operating_point(rate) for rate in CALCIFICATION_FP_RATES),
+        breast_cm2=area_cm2, per_cm2=sensitivity_per_cm2(froc, area_cm2))
 
 
 def _join(images: Sequence[LesionImage], predictions: Predictions) -> list:

@@ -271,3 +271,26 @@ def test_patient_intervals_narrow_with_more_patients(tmp_path):
         return high - low
 
     assert interval_width(80) < interval_width(10)
+
+
+def test_marked_calcifications_are_scored_per_image_and_per_cm2_of_breast(tmp_path):
+    from calcdetect.datasets.scoring import score_calcifications
+
+    images = [LesionImage(**{**vars(_image(f"i{k}.dcm", f"P{k}")), "calcifications": np.array(points, float)})
+              for k, points in enumerate([[(10, 10), (20, 20)], [(30, 30)]])]
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "images.csv").write_text("image_id,path,status,breast_area_mm2\ni0.dcm,,ok,5000\ni1.dcm,,ok,5000\n")
+    (run / "clusters.csv").write_text("image_id,cluster_id,row,col,score\n")
+    # 0.2 mm off: matched; elsewhere: a false positive; 0.6 mm off (beyond 0.5 mm): a false positive.
+    (run / "calcifications.csv").write_text("image_id,calc_id,cluster_id,row,col,score\n"
+                                            "i0.dcm,0,-1,10,11,0.9\ni0.dcm,1,-1,50,50,0.8\ni1.dcm,0,-1,30,33,0.7\n")
+    result = score_calcifications(images, load_predictions(run))
+    assert (result.n_truth, result.n_matched, result.n_false_positives) == (3, 1, 2)
+    assert result.froc.fp_per_image.tolist() == [0.0, 0.5, 1.0]
+    assert [p.sensitivity for p in result.operating_points] == pytest.approx([1 / 3, 1 / 3])
+    assert result.breast_cm2 == 100.0
+    # 0.01 FP/cm^2 of 100 cm^2 over 2 images is 0.5 FP/image.
+    assert [rate for rate, _ in result.per_cm2] == [0.01, 0.05, 0.1]
+    assert result.per_cm2[0][1] == pytest.approx(1 / 3)
+    assert score_calcifications(IMAGES, load_predictions(run)) is None  # no marks: nothing to score
