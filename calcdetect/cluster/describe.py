@@ -570,13 +570,13 @@ def describe_clusters(
     row_mm, col_mm = check_spacing(spacing)
     points_mm = np.column_stack([specks.row * row_mm, specks.col * col_mm])
     depth = None if skin_depth_mm is None else np.asarray(skin_depth_mm, float)
-    n_clusters = int(labels.max()) + 1 if len(labels) else 0
-    extent_mm = [largest_distance(points_mm[labels == c]) for c in range(n_clusters)]
-    own = [_judge(specks, shapes, labels == c, points_mm=points_mm, depth_mm=depth, wall=wall, extent_mm=extent_mm[c])
-           for c in range(n_clusters)]
+    own_layouts = _own_layouts(points_mm, labels)
+    place = dict(points_mm=points_mm, depth_mm=depth, wall=wall)
+    own = [_judge(specks, shapes, labels == c, **place, extent_mm=own_layouts[c].extent_mm)
+           for c in range(len(own_layouts))]
     vessels = np.array([morphology == Morphology.VASCULAR for morphology, *_ in own], bool)
-    layouts = cluster_layouts(specks, labels, spacing=spacing, nipple=nipple, breast_area_mm2=breast_area_mm2,
-                              alone=vessels)
+    layouts = _in_findings(specks, labels, points_mm, own_layouts, spacing=(row_mm, col_mm), nipple=nipple,
+                           breast_area_mm2=breast_area_mm2, alone=vessels)
     if not layouts:
         return ClusterDescriptions.empty()
     bright = bright_isolated(specks, labels)
@@ -589,8 +589,8 @@ def describe_clusters(
             distribution = Distribution.LINEAR  # a vessel's wall: its layout is the vessel's course
         elif distribution == Distribution.DIFFUSE and morphology not in OWN_MORPHOLOGIES:
             # A chance group of a scatter: judge the whole scatter's shape.
-            morphology, pleo, linear_fraction = _judge(specks, shapes, (labels == c) | bright, points_mm=points_mm,
-                                                       depth_mm=depth, extent_mm=extent_mm[c], wall=wall)
+            morphology, pleo, linear_fraction = _judge(specks, shapes, (labels == c) | bright, **place,
+                                                       extent_mm=context.cluster.extent_mm)
         out["distribution"].append(str(distribution))
         out["morphology"].append(str(morphology))
         out["pleomorphism"].append(pleo)
@@ -665,10 +665,24 @@ def cluster_layouts(specks: Specks, labels, *, spacing, nipple=None,
     """
     row_mm, col_mm = check_spacing(spacing)
     labels = np.asarray(labels)
+    points = np.column_stack([specks.row * row_mm, specks.col * col_mm])
+    return _in_findings(specks, labels, points, _own_layouts(points, labels), spacing=(row_mm, col_mm), nipple=nipple,
+                        breast_area_mm2=breast_area_mm2, alone=alone)
+
+
+def _own_layouts(points_mm: np.ndarray, labels: np.ndarray) -> list[Layout]:
+    """Each cluster's own layout (clusters 0..C-1 of `labels`); `points_mm` of all specks."""
     n_clusters = int(labels.max()) + 1 if len(labels) else 0
+    return [layout(points_mm[labels == c]) for c in range(n_clusters)]
+
+
+def _in_findings(specks: Specks, labels: np.ndarray, points: np.ndarray, own: list[Layout], *, spacing,
+                 nipple, breast_area_mm2, alone) -> list[ClusterLayout]:
+    """:func:`cluster_layouts` from the clusters' own layouts `own` (see :func:`_own_layouts`)."""
+    row_mm, col_mm = spacing
+    n_clusters = len(own)
     if n_clusters == 0:
         return []
-    points = np.column_stack([specks.row * row_mm, specks.col * col_mm])
     alone = np.zeros(n_clusters, bool) if alone is None else np.asarray(alone)
     if alone.shape != (n_clusters,) or alone.dtype != bool:
         raise ValueError(f"alone must hold one bool per cluster ({n_clusters}); got shape {alone.shape}, "
@@ -678,7 +692,6 @@ def cluster_layouts(specks: Specks, labels, *, spacing, nipple=None,
     isolated = None
     if breast_area_mm2:
         isolated = np.count_nonzero(bright_isolated(specks, labels)) / breast_area_mm2 * 1e4
-    own = [layout(points[labels == c]) for c in range(n_clusters)]
     members = {f: np.flatnonzero(finding == f) for f in np.unique(finding)}
     # Most findings are one cluster: its layout serves as the finding's.
     whole = {f: own[c[0]] if len(c) == 1 else layout(points[np.isin(labels, c)]) for f, c in members.items()}
