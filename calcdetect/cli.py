@@ -131,7 +131,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--plot", type=Path, metavar="PNG",
                           help="with --dataset: draw the lesion FROC with its 95%% bootstrap band (needs "
                                "calcdetect[report])")
-    evaluate.add_argument("--margin-mm", type=float, default=2.0,
+    evaluate.add_argument("--margin-mm", type=float, default=_MARGIN_MM,
                           help="with --dataset: how far outside a lesion's region a cluster centre still finds it "
                                "(default 2)")
     evaluate.add_argument("--pred", required=True, type=Path, metavar="DIR", help="output folder of 'detect'")
@@ -347,7 +347,8 @@ def _evaluate(args) -> int:
 
     if args.dataset:
         return _evaluate_dataset(args)
-    for given, flag in ((args.split, "--split"), (args.plot, "--plot"), (args.margin_mm != 2.0, "--margin-mm")):
+    given_options = ((args.split, "--split"), (args.plot, "--plot"), (args.margin_mm != _MARGIN_MM, "--margin-mm"))
+    for given, flag in given_options:
         if given:
             raise ValueError(f"{flag} applies to --dataset only; got it with --truth")
     evaluation = evaluate(args.truth, args.pred, sweep=args.sweep)
@@ -355,10 +356,12 @@ def _evaluate(args) -> int:
     if args.json:
         write_json(args.json, evaluation.to_dict())
     if args.overlays:
-        _draw_overlays(args.pred, quiet=False, truth_path=args.truth)
+        _draw_overlays(args.pred, quiet=False, truth_path=args.truth, evaluation=evaluation)
     return 0
 
 
+#: Default of evaluate --margin-mm (mm).
+_MARGIN_MM = 2.0
 #: Lesion attributes each data set's evaluation is broken down by.
 _BREAKDOWNS = {"cbis-ddsm": ("subtlety", "breast_density", "pathology", "morphology", "distribution"),
                "inbreast": ("source",), "mini-mias": ("severity", "tissue")}

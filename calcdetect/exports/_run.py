@@ -19,6 +19,11 @@ def safe_name(image_id: str) -> str:
     return f"{slug}-{hashlib.sha256(image_id.encode('utf-8')).hexdigest()[:8]}"
 
 
+def image_spacing(image: dict) -> tuple[float, float]:
+    """(row_mm, col_mm) of an images-table row; the column spacing is the row spacing where empty."""
+    return image["spacing_mm"], image["column_spacing_mm"] or image["spacing_mm"]
+
+
 def source_path(run_dir: Path, image: dict) -> Path:
     """The input file of an images-table row: its ``path`` when that exists from here, else the
     run's input root (``run.json``) joined with its image id when that exists, else ``path``

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
+from calcdetect.exports._run import image_spacing
 from calcdetect.lexicon import Morphology
 from calcdetect.schema import SCHEMA_VERSION, read_table
 from calcdetect.store import COCO_FILE
@@ -57,7 +58,7 @@ def coco_detections(run_dir) -> dict:
 
     run_dir = Path(run_dir)
     images_rows = [r for r in read_table(run_dir, "images") if r["status"] == "ok"]
-    spacing = {r["image_id"]: (r["spacing_mm"], r["column_spacing_mm"] or r["spacing_mm"]) for r in images_rows}
+    spacing = {r["image_id"]: image_spacing(r) for r in images_rows}
     ids = {r["image_id"]: i for i, r in enumerate(images_rows, start=1)}
     categories = [{"id": CALCIFICATION_CATEGORY, "name": "calcification", "supercategory": "calcification"}]
     categories += [{"id": CALCIFICATION_CATEGORY + 1 + k, "name": str(m), "supercategory": "cluster"}

@@ -13,7 +13,7 @@ import importlib.util
 from pathlib import Path
 
 from calcdetect.errors import ImageReadError
-from calcdetect.exports._run import by_image, clear_outputs, safe_name, source_path
+from calcdetect.exports._run import by_image, clear_outputs, image_spacing, safe_name, source_path
 from calcdetect.store import DICOM_OBJECTS
 
 
@@ -77,7 +77,7 @@ def write_dicom_objects(run_dir, *, sr: bool = True, seg: bool = True) -> tuple[
                 written.append(write_cad_sr(source, clusters.get(image_id, []), calcifications.get(image_id, []),
                                             out / f"{name}.sr.dcm", software_version=__version__))
             if seg:
-                spacing = (image["spacing_mm"], image["column_spacing_mm"] or image["spacing_mm"])
+                spacing = image_spacing(image)
                 written.append(write_calcification_seg(source, calcifications.get(image_id, []),
                                                        out / f"{name}.seg.dcm", spacing=spacing,
                                                        software_version=__version__))
