@@ -397,6 +397,10 @@ class FrocCurve:
             float(self.sensitivity[i]),
         )
 
+    def cpm(self) -> float:
+        """Mean sensitivity at :data:`CPM_FP_RATES` (the competition performance metric)."""
+        return float(np.mean([self.sensitivity_at(rate) for rate in CPM_FP_RATES]))
+
     def sensitivity_at(self, max_fp_per_image: float) -> float:
         """Return the best sensitivity reachable with at most `max_fp_per_image`."""
         return self.operating_point(max_fp_per_image).sensitivity
@@ -1623,7 +1627,7 @@ def _evaluate_clusters(
         n_bootstrap=n_bootstrap,
         rng=np.random.default_rng(seed),
     )
-    cpm = float(np.mean([froc.sensitivity_at(rate) for rate in CPM_FP_RATES]))
+    cpm = froc.cpm()
     return ClusterEvaluation(
         n_truth=froc.n_truth,
         n_below_minimum=n_below_minimum,
@@ -1703,6 +1707,7 @@ def _evaluate_calcifications(
     froc = _froc_curve(detected_at, fp_scores, n_images)
     n_truth, n_matched = int(matched.size), int(matched.sum())
     n_members, n_matched_members = int(is_member.sum()), int(matched[is_member].sum())
+    area_cm2 = breast_cm2(predicted)
     return CalcificationEvaluation(
         n_truth=n_truth,
         n_matched=n_matched,
@@ -1715,8 +1720,8 @@ def _evaluate_calcifications(
         fp_per_image=len(fp_scores) / n_images,
         froc=froc,
         operating_points=tuple(froc.operating_point(rate) for rate in CALCIFICATION_FP_RATES),
-        breast_cm2=breast_cm2(predicted),
-        per_cm2=sensitivity_per_cm2(froc, breast_cm2(predicted)),
+        breast_cm2=area_cm2,
+        per_cm2=sensitivity_per_cm2(froc, area_cm2),
     )
 
 

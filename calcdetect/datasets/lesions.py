@@ -217,7 +217,8 @@ def inbreast_lesions(inbreast: Inbreast) -> tuple[LesionImage, ...]:
     for image in inbreast.images:
         outlines = [PolygonRegion(roi.points_rc) for roi in image.of_kind(RoiKind.CLUSTER)]
         points = np.array([roi.centre_rc for roi in image.of_kind(RoiKind.CALCIFICATION)]).reshape(-1, 2)
-        loose = np.array([not any(o.distance_mm(p[None], spacing)[0] == 0 for o in outlines) for p in points], bool)
+        inside = [o.distance_mm(points, spacing) == 0 for o in outlines]  # one outline, all points at once
+        loose = ~np.any(inside, axis=0) if inside else np.ones(len(points), bool)
         groups = cluster_labels(points[loose, 0], points[loose, 1], spacing=spacing,
                                 min_specks=MIN_CALCIFICATIONS) if loose.any() else np.zeros(0, int)
         hulls = [PolygonRegion(_hull(points[loose][groups == g])) for g in range(int(groups.max(initial=-1)) + 1)]

@@ -28,12 +28,10 @@ from calcdetect.errors import EvaluationError
 from calcdetect.evaluate import (
     _NONE,
     CALCIFICATION_FP_RATES,
-    CPM_FP_RATES,
     Confusion,
     FrocCurve,
     OperatingPoint,
     Predictions,
-    Subgroup,
     _auc,
     _froc_curve,
     _indent,
@@ -41,6 +39,7 @@ from calcdetect.evaluate import (
     _json_floats,
     _match_calcifications,
     _percentile_interval,
+    _subgroup,
     breast_cm2,
     check_spacing_agrees,
     sensitivity_per_cm2,
@@ -259,7 +258,7 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
     lesion_score, fp_score = np.asarray(lesion_score), np.asarray(fp_score)
     froc = _froc_curve(lesion_score, fp_score, len(images))
     points = tuple(froc.operating_point(rate) for rate in FP_RATES)
-    cpm = float(np.mean([froc.sensitivity_at(rate) for rate in CPM_FP_RATES]))
+    cpm = froc.cpm()
     interval = (math.nan, math.nan)
     band = (BAND_FP_RATES, np.full(len(BAND_FP_RATES), math.nan), np.full(len(BAND_FP_RATES), math.nan))
     if n_bootstrap and len(patients) >= 2:
@@ -285,11 +284,8 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
     groups = {}
     for name in breakdowns:
         values = [attributes.get(name, "") for attributes in lesion_attributes]
-        groups[name] = tuple(
-            Subgroup(value, int(n), int(d), d / n)
-            for value in sorted(set(values), key=_natural)
-            for n, d in [(sum(v == value for v in values), sum(hit for v, hit in zip(values, detected) if v == value))]
-        )
+        values = np.array(values, dtype=object)
+        groups[name] = tuple(_subgroup(value, detected[values == value]) for value in sorted(set(values), key=_natural))
     agreement = {}
     for name, column in (("morphology", 0), ("distribution", 1), ("assessment", 2)):
         pairs = [(a[name], _assessment_scale(f[column]) if name == "assessment" else (f[column] or _NONE))

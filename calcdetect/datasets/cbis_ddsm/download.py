@@ -288,11 +288,12 @@ def read_roi_mask(dataset: CbisDdsm, abnormality: Abnormality) -> np.ndarray:
     except ImageReadError as exc:
         raise DatasetError(f"{found.mask}: the ROI mask of {abnormality.roi_subject_id} cannot be read "
                            f"({exc.reason})") from exc
-    values = np.unique(pixels)
-    if len(values) != 2:
-        raise DatasetError(f"{found.mask}: the ROI mask of {abnormality.roi_subject_id} holds {len(values)} grey "
-                           f"level{'s' if len(values) != 1 else ''}, not two; it is no mask")
-    mask = pixels == values[1]
+    inside = _two_levels(pixels)
+    if inside is None:
+        n = len(np.unique(pixels))
+        raise DatasetError(f"{found.mask}: the ROI mask of {abnormality.roi_subject_id} holds {n} grey "
+                           f"level{'s' if n != 1 else ''}, not two; it is no mask")
+    mask = pixels == inside
     if mask.shape != found.image_shape:
         rows, cols = found.image_shape
         mask = cv2.resize(mask.astype(np.uint8), (cols, rows), interpolation=cv2.INTER_NEAREST).astype(bool)
@@ -414,8 +415,17 @@ def _dicom_files(folder: Path | None) -> list[Path]:
                   if p.suffix.lower() == ".dcm" and not p.name.startswith(".") and p.is_file())
 
 
+def _two_levels(pixels: np.ndarray):
+    """The higher of a two-valued image's two values; None when it holds one value or more than two
+    (a min / max pass and one comparison, not a sort of every pixel)."""
+    lo, hi = pixels.min(), pixels.max()
+    if lo == hi or not np.all((pixels == lo) | (pixels == hi)):
+        return None
+    return hi
+
+
 def _two_valued(path: Path) -> bool:
     try:
-        return len(np.unique(read_dicom_pixels(path))) == 2
+        return _two_levels(read_dicom_pixels(path)) is not None
     except ImageReadError:
         return False

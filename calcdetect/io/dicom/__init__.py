@@ -174,8 +174,9 @@ def read_dicom_pixels(path) -> np.ndarray:
     """The stored pixel values of a single-frame DICOM image, without the mammogram's checks.
 
     For images that are no mammogram but go with one: a data set's ROI masks (two-valued)
-    and label maps. No rescale or VOI is applied; MONOCHROME1 values are inverted
-    (``max - value``) so that a higher value is always brighter.
+    and label maps. No rescale or VOI is applied; values stored dark-for-bright
+    (MONOCHROME1, or a Presentation LUT Shape INVERSE: the loader's own rule) are
+    inverted (``max - value``) so that a higher value is always brighter.
 
     Parameters
     ----------
@@ -200,7 +201,7 @@ def read_dicom_pixels(path) -> np.ndarray:
             raise ImageReadError(path, f"{header.frames} frames; a single-frame image was expected")
         _check_decodable(ds, header, path)
         pixels = _decode(ds, header, path, index=None)
-    if header.photometric == "MONOCHROME1":
+    if header.inverted:
         pixels = pixels.max() - pixels
     return pixels
 
