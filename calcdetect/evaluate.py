@@ -1350,6 +1350,62 @@ def _froc_curve(detected_at, fp_scores, n_images: int) -> FrocCurve:
     )
 
 
+class WeightedSensitivity:
+    """Best sensitivity at each of `rates` false positives per image when each resampling unit
+    (an image, or a patient with all their images) counts as often as a bootstrap resample
+    draws it; the scores are sorted once, each resample only sums its weights.
+
+    Parameters
+    ----------
+    rates : sequence of float
+        False positives per image.
+    detected_at : (N,) ndarray
+        Per truth object, the score at which it is detected (``-inf`` when never).
+    truth_unit : (N,) ndarray of int
+        The unit of each truth object.
+    fp_scores : (F,) ndarray
+        Scores of the false positives ...
+    fp_unit : (F,) ndarray of int
+        ... and their units.
+    image_unit : (I,) ndarray of int
+        The unit of each image (the denominator of false positives per image).
+    """
+
+    def __init__(self, rates, detected_at, truth_unit, fp_scores, fp_unit, image_unit):
+        detected_at, fp_scores = np.asarray(detected_at, float), np.asarray(fp_scores, float)
+        self.rates = np.asarray(rates, float)
+        self.thresholds = np.unique(np.concatenate([detected_at[np.isfinite(detected_at)], fp_scores]))[::-1]
+        truth_order, fp_order = np.argsort(-detected_at, kind="stable"), np.argsort(-fp_scores, kind="stable")
+        self.truth_unit, self.fp_unit = np.asarray(truth_unit)[truth_order], np.asarray(fp_unit)[fp_order]
+        # How many truth objects and false positives have score >= each threshold.
+        self.n_truth_at = np.searchsorted(-detected_at[truth_order], -self.thresholds, side="right")
+        self.n_fp_at = np.searchsorted(-fp_scores[fp_order], -self.thresholds, side="right")
+        self.image_unit = np.asarray(image_unit)
+
+    def __call__(self, weights: np.ndarray) -> np.ndarray:
+        """(R,) sensitivities for (U,) unit weights, or (B, R) for (B, U); NaN for a resample
+        without truth objects or images."""
+        w = np.atleast_2d(np.asarray(weights, float))
+        n_images = w[:, self.image_unit].sum(axis=1)
+        w_truth = w[:, self.truth_unit]
+        total = w_truth.sum(axis=1)
+        out = np.zeros((len(w), len(self.rates)))
+        if self.thresholds.size:
+            zero = np.zeros((len(w), 1))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                fps = np.concatenate([zero, np.cumsum(w[:, self.fp_unit], axis=1)], axis=1)[:, self.n_fp_at] \
+                    / n_images[:, None]
+                found = np.concatenate([zero, np.cumsum(w_truth, axis=1)], axis=1)[:, self.n_truth_at]
+            # fps is non-decreasing along the thresholds: the last allowed threshold is the best.
+            n_allowed = (fps[:, :, None] <= self.rates[None, None, :] + _TOL).sum(axis=1)  # (B, R)
+            best = np.take_along_axis(found, np.maximum(n_allowed - 1, 0), axis=1)
+            out = np.where(n_allowed > 0, best, 0.0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out = out / total[:, None]
+        out[(total == 0) | (n_images == 0)] = math.nan
+        return out[0] if np.ndim(weights) == 1 else out
+
+
 def _bootstrap_sensitivity(
     detected_at: np.ndarray,
     truth_image: np.ndarray,
@@ -1364,44 +1420,24 @@ def _bootstrap_sensitivity(
     """Sensitivity at `max_fp_per_image` on `n_bootstrap` resamples of the images.
 
     Each resample draws `n_images` images with replacement; an image drawn k
-    times counts k times in every numerator and denominator.
+    times counts k times in every numerator and denominator
+    (:class:`WeightedSensitivity` with each image its own unit).
 
     Returns
     -------
     (n_bootstrap,) ndarray of float64
         NaN for a resample without truth objects.
     """
-    events = np.concatenate([detected_at[np.isfinite(detected_at)], fp_scores])
-    thresholds = np.unique(events)[::-1]
-    # Objects in order of decreasing score; how many have score >= each threshold.
-    det_order = np.argsort(-detected_at, kind="stable")
-    n_det_at = np.searchsorted(-detected_at[det_order], -thresholds, side="right")
-    fp_order = np.argsort(-fp_scores, kind="stable")
-    n_fp_at = np.searchsorted(-fp_scores[fp_order], -thresholds, side="right")
-    det_image_sorted = truth_image[det_order]
-    fp_image_sorted = fp_image[fp_order]
-
+    statistic = WeightedSensitivity((max_fp_per_image,), detected_at, truth_image, fp_scores, fp_image,
+                                    np.arange(n_images))
     out = np.empty(n_bootstrap)
     chunk = max(1, 4_000_000 // max(1, n_images, detected_at.size, fp_scores.size))
     for start in range(0, n_bootstrap, chunk):
         b = min(chunk, n_bootstrap - start)
         draws = rng.integers(0, n_images, size=(b, n_images))
         flat = (draws + n_images * np.arange(b)[:, None]).ravel()
-        weights = np.bincount(flat, minlength=b * n_images).reshape(b, n_images).astype(float)
-        zero = np.zeros((b, 1))
-        hits = np.concatenate([zero, np.cumsum(weights[:, det_image_sorted], axis=1)], axis=1)[:, n_det_at]
-        fps = np.concatenate([zero, np.cumsum(weights[:, fp_image_sorted], axis=1)], axis=1)[:, n_fp_at]
-        total = weights[:, truth_image].sum(axis=1)
-        allowed = fps / n_images <= max_fp_per_image + _TOL  # (b, T), True then False along T
-        n_allowed = allowed.sum(axis=1)
-        if thresholds.size:
-            best = hits[np.arange(b), np.maximum(n_allowed - 1, 0)]
-            best = np.where(n_allowed > 0, best, 0.0)
-        else:
-            best = np.zeros(b)
-        sensitivity = np.full(b, math.nan)
-        np.divide(best, total, out=sensitivity, where=total > 0)
-        out[start : start + b] = sensitivity
+        weights = np.bincount(flat, minlength=b * n_images).reshape(b, n_images)
+        out[start : start + b] = statistic(weights)[:, 0]
     return out
 
 

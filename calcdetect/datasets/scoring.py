@@ -32,6 +32,7 @@ from calcdetect.evaluate import (
     FrocCurve,
     OperatingPoint,
     Predictions,
+    WeightedSensitivity,
     _auc,
     _froc_curve,
     _indent,
@@ -262,8 +263,8 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
     interval = (math.nan, math.nan)
     band = (BAND_FP_RATES, np.full(len(BAND_FP_RATES), math.nan), np.full(len(BAND_FP_RATES), math.nan))
     if n_bootstrap and len(patients) >= 2:
-        at_rates = _SensitivityAt(BAND_FP_RATES, lesion_score, np.asarray(lesion_patient, int), fp_score,
-                                  np.asarray(fp_patient, int), image_patient)
+        at_rates = WeightedSensitivity(BAND_FP_RATES, lesion_score, np.asarray(lesion_patient, int), fp_score,
+                                       np.asarray(fp_patient, int), image_patient)
 
         def statistic(drawn):
             return at_rates(np.bincount(drawn.astype(int), minlength=len(patients)))
@@ -401,33 +402,6 @@ def _join(images: Sequence[LesionImage], predictions: Predictions) -> list:
             except OSError:
                 continue
     return [predictions.images.get(image.image_id) or by_path.get(Path(image.path).resolve()) for image in images]
-
-
-class _SensitivityAt:
-    """Sensitivity at each of `rates` (FP/image) with each patient counted `weights[patient]`
-    times (a bootstrap resample); the sorting is done once."""
-
-    def __init__(self, rates, lesion_score, lesion_patient, fp_score, fp_patient, image_patient):
-        self.rates = np.asarray(rates, float)
-        self.thresholds = np.unique(np.concatenate([lesion_score[np.isfinite(lesion_score)], fp_score]))[::-1]
-        lesion_order, fp_order = np.argsort(-lesion_score, kind="stable"), np.argsort(-fp_score, kind="stable")
-        self.lesion_patient, self.fp_patient = lesion_patient[lesion_order], fp_patient[fp_order]
-        self.n_lesions_at = np.searchsorted(-lesion_score[lesion_order], -self.thresholds, side="right")
-        self.n_fp_at = np.searchsorted(-fp_score[fp_order], -self.thresholds, side="right")
-        self.image_patient = image_patient
-
-    def __call__(self, weights: np.ndarray) -> np.ndarray:
-        n_images = float(weights[self.image_patient].sum())
-        w_lesion = weights[self.lesion_patient].astype(float)
-        if w_lesion.sum() == 0 or n_images == 0:
-            return np.full(self.rates.shape, math.nan)
-        if self.thresholds.size == 0:
-            return np.zeros(self.rates.shape)
-        fps = np.concatenate([[0.0], np.cumsum(weights[self.fp_patient])])[self.n_fp_at] / n_images
-        found = np.concatenate([[0.0], np.cumsum(w_lesion)])[self.n_lesions_at] / w_lesion.sum()
-        # fps and found are non-decreasing along the thresholds: the last allowed is the best.
-        last = np.searchsorted(fps, self.rates + _TOL, side="right") - 1
-        return np.where(last >= 0, found[np.maximum(last, 0)], 0.0)
 
 
 def _partial_area(froc: FrocCurve, max_fp: float = PAUC_MAX_FP) -> float:

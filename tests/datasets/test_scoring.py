@@ -205,9 +205,9 @@ def test_the_bootstrap_statistic_counts_a_patients_images_together():
     # Patient 0: two images, one lesion found at 0.9 and a FP at 0.8; patient 1: one image, a
     # lesion missed and a FP at 0.5. Drawn as patients (2, 0): 1 lesion of 2 (weight 2) found
     # with 1 FP per image (2 FP / 4 images) -> at 1 FP/image 1.0 (both copies found).
-    from calcdetect.datasets.scoring import _SensitivityAt
+    from calcdetect.evaluate import WeightedSensitivity
 
-    at = _SensitivityAt((0.25, 1.0), np.array([0.9, -np.inf]), np.array([0, 1]), np.array([0.8, 0.5]),
+    at = WeightedSensitivity((0.25, 1.0), np.array([0.9, -np.inf]), np.array([0, 1]), np.array([0.8, 0.5]),
                         np.array([0, 1]), np.array([0, 0, 1]))
     assert at(np.array([1, 1])).tolist() == [0.5, 0.5]   # 3 images: FP 1/3 at 0.8, 2/3 at 0.5
     assert at(np.array([2, 0])).tolist() == [1.0, 1.0]   # 4 images, 2 FP: 0.5 FP/image at 0.8
