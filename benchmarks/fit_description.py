@@ -53,10 +53,11 @@ from calcdetect.cluster.describe import (
     own_findings,
     pleomorphic_features,
 )
-from calcdetect.evaluate import MEMBER_TOLERANCE_MM, MIN_TRUE_MEMBERS, TruthImage, load_truth
+from calcdetect.evaluate import MEMBER_TOLERANCE_MM, MIN_TRUE_MEMBERS
 from calcdetect.io import read_mammogram
 from calcdetect.lexicon import Distribution, Morphology
 from calcdetect.pipeline import Params, detect_mammogram
+from calcdetect.truth import TruthImage, read_truth
 
 CLASSES = tuple(Distribution)
 
@@ -179,7 +180,7 @@ def main(argv=None) -> int:
 
     jobs = []
     for folder in args.sets:
-        truth = load_truth(folder / "truth.json")
+        truth = read_truth(folder / "truth.json")
         jobs += [(folder / image.image_id, image) for image in truth.images]
     with ProcessPoolExecutor(args.jobs) as pool:
         per_image = list(pool.map(labelled_clusters, *zip(*jobs)))

@@ -29,7 +29,7 @@ _EXPORTS = {
     "read_mammogram": "calcdetect.io",
     "run_detection": "calcdetect.batch",
     "ImageReadError": "calcdetect.errors",
-    "SCHEMA_VERSION": "calcdetect.schema",
+    "SCHEMA_VERSION": "calcdetect.tables",
     "validate_run": "calcdetect.schema",
 }
 

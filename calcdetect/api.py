@@ -20,8 +20,7 @@ from calcdetect.io import LoadOptions, Mammogram, SpacingSource, read_mammogram
 from calcdetect.io.hints import MAMMOGRAPHY_VIEWS
 from calcdetect.io.mammogram import as_spacing, check_values
 from calcdetect.pipeline import Params, Result, detect_mammogram
-from calcdetect.results import plain_value
-from calcdetect.schema import SCHEMA_VERSION, TABLES
+from calcdetect.tables import SCHEMA_VERSION, TABLES, plain_value
 
 #: Options :func:`detect` takes for an array source (a file's come from its header).
 ARRAY_OPTIONS = ("laterality", "view")
@@ -69,7 +68,7 @@ class Detection:
     ----------
     image : ImageInfo
     calcifications : tuple of dict
-        Rows of the calcifications table (:data:`calcdetect.schema.TABLES`), in its column order.
+        Rows of the calcifications table (:data:`calcdetect.tables.TABLES`), in its column order.
     clusters : tuple of dict
         Rows of the clusters table.
     images : tuple of dict
@@ -110,7 +109,7 @@ class Detection:
             import pandas as pd
         except ImportError:
             raise ImportError("Detection.to_pandas needs pandas: pip install 'calcdetect[pandas]'") from None
-        from calcdetect.schema import COLUMN_TYPES
+        from calcdetect.tables import COLUMN_TYPES
 
         dtypes = {"string": "string", "int64": "Int64", "float64": "float64"}
         return {name: pd.DataFrame(rows, columns=list(TABLES[name])).astype(

@@ -20,17 +20,8 @@ from calcdetect.executors import make_executor
 from calcdetect.io import LoadOptions, is_image_file, read_mammogram
 from calcdetect.io.peek import peek_shape
 from calcdetect.pipeline import Params, detect_mammogram, saturated_margin_mm
-from calcdetect.schema import SCHEMA_VERSION
-from calcdetect.results import (
-    FORMATS,
-    TABLES,
-    calcification_rows,
-    cluster_rows,
-    image_row,
-    require_format,
-    write_json,
-    write_table,
-)
+from calcdetect.results import calcification_rows, cluster_rows, image_row, write_json
+from calcdetect.tables import FORMATS, SCHEMA_VERSION, TABLES, require_format, write_table
 from calcdetect.store import RunFolder, source_fingerprint
 
 #: Libraries whose versions go into run.json.

@@ -32,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
 
     from calcdetect.filters import FILTERS
     from calcdetect.pipeline import Params
-    from calcdetect.results import FORMATS
+    from calcdetect.tables import FORMATS
 
     defaults = Params()
     detect = sub.add_parser("detect", help=f"find, cluster and describe calcifications in mammograms ({INPUT_FORMATS})",
@@ -443,7 +443,8 @@ def _report(args) -> int:
 
 
 def _schema(args) -> int:
-    from calcdetect.schema import SCHEMA_VERSION, validate_run, write_schema_files
+    from calcdetect.schema import validate_run, write_schema_files
+    from calcdetect.tables import SCHEMA_VERSION
 
     if args.write is not None:
         for path in write_schema_files(args.write):

@@ -1,36 +1,22 @@
-"""Result tables (output contract, schema version 1) and their files.
+"""The rows of the result tables (output contract, schema version 1), and ``run.json``'s writer.
 
-Every column is defined once, in :mod:`calcdetect.schema`; this module fills the
-rows and writes them.
-
-No computation happens here: a :class:`~calcdetect.pipeline.Result` is turned
-into rows, and rows into files, atomically.
+Every column is defined once, in :mod:`calcdetect.tables`, which also writes and reads
+the files; this module fills the rows. No computation happens here: a
+:class:`~calcdetect.pipeline.Result` is turned into rows.
 """
 
 from __future__ import annotations
 
-import csv
 import json
-import math
-from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
 
-from calcdetect.atomic import atomic_open, atomic_write_text
+from calcdetect.atomic import atomic_write_text
 from calcdetect.pipeline import Result
-from calcdetect.schema import COLUMN_TYPES, TABLES
 
 #: Joins an image's warnings in the ``warnings`` column (a warning's own "; " becomes ", ").
 WARNING_SEPARATOR = "; "
-
-#: Column lists of the three tables, in order (from :data:`calcdetect.schema.TABLE_COLUMNS`).
-IMAGE_COLUMNS = TABLES["images"]
-CALCIFICATION_COLUMNS = TABLES["calcifications"]
-CLUSTER_COLUMNS = TABLES["clusters"]
-
-#: File formats of the tables.
-FORMATS = ("csv", "parquet")
 
 
 def image_row(
@@ -105,85 +91,6 @@ def cluster_rows(image_id: str, result: Result) -> list[dict]:
         }
         for i in range(len(c))
     ]
-
-
-def format_cell(value) -> str:
-    """CSV text of one value: empty for missing, 6 significant digits for floats."""
-    if value is None:
-        return ""
-    if isinstance(value, (float, np.floating)):
-        return "" if math.isnan(value) else format(float(value), ".6g")
-    return str(value)
-
-
-def write_csv(path, columns: Iterable[str], rows: Iterable[Mapping]) -> Path:
-    """Write rows (dicts keyed by column) to `path` atomically, columns in the given order, streaming."""
-    columns = tuple(columns)
-    with atomic_open(path, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([format_cell(row.get(name)) for name in columns])
-    return Path(path)
-
-
-def write_table(folder, name: str, rows: Iterable[Mapping], *, format: str = "csv") -> Path:
-    """Write table `name` (one of :data:`TABLES`) into `folder` as CSV or Parquet, atomically."""
-    columns = TABLES[name]
-    if format == "csv":
-        return write_csv(Path(folder) / f"{name}.csv", columns, rows)
-    if format == "parquet":
-        return write_parquet(Path(folder) / f"{name}.parquet", columns, rows)
-    raise ValueError(f"format must be one of {FORMATS}; got {format!r}")
-
-
-def require_format(format: str):
-    """Check that table `format` can be written (before hours of work); return its modules, if any."""
-    if format not in FORMATS:
-        raise ValueError(f"format must be one of {FORMATS}; got {format!r}")
-    if format == "parquet":
-        try:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-        except ImportError:
-            raise ImportError("--format parquet needs pyarrow: pip install 'calcdetect[parquet]'") from None
-        return pa, pq
-    return None
-
-
-def write_parquet(path, columns: Iterable[str], rows: Iterable[Mapping]) -> Path:
-    """Write rows to a Parquet file with the types of :data:`COLUMN_TYPES`; missing values are null."""
-    pa, pq = require_format("parquet")
-    columns = tuple(columns)
-    schema = pa.schema([(name, getattr(pa, COLUMN_TYPES[name])()) for name in columns])
-    with atomic_open(path, "wb") as fh, pq.ParquetWriter(fh, schema) as writer:
-        for batch in _batches(rows, PARQUET_BATCH_ROWS):
-            data = {name: [plain_value(row.get(name)) for row in batch] for name in columns}
-            writer.write_table(pa.Table.from_pydict(data, schema=schema))
-    return Path(path)
-
-
-#: Rows per Parquet row group written at a time (bounds memory on large runs).
-PARQUET_BATCH_ROWS = 50_000
-
-
-def _batches(rows: Iterable, size: int):
-    batch = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    yield batch  # possibly empty: an empty table still gets its schema
-
-
-def plain_value(value):
-    """A cell as a plain Python value: numpy scalars as Python numbers, NaN as None (missing)."""
-    if value is None:
-        return None
-    if isinstance(value, (float, np.floating)) and math.isnan(value):
-        return None
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def write_json(path, data) -> Path:

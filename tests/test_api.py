@@ -14,8 +14,8 @@ import pytest
 import calcdetect
 from calcdetect.cli import main
 from calcdetect.errors import ImageReadError
-from calcdetect.results import format_cell
-from calcdetect.schema import TABLES, table_json_schema
+from calcdetect.schema import table_json_schema
+from calcdetect.tables import TABLES, format_cell
 
 PROJECT = Path(__file__).parents[1]
 SAMPLES = PROJECT / "data" / "samples"

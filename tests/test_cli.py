@@ -10,7 +10,7 @@ import pytest
 
 from calcdetect.cli import main
 from calcdetect.io import read_mammogram, write_mammogram
-from calcdetect.results import CALCIFICATION_COLUMNS, CLUSTER_COLUMNS, IMAGE_COLUMNS
+from calcdetect.tables import CALCIFICATION_COLUMNS, CLUSTER_COLUMNS, IMAGE_COLUMNS
 
 
 def _mammogram_with_cluster(rng, render_disks, shape=(600, 500), spacing_mm=0.07):

@@ -6,21 +6,12 @@ import math
 
 import numpy as np
 import pytest
-from scipy.spatial import ConvexHull, Delaunay
 
-from calcdetect.evaluate import (
-    EvaluationError,
-    _bootstrap_sensitivity,
-    _froc_curve,
-    convex_hull,
-    distance_to_hull,
-    evaluate,
-    format_summary,
-    load_predictions,
-    load_truth,
-    predictions_from_truth,
-)
-from calcdetect.results import CALCIFICATION_COLUMNS, CLUSTER_COLUMNS, IMAGE_COLUMNS
+from calcdetect.evaluate import EvaluationError, evaluate, format_summary, load_predictions
+from calcdetect.evaluate.froc import bootstrap_sensitivity, froc_curve
+from calcdetect.testing import predictions_from_truth
+from calcdetect.truth import read_truth
+from calcdetect.tables import CALCIFICATION_COLUMNS, CLUSTER_COLUMNS, IMAGE_COLUMNS
 
 SPACING_MM = (0.07, 0.07)
 
@@ -435,7 +426,7 @@ def test_an_empty_run_is_refused(tmp_path):
 def test_a_folder_given_as_the_truth_says_which_file_to_give(tmp_path):
     write_truth(tmp_path, [image("a.dcm")])
     with pytest.raises(EvaluationError, match=r"is a folder; give its truth.json file; .*truth.json is there"):
-        load_truth(tmp_path)
+        read_truth(tmp_path)
 
 
 def test_ambiguous_file_name_is_an_error(tmp_path):
@@ -504,54 +495,19 @@ def test_calcification_froc_at_one_and_ten_false_positives_per_image(tmp_path):
 
 
 # ---------------------------------------------------------------------------
-# Geometry against scipy
-# ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2], ids=["seed0", "seed1", "seed2"])
-def test_convex_hull_matches_qhull(seed):
-    points = np.random.default_rng(seed).normal(size=(40, 2))
-    ours = convex_hull(points)
-    reference = points[ConvexHull(points).vertices]
-    assert sorted(map(tuple, ours.tolist())) == sorted(map(tuple, reference.tolist()))
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2], ids=["seed0", "seed1", "seed2"])
-def test_distance_to_hull_matches_brute_force(seed):
-    rng = np.random.default_rng(seed)
-    hull = convex_hull(rng.normal(size=(12, 2)))
-    queries = rng.uniform(-4, 4, size=(200, 2))
-    # Reference: inside by Delaunay, else the distance to densely sampled edges.
-    t = np.linspace(0, 1, 2001)[:, None, None]
-    boundary = (hull + t * (np.roll(hull, -1, axis=0) - hull)).reshape(-1, 2)
-    brute = np.min(np.hypot(*(queries[:, None, :] - boundary[None]).transpose(2, 0, 1)), axis=1)
-    brute[Delaunay(hull).find_simplex(queries) >= 0] = 0.0
-    np.testing.assert_allclose(distance_to_hull(queries, hull), brute, atol=5e-3)
-
-
-@pytest.mark.parametrize(
-    ("points", "n_vertices"),
-    [([(1, 1)] * 3, 1), ([(0, 0), (2, 2), (1, 1), (2, 2)], 2), ([(0, 0), (0, 2), (2, 0), (1, 1), (0, 1)], 3)],
-    ids=["one-point", "collinear", "edge-point"],
-)
-def test_convex_hull_of_degenerate_points(points, n_vertices):
-    assert len(convex_hull(points)) == n_vertices
-
-
-# ---------------------------------------------------------------------------
 # Bad input
 # ---------------------------------------------------------------------------
 
 
 def test_other_truth_format_version_is_refused(tmp_path):
     with pytest.raises(EvaluationError, match="format_version 2 is not supported"):
-        load_truth(write_truth(tmp_path, [image("a.dcm")], format_version=2))
+        read_truth(write_truth(tmp_path, [image("a.dcm")], format_version=2))
 
 
 def test_unknown_category_is_refused(tmp_path):
     truth = write_truth(tmp_path, [image("a.dcm", [cluster(0, SQUARE, category="malignant")])])
     with pytest.raises(EvaluationError, match="'malignant' is not one of suspicious, benign"):
-        load_truth(truth)
+        read_truth(truth)
 
 
 def test_folder_without_tables_is_refused(tmp_path):
@@ -590,13 +546,13 @@ def test_bootstrap_equals_resampling_images_by_hand(seed):
     truth_image = rng.integers(0, n_images, size=20)
     fp_scores = rng.choice([0.0, 0.2, 0.5, 0.8], size=25)
     fp_image = rng.integers(0, n_images, size=25)
-    fast = _bootstrap_sensitivity(
+    fast = bootstrap_sensitivity(
         detected_at, truth_image, fp_scores, fp_image, n_images,
         max_fp_per_image=1.0, n_bootstrap=50, rng=np.random.default_rng(seed + 10),
     )
     draws = np.random.default_rng(seed + 10).integers(0, n_images, size=(50, n_images))
     slow = [
-        _froc_curve(
+        froc_curve(
             np.concatenate([detected_at[truth_image == i] for i in draw]),
             np.concatenate([fp_scores[fp_image == i] for i in draw]),
             n_images,

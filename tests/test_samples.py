@@ -8,7 +8,7 @@ import pytest
 from calcdetect.cli import main
 from calcdetect.evaluate import evaluate
 from calcdetect.lexicon import SUSPICIOUS_MORPHOLOGIES, Assessment
-from calcdetect.schema import read_table
+from calcdetect.tables import read_table
 from calcdetect.synth import SynthSettings, make_set
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"

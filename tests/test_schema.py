@@ -13,16 +13,8 @@ from calcdetect.batch import run_detection
 from calcdetect.cli import main
 from calcdetect.lexicon import Distribution, Morphology
 from calcdetect.results import calcification_rows, cluster_rows, image_row
-from calcdetect.schema import (
-    TABLE_COLUMNS,
-    TABLES,
-    read_table,
-    run_json_schema,
-    schema_markdown,
-    table_json_schema,
-    validate_run,
-    write_schema_files,
-)
+from calcdetect.schema import run_json_schema, schema_markdown, table_json_schema, validate_run, write_schema_files
+from calcdetect.tables import TABLE_COLUMNS, TABLES, read_table
 
 PROJECT = Path(__file__).parents[1]
 SAMPLES = PROJECT / "data" / "samples"
@@ -116,7 +108,7 @@ def test_a_cell_of_the_wrong_type_is_named(runs, tmp_path):
     broken = tmp_path / "run"
     shutil.copytree(runs["csv"], broken)
     _break_csv(broken, "clusters", "n_calcifications", "many")
-    with pytest.raises(ValueError, match=r"clusters.csv: line 2, column n_calcifications: 'many' is not int64"):
+    with pytest.raises(ValueError, match=r"clusters.csv: row 1, column n_calcifications: 'many' is not an integer"):
         validate_run(broken)
 
 

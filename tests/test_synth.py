@@ -9,6 +9,7 @@ from calcdetect import synth
 from calcdetect.io import SpacingSource, read_mammogram
 from calcdetect.lexicon import Category, Distribution, Morphology, category_of
 from calcdetect.synth import ClusterSpec, Density, SynthSettings
+from calcdetect.truth import read_truth
 
 SMALL = SynthSettings(scale=0.25)
 FLAT = SynthSettings(scale=0.25, texture=False)
@@ -149,11 +150,11 @@ def test_different_seeds_give_different_images():
 
 def test_set_image_is_synthesize_with_the_image_rng(small_set):
     out, truth_path = small_set
-    truth = synth.read_truth(truth_path)
+    truth = read_truth(truth_path)
     image = synth.synthesize(rng=synth.image_rng(11, 2), settings=SMALL)
     mammogram = read_mammogram(out / "synth_0002.dcm")
     assert np.array_equal(mammogram.image, image.pixels.astype(np.float32))
-    assert truth["images"][2] == json.loads(json.dumps(synth.truth_to_dict(image, image_id="synth_0002.dcm")))
+    assert truth.images[2] == image.to_truth("synth_0002.dcm")
 
 
 def test_set_made_in_parts_equals_set_made_at_once(small_set, tmp_path):
@@ -174,13 +175,13 @@ def test_make_set_refuses_to_mix_two_sets(small_set):
 
 def test_dicom_reads_back_with_the_same_pixels_spacing_and_header(small_set):
     out, truth_path = small_set
-    entry = synth.read_truth(truth_path)["images"][0]
-    mammogram = read_mammogram(out / entry["image_id"])
+    entry = read_truth(truth_path).images[0]
+    mammogram = read_mammogram(out / entry.image_id)
     image = synth.synthesize(rng=synth.image_rng(11, 0), settings=SMALL)
     assert np.array_equal(mammogram.image, image.pixels.astype(np.float32))
-    assert mammogram.spacing == image.spacing == tuple(entry["spacing_mm"])
+    assert mammogram.spacing == image.spacing == entry.spacing_mm
     assert mammogram.spacing_source == SpacingSource.IMAGER_PIXEL_SPACING
-    assert (mammogram.laterality, mammogram.view) == (entry["laterality"], entry["view"])
+    assert (mammogram.laterality, mammogram.view) == (entry.laterality, entry.view)
     assert mammogram.bits_stored == image.bits_stored
     assert mammogram.metadata["modality"] == "MG"
 
@@ -201,7 +202,7 @@ def test_other_encodings_read_back_the_same(tmp_path, photometric, compress):
 
 def test_truth_json_follows_the_documented_format(small_set):
     _, truth_path = small_set
-    truth = synth.read_truth(truth_path)
+    truth = json.loads(truth_path.read_text())
     assert truth["format_version"] == 1
     assert truth["generator"] == "calcdetect.synth"
     assert truth["seed"] == 11
@@ -226,7 +227,7 @@ def test_read_truth_rejects_another_format_version(tmp_path):
     path = tmp_path / "truth.json"
     path.write_text(json.dumps({"format_version": 2, "images": []}))
     with pytest.raises(ValueError, match="format_version 2 is not supported"):
-        synth.read_truth(path)
+        read_truth(path)
 
 
 # ---------------------------------------------------------------- content

@@ -21,7 +21,7 @@ from scipy.spatial import Delaunay, cKDTree
 
 from calcdetect.arrays import StructOfArrays
 from calcdetect.candidates import Specks
-from calcdetect.cluster.measure import largest_distance
+from calcdetect.geometry import largest_distance
 from calcdetect.cluster.shape import ELONGATED, SpeckFeatures, SpeckShape
 from calcdetect.filters._common import check_spacing
 from calcdetect.lexicon import SUSPICIOUS_MORPHOLOGIES, Distribution, Morphology

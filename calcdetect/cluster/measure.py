@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
-from scipy.spatial import ConvexHull, QhullError
-from scipy.spatial.distance import pdist
 
 from calcdetect.arrays import StructOfArrays
 from calcdetect.candidates import Specks
 from calcdetect.filters._common import check_spacing
+from calcdetect.geometry import hull_area, largest_distance
 
 #: Densities are counted over the hull area, or over at least this much (1 cm^2).
 MIN_DENSITY_AREA_MM2 = 100.0
@@ -100,7 +99,7 @@ def measure_clusters(specks: Specks, labels, *, spacing) -> Clusters:
         rows, cols = specks.row[member], specks.col[member]
         points_mm = np.column_stack([rows * row_mm, cols * col_mm])
         span = largest_distance(points_mm)
-        area = _hull_area(points_mm)
+        area = hull_area(points_mm)
         n = int(member.sum())
         columns["n_calcifications"].append(n)
         row, col = cluster_centre(rows, cols, specks.score[member])
@@ -112,12 +111,25 @@ def measure_clusters(specks: Specks, labels, *, spacing) -> Clusters:
         columns["col_max"].append(cols.max())
         columns["extent_mm"].append(span + float(specks.diameter_mm[member].mean()))
         columns["area_mm2"].append(area)
-        columns["density_per_cm2"].append(n / max(area, MIN_DENSITY_AREA_MM2) * 100.0)
+        columns["density_per_cm2"].append(density_per_cm2(n, area))
         columns["confidence"].append(cluster_confidence(specks.score[member]))
     return Clusters(**{
         name: np.asarray(values, dtype=np.int64 if name == "n_calcifications" else float)
         for name, values in columns.items()
     })
+
+
+def density_per_cm2(n_calcifications: int, area_mm2: float) -> float:
+    """Calcifications per cm^2 of a cluster's hull, the hull counted as at least
+    :data:`MIN_DENSITY_AREA_MM2` (1 cm^2, so that a tight group of few is not "dense").
+
+    Parameters
+    ----------
+    n_calcifications : int
+    area_mm2 : float
+        Area of the convex hull of the members' centroids (:func:`calcdetect.geometry.hull_area`).
+    """
+    return n_calcifications / max(float(area_mm2), MIN_DENSITY_AREA_MM2) * 100.0
 
 
 def cluster_centre(rows, cols, scores) -> tuple[float, float]:
@@ -143,26 +155,3 @@ def cluster_centre(rows, cols, scores) -> tuple[float, float]:
     if not weights.sum() > 0:
         weights = np.ones_like(weights)
     return float(np.average(rows, weights=weights)), float(np.average(cols, weights=weights))
-
-
-def largest_distance(points_mm) -> float:
-    """Largest distance between two of (K, 2) points (mm); 0 for fewer than 2.
-
-    Measured between the convex hull's vertices (joggled, so that collinear
-    points have a hull too): the farthest pair is among them, and K may be large.
-    """
-    points = np.asarray(points_mm, float).reshape(-1, 2)
-    if len(points) < 2:
-        return 0.0
-    if len(points) >= 4:
-        points = points[ConvexHull(points, qhull_options="QJ").vertices]
-    return float(pdist(points).max())
-
-
-def _hull_area(points_mm: np.ndarray) -> float:
-    if len(points_mm) < 3:
-        return 0.0
-    try:
-        return float(ConvexHull(points_mm).volume)  # in 2-D, "volume" is the area
-    except QhullError:  # collinear or coincident points
-        return 0.0

@@ -1,162 +1,30 @@
-"""Lesion-level truth of the public data sets: one region per annotated calcification cluster.
+"""The public data sets' truth as lesions: each adapter's records turned into
+:class:`~calcdetect.truth.LesionImage` objects (regions: :mod:`calcdetect.truth.regions`).
 
-A detected cluster finds a truth lesion when its centre lies inside the lesion's region
-grown by a margin in mm (the evaluation literature's rule: docs/birads.md). The regions:
-
-- :class:`MaskRegion`, CBIS-DDSM's ROI masks (read when first needed);
-- :class:`PolygonRegion`, INbreast's cluster outlines;
-- :class:`CircleRegion`, mini-MIAS's centre and radius;
-- :class:`WholeImage`, mini-MIAS's calcifications given no centre: found by any cluster
-  on the image.
-
-:func:`cbis_ddsm_lesions`, :func:`inbreast_lesions` and :func:`mini_mias_lesions` turn the
-adapters' records into :class:`LesionImage` objects, the images to score, each with its
-patient (bootstrap intervals resample patients) and its lesions' attributes (the
-breakdowns).
+:func:`cbis_ddsm_lesions` (ROI masks), :func:`inbreast_lesions` (cluster outlines and groups
+of marked calcifications) and :func:`mini_mias_lesions` (circles, or the whole image) give
+the images to score, each with its patient (bootstrap intervals resample patients) and its
+lesions' attributes (the breakdowns).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import shapely
-from scipy import ndimage as ndi
 
 from calcdetect.datasets.cbis_ddsm import CbisDdsm, Split, read_roi_mask
 from calcdetect.datasets.inbreast import Inbreast, RoiKind
 from calcdetect.datasets.mini_mias import MiasClass, MiniMias
-
-
-@dataclass(frozen=True)
-class CircleRegion:
-    """A circle: centre (row, col) and radius in pixels."""
-
-    centre_rc: tuple[float, float]
-    radius_px: float
-
-    def distance_mm(self, points_rc: np.ndarray, spacing, *, reach_mm: float = 20.0) -> np.ndarray:
-        """Distance (mm) of (P, 2) points (row, col) from the circle (0 inside); a radius in
-        pixels is taken at the geometric mean of the two spacings."""
-        d = np.hypot((points_rc[:, 0] - self.centre_rc[0]) * spacing[0], (points_rc[:, 1] - self.centre_rc[1]) * spacing[1])
-        return np.maximum(d - self.radius_px * math.sqrt(spacing[0] * spacing[1]), 0.0)
-
-
-@dataclass(frozen=True, eq=False)
-class PolygonRegion:
-    """A closed outline, (K, 2) points (row, col) in pixels; one or two points are a point or a segment."""
-
-    points_rc: np.ndarray
-
-    def distance_mm(self, points_rc: np.ndarray, spacing, *, reach_mm: float = 20.0) -> np.ndarray:
-        """Distance (mm) of (P, 2) points (row, col) from the outline (0 inside)."""
-        scale = np.asarray(spacing, float)
-        vertices = np.asarray(self.points_rc, float) * scale
-        if len(vertices) >= 3:
-            outline = shapely.make_valid(shapely.Polygon(vertices))  # drawn outlines may cross themselves
-        elif len(vertices) == 2:
-            outline = shapely.LineString(vertices)
-        else:
-            outline = shapely.Point(vertices[0])
-        return shapely.distance(outline, shapely.points(np.asarray(points_rc, float) * scale))
-
-
-@dataclass(frozen=True, eq=False)
-class MaskRegion:
-    """A binary mask on the image, read by `load` ((rows, cols) bool) each time it is measured
-    (once per scoring: a data set's masks are not all held in memory)."""
-
-    load: Callable[[], np.ndarray]
-
-    def distance_mm(self, points_rc: np.ndarray, spacing, *, reach_mm: float = 20.0) -> np.ndarray:
-        """Distance (mm) of (P, 2) points (row, col) from the mask (0 inside), measured out to
-        `reach_mm` beyond the mask's bounding box (inf farther)."""
-        out = np.full(len(points_rc), math.inf)
-        if len(points_rc) == 0:
-            return out  # no cluster on the image: the mask need not be read
-        mask = np.asarray(self.load(), bool)
-        if not mask.any():
-            return out
-        rows, cols = np.nonzero(mask)
-        r0, r1, c0, c1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
-        pad_r, pad_c = (math.ceil(max(reach_mm, 1.0) / s) + 1 for s in spacing)
-        r0, c0 = max(r0 - pad_r, 0), max(c0 - pad_c, 0)
-        r1, c1 = min(r1 + pad_r, mask.shape[0]), min(c1 + pad_c, mask.shape[1])
-        distance = ndi.distance_transform_edt(~mask[r0:r1, c0:c1], sampling=spacing)
-        r = np.round(points_rc[:, 0]).astype(int) - r0
-        c = np.round(points_rc[:, 1]).astype(int) - c0
-        inside = (r >= 0) & (r < r1 - r0) & (c >= 0) & (c < c1 - c0)
-        out[inside] = distance[r[inside], c[inside]]
-        return out
-
-
-@dataclass(frozen=True)
-class WholeImage:
-    """Calcifications spread over the image (no region given): any cluster finds them."""
-
-    def distance_mm(self, points_rc: np.ndarray, spacing, *, reach_mm: float = 20.0) -> np.ndarray:
-        return np.zeros(len(points_rc))
-
-
-@dataclass(frozen=True, eq=False)
-class Lesion:
-    """One truth lesion.
-
-    Attributes
-    ----------
-    lesion_id : str
-    region : CircleRegion, PolygonRegion, MaskRegion or WholeImage
-    attributes : dict
-        What the data set says of it (``pathology``, ``subtlety``, ``breast_density``,
-        ``morphology``, ``distribution``, ``assessment``, ...), as text; the breakdowns.
-    """
-
-    lesion_id: str
-    region: object
-    attributes: dict
-
-
-@dataclass(frozen=True, eq=False)
-class LesionImage:
-    """One image of a data set to score.
-
-    Attributes
-    ----------
-    image_id : str
-        Its path relative to the data set's root, with "/" (what ``calcdetect detect
-        ROOT`` calls it).
-    path : Path
-    patient_id : str
-    spacing : tuple of 2 floats
-        (row_mm, col_mm).
-    lesions : tuple of Lesion
-        Empty for a normal image.
-    split : str or None
-    shape : tuple of 2 ints or None
-        (rows, cols) of the image the regions are drawn on.
-    ignored : tuple of regions
-        Annotated findings that are no lesion to score (single calcifications, masses): a
-        cluster on one is neither found nor a false positive.
-    excluded : str or None
-        Why the image is left out of scoring (part of its truth could not be used), or None.
-    calcifications : (K, 2) ndarray or None
-        Each marked calcification (row, col) in pixels, where the data set marks them one by
-        one (INbreast); None where it does not.
-    """
-
-    image_id: str
-    path: Path
-    patient_id: str
-    spacing: tuple[float, float]
-    lesions: tuple[Lesion, ...]
-    split: str | None = None
-    shape: tuple[int, int] | None = None
-    ignored: tuple = ()
-    excluded: str | None = None
-    calcifications: np.ndarray | None = None
+from calcdetect.geometry import convex_hull
+from calcdetect.truth.regions import (
+    CircleRegion,
+    Lesion,
+    LesionImage,
+    MaskRegion,
+    PolygonRegion,
+    WholeImage,
+)
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -221,7 +89,7 @@ def inbreast_lesions(inbreast: Inbreast) -> tuple[LesionImage, ...]:
         loose = ~np.any(inside, axis=0) if inside else np.ones(len(points), bool)
         groups = cluster_labels(points[loose, 0], points[loose, 1], spacing=spacing,
                                 min_specks=MIN_CALCIFICATIONS) if loose.any() else np.zeros(0, int)
-        hulls = [PolygonRegion(_hull(points[loose][groups == g])) for g in range(int(groups.max(initial=-1)) + 1)]
+        hulls = [PolygonRegion(convex_hull(points[loose][groups == g])) for g in range(int(groups.max(initial=-1)) + 1)]
         lesions = tuple(Lesion(f"{image.file_id}:{k}", region, {"source": source})
                         for k, (region, source) in enumerate([*((o, "outline") for o in outlines),
                                                               *((h, "marked calcifications") for h in hulls)]))
@@ -232,14 +100,6 @@ def inbreast_lesions(inbreast: Inbreast) -> tuple[LesionImage, ...]:
                                spacing=spacing, lesions=lesions, shape=image.shape, ignored=ignored,
                                calcifications=points))
     return tuple(out)
-
-
-def _hull(points_rc: np.ndarray) -> np.ndarray:
-    """Vertices (row, col) of the convex hull of (K, 2) points (the points themselves when fewer than 3
-    or collinear)."""
-    hull = shapely.convex_hull(shapely.multipoints(points_rc))
-    coords = np.asarray(hull.exterior.coords if hull.geom_type == "Polygon" else hull.coords, float)
-    return coords[:-1] if hull.geom_type == "Polygon" else coords
 
 
 def mini_mias_lesions(mias: MiniMias) -> tuple[LesionImage, ...]:

@@ -15,6 +15,7 @@ that hold a lesion.
 from __future__ import annotations
 
 import math
+import textwrap
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,28 +24,27 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from calcdetect.datasets.lesions import LesionImage
+from calcdetect.truth import LesionImage
 from calcdetect.errors import EvaluationError
-from calcdetect.evaluate import (
-    _NONE,
+from calcdetect.evaluate.agreement import NONE_LABEL, Confusion, auc
+from calcdetect.evaluate.froc import (
     CALCIFICATION_FP_RATES,
-    Confusion,
+    CI_LEVEL,
+    TOLERANCE,
     FrocCurve,
     OperatingPoint,
-    Predictions,
     WeightedSensitivity,
-    _auc,
-    _froc_curve,
-    _indent,
-    _json_float,
-    _json_floats,
-    _match_calcifications,
-    _percentile_interval,
-    _subgroup,
     breast_cm2,
-    check_spacing_agrees,
+    froc_curve,
+    json_float,
+    json_floats,
+    partial_area,
+    percentile_interval,
     sensitivity_per_cm2,
+    subgroup,
 )
+from calcdetect.evaluate.matching import check_same_set, match_calcifications
+from calcdetect.evaluate.predictions import Predictions
 
 #: False-positive rates (per image) the sensitivity is reported at.
 FP_RATES = (0.1, 0.25, 0.5, 1.0, 2.0)
@@ -52,7 +52,6 @@ FP_RATES = (0.1, 0.25, 0.5, 1.0, 2.0)
 PAUC_MAX_FP = 2.0
 #: False-positive rates at which the bootstrap band round the FROC is drawn (1 among them).
 BAND_FP_RATES = tuple(sorted({*(float(r) for r in np.round(np.geomspace(1 / 16, 8, 22), 4)), *FP_RATES}))
-_TOL = 1e-9
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,16 +124,16 @@ class LesionEvaluation:
             "n_patients": self.n_patients, "n_missing": len(self.missing_ids), "missing_ids": list(self.missing_ids),
             "n_failed": self.n_failed, "excluded": [list(e) for e in self.excluded],
             "margin_mm": self.margin_mm, "sweep": self.sweep,
-            "operating_points": [{**p.to_dict(), "ci": [_json_float(v) for v in self.interval_at(p.max_fp_per_image)]}
+            "operating_points": [{**p.to_dict(), "ci": [json_float(v) for v in self.interval_at(p.max_fp_per_image)]}
                                  for p in self.operating_points],
-            "cpm": _json_float(self.cpm), "pauc": _json_float(self.pauc),
-            "sensitivity_ci_at_1_fp": [_json_float(v) for v in self.interval],
+            "cpm": json_float(self.cpm), "pauc": json_float(self.pauc),
+            "sensitivity_ci_at_1_fp": [json_float(v) for v in self.interval],
             "n_bootstrap": self.n_bootstrap, "bootstrap_unit": "patient",
             "breakdowns": {name: [g.to_dict() for g in groups] for name, groups in self.breakdowns.items()},
             "agreement": {name: confusion.to_dict() for name, confusion in self.agreement.items()},
-            "malignancy_auc": _json_float(self.malignancy_auc),
-            "band": {"fp_per_image": list(self.band[0]), "low": _json_floats(self.band[1]),
-                     "high": _json_floats(self.band[2])},
+            "malignancy_auc": json_float(self.malignancy_auc),
+            "band": {"fp_per_image": list(self.band[0]), "low": json_floats(self.band[1]),
+                     "high": json_floats(self.band[2])},
             "froc": self.froc.to_dict(),
         }
 
@@ -164,7 +163,7 @@ class LesionEvaluation:
                                                        f"({g.n_detected}/{g.n_truth})" for g in groups))
         for name, confusion in self.agreement.items():
             lines.append(f"  {name} agreement over the {confusion.n} lesions found: {confusion.accuracy:.3f}")
-            lines.append(_indent(confusion.format(), 4))
+            lines.append(textwrap.indent(confusion.format(), "    "))
         if math.isfinite(self.malignancy_auc):
             lines.append(f"  malignancy ROC AUC of the score (MALIGNANT against BENIGN): {self.malignancy_auc:.3f}")
         return "\n".join(lines)
@@ -209,23 +208,9 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
     images = [image for image in images if not image.excluded]
     if not any(image.lesions for image in images):
         raise EvaluationError("the data set holds no lesion to find (nothing matched, or every one was skipped)")
-    if not predictions.images:
-        raise EvaluationError(f"{predictions.folder}: the run holds no image")
     joined = _join(images, predictions)
-    if not any(p is not None for p in joined):
-        raise EvaluationError(
-            f"the data set and {predictions.folder} have no image in common ({len(images)} images, e.g. "
-            f"{images[0].image_id!r}; the run: {len(predictions.images)}, e.g. "
-            f"{next(iter(predictions.images), None)!r}): run calcdetect detect on the data set's folder")
-    check_spacing_agrees([(i.image_id, i.spacing, p) for i, p in zip(images, joined)], "the data set",
-                         predictions.folder)
-    other = [(i, p) for i, p in zip(images, joined) if p is not None and p.shape and i.shape and p.shape != i.shape]
-    if other:
-        image, p = other[0]
-        raise EvaluationError(
-            f"{len(other)} image(s) differ in size between the data set and {predictions.folder}, e.g. "
-            f"{image.image_id!r}: {image.shape[0]} x {image.shape[1]} against {p.shape[0]} x {p.shape[1]}: the run "
-            f"is of another copy or scale")
+    check_same_set([(i.image_id, i.spacing, i.shape, p) for i, p in zip(images, joined)], truth="the data set",
+                   run=predictions, remedy="run calcdetect detect on the data set's folder")
     patients = {p: k for k, p in enumerate(dict.fromkeys(image.patient_id for image in images))}
     lesion_score, lesion_patient, lesion_attributes = [], [], []
     fp_score, fp_patient = [], []
@@ -240,9 +225,9 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
             scores = clusters.score if sweep == "score" else clusters.confidence
             hit_any = np.zeros(len(clusters), bool)
             for region in image.ignored:  # on an annotated finding that is no lesion: not a false positive
-                hit_any |= region.distance_mm(clusters.centre, image.spacing, reach_mm=margin_mm) <= margin_mm + _TOL
+                hit_any |= region.distance_mm(clusters.centre, image.spacing, reach_mm=margin_mm) <= margin_mm + TOLERANCE
             for k, lesion in enumerate(image.lesions):
-                hit = lesion.region.distance_mm(clusters.centre, image.spacing, reach_mm=margin_mm) <= margin_mm + _TOL
+                hit = lesion.region.distance_mm(clusters.centre, image.spacing, reach_mm=margin_mm) <= margin_mm + TOLERANCE
                 hit_any |= hit
                 if hit.any():
                     found[k] = float(scores[hit].max())
@@ -257,7 +242,7 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
         lesion_patient += [patients[image.patient_id]] * len(image.lesions)
         lesion_attributes += [lesion.attributes for lesion in image.lesions]
     lesion_score, fp_score = np.asarray(lesion_score), np.asarray(fp_score)
-    froc = _froc_curve(lesion_score, fp_score, len(images))
+    froc = froc_curve(lesion_score, fp_score, len(images))
     points = tuple(froc.operating_point(rate) for rate in FP_RATES)
     cpm = froc.cpm()
     interval = (math.nan, math.nan)
@@ -274,10 +259,10 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
             # below over the others, as for the synthetic sets (calcdetect.evaluate).
             warnings.simplefilter("ignore", stats.DegenerateDataWarning)
             result = stats.bootstrap((np.arange(len(patients)),), statistic, n_resamples=int(n_bootstrap),
-                                     vectorized=False, method="percentile", confidence_level=0.95,
+                                     vectorized=False, method="percentile", confidence_level=CI_LEVEL,
                                      random_state=np.random.default_rng(seed))
         samples = np.asarray(result.bootstrap_distribution, float)  # (rates, resamples)
-        intervals = np.array([_percentile_interval(row, 0.95) for row in samples])
+        intervals = np.array([percentile_interval(row, CI_LEVEL) for row in samples])
         band = (BAND_FP_RATES, intervals[:, 0], intervals[:, 1])
         interval = tuple(map(float, intervals[BAND_FP_RATES.index(1.0)]))
     threshold = froc.operating_point(1.0).threshold
@@ -286,19 +271,19 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
     for name in breakdowns:
         values = [attributes.get(name, "") for attributes in lesion_attributes]
         values = np.array(values, dtype=object)
-        groups[name] = tuple(_subgroup(value, detected[values == value]) for value in sorted(set(values), key=_natural))
+        groups[name] = tuple(subgroup(value, detected[values == value]) for value in sorted(set(values), key=_natural))
     agreement = {}
     for name, column in (("morphology", 0), ("distribution", 1), ("assessment", 2)):
-        pairs = [(a[name], _assessment_scale(f[column]) if name == "assessment" else (f[column] or _NONE))
+        pairs = [(a[name], _assessment_scale(f[column]) if name == "assessment" else (f[column] or NONE_LABEL))
                  for a, f in zip(lesion_attributes, described) if f is not None and a.get(name)]
         if pairs:
             agreement[name] = Confusion.of(pairs)
     pathology = [(a.get("pathology"), f[3] if f is not None else 0.0) for a, f in zip(lesion_attributes, described)]
-    malignancy_auc = _auc([s for p, s in pathology if p == "MALIGNANT"], [s for p, s in pathology if p == "BENIGN"])
+    malignancy_auc = auc([s for p, s in pathology if p == "MALIGNANT"], [s for p, s in pathology if p == "BENIGN"])
     return LesionEvaluation(
         n_images=len(images), n_normal=sum(not image.lesions for image in images), n_lesions=len(lesion_score),
         n_patients=len(patients), missing_ids=tuple(i.image_id for i, p in zip(images, joined) if p is None),
-        n_failed=int(n_failed), excluded=excluded, froc=froc, operating_points=points, cpm=cpm, pauc=_partial_area(froc),
+        n_failed=int(n_failed), excluded=excluded, froc=froc, operating_points=points, cpm=cpm, pauc=partial_area(froc, PAUC_MAX_FP),
         interval=interval, n_bootstrap=int(n_bootstrap), breakdowns=groups, margin_mm=float(margin_mm), sweep=sweep,
         agreement=agreement, malignancy_auc=malignancy_auc, band=band,
     )
@@ -306,7 +291,7 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
 
 def _assessment_scale(category: str | None) -> str:
     """A birads_category on the data sets' scale (0-5, without 4's subdivisions)."""
-    return _NONE if not category else category[0]
+    return NONE_LABEL if not category else category[0]
 
 
 @dataclass(frozen=True, eq=False)
@@ -344,8 +329,8 @@ class CalcificationScore:
         return {"n_truth": self.n_truth, "n_matched": self.n_matched, "n_predicted": self.n_predicted,
                 "n_false_positives": self.n_false_positives, "tolerance_mm": self.tolerance_mm,
                 "operating_points": [p.to_dict() for p in self.operating_points],
-                "breast_cm2": _json_float(self.breast_cm2) if self.breast_cm2 is not None else None,
-                "per_cm2": [{"fp_per_cm2": r, "sensitivity": _json_float(s)} for r, s in self.per_cm2]}
+                "breast_cm2": json_float(self.breast_cm2) if self.breast_cm2 is not None else None,
+                "per_cm2": [{"fp_per_cm2": r, "sensitivity": json_float(s)} for r, s in self.per_cm2]}
 
     def summary(self) -> str:
         per_image = ", ".join(f"{p.max_fp_per_image:g}: {p.sensitivity:.3f}" for p in self.operating_points)
@@ -376,13 +361,13 @@ def score_calcifications(images: Sequence[LesionImage], predictions: Predictions
             detected_at += [-math.inf] * len(truth_mm)
             continue
         n_predicted += len(found)
-        truth_match, found_match = _match_calcifications(truth_mm, np.full(len(truth_mm), tolerance_mm),
+        truth_match, found_match = match_calcifications(truth_mm, np.full(len(truth_mm), tolerance_mm),
                                                          found.centroid * scale, found.score)
         matched = np.full(len(truth_mm), -math.inf)
         matched[truth_match >= 0] = found.score[truth_match[truth_match >= 0]]
         detected_at += matched.tolist()
         fp_scores += found.score[found_match < 0].tolist()
-    froc = _froc_curve(np.asarray(detected_at), np.asarray(fp_scores), len(images))
+    froc = froc_curve(np.asarray(detected_at), np.asarray(fp_scores), len(images))
     area_cm2 = breast_cm2(joined)
     return CalcificationScore(
         n_truth=len(detected_at), n_matched=int(np.isfinite(detected_at).sum()), n_predicted=n_predicted,
@@ -402,16 +387,6 @@ def _join(images: Sequence[LesionImage], predictions: Predictions) -> list:
             except OSError:
                 continue
     return [predictions.images.get(image.image_id) or by_path.get(Path(image.path).resolve()) for image in images]
-
-
-def _partial_area(froc: FrocCurve, max_fp: float = PAUC_MAX_FP) -> float:
-    """Area under the FROC (a step function of FP/image) from 0 to `max_fp`, over `max_fp`."""
-    if froc.n_truth == 0:
-        return math.nan
-    x = np.concatenate([[0.0], froc.fp_per_image, [np.inf]])
-    y = np.concatenate([[0.0], froc.sensitivity])
-    widths = np.clip(np.minimum(x[1:], max_fp) - np.minimum(x[:-1], max_fp), 0.0, None)
-    return float((widths * y).sum() / max_fp)
 
 
 def _natural(value: str):

@@ -6,7 +6,7 @@ import hashlib
 import re
 from pathlib import Path
 
-from calcdetect.schema import run_record
+from calcdetect.tables import run_record
 
 
 def safe_name(image_id: str) -> str:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from calcdetect.exports._run import image_spacing
 from calcdetect.lexicon import Morphology
-from calcdetect.schema import SCHEMA_VERSION, read_table
+from calcdetect.tables import SCHEMA_VERSION, read_table
 from calcdetect.store import COCO_FILE
 
 #: Category id of single calcifications; the morphologies follow from 2.

@@ -58,7 +58,7 @@ def write_dicom_objects(run_dir, *, sr: bool = True, seg: bool = True) -> tuple[
     require_dicom_extra()
     from calcdetect import __version__
     from calcdetect.io.dicom.derived import write_cad_sr, write_calcification_seg
-    from calcdetect.schema import read_table
+    from calcdetect.tables import read_table
 
     run_dir = Path(run_dir)
     out = run_dir / DICOM_OBJECTS

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from scipy.spatial import ConvexHull, QhullError
 
 from calcdetect.exports._run import by_image, clear_outputs, recorded_loading, safe_name, source_path
+from calcdetect.geometry import convex_hull
 from calcdetect.store import OVERLAYS
 
 #: Long side (px) of an overview picture; smaller images are not enlarged.
@@ -179,7 +179,7 @@ def write_overlays(run_dir, *, load=None, truth_path=None, evaluation=None,
     """
     from calcdetect.errors import ImageReadError
     from calcdetect.io import read_mammogram
-    from calcdetect.schema import read_table
+    from calcdetect.tables import read_table
 
     run_dir = Path(run_dir)
     out = Path(out_dir) if out_dir is not None else run_dir / OVERLAYS
@@ -222,8 +222,9 @@ def crop_name(image_id: str, cluster_id: int) -> str:
 def truth_outlines(truth_path, run_dir, *, evaluation=None) -> tuple[dict, dict]:
     """Truth outlines per image and the ids of detected clusters that hit no truth, by
     :func:`calcdetect.evaluate.evaluate`'s matching (`evaluation`, or one made here)."""
-    from calcdetect.evaluate import evaluate, load_truth
-    from calcdetect.schema import read_table
+    from calcdetect.evaluate import evaluate
+    from calcdetect.truth import read_truth
+    from calcdetect.tables import read_table
 
     if evaluation is None:
         evaluation = evaluate(truth_path, run_dir, n_bootstrap=0)
@@ -236,7 +237,7 @@ def truth_outlines(truth_path, run_dir, *, evaluation=None) -> tuple[dict, dict]
                          label=f"{c.cluster_id} {c.morphology or ''}".strip(),
                          hit=(image.image_id, c.cluster_id) in hit)
             for c in image.clusters if c.calcifications)
-        for image in load_truth(truth_path).images
+        for image in read_truth(truth_path).images
     }
     false_positives = {image_id: frozenset(int(r["cluster_id"]) for r in rows
                                            if (image_id, int(r["cluster_id"])) not in matched)
@@ -250,12 +251,8 @@ def _point(row: float, col: float, scale: float) -> tuple[int, int]:
 
 
 def _draw_hull(picture, points: np.ndarray, scale: float, colour, thickness: int, *, pad: int) -> None:
-    xy = (np.column_stack([points[:, 1], points[:, 0]]) + 0.5) * scale - 0.5
-    if len(xy) >= 3:
-        try:
-            xy = xy[ConvexHull(xy).vertices]
-        except QhullError:  # collinear members: their extreme points
-            pass
+    hull = convex_hull(points)  # collinear members: their extreme points
+    xy = (np.column_stack([hull[:, 1], hull[:, 0]]) + 0.5) * scale - 0.5
     centre = xy.mean(axis=0)
     away = xy - centre
     norm = np.maximum(np.hypot(away[:, 0], away[:, 1]), 1e-9)[:, None]

@@ -99,7 +99,7 @@ def write_report(run_dir, *, truth_path=None, draw: bool = True) -> Path:
     """
     from calcdetect.atomic import atomic_write_text
     from calcdetect.exports.overlay import write_overlays
-    from calcdetect.schema import read_table
+    from calcdetect.tables import read_table
 
     run_dir = Path(run_dir)
     run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))

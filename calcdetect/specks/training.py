@@ -15,7 +15,6 @@ Needs ``pip install 'calcdetect[train]'`` (LightGBM).
 
 from __future__ import annotations
 
-import json
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +23,10 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.stats import mannwhitneyu
 
+from calcdetect.lexicon import Morphology
 from calcdetect.specks.features import CandidateFeatures
 from calcdetect.specks.trees import TreeEnsemble
+from calcdetect.truth import TruthImage, read_truth
 
 #: Distance (mm) within which a candidate is a planted calcification, at least
 #: (half the planted calcification's length when longer): ``calcdetect evaluate``'s rule.
@@ -87,24 +88,24 @@ class Candidates:
         )
 
 
-def label_candidates(rows, cols, *, spacing, truth_image: dict) -> tuple[np.ndarray, np.ndarray]:
+def label_candidates(rows, cols, *, spacing, truth_image: TruthImage) -> tuple[np.ndarray, np.ndarray]:
     """Which candidates at pixel (rows, cols) lie on a planted calcification, and which on a vascular one.
 
-    `truth_image` is one image of a ``truth.json`` (clusters' members and isolated specks).
+    `truth_image` is one image of a ``truth.json`` (its clusters' members and isolated specks).
 
     Returns
     -------
     calcification, vascular : (K,) ndarray of bool
     """
-    calcs = [(c, cluster["morphology"] == "vascular") for cluster in truth_image.get("clusters", [])
-             for c in cluster["calcifications"]]
-    calcs += [(c, False) for c in truth_image.get("isolated", [])]
+    calcs = [(c, cluster.morphology == Morphology.VASCULAR) for cluster in truth_image.clusters
+             for c in cluster.calcifications]
+    calcs += [(c, False) for c in truth_image.isolated]
     rows, cols = np.asarray(rows, float), np.asarray(cols, float)
     if not calcs or rows.size == 0:
         return np.zeros(rows.size, bool), np.zeros(rows.size, bool)
     row_mm, col_mm = spacing
-    planted = np.array([[c["row"] * row_mm, c["col"] * col_mm] for c, _ in calcs])
-    radius = np.maximum(MATCH_TOLERANCE_MM, np.array([c.get("length_mm", 0.0) for c, _ in calcs]) / 2)
+    planted = np.array([[c.row * row_mm, c.col * col_mm] for c, _ in calcs])
+    radius = np.maximum(MATCH_TOLERANCE_MM, np.array([c.length_mm or 0.0 for c, _ in calcs]) / 2)
     is_vascular = np.array([v for _, v in calcs], bool)
     found = np.column_stack([rows * row_mm, cols * col_mm])
     hits = cKDTree(planted).query_ball_point(found, r=float(radius.max()))
@@ -116,7 +117,7 @@ def label_candidates(rows, cols, *, spacing, truth_image: dict) -> tuple[np.ndar
     return calcification, vascular
 
 
-def image_candidates(path, truth_image: dict) -> Candidates:
+def image_candidates(path, truth_image: TruthImage) -> Candidates:
     """Detect one synthetic image (model off, every candidate kept) and label its candidates."""
     from calcdetect.io import read_mammogram
     from calcdetect.pipeline import Params, detect_mammogram
@@ -133,9 +134,8 @@ def image_candidates(path, truth_image: dict) -> Candidates:
 def set_candidates(folder, *, jobs: int = 1) -> Candidates:
     """Labelled candidates of every image of a synthetic set folder (with its ``truth.json``)."""
     folder = Path(folder)
-    truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
-    images = truth["images"]
-    paths = [folder / im["image_id"] for im in images]
+    images = read_truth(folder / "truth.json").images
+    paths = [folder / im.image_id for im in images]
     if jobs > 1:
         with ProcessPoolExecutor(jobs) as pool:
             parts = list(pool.map(image_candidates, paths, images))

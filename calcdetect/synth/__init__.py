@@ -101,7 +101,8 @@ noise, blur, film and processing chains, artefacts),
 :mod:`~calcdetect.synth.generate` (one image: the stages chained),
 :mod:`~calcdetect.synth.writer` (DICOM and ``truth.json``, :func:`make_set`);
 :mod:`~calcdetect.synth.settings` and :mod:`~calcdetect.synth.image` hold the
-option and result types.
+option and result types; the truth each image carries is :mod:`calcdetect.truth`'s
+(:meth:`SynthImage.to_truth`), which also reads and writes ``truth.json``.
 
 References
 ----------
@@ -122,18 +123,14 @@ from calcdetect.synth.acquisition import FILM_SPACINGS_MM as FILM_SPACINGS_MM
 from calcdetect.synth.acquisition import film_density
 from calcdetect.synth.calcifications import ClusterSpec, allowed_pairs, balanced_specs
 from calcdetect.synth.generate import image_rng, synthesize
-from calcdetect.synth.image import Acquisition, Artefact, ArtefactKind, Calcification, Cluster, Source, SynthImage
+from calcdetect.synth.image import Acquisition, Source, SynthImage
 from calcdetect.synth.settings import BITS_STORED_CHOICES as BITS_STORED_CHOICES
 from calcdetect.synth.settings import SPACINGS_MM as SPACINGS_MM
 from calcdetect.synth.settings import Density, Domain, SynthSettings
-from calcdetect.synth.writer import make_set, truth_to_dict
-from calcdetect.truthfile import FORMAT_VERSION, read_truth
+from calcdetect.synth.writer import make_set
 
 __all__ = [
     "balanced_specs",
-    "FORMAT_VERSION",
-    "Calcification",
-    "Cluster",
     "ClusterSpec",
     "Density",
     "SynthImage",
@@ -141,13 +138,9 @@ __all__ = [
     "allowed_pairs",
     "image_rng",
     "make_set",
-    "read_truth",
     "synthesize",
-    "truth_to_dict",
     # the wide domain
     "Acquisition",
-    "Artefact",
-    "ArtefactKind",
     "Domain",
     "Source",
     "film_density",

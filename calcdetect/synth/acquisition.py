@@ -19,7 +19,8 @@ import numpy as np
 
 from calcdetect.synth._helpers import _gauss_kernel, _smoothstep
 from calcdetect.synth.anatomy import _MU_FAT, _Anatomy
-from calcdetect.synth.image import Acquisition, Artefact, ArtefactKind, Source
+from calcdetect.synth.image import Acquisition, Source
+from calcdetect.truth import Artefact, ArtefactKind
 from calcdetect.synth.settings import SynthSettings
 
 

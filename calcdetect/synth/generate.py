@@ -37,14 +37,7 @@ from calcdetect.synth.calcifications import (
     _Rendered,
     _Scene,
 )
-from calcdetect.synth.image import (
-    Artefact,
-    ArtefactKind,
-    Calcification,
-    Cluster,
-    Source,
-    SynthImage,
-)
+from calcdetect.synth.image import Source, SynthImage
 from calcdetect.synth.settings import (
     BITS_STORED_CHOICES,
     SPACINGS_MM,
@@ -52,6 +45,7 @@ from calcdetect.synth.settings import (
     Domain,
     SynthSettings,
 )
+from calcdetect.truth import Artefact, ArtefactKind, TruthCalcification, TruthCluster
 
 _G = Distribution
 _M = Morphology
@@ -275,11 +269,11 @@ def _as_spec(value) -> ClusterSpec:
     raise ValueError(f"a cluster must be a ClusterSpec or (distribution, morphology[, cnr]); got {value!r}")
 
 
-def _mirror_calc(c: Calcification, cols: int) -> Calcification:
+def _mirror_calc(c: TruthCalcification, cols: int) -> TruthCalcification:
     return dataclasses.replace(c, col=round(cols - 1 - c.col, 3))
 
 
-def _mirror_cluster(c: Cluster, cols: int) -> Cluster:
+def _mirror_cluster(c: TruthCluster, cols: int) -> TruthCluster:
     return dataclasses.replace(
         c,
         col=round(cols - 1 - c.col, 3),
@@ -331,13 +325,13 @@ def _render_image(rng, anatomy: _Anatomy, det: _Detector, planned, singles, spac
     return _quantise(image, det.maxv), clusters, isolated
 
 
-def _make_cluster(cid: int, spec: ClusterSpec, calcs: list[Calcification], cnr: float, spacing) -> Cluster:
+def _make_cluster(cid: int, spec: ClusterSpec, calcs: list[TruthCalcification], cnr: float, spacing) -> TruthCluster:
     rr = np.array([c.row for c in calcs])
     cc = np.array([c.col for c in calcs])
     dy = (rr[:, None] - rr[None, :]) * spacing[0]
     dx = (cc[:, None] - cc[None, :]) * spacing[1]
     extent = float(np.sqrt(dy * dy + dx * dx).max()) + float(np.mean([c.diameter_mm for c in calcs]))
-    return Cluster(
+    return TruthCluster(
         cluster_id=cid,
         category=category_of(spec.morphology),
         distribution=spec.distribution,
@@ -487,8 +481,8 @@ def _render_image_wide(rng, anatomy: _Anatomy, det: _Detector, chain: _Chain, pl
     return pixels, clusters, isolated, np.array(planted, dtype=np.float64).reshape(-1, 3)
 
 
-def _truth_calc(r: _Rendered, contrast: float) -> Calcification:
-    return Calcification(
+def _truth_calc(r: _Rendered, contrast: float) -> TruthCalcification:
+    return TruthCalcification(
         row=round(r.row, 3),
         col=round(r.col, 3),
         diameter_mm=round(r.diameter_mm, 4),

@@ -8,8 +8,8 @@ from enum import StrEnum
 
 import numpy as np
 
-from calcdetect.lexicon import Category, Distribution, Morphology
 from calcdetect.synth.settings import Density, Domain
+from calcdetect.truth import Artefact, TruthCalcification, TruthCluster, TruthImage
 
 
 class Source(StrEnum):
@@ -17,35 +17,6 @@ class Source(StrEnum):
 
     FFDM = "ffdm"
     FILM = "film"
-
-
-class ArtefactKind(StrEnum):
-    """Kinds of artefact of the wide domain (``truth.json``: ``artefacts[].kind``)."""
-
-    DUST = "dust"
-    HOT_PIXEL = "hot_pixel"
-    FIBER = "fiber"
-    LABEL = "label"
-    FILM_BORDER = "film_border"
-    MARKER = "marker"
-
-
-@dataclass(frozen=True)
-class Artefact:
-    """One artefact: not a calcification, so a detection on it is a false positive.
-
-    Attributes
-    ----------
-    kind : ArtefactKind
-    row, col : float
-        Position, px: the centroid of a dust speck or hot pixel, a pixel on the
-        middle of a fibre, the centre of a label's text box, of a border
-        strip or of a skin marker.
-    """
-
-    kind: ArtefactKind
-    row: float
-    col: float
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,61 +97,6 @@ class Acquisition:
         return out
 
 
-@dataclass(frozen=True)
-class Calcification:
-    """One planted calcification as rendered.
-
-    Attributes
-    ----------
-    row, col : float
-        Centroid of the rendered (antialiased) projected thickness, px.
-    diameter_mm : float
-        Equivalent-circle diameter of the projected area.
-    length_mm, width_mm : float
-        Major and minor axes of the ellipse with the same second moments as the
-        projected area (as ``skimage.measure.regionprops`` axis lengths).
-    contrast : float
-        Peak added value after the detector blur, in stored pixel units.
-    """
-
-    row: float
-    col: float
-    diameter_mm: float
-    length_mm: float
-    width_mm: float
-    contrast: float
-
-
-@dataclass(frozen=True)
-class Cluster:
-    """One planted cluster (suspicious or benign).
-
-    Attributes
-    ----------
-    cluster_id : int
-    category : Category
-    distribution : Distribution
-    morphology : Morphology
-    extent_mm : float
-        Greatest distance between member centroids plus mean member diameter.
-    cnr : float
-        Median over members of peak contrast / local noise sigma.
-    row, col : float
-        Mean of member centroids, px.
-    calcifications : tuple of Calcification
-    """
-
-    cluster_id: int
-    category: Category
-    distribution: Distribution
-    morphology: Morphology
-    extent_mm: float
-    cnr: float
-    row: float
-    col: float
-    calcifications: tuple[Calcification, ...]
-
-
 @dataclass(frozen=True, eq=False)
 class SynthImage:
     """A synthetic mammogram and its ground truth.
@@ -198,8 +114,8 @@ class SynthImage:
         (row, col) of the nipple on the skin line, px.
     chest_wall : {"left", "right"}
         Image side of the chest wall.
-    clusters : tuple of Cluster
-    isolated : tuple of Calcification
+    clusters : tuple of TruthCluster
+    isolated : tuple of TruthCalcification
         Isolated benign specks (not a cluster).
     bits_stored : int
     breast_mask : (M, N) ndarray of bool
@@ -222,8 +138,8 @@ class SynthImage:
     density: Density
     nipple: tuple[float, float]
     chest_wall: str
-    clusters: tuple[Cluster, ...]
-    isolated: tuple[Calcification, ...]
+    clusters: tuple[TruthCluster, ...]
+    isolated: tuple[TruthCalcification, ...]
     bits_stored: int
     breast_mask: np.ndarray
     pectoral_mask: np.ndarray | None = None
@@ -240,3 +156,28 @@ class SynthImage:
     def source(self) -> Source:
         """``"ffdm"`` or ``"film"`` (always ``"ffdm"`` in the classic domain)."""
         return Source.FFDM if self.acquisition is None else self.acquisition.source
+
+    def to_truth(self, image_id: str) -> TruthImage:
+        """The image's ground truth, as ``truth.json`` records it under `image_id`.
+
+        Classic-domain images record no source, acquisition or artefacts (their
+        entries are as before the wide domain existed).
+        """
+        wide = self.domain != Domain.CLASSIC
+        rows, columns = self.pixels.shape
+        return TruthImage(
+            image_id=image_id,
+            spacing_mm=(float(self.spacing[0]), float(self.spacing[1])),
+            rows=int(rows),
+            columns=int(columns),
+            laterality=self.laterality,
+            view=self.view,
+            density=str(self.density),
+            nipple=(float(self.nipple[0]), float(self.nipple[1])),
+            chest_wall=self.chest_wall,
+            source=str(self.source) if wide else None,
+            acquisition=self.acquisition.to_dict() if wide else None,
+            clusters=self.clusters,
+            isolated=self.isolated,
+            artefacts=self.artefacts if wide else None,
+        )

@@ -11,70 +11,14 @@ from pathlib import Path
 import numpy as np
 
 from calcdetect import __version__
-from calcdetect.atomic import atomic_write_text
 from calcdetect.io.dicom import write_mammogram
 from calcdetect.synth.calcifications import balanced_specs
 from calcdetect.synth.generate import image_rng, synthesize
-from calcdetect.synth.image import Calcification, SynthImage
-from calcdetect.synth.settings import Domain, SynthSettings
-from calcdetect.truthfile import FORMAT_VERSION, read_truth
+from calcdetect.synth.settings import SynthSettings
+from calcdetect.truth import Truth, read_truth, write_truth
 
 #: ContentDate of every synthetic file, so that a set is byte-identical whenever it is made.
 _CONTENT_DATE = datetime.date(2000, 1, 1)
-
-
-def truth_to_dict(image: SynthImage, *, image_id: str) -> dict:
-    """Return the ``truth.json`` entry of one image.
-
-    Parameters
-    ----------
-    image : SynthImage
-    image_id : str
-        File name relative to the set folder (e.g. ``"synth_0000.dcm"``).
-
-    Returns
-    -------
-    dict
-        JSON-ready, as in ``docs/truth-format.md``. Wide-domain images also
-        hold ``source``, ``acquisition`` and ``artefacts``; classic ones are
-        exactly as before the wide domain existed.
-    """
-    rows, cols = image.pixels.shape
-    entry = {
-        "image_id": image_id,
-        "rows": int(rows),
-        "columns": int(cols),
-        "spacing_mm": [float(image.spacing[0]), float(image.spacing[1])],
-        "laterality": image.laterality,
-        "view": image.view,
-        "density": str(image.density),
-        "nipple": [float(image.nipple[0]), float(image.nipple[1])],
-        "chest_wall": image.chest_wall,
-        "clusters": [
-            {
-                "cluster_id": c.cluster_id,
-                "category": str(c.category),
-                "distribution": str(c.distribution),
-                "morphology": str(c.morphology),
-                "extent_mm": c.extent_mm,
-                "cnr": c.cnr,
-                "row": c.row,
-                "col": c.col,
-                "calcifications": [_calc_dict(m) for m in c.calcifications],
-            }
-            for c in image.clusters
-        ],
-        "isolated": [_calc_dict(m) for m in image.isolated],
-    }
-    if image.domain == Domain.CLASSIC:
-        return entry  # as before the wide domain existed, byte for byte
-    # Wide domain: the source (and how it was acquired) after chest_wall, artefacts last.
-    keys = list(entry)
-    at = keys.index("chest_wall") + 1
-    wide = {"source": str(image.source), "acquisition": image.acquisition.to_dict()}
-    out = {k: entry[k] for k in keys[:at]} | wide | {k: entry[k] for k in keys[at:]}
-    out["artefacts"] = [{"kind": str(a.kind), "row": a.row, "col": a.col} for a in image.artefacts]
-    return out
 
 
 def make_set(
@@ -129,13 +73,13 @@ def make_set(
     images = {}
     if truth_path.exists():
         old = read_truth(truth_path)
-        old_settings = {k: v for k, v in old.get("settings", {}).items() if k != "n"}
-        if old.get("seed") != seed or old_settings != settings_dict:
+        old_settings = {k: v for k, v in (old.settings or {}).items() if k != "n"}
+        if old.seed != seed or old_settings != settings_dict:
             raise ValueError(
                 f"{truth_path} holds a set made with another seed or settings; "
                 f"use an empty folder or the same seed and settings"
             )
-        images = {entry["image_id"]: entry for entry in old["images"]}
+        images = {image.image_id: image for image in old.images}
     out_dir.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(json.dumps(settings_dict, sort_keys=True).encode()).hexdigest()[:16]
     for done, i in enumerate(range(int(start), int(start) + int(n)), start=1):
@@ -157,27 +101,14 @@ def make_set(
             uid_seed=f"calcdetect.synth:{seed}:{i}:{digest}",
             content_date=_CONTENT_DATE,
         )
-        images[image_id] = truth_to_dict(image, image_id=image_id)
+        images[image_id] = image.to_truth(image_id)
         if progress is not None:
             progress(done, int(n))
-    truth = {
-        "format_version": FORMAT_VERSION,
-        "generator": "calcdetect.synth",
-        "calcdetect_version": __version__,
-        "seed": int(seed),
-        "settings": {"n": len(images), **settings_dict},
-        "images": [images[k] for k in sorted(images)],
-    }
-    atomic_write_text(truth_path, json.dumps(truth, indent=1) + "\n")
-    return truth_path
-
-
-def _calc_dict(c: Calcification) -> dict:
-    return {
-        "row": c.row,
-        "col": c.col,
-        "diameter_mm": c.diameter_mm,
-        "length_mm": c.length_mm,
-        "width_mm": c.width_mm,
-        "contrast": c.contrast,
-    }
+    truth = Truth(
+        images=tuple(images[k] for k in sorted(images)),
+        generator="calcdetect.synth",
+        calcdetect_version=__version__,
+        seed=int(seed),
+        settings={"n": len(images), **settings_dict},
+    )
+    return write_truth(truth, truth_path)

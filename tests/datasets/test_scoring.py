@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from calcdetect.cli import main
-from calcdetect.datasets.lesions import CircleRegion, Lesion, LesionImage, MaskRegion, PolygonRegion, WholeImage
+from calcdetect.truth import CircleRegion, Lesion, LesionImage, MaskRegion, PolygonRegion, WholeImage
 from calcdetect.datasets.scoring import score_lesions
 from calcdetect.errors import EvaluationError
 from calcdetect.evaluate import load_predictions
-from calcdetect.results import CALCIFICATION_COLUMNS, CLUSTER_COLUMNS, IMAGE_COLUMNS
+from calcdetect.tables import CALCIFICATION_COLUMNS, CLUSTER_COLUMNS, IMAGE_COLUMNS
 
 SPACING = (0.2, 0.2)
 
@@ -197,7 +197,7 @@ def test_one_patient_gives_no_interval_and_excluded_or_resized_images_are_handle
     resized = [LesionImage(**{**vars(i), "shape": (100, 100)}) for i in IMAGES]
     sized = _run(tmp_path / "sized", CLUSTERS)
     sized.images["a1.pgm"] = type(sized.images["a1.pgm"])(**{**vars(sized.images["a1.pgm"]), "shape": (200, 100)})
-    with pytest.raises(EvaluationError, match=r"differ in size .* 'a1.pgm': 100 x 100 against 200 x 100"):
+    with pytest.raises(EvaluationError, match=r"differ in size .* 'a1.pgm': 100 x 100 in the truth, 200 x 100 in the run"):
         score_lesions(resized, sized, n_bootstrap=0)
 
 
@@ -228,7 +228,7 @@ def _typed_rows(clusters):
 
 
 def test_a_parquet_run_scores_as_its_csv_twin(tmp_path):
-    from calcdetect.results import write_table
+    from calcdetect.tables import write_table
 
     images, rows = _typed_rows(CLUSTERS)
     for fmt in ("csv", "parquet"):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from calcdetect.exports import COCO_FILE, coco_detections
-from calcdetect.schema import read_table
+from calcdetect.tables import read_table
 
 SAMPLES = Path(__file__).parents[2] / "data" / "samples"
 

@@ -11,7 +11,7 @@ from shapely.geometry import Point, Polygon
 
 from calcdetect.io.dicom.derived import DISTRIBUTION_CODES, MORPHOLOGY_CODES, calcification_mask, coded
 from calcdetect.lexicon import Distribution, Morphology
-from calcdetect.schema import read_table
+from calcdetect.tables import read_table
 
 SAMPLES = Path(__file__).parents[2] / "data" / "samples"
 

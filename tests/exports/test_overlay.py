@@ -21,7 +21,7 @@ from calcdetect.exports.overlay import (
     window,
 )
 from calcdetect.io import read_mammogram
-from calcdetect.schema import read_table
+from calcdetect.tables import read_table
 
 SAMPLES = Path(__file__).parents[2] / "data" / "samples"
 

@@ -12,7 +12,7 @@ import pytest
 
 from calcdetect.cli import main
 from calcdetect.exports.report import REPORT_FILE
-from calcdetect.schema import read_table
+from calcdetect.tables import read_table
 
 SAMPLES = Path(__file__).parents[2] / "data" / "samples"
 

@@ -6,9 +6,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from calcdetect.lexicon import Morphology, category_of
 from calcdetect.specks.features import CandidateFeatures
 from calcdetect.specks.model import shipped_model
 from calcdetect.specks.training import Candidates, fit, label_candidates
+from calcdetect.truth import TruthCalcification, TruthCluster, TruthImage
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,9 +64,13 @@ def test_fit_refuses_an_unknown_target():
 
 
 def test_candidates_are_labelled_by_the_planted_calcifications_they_lie_on():
-    truth = {"clusters": [{"morphology": "vascular", "calcifications": [{"row": 100, "col": 100, "length_mm": 3.0}]},
-                          {"morphology": "punctate", "calcifications": [{"row": 300, "col": 300, "length_mm": 0.3}]}],
-             "isolated": [{"row": 500, "col": 100, "length_mm": 0.4}]}
+    def cluster(morphology, row, col, length_mm):
+        return TruthCluster(0, category_of(morphology), None, Morphology(morphology), None, None, row, col,
+                            (TruthCalcification(row, col, length_mm=length_mm),))
+
+    truth = TruthImage("a.dcm", (0.1, 0.1), clusters=(cluster("vascular", 100, 100, 3.0),
+                                                      cluster("punctate", 300, 300, 0.3)),
+                       isolated=(TruthCalcification(500, 100, length_mm=0.4),))
     rows = np.array([100 + 1.4 / 0.1, 300 + 4, 300 + 6, 500, 700])  # 1.4 mm along a 3 mm piece; 0.4 / 0.6 mm off
     calcification, vascular = label_candidates(rows, np.array([100, 300, 300, 100, 700]), spacing=(0.1, 0.1),
                                                truth_image=truth)

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from calcdetect.synth import ArtefactKind, Source
+from calcdetect.synth import Source
+from calcdetect.truth import ArtefactKind
 
 
 def _maxv(image):

@@ -16,11 +16,12 @@ import pytest
 
 from calcdetect import __version__, synth
 from calcdetect.synth import Domain, Source, SynthSettings
+from calcdetect.truth import image_to_dict
 
 SMALL = SynthSettings(scale=0.25)
 
 # image_rng(2024, index) at scale 0.25: sha256 of the pixel bytes, and of
-# json.dumps(truth_to_dict(image, image_id="synth_0000.dcm"), indent=1).
+# json.dumps(image_to_dict(image.to_truth("synth_0000.dcm")), indent=1).
 PINNED_IMAGES = {
     0: (
         "e280b894d71964fca9b998a2e8ffe6ef140d553a56a4ccc71f425d197a8eaf09",
@@ -47,7 +48,7 @@ def test_classic_image_is_bit_identical_to_the_pinned_one(index):
     image = synth.synthesize(rng=synth.image_rng(2024, index), settings=SMALL)
     pixels, truth = PINNED_IMAGES[index]
     assert _sha(image.pixels.tobytes()) == pixels
-    entry = synth.truth_to_dict(image, image_id="synth_0000.dcm")
+    entry = image_to_dict(image.to_truth("synth_0000.dcm"))
     assert _sha(json.dumps(entry, indent=1).encode()) == truth
 
 
@@ -73,4 +74,4 @@ def test_classic_image_has_no_artefacts_and_is_digital():
     assert image.artefacts == ()
     assert image.acquisition is None
     assert image.source == Source.FFDM
-    assert "artefacts" not in synth.truth_to_dict(image, image_id="x.dcm")
+    assert "artefacts" not in image_to_dict(image.to_truth("x.dcm"))

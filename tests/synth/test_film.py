@@ -67,7 +67,7 @@ def test_film_images_have_film_spacing_bits_and_source(film_images):
         assert 0.04 <= im.spacing[0] == im.spacing[1] <= 0.05
         assert im.bits_stored in FILM_BITS_CHOICES
         assert im.source == Source.FILM
-        assert synth.truth_to_dict(im, image_id="f.dcm")["source"] == "film"
+        assert im.to_truth("f.dcm").source == "film"
         assert im.pixels.shape == WIDE.image_shape  # the field of view, not the pixel count, shrinks
 
 

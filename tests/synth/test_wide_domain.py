@@ -12,6 +12,7 @@ from calcdetect.io import read_mammogram
 from calcdetect.lexicon import Category, Distribution, Morphology
 from calcdetect.synth import Domain, Source, SynthSettings
 from calcdetect.synth.calcifications import _draw_content
+from calcdetect.truth import image_to_dict, read_truth
 
 WIDE = SynthSettings(scale=0.25, domain="wide")
 FLAT_WIDE = SynthSettings(scale=0.25, domain="wide", texture=False)
@@ -217,7 +218,7 @@ def test_clipped_images_have_a_flat_top_and_no_calcification_in_it(wide_images):
 
 def test_wide_truth_adds_source_acquisition_and_artefacts(wide_images):
     image = next(im for im in wide_images if im.artefacts)
-    entry = json.loads(json.dumps(synth.truth_to_dict(image, image_id="synth_0000.dcm")))
+    entry = json.loads(json.dumps(image_to_dict(image.to_truth("synth_0000.dcm"))))
     keys = list(entry)
     assert keys[keys.index("chest_wall") + 1 : keys.index("chest_wall") + 3] == ["source", "acquisition"]
     assert keys[-1] == "artefacts"
@@ -228,20 +229,21 @@ def test_wide_truth_adds_source_acquisition_and_artefacts(wide_images):
 
 def test_wide_set_reads_back_with_the_same_pixels(tmp_path):
     truth_path = synth.make_set(tmp_path, n=2, seed=5, settings=WIDE)
-    truth = synth.read_truth(truth_path)
-    assert truth["settings"]["domain"] == "wide"
-    for i, entry in enumerate(truth["images"]):
+    truth = read_truth(truth_path)
+    assert truth.settings["domain"] == "wide"
+    for i, entry in enumerate(truth.images):
         image = synth.synthesize(rng=synth.image_rng(5, i), settings=WIDE)
-        mammogram = read_mammogram(tmp_path / entry["image_id"])
+        mammogram = read_mammogram(tmp_path / entry.image_id)
         assert np.array_equal(mammogram.image, image.pixels.astype(np.float32))
         assert mammogram.bits_stored == image.bits_stored
-        assert entry["source"] == image.source
+        assert entry.source == image.source
+        assert entry == image.to_truth(entry.image_id)
 
 
 def test_cli_synth_makes_a_wide_set(tmp_path, capsys):
     code = main(["synth", "--out", str(tmp_path), "--n", "1", "--scale", "0.25", "--domain", "wide", "--seed", "3"])
-    truth = synth.read_truth(tmp_path / "truth.json")
+    truth = read_truth(tmp_path / "truth.json")
     assert code == 0
-    assert truth["settings"]["domain"] == "wide"
-    assert "source" in truth["images"][0] and "artefacts" in truth["images"][0]
+    assert truth.settings["domain"] == "wide"
+    assert truth.images[0].source is not None and truth.images[0].artefacts is not None
     assert "1 synthetic mammograms" in capsys.readouterr().out

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from calcdetect.errors import ImageReadError
+from calcdetect.geometry import convex_hull
 
 #: BI-RADS morphology -> the pydicom code name of its concept in CID 6010 (Calcification Type).
 MORPHOLOGY_CODES = {
@@ -251,15 +252,12 @@ def calcification_mask(shape: tuple[int, int], calcifications: Sequence[dict], *
 def _region(members: np.ndarray, cluster: dict) -> dict:
     """Graphic type and data of a cluster's region: the closed hull of its members, or a circle."""
     import highdicom as hd
-    from scipy.spatial import ConvexHull, QhullError
 
     points = np.unique(members, axis=0)
-    if len(points) >= 3:
-        try:
-            hull = points[ConvexHull(points).vertices]
-            return {"graphic_type": hd.sr.GraphicTypeValues.POLYLINE, "graphic_data": np.vstack([hull, hull[:1]])}
-        except QhullError:  # collinear members: a circle round them
-            pass
+    hull = convex_hull(points) if len(points) else points
+    if len(hull) >= 3:
+        return {"graphic_type": hd.sr.GraphicTypeValues.POLYLINE, "graphic_data": np.vstack([hull, hull[:1]])}
+    # fewer than 3 or collinear members: a circle round them
     centre = np.array([cluster["col"] + 0.5, cluster["row"] + 0.5])
     reach = max(float(np.max(np.hypot(*(points - centre).T))) if len(points) else 0.0, 1.0)
     return {"graphic_type": hd.sr.GraphicTypeValues.CIRCLE, "graphic_data": np.vstack([centre, centre + [reach, 0]])}
