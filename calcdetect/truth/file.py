@@ -225,12 +225,15 @@ def _str(value) -> str | None:
 
 
 def _calcification_dict(c: TruthCalcification) -> dict:
-    return {"row": c.row, "col": c.col, "diameter_mm": c.diameter_mm, "length_mm": c.length_mm,
-            "width_mm": c.width_mm, "contrast": c.contrast}
+    """A calcification's entry; measurements the truth does not give are left out."""
+    entry = {"row": c.row, "col": c.col, "diameter_mm": c.diameter_mm, "length_mm": c.length_mm,
+             "width_mm": c.width_mm, "contrast": c.contrast}
+    return {k: v for k, v in entry.items() if v is not None}
 
 
 def _cluster_dict(c: TruthCluster) -> dict:
-    return {
+    """A cluster's entry; what the truth does not give (a distribution, an extent, ...) is left out."""
+    entry = {
         "cluster_id": int(c.cluster_id),
         "category": str(c.category),
         "distribution": _str(c.distribution),
@@ -241,6 +244,7 @@ def _cluster_dict(c: TruthCluster) -> dict:
         "col": c.col,
         "calcifications": [_calcification_dict(m) for m in c.calcifications],
     }
+    return {k: v for k, v in entry.items() if v is not None}
 
 
 def image_to_dict(image: TruthImage) -> dict:

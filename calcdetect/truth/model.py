@@ -167,7 +167,7 @@ class Truth:
     ----------
     images : tuple of TruthImage
     path : str or None
-        The file it was read from.
+        The file it was read from (not compared: a truth equals its copy).
     format_version : int
     seed : int or None
         The generator's seed, where recorded.
@@ -180,7 +180,7 @@ class Truth:
     """
 
     images: tuple[TruthImage, ...]
-    path: str | None = None
+    path: str | None = field(default=None, compare=False)
     format_version: int = FORMAT_VERSION
     seed: int | None = None
     generator: str | None = None

@@ -1,4 +1,4 @@
-"""Tests of calcdetect.evaluate: matching, FROC, bootstrap, oracle predictions."""
+"""Tests of calcdetect.evaluate: matching, FROC, bootstrap, description, bad input; the oracle of calcdetect.testing."""
 
 import csv
 import json
@@ -11,7 +11,8 @@ from calcdetect.evaluate import EvaluationError, evaluate, format_summary, load_
 from calcdetect.evaluate.froc import bootstrap_sensitivity, froc_curve
 from calcdetect.testing import predictions_from_truth
 from calcdetect.truth import read_truth
-from calcdetect.tables import CALCIFICATION_COLUMNS, CLUSTER_COLUMNS, IMAGE_COLUMNS
+from calcdetect.tables import CALCIFICATION_COLUMNS, CLUSTER_COLUMNS, IMAGE_COLUMNS, read_table
+from calcdetect.tables import write_table as write_run_table  # this module's write_table writes CSV by hand
 
 SPACING_MM = (0.07, 0.07)
 
@@ -148,6 +149,23 @@ def test_oracle_links_calcifications_to_their_clusters(truth_set, tmp_path):
     assert sorted(first.calcifications.cluster_id.tolist()) == [-1] + [0] * 5 + [1] * 3
     assert first.clusters.morphology == ("fine_pleomorphic", "fine_pleomorphic")
     assert predictions.images["synth_0001.dcm"].clusters.distribution == ("diffuse",)
+
+
+def test_a_parquet_run_evaluates_as_its_csv_twin(truth_set, tmp_path):
+    csv_run = predictions_from_truth(truth_set, tmp_path / "csv")
+    parquet_run = tmp_path / "parquet"
+    parquet_run.mkdir()
+    for table in ("images", "calcifications", "clusters"):
+        write_run_table(parquet_run, table, read_table(csv_run, table), format="parquet")
+    shifted = read_table(csv_run, "clusters")
+    shifted[0] |= {"row": shifted[0]["row"] + 400, "score": 0.5}  # one miss, one false positive
+    for run in (csv_run, parquet_run):
+        write_run_table(run, "clusters", shifted, format="parquet" if run == parquet_run else "csv")
+    assert not (parquet_run / "clusters.csv").exists()
+    results = [evaluate(truth_set, run, n_bootstrap=50).to_dict() for run in (csv_run, parquet_run)]
+    results[1]["predictions_dir"] = results[0]["predictions_dir"]
+    assert results[0] == results[1]
+    assert results[0]["clusters"]["n_false_positives"] == 1
 
 
 def test_to_dict_is_strict_json(truth_set, tmp_path):
