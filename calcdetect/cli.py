@@ -364,7 +364,7 @@ def _evaluate(args) -> int:
 _MARGIN_MM = 2.0
 #: Lesion attributes each data set's evaluation is broken down by.
 _BREAKDOWNS = {"cbis-ddsm": ("subtlety", "breast_density", "pathology", "morphology", "distribution"),
-               "inbreast": ("source",), "mini-mias": ("severity", "tissue")}
+               "inbreast": ("source", "breast_density", "assessment"), "mini-mias": ("severity", "tissue")}
 
 
 def _evaluate_dataset(args) -> int:

@@ -134,6 +134,25 @@ class InbreastImage:
 
 
 @dataclass(frozen=True)
+class InbreastCase:
+    """One row of INbreast's image table (``INbreast.csv``).
+
+    Attributes
+    ----------
+    patient_id : str or None
+        None where the table leaves it blank (the published table blanks the ids).
+    breast_density : str or None
+        The ACR density category, ``"1"`` to ``"4"``.
+    assessment : str or None
+        The image's BI-RADS assessment as the table writes it (``"2"``, ``"4a"``, ...).
+    """
+
+    patient_id: str | None = None
+    breast_density: str | None = None
+    assessment: str | None = None
+
+
+@dataclass(frozen=True)
 class Inbreast:
     """An INbreast copy.
 
@@ -148,9 +167,10 @@ class Inbreast:
     skipped : tuple of (str, str)
         (file, reason): annotation files without their image, and unreadable ones.
     spacing_mm : float
-    patients : Mapping
-        File id -> patient id, from ``INbreast.csv`` where the copy has one and gives it
-        (empty otherwise); else each image's own ``patient_id``.
+    cases : Mapping
+        File id -> its row of ``INbreast.csv`` (:class:`InbreastCase`) where the copy has
+        the table (empty otherwise): the patient where the table gives it (else each
+        image's own ``patient_id``), the ACR density and the BI-RADS assessment.
     """
 
     root: Path
@@ -158,7 +178,7 @@ class Inbreast:
     counts: tuple[tuple[str, int], ...]
     skipped: tuple[tuple[str, str], ...]
     spacing_mm: float = SPACING_MM
-    patients: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    cases: Mapping[str, InbreastCase] = field(default_factory=lambda: MappingProxyType({}))
 
     def summary(self) -> str:
         text = ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in self.counts)
@@ -232,15 +252,15 @@ def read_inbreast_xml(path, *, shape: tuple[int, int] | None = None) -> tuple[tu
     return tuple(rois), counts
 
 
-def read_inbreast_patients(path) -> dict[str, str]:
-    """File id -> patient id from INbreast's image table (``INbreast.csv``, exported from its
+def read_inbreast_table(path) -> dict[str, InbreastCase]:
+    """File id -> its row of INbreast's image table (``INbreast.csv``, exported from its
     ``INbreast.xls``; comma- or semicolon-separated, with ``File Name`` and ``Patient ID``
-    columns).
+    columns, and ``ACR`` and ``Bi-Rads`` where the copy has them).
 
     Raises
     ------
     DatasetError
-        When the file cannot be read or lacks either column.
+        When the file cannot be read or lacks the file name or patient column.
     """
     path = Path(path)
     try:
@@ -253,9 +273,13 @@ def read_inbreast_patients(path) -> dict[str, str]:
     if "file name" not in columns or "patient id" not in columns:
         raise DatasetError(f"{path}: lacks the 'File Name' and 'Patient ID' columns of INbreast's image table "
                            f"(it has {', '.join(map(repr, columns.values())) or 'none'})")
-    return {str(row[columns["file name"]]).strip(): str(row[columns["patient id"]]).strip()
-            for row in rows if (row.get(columns["file name"]) or "").strip()
-            and (row.get(columns["patient id"]) or "").strip()}  # the published table blanks the ids
+
+    def cell(row, name):
+        value = (row.get(columns[name]) or "").strip() if name in columns else ""
+        return value or None
+
+    return {cell(row, "file name"): InbreastCase(cell(row, "patient id"), cell(row, "acr"), cell(row, "bi-rads"))
+            for row in rows if cell(row, "file name")}
 
 
 def open_inbreast(root, *, dicom_dir=None, xml_dir=None, spacing_mm: float = SPACING_MM) -> Inbreast:
@@ -265,7 +289,7 @@ def open_inbreast(root, *, dicom_dir=None, xml_dir=None, spacing_mm: float = SPA
     ----------
     root : str or PathLike
         The folder holding ``AllDICOMs`` and ``AllXML`` (or the files themselves), and
-        ``INbreast.csv`` (the patients of the images) where the copy has it.
+        ``INbreast.csv`` (the images' patients, densities and assessments) where the copy has it.
     dicom_dir, xml_dir : str or PathLike, optional
         Where the images and the annotations are, when not those folders of `root`.
     spacing_mm : float
@@ -309,9 +333,9 @@ def open_inbreast(root, *, dicom_dir=None, xml_dir=None, spacing_mm: float = SPA
                *((name, counts[name]) for name in ("point_count_mismatches", "points_outside", "rois_outside",
                                                    "rois_without_points", "other_rois"))]
     table = [p for p in root.iterdir() if p.name.lower() == "inbreast.csv"]
-    patients = read_inbreast_patients(table[0]) if table else {}
+    cases = read_inbreast_table(table[0]) if table else {}
     return Inbreast(root=root, images=tuple(images), counts=tuple(summary), skipped=tuple(skipped),
-                    spacing_mm=float(spacing_mm), patients=MappingProxyType(patients))
+                    spacing_mm=float(spacing_mm), cases=MappingProxyType(cases))
 
 
 def _sub(root: Path, name: str) -> Path:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from calcdetect.datasets.cbis_ddsm import CbisDdsm, Split, read_roi_mask
-from calcdetect.datasets.inbreast import Inbreast, RoiKind
+from calcdetect.datasets.inbreast import Inbreast, InbreastCase, RoiKind
 from calcdetect.datasets.mini_mias import MiasClass, MiniMias
 from calcdetect.geometry import convex_hull
 from calcdetect.truth.regions import (
@@ -76,7 +76,9 @@ def inbreast_lesions(inbreast: Inbreast) -> tuple[LesionImage, ...]:
     :data:`MIN_CALCIFICATIONS` within a disk of 1 cm^2, :func:`calcdetect.cluster.density.cluster_labels`),
     drawn as their convex hull. Calcifications in no group and masses are *ignored*
     regions: a cluster on one is neither found nor a false positive. Patients from
-    ``INbreast.csv`` (``inbreast.patients``), else the file name's patient field.
+    ``INbreast.csv`` (``inbreast.cases``) where it gives them, else the file name's patient
+    field; the table's ACR density and BI-RADS assessment (the image's, so each of its
+    lesions') become the lesions' ``breast_density`` and ``assessment`` (4a-4c as 4).
     """
     from calcdetect.cluster.density import cluster_labels
 
@@ -90,13 +92,17 @@ def inbreast_lesions(inbreast: Inbreast) -> tuple[LesionImage, ...]:
         groups = cluster_labels(points[loose, 0], points[loose, 1], spacing=spacing,
                                 min_specks=MIN_CALCIFICATIONS) if loose.any() else np.zeros(0, int)
         hulls = [PolygonRegion(convex_hull(points[loose][groups == g])) for g in range(int(groups.max(initial=-1)) + 1)]
-        lesions = tuple(Lesion(f"{image.file_id}:{k}", region, {"source": source})
+        case = inbreast.cases.get(image.file_id, InbreastCase())
+        described = {"breast_density": case.breast_density,
+                     "assessment": case.assessment[0] if case.assessment else None}
+        lesions = tuple(Lesion(f"{image.file_id}:{k}", region,
+                               {"source": source, **{name: value for name, value in described.items() if value}})
                         for k, (region, source) in enumerate([*((o, "outline") for o in outlines),
                                                               *((h, "marked calcifications") for h in hulls)]))
         ignored = (*(PolygonRegion(p[None]) for p in points[loose][groups < 0]),
                    *(PolygonRegion(roi.points_rc) for roi in image.of_kind(RoiKind.MASS)))
         out.append(LesionImage(image_id=_relative(image.dicom, inbreast.root), path=image.dicom,
-                               patient_id=inbreast.patients.get(image.file_id, image.patient_id or image.file_id),
+                               patient_id=case.patient_id or image.patient_id or image.file_id,
                                spacing=spacing, lesions=lesions, shape=image.shape, ignored=ignored,
                                calcifications=points))
     return tuple(out)

@@ -107,13 +107,17 @@ def test_bad_annotation_files_are_named(tmp_path, content, match):
 
 
 @pytest.mark.parametrize("delimiter", [";", ","], ids=["semicolon", "comma"])
-def test_patients_come_from_the_image_table(copy, delimiter):
+def test_patients_densities_and_assessments_come_from_the_image_table(copy, delimiter):
     rows = ["Patient ID;Patient age;Laterality;View;File Name;ACR;Bi-Rads",
             "0a1b2c;62;R;CC;20586908;2;4a", "0a1b2c;62;L;MLO;20586934;2;1"]
     (copy / "INbreast.csv").write_text("\n".join(r.replace(";", delimiter) for r in rows) + "\n")
     from calcdetect.datasets.lesions import inbreast_lesions
 
-    assert {i.patient_id for i in inbreast_lesions(open_inbreast(copy))} == {"0a1b2c"}
+    images = inbreast_lesions(open_inbreast(copy))
+    assert {i.patient_id for i in images} == {"0a1b2c"}
+    lesions = [lesion for image in images if "20586908" in image.image_id for lesion in image.lesions]
+    assert lesions and all(lesion.attributes["breast_density"] == "2" and lesion.attributes["assessment"] == "4"
+                           for lesion in lesions)
     (copy / "INbreast.csv").write_text("Name;Age\nx;1\n")
     with pytest.raises(DatasetError, match="lacks the 'File Name' and 'Patient ID' columns"):
         open_inbreast(copy)
