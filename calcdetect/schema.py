@@ -23,8 +23,6 @@ from calcdetect.tables import SCHEMA_VERSION, TABLE_COLUMNS, TABLES, Column, rea
 SCHEMA_URI = f"https://calcdetect.invalid/schema/{SCHEMA_VERSION}/"
 
 
-
-
 def table_json_schema(table: str) -> dict:
     """JSON Schema (draft 2020-12) of table `table`: an array of row objects.
 

@@ -33,6 +33,7 @@ from calcdetect.lexicon import Assessment, Distribution, Morphology
 #: Version of the tables' and ``run.json``'s layout (recorded in ``run.json``).
 SCHEMA_VERSION = 1
 
+
 class ColumnType(StrEnum):
     """Storage type of a column (Parquet's name; CSV holds its text)."""
 
@@ -247,7 +248,28 @@ def write_csv(path, columns: Iterable[str], rows: Iterable[Mapping]) -> Path:
 
 
 def write_table(folder, name: str, rows: Iterable[Mapping], *, format: str = "csv") -> Path:
-    """Write table `name` (one of :data:`TABLES`) into `folder` as CSV or Parquet, atomically."""
+    """Write table `name` (one of :data:`TABLES`) into `folder` as CSV or Parquet, atomically.
+
+    Parameters
+    ----------
+    folder : str or PathLike
+    name : {"images", "calcifications", "clusters"}
+    rows : iterable of mapping
+        Keyed by column; absent keys and None are missing values.
+    format : {"csv", "parquet"}
+
+    Returns
+    -------
+    Path
+        The file written (``<name>.<format>``).
+
+    Raises
+    ------
+    ValueError
+        When `name` or `format` is not one of those allowed.
+    """
+    if name not in TABLES:
+        raise ValueError(f"name must be one of {tuple(TABLES)}; got {name!r}")
     columns = TABLES[name]
     if format == "csv":
         return write_csv(Path(folder) / f"{name}.csv", columns, rows)
@@ -310,14 +332,13 @@ def plain_value(value):
 # ---------------------------------------------------------------------------
 
 
-def read_table(folder, table: str, *, table_format: str | None = None, required: Iterable[str] = ()) -> list[dict]:
+def read_table(folder, table: str, *, table_format: str | None = None, required: Iterable[str] = (),
+               lenient: bool = False) -> list[dict]:
     """Rows of a run's table `table`, typed by the schema: CSV text converted to int / float,
     empty cells to None; columns the schema does not know kept as text.
 
     The file is ``<table>.<table_format>``; without `table_format`, the format the
     run recorded in its ``run.json``, else the Parquet file when there is one, else the CSV.
-    A CSV written by another tool may begin with a byte-order mark, pad its cells with
-    spaces and write whole numbers as ``3.0``.
 
     Parameters
     ----------
@@ -327,6 +348,10 @@ def read_table(folder, table: str, *, table_format: str | None = None, required:
     table_format : {"csv", "parquet"}, optional
     required : iterable of str
         Columns the caller needs.
+    lenient : bool
+        Read a CSV another tool wrote: cells padded with spaces, whole numbers written as
+        ``3.0`` (the contract's own files, as :func:`calcdetect.schema.validate_run` checks
+        them, hold neither).
 
     Returns
     -------
@@ -344,7 +369,7 @@ def read_table(folder, table: str, *, table_format: str | None = None, required:
     if table not in TABLE_COLUMNS:
         raise ValueError(f"table must be one of {tuple(TABLE_COLUMNS)}; got {table!r}")
     path = _table_path(folder, table, table_format)
-    missing = [c for c in required if c not in (names := _columns(path))]
+    missing = [c for c in required if c not in (names := _columns(path, lenient))]
     if missing:
         raise ValueError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(names) or 'none'}")
     if path.suffix == ".parquet":
@@ -360,11 +385,12 @@ def read_table(folder, table: str, *, table_format: str | None = None, required:
             for name, cell in raw.items():
                 if name is None:  # cells beyond the header's columns
                     continue
+                name = name.strip() if lenient else name
                 try:
-                    row[name.strip()] = _typed(cell, types.get(name.strip()))
+                    row[name] = _typed(cell, types.get(name), lenient)
                 except ValueError:
                     raise ValueError(f"{path}: row {number}, column {name}: {cell!r} is not "
-                                     f"{'an integer' if types[name.strip()] is ColumnType.INT64 else 'a number'}") from None
+                                     f"{'an integer' if types[name] is ColumnType.INT64 else 'a number'}") from None
             rows.append(row)
     return rows
 
@@ -398,23 +424,26 @@ def table_columns(folder, table: str) -> list[str]:
     return _columns(_table_path(folder, table))
 
 
-def _columns(path: Path) -> list[str]:
+def _columns(path: Path, lenient: bool = False) -> list[str]:
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq
 
         return list(pq.read_schema(path).names)
     with open(path, encoding="utf-8-sig", newline="") as fh:
-        return [name.strip() for name in next(csv.reader(fh), [])]
+        names = next(csv.reader(fh), [])
+    return [name.strip() for name in names] if lenient else names
 
 
-def _typed(cell: str | None, kind: ColumnType | None):
-    cell = cell.strip() if cell is not None else ""
+def _typed(cell: str | None, kind: ColumnType | None, lenient: bool = False):
+    cell = (cell.strip() if lenient else cell) if cell is not None else ""
     if not cell:
         return None
     if kind is ColumnType.INT64:
         try:
             return int(cell)
         except ValueError:
+            if not lenient:
+                raise
             number = float(cell)  # "3.0" from a tool that writes every number as a float
             if not number.is_integer():
                 raise

@@ -50,16 +50,12 @@ def predictions_from_truth(truth_path, out_dir) -> Path:
     for image in truth.images:
         spacing_mm = np.asarray(image.spacing_mm)
         calc_id = 0
-        n_calcifications = 0
         for cluster in image.clusters:
             specks = cluster.calcifications
             for speck in specks:
                 calc_rows.append(_oracle_calcification(image.image_id, calc_id, cluster.cluster_id, speck))
                 calc_id += 1
-            n_calcifications += len(specks)
-            centroids = np.array([(c.row, c.col) for c in specks]).reshape(-1, 2)
-            if not len(centroids):
-                centroids = np.array([[cluster.row, cluster.col]])
+            centroids = cluster.member_centroids()
             area_mm2 = hull_area(centroids * spacing_mm)
             cluster_rows.append(
                 {

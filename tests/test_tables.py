@@ -21,12 +21,15 @@ def test_a_table_reads_back_typed_in_either_format(tmp_path, table_format):
     assert type(rows[0]["cluster_id"]) is int and type(rows[0]["row"]) is float
 
 
-def test_a_csv_from_another_tool_reads_as_ours(tmp_path):
+def test_a_csv_from_another_tool_reads_as_ours_when_lenient(tmp_path):
     # A byte-order mark, padded cells, whole numbers written as floats, a column we do not know.
     (tmp_path / "clusters.csv").write_text(
         "\ufeffimage_id, cluster_id,row,col,score,reader\n a.dcm ,0.0, 10.5 ,20.25,0.75, Dr X \n", encoding="utf-8")
-    row = read_table(tmp_path, "clusters")[0]
+    row = read_table(tmp_path, "clusters", lenient=True)[0]
     assert row == {"image_id": "a.dcm", "cluster_id": 0, "row": 10.5, "col": 20.25, "score": 0.75, "reader": "Dr X"}
+    (tmp_path / "clusters.csv").write_text("image_id,cluster_id\na.dcm,0.0\n")
+    with pytest.raises(ValueError, match=r"row 1, column cluster_id: '0.0' is not an integer"):
+        read_table(tmp_path, "clusters")  # the contract's own files are read (and validated) as written
 
 
 @pytest.mark.parametrize(("text", "options", "match"), [

@@ -9,6 +9,7 @@ lesions' attributes (the breakdowns).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -93,8 +94,8 @@ def inbreast_lesions(inbreast: Inbreast) -> tuple[LesionImage, ...]:
                                 min_specks=MIN_CALCIFICATIONS) if loose.any() else np.zeros(0, int)
         hulls = [PolygonRegion(convex_hull(points[loose][groups == g])) for g in range(int(groups.max(initial=-1)) + 1)]
         case = inbreast.cases.get(image.file_id, InbreastCase())
-        described = {"breast_density": case.breast_density,
-                     "assessment": case.assessment[0] if case.assessment else None}
+        category = re.search(r"[0-6]", case.assessment or "")  # "4a" -> "4": the data sets' scale
+        described = {"breast_density": case.breast_density, "assessment": category and category.group()}
         lesions = tuple(Lesion(f"{image.file_id}:{k}", region,
                                {"source": source, **{name: value for name, value in described.items() if value}})
                         for k, (region, source) in enumerate([*((o, "outline") for o in outlines),

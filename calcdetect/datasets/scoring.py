@@ -1,11 +1,12 @@
 """Lesion-level FROC of a run on a public data set, with intervals resampled by patient.
 
-A truth lesion (:mod:`calcdetect.datasets.lesions`) is found when a reported cluster's
+A truth lesion (:class:`calcdetect.truth.Lesion`, made by the adapters of
+:mod:`calcdetect.datasets.lesions`) is found when a reported cluster's
 centre lies within `margin_mm` of its region; a cluster within no lesion's region is a
 false positive, and normal images count toward false positives per image. The FROC
 (Bunch et al. 1978; Chakraborty 1989) sweeps the clusters' ``score`` (or ``confidence``);
 reported are the sensitivity at 0.1, 0.25, 0.5, 1 and 2 false positives per image, the
-CPM (mean sensitivity at 1/8 to 8, van Ginneken et al. 2010), the normalised partial area
+CPM (mean sensitivity at 1/8 to 8: :meth:`calcdetect.evaluate.FrocCurve.cpm`), the normalised partial area
 under the FROC up to 2 false positives per image, and a 95 % interval of the sensitivity
 at 1 false positive per image from :func:`scipy.stats.bootstrap`'s resamples of patients,
 not images (a patient's images are not independent), as percentiles of the resamples
@@ -43,7 +44,7 @@ from calcdetect.evaluate.froc import (
     sensitivity_per_cm2,
     subgroup,
 )
-from calcdetect.evaluate.matching import check_same_set, match_calcifications
+from calcdetect.evaluate.matching import calcification_scores, check_same_set
 from calcdetect.evaluate.predictions import Predictions
 
 #: False-positive rates (per image) the sensitivity is reported at.
@@ -329,7 +330,7 @@ class CalcificationScore:
         return {"n_truth": self.n_truth, "n_matched": self.n_matched, "n_predicted": self.n_predicted,
                 "n_false_positives": self.n_false_positives, "tolerance_mm": self.tolerance_mm,
                 "operating_points": [p.to_dict() for p in self.operating_points],
-                "breast_cm2": json_float(self.breast_cm2) if self.breast_cm2 is not None else None,
+                "breast_cm2": json_float(self.breast_cm2),
                 "per_cm2": [{"fp_per_cm2": r, "sensitivity": json_float(s)} for r, s in self.per_cm2]}
 
     def summary(self) -> str:
@@ -361,12 +362,9 @@ def score_calcifications(images: Sequence[LesionImage], predictions: Predictions
             detected_at += [-math.inf] * len(truth_mm)
             continue
         n_predicted += len(found)
-        truth_match, found_match = match_calcifications(truth_mm, np.full(len(truth_mm), tolerance_mm),
-                                                         found.centroid * scale, found.score)
-        matched = np.full(len(truth_mm), -math.inf)
-        matched[truth_match >= 0] = found.score[truth_match[truth_match >= 0]]
+        matched, unmatched = calcification_scores(truth_mm, np.full(len(truth_mm), tolerance_mm), found, scale)
         detected_at += matched.tolist()
-        fp_scores += found.score[found_match < 0].tolist()
+        fp_scores += unmatched.tolist()
     froc = froc_curve(np.asarray(detected_at), np.asarray(fp_scores), len(images))
     area_cm2 = breast_cm2(joined)
     return CalcificationScore(

@@ -321,13 +321,13 @@ def breast_cm2(predicted) -> float | None:
     return sum(areas) / 100.0 if areas and all(a is not None for a in areas) else None
 
 
-def sensitivity_per_cm2(froc: FrocCurve, breast_cm2: float | None,
+def sensitivity_per_cm2(froc: FrocCurve, area_cm2: float | None,
                         rates=CALCIFICATION_FP_PER_CM2) -> tuple[tuple[float, float], ...]:
     """(FP per cm^2, sensitivity) at `rates`, from a FROC against FP per image over images of
-    `breast_cm2` in all; empty without the area."""
-    if not breast_cm2:
+    `area_cm2` in all; empty without the area."""
+    if not area_cm2:
         return ()
-    images_per_cm2 = froc.n_images / breast_cm2  # FP/cm^2 = FP/image x images / cm^2
+    images_per_cm2 = froc.n_images / area_cm2  # FP/cm^2 = FP/image x images / cm^2
     return tuple((float(rate), froc.sensitivity_at(rate / images_per_cm2)) for rate in rates)
 
 

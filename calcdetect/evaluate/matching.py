@@ -101,13 +101,14 @@ class ClusterMatch:
             "truth_morphology": None if self.truth_morphology is None else str(self.truth_morphology),
             "predicted_distribution": self.predicted_distribution,
             "predicted_morphology": self.predicted_morphology,
-            "truth_cnr": json_float(self.truth_cnr) if self.truth_cnr is not None else None,
+            "truth_cnr": json_float(self.truth_cnr),
             "n_true_members": int(self.n_true_members),
             "n_members": int(self.n_members),
         }
 
 
 def cnr_band(cnr: float | None) -> str:
+    """The name of the CNR band (:data:`CNR_EDGES`) a truth cluster's `cnr` falls in; ``"cnr unknown"`` for None."""
     low, high = CNR_EDGES
     if cnr is None:
         return "cnr unknown"
@@ -249,16 +250,14 @@ def check_spacing_agrees(pairs, truth: str, run: str, *, tolerance: float = 0.01
 
 
 def members_mm(cluster: TruthCluster, spacing_mm: np.ndarray) -> np.ndarray:
-    """(K, 2) centroids of the truth cluster's calcifications in mm (K may be 0)."""
+    """(K, 2) centroids (row, col) of the truth cluster's calcifications in mm (K may be 0)."""
     return np.array([(c.row, c.col) for c in cluster.calcifications], float).reshape(-1, 2) * spacing_mm
 
 
 def hull_mm(cluster: TruthCluster, spacing_mm: np.ndarray) -> np.ndarray:
-    """The truth cluster's region: the convex hull of its members (its centre without members), mm."""
-    points = members_mm(cluster, spacing_mm)
-    if not len(points):
-        points = np.array([(cluster.row, cluster.col)]) * spacing_mm
-    return convex_hull(points)
+    """(H, 2) vertices (mm) of the truth cluster's region: the convex hull of
+    :meth:`~calcdetect.truth.TruthCluster.member_centroids`."""
+    return convex_hull(cluster.member_centroids() * spacing_mm)
 
 
 @dataclass(frozen=True, eq=False)
@@ -309,6 +308,10 @@ def match_clusters(truth: Truth, predicted, *, sweep: str, margin_mm: float,
     margin_mm : float
     min_truth_calcifications : int
         Truth groups with fewer members are no target: neither counted nor a false positive's cause.
+
+    Returns
+    -------
+    ClusterHits
     """
     detected_at, truth_image, fp_scores, fp_image = [], [], [], []
     categories, bands, matches = [], [], []
@@ -417,6 +420,33 @@ def match_calcifications(
     return truth_match, found_match
 
 
+def calcification_scores(truth_mm: np.ndarray, radius_mm: np.ndarray, found, spacing_mm) -> tuple[np.ndarray, np.ndarray]:
+    """One image's calcifications matched (:func:`match_calcifications`) and scored.
+
+    Parameters
+    ----------
+    truth_mm : (T, 2) ndarray
+        Truth centroids, mm.
+    radius_mm : (T,) ndarray
+        How far from each a prediction may lie, mm.
+    found : PredictedCalcifications
+    spacing_mm : (2,) array_like
+        (row_mm, col_mm) of the image.
+
+    Returns
+    -------
+    matched : (T,) ndarray of float64
+        Per truth calcification, the score of the prediction matched to it; ``-inf`` when none.
+    unmatched : (F,) ndarray of float64
+        The scores of the predictions matched to none (the false positives).
+    """
+    truth_match, found_match = match_calcifications(truth_mm, radius_mm, found.centroid * np.asarray(spacing_mm),
+                                                    found.score)
+    matched = np.full(len(truth_mm), -np.inf)
+    matched[truth_match >= 0] = found.score[truth_match[truth_match >= 0]]
+    return matched, found.score[found_match < 0]
+
+
 @dataclass(frozen=True, eq=False)
 class CalcificationHits:
     """Every truth calcification's match and every false positive (:func:`match_all_calcifications`).
@@ -450,6 +480,10 @@ def match_all_calcifications(truth: Truth, predicted, *, calc_tolerance_mm: floa
         Per truth image; failed and missing images predict nothing.
     calc_tolerance_mm : float
         A prediction matches within ``max(calc_tolerance_mm, length_mm / 2)`` of a truth centroid.
+
+    Returns
+    -------
+    CalcificationHits
     """
     detected_at, is_member, fp_scores = [], [], []
     n_predicted = 0
@@ -467,14 +501,10 @@ def match_all_calcifications(truth: Truth, predicted, *, calc_tolerance_mm: floa
             prediction.calcifications if prediction is not None and prediction.ok else empty_calcifications()
         )
         n_predicted += len(found)
-        truth_match, found_match = match_calcifications(
-            truth_mm, radius_mm, found.centroid * spacing_mm, found.score
-        )
-        matched_score = np.full(len(specks), -np.inf)
-        matched_score[truth_match >= 0] = found.score[truth_match[truth_match >= 0]]
+        matched_score, unmatched = calcification_scores(truth_mm, radius_mm, found, spacing_mm)
         detected_at.extend(matched_score.tolist())
         is_member.extend(member)
-        fp_scores.extend(found.score[found_match < 0].tolist())
+        fp_scores.extend(unmatched.tolist())
 
     return CalcificationHits(np.asarray(detected_at, float), np.asarray(is_member, bool),
                              np.asarray(fp_scores, float), n_predicted)

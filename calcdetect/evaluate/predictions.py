@@ -113,7 +113,7 @@ class Predictions:
     Attributes
     ----------
     images : dict of str to PredictedImage
-        By ``image_id``, in the order of ``images.csv``; images that only the
+        By ``image_id``, in the order of the ``images`` table; images that only the
         cluster or calcification tables name follow, with status ``"ok"``.
     folder : str or None
         The folder it was read from.
@@ -133,10 +133,10 @@ REQUIRED_COLUMNS = {
 
 def _rows(folder: Path, table: str) -> list[dict]:
     try:
-        return read_table(folder, table, required=REQUIRED_COLUMNS[table])
-    except FileNotFoundError:
+        return read_table(folder, table, required=REQUIRED_COLUMNS[table], lenient=True)
+    except FileNotFoundError as exc:
         raise EvaluationError(
-            f"{folder / table}.csv: not found; give the output folder of 'calcdetect detect' "
+            f"{str(exc).split(';')[0]}; give the output folder of 'calcdetect detect' "
             f"(it holds images.csv, calcifications.csv and clusters.csv, or their .parquet files)"
         ) from None
     except ValueError as exc:
@@ -155,9 +155,14 @@ def _score(row: dict, column: str = "score") -> float:
     return value if math.isfinite(value) else 0.0
 
 
-def _int(row: dict, column: str) -> int:
+def _int(row: dict, column: str, where: str) -> int:
+    """An integer cell; -1 when empty, absent or NaN."""
     value = row.get(column)
-    return -1 if value is None else int(value)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return -1
+    if not float(value).is_integer():
+        raise EvaluationError(f"{where}: column {column} is not an integer: {value!r}")
+    return int(value)
 
 
 def empty_clusters() -> PredictedClusters:
@@ -170,13 +175,14 @@ def empty_calcifications() -> PredictedCalcifications:
     return PredictedCalcifications(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 2)), np.zeros(0))
 
 
-def _by_image(rows: list[dict], where: Path) -> dict[str, list[dict]]:
-    grouped: dict[str, list[dict]] = {}
+def _by_image(rows: list[dict], where: Path) -> dict[str, list[tuple[str, dict]]]:
+    """Rows grouped by their image id, each with its place (file and row) for messages."""
+    grouped: dict[str, list[tuple[str, dict]]] = {}
     for number, row in enumerate(rows, start=1):
-        image_id = row.get("image_id")
-        if image_id is None:
-            raise EvaluationError(f"{where}: row {number}: image_id is empty")
-        grouped.setdefault(str(image_id), []).append(row)
+        place = f"{where}: row {number}"
+        if row.get("image_id") is None:
+            raise EvaluationError(f"{place}: image_id is empty")
+        grouped.setdefault(str(row["image_id"]), []).append((place, row))
     return grouped
 
 
@@ -198,47 +204,44 @@ def load_predictions(folder) -> Predictions:
     ------
     EvaluationError
         When a table is absent or lacks a required column (:data:`REQUIRED_COLUMNS`), a
-        number does not parse, a status is neither ``ok`` nor ``error``, or ``images``
-        repeats an image id.
+        number does not parse, an integer column holds a fraction, a status is neither
+        ``ok`` nor ``error``, or ``images`` repeats an image id.
     """
     folder = Path(folder)
-    headers: dict[str, dict] = {}
-    for number, row in enumerate(_rows(folder, "images"), start=1):
-        where = f"{folder / 'images'}: row {number}"
-        image_id = row.get("image_id")
-        if image_id is None:
-            raise EvaluationError(f"{where}: image_id is empty")
-        if image_id in headers:
-            raise EvaluationError(f"{where}: image_id {image_id!r} appears more than once")
+    headers: dict[str, tuple[str, dict]] = {}
+    for image_id, rows in _by_image(_rows(folder, "images"), folder / "images").items():
+        where, row = rows[0]
+        if len(rows) > 1:
+            raise EvaluationError(f"{rows[1][0]}: image_id {image_id!r} appears more than once")
         if row.get("status") not in ("ok", "error"):
             raise EvaluationError(f"{where}: status must be 'ok' or 'error'; got {row.get('status')!r}")
-        headers[image_id] = row
+        headers[image_id] = (where, row)
     clusters = _by_image(_rows(folder, "clusters"), folder / "clusters")
     calcifications = _by_image(_rows(folder, "calcifications"), folder / "calcifications")
 
     images: dict[str, PredictedImage] = {}
     for image_id in [*headers, *(i for i in {**clusters, **calcifications} if i not in headers)]:
-        header = headers.get(image_id, {"status": "ok"})
-        rows, columns = _int(header, "rows"), _int(header, "columns")
+        where, header = headers.get(image_id, (str(folder / "images"), {"status": "ok"}))
+        rows, columns = _int(header, "rows", where), _int(header, "columns", where)
         row_mm, col_mm = _float(header, "spacing_mm"), _float(header, "column_spacing_mm")
         col_mm = row_mm if math.isnan(col_mm) else col_mm
         area = _float(header, "breast_area_mm2")
         found = clusters.get(image_id, [])
         image_clusters = PredictedClusters(
-            cluster_id=np.array([_int(r, "cluster_id") for r in found], dtype=np.int64),
-            centre=np.array([(_float(r, "row"), _float(r, "col")) for r in found], float).reshape(-1, 2),
-            score=np.array([_score(r) for r in found], float),
-            distribution=tuple(r.get("distribution") for r in found),
-            morphology=tuple(r.get("morphology") for r in found),
-            confidence=np.array([_score(r, "confidence") for r in found], float),
-            birads_category=tuple(r.get("birads_category") for r in found),
+            cluster_id=np.array([_int(r, "cluster_id", w) for w, r in found], dtype=np.int64),
+            centre=np.array([(_float(r, "row"), _float(r, "col")) for _, r in found], float).reshape(-1, 2),
+            score=np.array([_score(r) for _, r in found], float),
+            distribution=tuple(r.get("distribution") for _, r in found),
+            morphology=tuple(r.get("morphology") for _, r in found),
+            confidence=np.array([_score(r, "confidence") for _, r in found], float),
+            birads_category=tuple(r.get("birads_category") for _, r in found),
         ) if found else empty_clusters()
         specks = calcifications.get(image_id, [])
         image_calcifications = PredictedCalcifications(
-            calc_id=np.array([_int(r, "calc_id") for r in specks], dtype=np.int64),
-            cluster_id=np.array([_int(r, "cluster_id") for r in specks], dtype=np.int64),
-            centroid=np.array([(_float(r, "row"), _float(r, "col")) for r in specks], float).reshape(-1, 2),
-            score=np.array([_score(r) for r in specks], float),
+            calc_id=np.array([_int(r, "calc_id", w) for w, r in specks], dtype=np.int64),
+            cluster_id=np.array([_int(r, "cluster_id", w) for w, r in specks], dtype=np.int64),
+            centroid=np.array([(_float(r, "row"), _float(r, "col")) for _, r in specks], float).reshape(-1, 2),
+            score=np.array([_score(r) for _, r in specks], float),
         ) if specks else empty_calcifications()
         images[image_id] = PredictedImage(
             image_id, header.get("path"), header["status"], header.get("error"), image_clusters,

@@ -171,7 +171,7 @@ class CalcificationEvaluation:
     def to_dict(self) -> dict:
         """JSON-serialisable dict; NaN and infinite values become None."""
         return {
-            "breast_cm2": None if self.breast_cm2 is None else json_float(self.breast_cm2),
+            "breast_cm2": json_float(self.breast_cm2),
             "per_cm2": [{"fp_per_cm2": r, "sensitivity": json_float(s)} for r, s in self.per_cm2],
             "n_truth": int(self.n_truth),
             "n_matched": int(self.n_matched),
@@ -199,7 +199,7 @@ class Evaluation:
     n_normal : int
         Images of the truth without clusters.
     n_failed : int
-        Images whose ``images.csv`` status is ``error``.
+        Images whose ``images`` status is ``error``.
     n_missing : int
         Images of the truth absent from the predictions.
     n_extra : int
@@ -403,7 +403,8 @@ def evaluate(
     truth_path : str or PathLike
         Ground truth (``docs/truth-format.md``).
     pred_dir : str or PathLike
-        Folder with ``images.csv``, ``calcifications.csv`` and ``clusters.csv``.
+        A run: the folder with the ``images``, ``calcifications`` and ``clusters`` tables
+        (CSV or Parquet).
     sweep : {"confidence", "score"}
         The cluster column whose thresholds trace the FROC curve: the detection
         ``confidence`` (the default; ``score`` where a table has no such column),

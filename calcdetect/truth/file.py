@@ -3,7 +3,8 @@
 :func:`read_truth` checks everything it reads and names the place of a fault
 (``truth.json: images[3] (synth_0003.dcm).clusters[0].category: 'malignant' is not one
 of suspicious, benign``); :func:`write_truth` writes what it reads, key for key, so that
-a set read and written again is the same file.
+a set read and written again is the same document (keys this format does not describe
+are not kept).
 """
 
 from __future__ import annotations
@@ -250,9 +251,8 @@ def _cluster_dict(c: TruthCluster) -> dict:
 def image_to_dict(image: TruthImage) -> dict:
     """The ``truth.json`` entry of one image, JSON-ready.
 
-    Keys come in the order of ``docs/truth-format.md``; ``density``, ``nipple``,
-    ``chest_wall``, ``source``, ``acquisition`` and ``artefacts`` only where the image
-    records them.
+    Keys come in the order of ``docs/truth-format.md``; what the image does not record
+    (None) is left out.
     """
     entry = {
         "image_id": image.image_id,
@@ -261,15 +261,13 @@ def image_to_dict(image: TruthImage) -> dict:
         "spacing_mm": [float(v) for v in image.spacing_mm],
         "laterality": image.laterality,
         "view": image.view,
-    }
-    optional = {
         "density": _str(image.density),
         "nipple": None if image.nipple is None else [float(v) for v in image.nipple],
         "chest_wall": image.chest_wall,
         "source": _str(image.source),
         "acquisition": None if image.acquisition is None else dict(image.acquisition),
     }
-    entry |= {k: v for k, v in optional.items() if v is not None}
+    entry = {k: v for k, v in entry.items() if v is not None}
     entry["clusters"] = [_cluster_dict(c) for c in image.clusters]
     entry["isolated"] = [_calcification_dict(m) for m in image.isolated]
     if image.artefacts is not None:

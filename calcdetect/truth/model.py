@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import numpy as np
+
 from calcdetect.lexicon import Category, Distribution, Morphology
 
 #: The ``format_version`` of ``truth.json`` this calcdetect writes and reads.
@@ -104,6 +106,13 @@ class TruthCluster:
     col: float
     calcifications: tuple[TruthCalcification, ...] = ()
 
+    def member_centroids(self) -> np.ndarray:
+        """(K, 2) centroids (row, col) of the members, px; the cluster's own (row, col) when it
+        lists none (K = 1): the points whose convex hull is the cluster's region."""
+        if not self.calcifications:
+            return np.array([[self.row, self.col]], float)
+        return np.array([(c.row, c.col) for c in self.calcifications], float)
+
 
 @dataclass(frozen=True)
 class TruthImage:
@@ -119,7 +128,7 @@ class TruthImage:
         Image size in pixels.
     laterality, view : str or None
     density : str or None
-        BI-RADS breast density (``"a"`` to ``"d"``), where recorded.
+        Breast density (``fatty``, ``scattered``, ``heterogeneous``, ``dense``: BI-RADS a-d), where recorded.
     nipple : tuple of 2 floats or None
         (row, col) of the nipple on the skin line, px.
     chest_wall : {"left", "right"} or None
@@ -128,7 +137,8 @@ class TruthImage:
         ``"ffdm"`` or ``"film"``, where recorded (wide-domain sets).
     acquisition : mapping or None
         How the image was acquired, processed and stored, as recorded
-        (:class:`calcdetect.synth.Acquisition` as a dict).
+        (:class:`calcdetect.synth.Acquisition` as a dict). Not compared: two truths of one
+        image are equal whatever their records of the acquisition.
     clusters : tuple of TruthCluster
         Empty for a normal image.
     isolated : tuple of TruthCalcification
@@ -176,7 +186,7 @@ class Truth:
     calcdetect_version : str or None
         The calcdetect that made it.
     settings : mapping or None
-        The generator's settings, as recorded.
+        The generator's settings, as recorded (not compared, like `path`).
     """
 
     images: tuple[TruthImage, ...]

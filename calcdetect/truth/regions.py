@@ -185,8 +185,7 @@ def lesions_from_truth(truth, *, min_calcifications: int = 3) -> tuple[LesionIma
     for image in truth.images:
         lesions, ignored = [], []
         for cluster in image.clusters:
-            points = np.array([(c.row, c.col) for c in cluster.calcifications], float).reshape(-1, 2)
-            region = PolygonRegion(convex_hull(points if len(points) else [(cluster.row, cluster.col)]))
+            region = PolygonRegion(convex_hull(cluster.member_centroids()))
             if len(cluster.calcifications) < min_calcifications:
                 ignored.append(region)
                 continue
