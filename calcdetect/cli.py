@@ -402,7 +402,8 @@ def _evaluate_dataset(args) -> int:
         dataset = open_mini_mias(root)
         report, images = dataset.summary(), lesions.mini_mias_lesions(dataset)
     print(f"Data set: {name} at {root}" + (f", {args.split} split" if args.split else ", all splits"))
-    print(report)
+    print(report if not args.split else f"{report}\n(matching counts are of the whole download; the {args.split} "
+                                         f"split scored here holds {len(images)} images)")
     predictions = load_predictions(args.pred)
     evaluation = score_lesions(images, predictions, margin_mm=args.margin_mm, sweep=args.sweep,
                                breakdowns=_BREAKDOWNS[name])

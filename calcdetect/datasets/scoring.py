@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy import stats
+from scipy.optimize import linear_sum_assignment
 
 from calcdetect.truth import LesionImage
 from calcdetect.errors import EvaluationError
@@ -84,9 +85,11 @@ class LesionEvaluation:
     margin_mm : float
     sweep : str
     agreement : dict
-        Where the lesions carry them (CBIS-DDSM): ``morphology`` and ``distribution``
-        (the data set's primary term against the best-scoring cluster that finds the
-        lesion) and ``assessment`` (its BI-RADS assessment against that cluster's
+        Where the lesions carry them (CBIS-DDSM, INbreast's assessment, a truth.json's
+        lesions): ``morphology`` and ``distribution`` (the data set's primary term against
+        the cluster describing the lesion: lesions and the clusters finding them paired
+        one to one, nearest to the region's centroid first, else the best-ranked finder)
+        and ``assessment`` (its BI-RADS assessment against that cluster's
         ``birads_category``, 4A-4C counted as 4), each a :class:`Confusion` over the
         lesions found.
     band : tuple of 3 sequences
@@ -217,7 +220,9 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
     fp_score, fp_patient = [], []
     image_patient = np.array([patients[image.patient_id] for image in images])
     n_failed = 0
-    described = []  # per lesion: (morphology, distribution, category, score) of its best finder, or None
+    # Per lesion: (morphology, distribution, category) of the cluster describing it, and the
+    # highest score of those finding it; None when none does.
+    described = []
     for image, predicted in zip(images, joined, strict=True):
         found = np.full(len(image.lesions), -math.inf)
         finders: list = [None] * len(image.lesions)
@@ -227,14 +232,19 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
             hit_any = np.zeros(len(clusters), bool)
             for region in image.ignored:  # on an annotated finding that is no lesion: not a false positive
                 hit_any |= region.distance_mm(clusters.centre, image.spacing, reach_mm=margin_mm) <= margin_mm + TOLERANCE
+            hits = np.zeros((len(image.lesions), len(clusters)), bool)
             for k, lesion in enumerate(image.lesions):
-                hit = lesion.region.distance_mm(clusters.centre, image.spacing, reach_mm=margin_mm) <= margin_mm + TOLERANCE
-                hit_any |= hit
+                hits[k] = lesion.region.distance_mm(clusters.centre, image.spacing, reach_mm=margin_mm) \
+                    <= margin_mm + TOLERANCE
+            hit_any |= hits.any(axis=0)
+            own = _own_lesion(hits, image, clusters.centre)
+            for k, hit in enumerate(hits):
                 if hit.any():
                     found[k] = float(scores[hit].max())
-                    best = int(np.flatnonzero(hit)[np.argmax(scores[hit])])
+                    describing = hit & (own == k) if (hit & (own == k)).any() else hit
+                    best = int(np.flatnonzero(describing)[np.argmax(scores[describing])])
                     finders[k] = (clusters.morphology[best], clusters.distribution[best],
-                                  clusters.birads_category[best], float(clusters.score[best]))
+                                  clusters.birads_category[best], float(clusters.score[hit].max()))
             fp_score += list(scores[~hit_any])
             fp_patient += [patients[image.patient_id]] * int(np.count_nonzero(~hit_any))
         n_failed += predicted is not None and not predicted.ok
@@ -288,6 +298,32 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
         interval=interval, n_bootstrap=int(n_bootstrap), breakdowns=groups, margin_mm=float(margin_mm), sweep=sweep,
         agreement=agreement, malignancy_auc=malignancy_auc, band=band,
     )
+
+
+def _own_lesion(hits: np.ndarray, image: LesionImage, centres_rc: np.ndarray) -> np.ndarray:
+    """(C,) the lesion each cluster describes, -1 for none: lesions and the clusters that find
+    them (`hits`, (L, C) bool) paired one to one, nearest first (the pairing of least total
+    distance, mm, from a cluster's centre to its lesion's centroid:
+    :func:`scipy.optimize.linear_sum_assignment`). A lesion drawn round or across another (a
+    diffuse scatter's hull, overlapping outlines or masks) is found by the other's cluster
+    too, but described by its own; a region without a place (the whole image) pairs last."""
+    own = np.full(hits.shape[1], -1)
+    if not hits.any():
+        return own
+    if (hits.sum(axis=0) <= 1).all() and (hits.sum(axis=1) <= 1).all():  # nothing to choose (masks not read)
+        own[hits.any(axis=0)] = np.argmax(hits[:, hits.any(axis=0)], axis=0)
+        return own
+    spacing = np.asarray(image.spacing, float)
+    unplaced, apart = 1e6, 1e12  # a whole-image lesion; a pair that is no hit
+    cost = np.full(hits.shape, apart)
+    for k, lesion in enumerate(image.lesions):
+        if hits[k].any():
+            centroid = lesion.region.centroid_rc()
+            cost[k, hits[k]] = unplaced if centroid is None else np.hypot(*((centres_rc[hits[k]] - centroid) * spacing).T)
+    lesions, clusters = linear_sum_assignment(cost)
+    paired = cost[lesions, clusters] < apart
+    own[clusters[paired]] = lesions[paired]
+    return own
 
 
 def _assessment_scale(category: str | None) -> str:

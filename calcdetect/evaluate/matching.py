@@ -245,8 +245,9 @@ def check_spacing_agrees(pairs, truth: str, run: str, *, tolerance: float = 0.01
         image_id, spacing, used = other[0]
         raise EvaluationError(
             f"{len(other)} image(s) were detected at another pixel spacing than {truth} gives, e.g. {image_id!r}: "
-            f"{used[0]:g} x {used[1]:g} mm in {run}, {spacing[0]:g} x {spacing[1]:g} mm in the truth: run detect "
-            f"again with --spacing-mm {spacing[0]:g}")
+            f"{used[0]:g} x {used[1]:g} mm in {run}, {spacing[0]:g} x {spacing[1]:g} mm in the truth: the run is of "
+            f"another set, or, where the files carry no pixel spacing (the run's images table says which spacings "
+            f"were assumed), run detect again with --spacing-mm {spacing[0]:g}")
 
 
 def members_mm(cluster: TruthCluster, spacing_mm: np.ndarray) -> np.ndarray:

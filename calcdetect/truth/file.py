@@ -182,6 +182,8 @@ def read_truth(path) -> Truth:
     if path.is_dir():
         hint = f"; {path / 'truth.json'} is there" if (path / "truth.json").is_file() else ""
         raise EvaluationError(f"{path}: is a folder; give its truth.json file{hint}")
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: not found; give the truth.json of a set (calcdetect synth writes one)")
     with open(path, encoding="utf-8") as fh:
         try:
             doc = json.load(fh)

@@ -41,6 +41,10 @@ class CircleRegion:
         d = np.hypot((points_rc[:, 0] - self.centre_rc[0]) * spacing[0], (points_rc[:, 1] - self.centre_rc[1]) * spacing[1])
         return np.maximum(d - self.radius_px * math.sqrt(spacing[0] * spacing[1]), 0.0)
 
+    def centroid_rc(self) -> tuple[float, float]:
+        """The centre (row, col), px."""
+        return (float(self.centre_rc[0]), float(self.centre_rc[1]))
+
 
 @dataclass(frozen=True, eq=False)
 class PolygonRegion:
@@ -50,15 +54,20 @@ class PolygonRegion:
 
     def distance_mm(self, points_rc: np.ndarray, spacing, *, reach_mm: float = 20.0) -> np.ndarray:
         """Distance (mm) of (P, 2) points (row, col) from the outline (0 inside)."""
-        scale = np.asarray(spacing, float)
-        vertices = np.asarray(self.points_rc, float) * scale
+        return shapely.distance(self._shape_mm(spacing), shapely.points(np.asarray(points_rc, float) * spacing))
+
+    def centroid_rc(self) -> tuple[float, float]:
+        """The centroid (row, col) of the outlined area (of the point or segment), px."""
+        centroid = self._shape_mm((1.0, 1.0)).centroid
+        return (float(centroid.x), float(centroid.y))
+
+    def _shape_mm(self, spacing):
+        vertices = np.asarray(self.points_rc, float) * np.asarray(spacing, float)
         if len(vertices) >= 3:
-            outline = shapely.make_valid(shapely.Polygon(vertices))  # drawn outlines may cross themselves
-        elif len(vertices) == 2:
-            outline = shapely.LineString(vertices)
-        else:
-            outline = shapely.Point(vertices[0])
-        return shapely.distance(outline, shapely.points(np.asarray(points_rc, float) * scale))
+            return shapely.make_valid(shapely.Polygon(vertices))  # drawn outlines may cross themselves
+        if len(vertices) == 2:
+            return shapely.LineString(vertices)
+        return shapely.Point(vertices[0])
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,6 +98,11 @@ class MaskRegion:
         out[inside] = distance[r[inside], c[inside]]
         return out
 
+    def centroid_rc(self) -> tuple[float, float] | None:
+        """The centroid (row, col) of the mask, px (reads it); None for an empty mask."""
+        rows, cols = np.nonzero(np.asarray(self.load(), bool))
+        return (float(rows.mean()), float(cols.mean())) if rows.size else None
+
 
 @dataclass(frozen=True)
 class WholeImage:
@@ -96,6 +110,10 @@ class WholeImage:
 
     def distance_mm(self, points_rc: np.ndarray, spacing, *, reach_mm: float = 20.0) -> np.ndarray:
         return np.zeros(len(points_rc))
+
+    def centroid_rc(self) -> None:
+        """None: the calcifications have no place."""
+        return None
 
 
 @dataclass(frozen=True, eq=False)

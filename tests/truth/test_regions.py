@@ -1,5 +1,7 @@
 """A truth.json as lesions: the lesion scoring of the public data sets agrees with evaluate."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -7,7 +9,10 @@ from calcdetect.datasets.scoring import score_lesions
 from calcdetect.evaluate import evaluate, load_predictions
 from calcdetect.synth import SynthSettings, make_set
 from calcdetect.tables import write_table
+from calcdetect.testing import predictions_from_truth
 from calcdetect.truth import PolygonRegion, lesions_from_truth, read_truth
+
+SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +62,14 @@ def test_small_groups_are_ignored_regions_and_lesions_carry_their_description(tr
     lesion = next(lesion for image in lesions_from_truth(truth) for lesion in image.lesions)
     assert isinstance(lesion.region, PolygonRegion)
     assert {"category", "morphology", "distribution", "cnr"} <= set(lesion.attributes)
+
+
+@pytest.mark.parametrize("which", ["samples", "made"], ids=["bundled-samples", "seed-21"])
+def test_the_oracle_is_described_perfectly_also_where_lesions_overlap(truth_path, tmp_path, which):
+    # The samples hold a diffuse scatter round another cluster and two overlapping groups: each
+    # lesion must be described by its own cluster, not by the other one inside its region.
+    path = SAMPLES / "truth.json" if which == "samples" else truth_path
+    run = load_predictions(predictions_from_truth(path, tmp_path / "oracle"))
+    result = score_lesions(lesions_from_truth(read_truth(path)), run, n_bootstrap=0)
+    assert result.froc.sensitivity_at(0.0) == 1.0
+    assert {name: c.accuracy for name, c in result.agreement.items()} == {"morphology": 1.0, "distribution": 1.0}
