@@ -129,11 +129,11 @@ def _parser() -> argparse.ArgumentParser:
                           help="with --dataset cbis-ddsm: score one split only (the shipped parameters were fitted "
                                "on no public data set, so either is held out)")
     evaluate.add_argument("--plot", type=Path, metavar="PNG",
-                          help="with --dataset: draw the lesion FROC with its 95%% bootstrap band (needs "
-                               "calcdetect[report])")
+                          help="draw the FROC (lesions with --dataset, clusters with --truth) with its 95%% "
+                               "bootstrap band (needs calcdetect[report])")
     evaluate.add_argument("--margin-mm", type=float, default=_MARGIN_MM,
-                          help="with --dataset: how far outside a lesion's region a cluster centre still finds it "
-                               "(default 2)")
+                          help="how far outside a lesion's region (--dataset) or a truth cluster's hull (--truth) "
+                               "a cluster centre still finds it (default 2)")
     evaluate.add_argument("--pred", required=True, type=Path, metavar="DIR", help="output folder of 'detect'")
     evaluate.add_argument("--json", type=Path, metavar="FILE", help="also write the full evaluation as JSON")
     evaluate.add_argument("--sweep", choices=("confidence", "score"), default="confidence",
@@ -347,14 +347,18 @@ def _evaluate(args) -> int:
 
     if args.dataset:
         return _evaluate_dataset(args)
-    given_options = ((args.split, "--split"), (args.plot, "--plot"), (args.margin_mm != _MARGIN_MM, "--margin-mm"))
-    for given, flag in given_options:
-        if given:
-            raise ValueError(f"{flag} applies to --dataset only; got it with --truth")
-    evaluation = evaluate(args.truth, args.pred, sweep=args.sweep)
+    if args.split:
+        raise ValueError("--split applies to --dataset only; got it with --truth")
+    _check_plot(args.plot)
+    evaluation = evaluate(args.truth, args.pred, sweep=args.sweep, margin_mm=args.margin_mm)
     print(format_summary(evaluation))
     if args.json:
         write_json(args.json, evaluation.to_dict())
+    if args.plot:
+        from calcdetect.exports.report import plot_froc
+
+        clusters = evaluation.clusters
+        plot_froc(clusters.froc, args.plot, operating_points=clusters.operating_points, band=clusters.band)
     if args.overlays:
         _draw_overlays(args.pred, quiet=False, truth_path=args.truth, evaluation=evaluation)
     return 0
@@ -379,11 +383,7 @@ def _evaluate_dataset(args) -> int:
                          "--dataset")
     if name not in _BREAKDOWNS:
         raise ValueError(f"--dataset NAME must be one of {', '.join(_BREAKDOWNS)}; got {name!r}")
-    if args.plot:
-        import importlib.util
-
-        if importlib.util.find_spec("matplotlib") is None:
-            raise ImportError("--plot needs matplotlib: pip install 'calcdetect[report]'")
+    _check_plot(args.plot)
     if args.split and name != "cbis-ddsm":
         raise ValueError(f"--split applies to --dataset cbis-ddsm only; got --dataset {name}")
     if name == "cbis-ddsm":
@@ -421,6 +421,14 @@ def _evaluate_dataset(args) -> int:
         plot_froc(evaluation.froc, args.plot, operating_points=evaluation.operating_points, band=evaluation.band,
                   truth="lesions", sensitivity="lesion sensitivity")
     return 0
+
+
+def _check_plot(plot) -> None:
+    """Refuse --plot before any work when matplotlib is missing."""
+    import importlib.util
+
+    if plot and importlib.util.find_spec("matplotlib") is None:
+        raise ImportError("--plot needs matplotlib: pip install 'calcdetect[report]'")
 
 
 def _draw_overlays(out: Path, *, quiet: bool, **options) -> None:

@@ -30,6 +30,7 @@ from calcdetect.truth import LesionImage
 from calcdetect.errors import EvaluationError
 from calcdetect.evaluate.agreement import NONE_LABEL, Confusion, auc
 from calcdetect.evaluate.froc import (
+    BAND_FP_RATES,
     CALCIFICATION_FP_RATES,
     CI_LEVEL,
     TOLERANCE,
@@ -52,8 +53,6 @@ from calcdetect.evaluate.predictions import Predictions
 FP_RATES = (0.1, 0.25, 0.5, 1.0, 2.0)
 #: Upper end (false positives per image) of the partial area under the FROC.
 PAUC_MAX_FP = 2.0
-#: False-positive rates at which the bootstrap band round the FROC is drawn (1 among them).
-BAND_FP_RATES = tuple(sorted({*(float(r) for r in np.round(np.geomspace(1 / 16, 8, 22), 4)), *FP_RATES}))
 
 
 @dataclass(frozen=True, eq=False)

@@ -31,6 +31,11 @@ CALCIFICATION_FP_RATES = (1.0, 10.0)
 #: Two-sided level of the percentile bootstrap confidence intervals.
 CI_LEVEL = 0.95
 
+#: False-positive rates (per image) at which the bootstrap band round a FROC is drawn
+#: (:data:`OPERATING_FP_PER_IMAGE` among them).
+BAND_FP_RATES = tuple(sorted({*(float(r) for r in np.round(np.geomspace(1 / 16, 8, 22), 4)),
+                              0.1, 0.25, 0.5, OPERATING_FP_PER_IMAGE, 2.0}))
+
 #: Slack for comparisons of computed distances and rates with user limits, so
 #: that a centre exactly `margin_mm` away is not lost to rounding.
 TOLERANCE = 1e-9
@@ -271,31 +276,32 @@ def bootstrap_sensitivity(
     fp_image: np.ndarray,
     n_images: int,
     *,
-    max_fp_per_image: float,
+    fp_rates,
     n_bootstrap: int,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """Sensitivity at `max_fp_per_image` on `n_bootstrap` resamples of the images.
+    """Sensitivity at each of `fp_rates` false positives per image on `n_bootstrap` resamples
+    of the images.
 
     Each resample draws `n_images` images with replacement; an image drawn k
     times counts k times in every numerator and denominator
-    (:class:`WeightedSensitivity` with each image its own unit).
+    (:class:`WeightedSensitivity` with each image its own unit). The draws do not
+    depend on `fp_rates`.
 
     Returns
     -------
-    (n_bootstrap,) ndarray of float64
+    (n_bootstrap, R) ndarray of float64
         NaN for a resample without truth objects.
     """
-    statistic = WeightedSensitivity((max_fp_per_image,), detected_at, truth_image, fp_scores, fp_image,
-                                    np.arange(n_images))
-    out = np.empty(n_bootstrap)
+    statistic = WeightedSensitivity(fp_rates, detected_at, truth_image, fp_scores, fp_image, np.arange(n_images))
+    out = np.empty((n_bootstrap, len(statistic.rates)))
     chunk = max(1, 4_000_000 // max(1, n_images, detected_at.size, fp_scores.size))
     for start in range(0, n_bootstrap, chunk):
         b = min(chunk, n_bootstrap - start)
         draws = rng.integers(0, n_images, size=(b, n_images))
         flat = (draws + n_images * np.arange(b)[:, None]).ravel()
         weights = np.bincount(flat, minlength=b * n_images).reshape(b, n_images)
-        out[start : start + b] = statistic(weights)[:, 0]
+        out[start : start + b] = statistic(weights)
     return out
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from calcdetect.errors import EvaluationError
 from calcdetect.evaluate.agreement import CLEAR_CNR, DescriptionEvaluation, describe_agreement
 from calcdetect.evaluate.froc import (
+    BAND_FP_RATES,
     CALCIFICATION_FP_RATES,
     CI_LEVEL,
     OPERATING_FP_PER_IMAGE,
@@ -29,6 +30,7 @@ from calcdetect.evaluate.froc import (
     breast_cm2,
     froc_curve,
     json_float,
+    json_floats,
     percentile_interval,
     sensitivity_per_cm2,
     subgroup,
@@ -85,6 +87,10 @@ class ClusterEvaluation:
     description : DescriptionEvaluation
         Distribution and morphology confusion matrices, benign recognition and
         score separation over the best match of each truth cluster.
+    band : tuple of 3 sequences
+        (FP/image rates, low, high): the percentile bootstrap band (`ci_level`, images
+        resampled) of the sensitivity at each of :data:`~calcdetect.evaluate.froc.BAND_FP_RATES`,
+        from the same resamples as `sensitivity_ci` (NaN without resamples).
     """
 
     n_truth: int
@@ -102,6 +108,7 @@ class ClusterEvaluation:
     by_cnr: tuple[Subgroup, ...]
     matches: tuple[ClusterMatch, ...] = ()
     description: DescriptionEvaluation | None = None
+    band: tuple = ((), (), ())
 
     def to_dict(self) -> dict:
         """JSON-serialisable dict; NaN and infinite values become None."""
@@ -121,6 +128,8 @@ class ClusterEvaluation:
             "by_cnr": [g.to_dict() for g in self.by_cnr],
             "matches": [m.to_dict() for m in self.matches],
             "description": self.description.to_dict() if self.description is not None else None,
+            "band": {"fp_per_image": list(self.band[0]), "low": json_floats(self.band[1]),
+                     "high": json_floats(self.band[2])},
         }
 
 
@@ -269,8 +278,9 @@ def _evaluate_clusters(truth: Truth, predicted, *, sweep: str, margin_mm: float,
         band_names.append("cnr unknown")
     samples = bootstrap_sensitivity(
         hits.detected_at, hits.truth_image, hits.fp_scores, hits.fp_image, n_images,
-        max_fp_per_image=OPERATING_FP_PER_IMAGE, n_bootstrap=n_bootstrap, rng=np.random.default_rng(seed),
+        fp_rates=BAND_FP_RATES, n_bootstrap=n_bootstrap, rng=np.random.default_rng(seed),
     )
+    intervals = np.array([percentile_interval(column, CI_LEVEL) for column in samples.T])
     return ClusterEvaluation(
         n_truth=froc.n_truth,
         n_below_minimum=hits.n_below_minimum,
@@ -280,13 +290,14 @@ def _evaluate_clusters(truth: Truth, predicted, *, sweep: str, margin_mm: float,
         operating_points=tuple(froc.operating_point(rate) for rate in fp_rates),
         cpm=froc.cpm(),
         operating_point=operating_point,
-        sensitivity_ci=percentile_interval(samples, CI_LEVEL),
+        sensitivity_ci=tuple(map(float, intervals[BAND_FP_RATES.index(OPERATING_FP_PER_IMAGE)])),
         ci_level=CI_LEVEL,
         n_bootstrap=n_bootstrap,
         by_category=tuple(subgroup(str(c), detected[hits.category == str(c)]) for c in Category),
         by_cnr=tuple(subgroup(name, detected[hits.cnr_band == name]) for name in band_names),
         matches=hits.matches,
         description=describe_agreement(hits.matches),
+        band=(BAND_FP_RATES, intervals[:, 0], intervals[:, 1]),
     )
 
 

@@ -121,12 +121,11 @@ def test_a_run_of_another_set_or_a_set_without_lesions_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize(("args", "match"), [
-    (["--truth", "t.json", "--margin-mm", "5"], "--margin-mm applies to --dataset only"),
     (["--truth", "t.json", "--split", "test"], "--split applies to --dataset only"),
     (["--dataset", "mini-mias", ".", "--overlays"], "--overlays applies to --truth only"),
     (["--dataset", "mini-mias", ".", "--split", "test"], "--split applies to --dataset cbis-ddsm only"),
     (["--dataset", "ddsm", "."], "--dataset NAME must be one of cbis-ddsm, inbreast, mini-mias"),
-], ids=["margin-with-truth", "split-with-truth", "overlays-with-dataset", "split-with-mias", "unknown-name"])
+], ids=["split-with-truth", "overlays-with-dataset", "split-with-mias", "unknown-name"])
 def test_options_that_do_not_apply_are_refused(tmp_path, capsys, args, match):
     assert main(["evaluate", *args, "--pred", str(tmp_path)]) == 2
     assert match in capsys.readouterr().err

@@ -565,17 +565,18 @@ def test_bootstrap_equals_resampling_images_by_hand(seed):
     truth_image = rng.integers(0, n_images, size=20)
     fp_scores = rng.choice([0.0, 0.2, 0.5, 0.8], size=25)
     fp_image = rng.integers(0, n_images, size=25)
+    rates = (0.25, 1.0, 2.0)
     fast = bootstrap_sensitivity(
         detected_at, truth_image, fp_scores, fp_image, n_images,
-        max_fp_per_image=1.0, n_bootstrap=50, rng=np.random.default_rng(seed + 10),
+        fp_rates=rates, n_bootstrap=50, rng=np.random.default_rng(seed + 10),
     )
     draws = np.random.default_rng(seed + 10).integers(0, n_images, size=(50, n_images))
     slow = [
-        froc_curve(
+        [froc_curve(
             np.concatenate([detected_at[truth_image == i] for i in draw]),
             np.concatenate([fp_scores[fp_image == i] for i in draw]),
             n_images,
-        ).sensitivity_at(1.0)
+        ).sensitivity_at(rate) for rate in rates]
         for draw in draws
     ]
     np.testing.assert_allclose(fast, slow)
@@ -641,3 +642,26 @@ def test_confusion_counts_the_best_match_of_each_truth_cluster():
     # Suspicion 0.1 is above only the benign 0.05 (of 0.05, 0.3, 0.3, 0.4, 0.5); 0.6 and 0.8 above all.
     assert d.score_auc == pytest.approx(11 / 15)
     assert "(none)" in d.morphology.labels
+
+
+# ---------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("margin_mm", "found"), [(2.0, 1.0), (0.5, 0.0)], ids=["within-margin", "outside-margin"])
+def test_evaluate_truth_on_the_command_line_plots_and_takes_the_margin(tmp_path, margin_mm, found):
+    pytest.importorskip("matplotlib")
+    from calcdetect.cli import main
+
+    truth = write_truth(tmp_path, [image("a.dcm", [cluster(0, SQUARE)])])
+    run = write_predictions(tmp_path / "run", ["a.dcm"], clusters=[found_cluster("a.dcm", 0, 1050 + 10, 1025)])
+    plot, summary = tmp_path / "froc.png", tmp_path / "evaluation.json"
+    assert main(["evaluate", "--truth", str(truth), "--pred", str(run), "--margin-mm", str(margin_mm),
+                 "--plot", str(plot), "--json", str(summary)]) == 0  # the centre is 0.7 mm below the hull
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    data = json.loads(summary.read_text())
+    assert data["margin_mm"] == margin_mm
+    assert data["clusters"]["operating_point"]["sensitivity"] == found
+    band = data["clusters"]["band"]
+    assert 1.0 in band["fp_per_image"] and len(band["low"]) == len(band["fp_per_image"])
