@@ -31,6 +31,7 @@ from calcdetect.errors import EvaluationError
 from calcdetect.evaluate.agreement import NONE_LABEL, Confusion, auc
 from calcdetect.evaluate.froc import (
     BAND_FP_RATES,
+    band_to_dict,
     CALCIFICATION_FP_RATES,
     CI_LEVEL,
     TOLERANCE,
@@ -40,7 +41,6 @@ from calcdetect.evaluate.froc import (
     breast_cm2,
     froc_curve,
     json_float,
-    json_floats,
     partial_area,
     percentile_interval,
     sensitivity_per_cm2,
@@ -135,8 +135,7 @@ class LesionEvaluation:
             "breakdowns": {name: [g.to_dict() for g in groups] for name, groups in self.breakdowns.items()},
             "agreement": {name: confusion.to_dict() for name, confusion in self.agreement.items()},
             "malignancy_auc": json_float(self.malignancy_auc),
-            "band": {"fp_per_image": list(self.band[0]), "low": json_floats(self.band[1]),
-                     "high": json_floats(self.band[2])},
+            "band": band_to_dict(self.band),
             "froc": self.froc.to_dict(),
         }
 

@@ -305,6 +305,12 @@ def bootstrap_sensitivity(
     return out
 
 
+def band_to_dict(band) -> dict:
+    """A bootstrap band (FP/image rates, low, high) for JSON: NaN as None."""
+    rates, low, high = band
+    return {"fp_per_image": [float(r) for r in rates], "low": json_floats(low), "high": json_floats(high)}
+
+
 def percentile_interval(samples: np.ndarray, level: float) -> tuple[float, float]:
     """Two-sided percentile interval of `level` (e.g. 0.95) over the finite `samples`; NaNs without any."""
     samples = samples[np.isfinite(samples)]

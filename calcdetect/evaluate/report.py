@@ -20,6 +20,7 @@ from calcdetect.errors import EvaluationError
 from calcdetect.evaluate.agreement import CLEAR_CNR, DescriptionEvaluation, describe_agreement
 from calcdetect.evaluate.froc import (
     BAND_FP_RATES,
+    band_to_dict,
     CALCIFICATION_FP_RATES,
     CI_LEVEL,
     OPERATING_FP_PER_IMAGE,
@@ -30,7 +31,6 @@ from calcdetect.evaluate.froc import (
     breast_cm2,
     froc_curve,
     json_float,
-    json_floats,
     percentile_interval,
     sensitivity_per_cm2,
     subgroup,
@@ -128,8 +128,7 @@ class ClusterEvaluation:
             "by_cnr": [g.to_dict() for g in self.by_cnr],
             "matches": [m.to_dict() for m in self.matches],
             "description": self.description.to_dict() if self.description is not None else None,
-            "band": {"fp_per_image": list(self.band[0]), "low": json_floats(self.band[1]),
-                     "high": json_floats(self.band[2])},
+            "band": band_to_dict(self.band),
         }
 
 
