@@ -86,8 +86,7 @@ class LesionEvaluation:
     agreement : dict
         Where the lesions carry them (CBIS-DDSM, INbreast's assessment, a truth.json's
         lesions): ``morphology`` and ``distribution`` (the data set's primary term against
-        the cluster describing the lesion: lesions and the clusters finding them paired
-        one to one, nearest to the region's centroid first, else the best-ranked finder)
+        the cluster describing the lesion: :func:`describing_clusters`)
         and ``assessment`` (its BI-RADS assessment against that cluster's
         ``birads_category``, 4A-4C counted as 4), each a :class:`Confusion` over the
         lesions found.
@@ -95,7 +94,7 @@ class LesionEvaluation:
         (FP/image rates, low, high): the 95 % bootstrap band of the sensitivity at
         :data:`BAND_FP_RATES` (NaN without resamples).
     malignancy_auc : float
-        ROC AUC of the best finding cluster's score (0 for a missed lesion) separating
+        ROC AUC of the highest score among the clusters finding a lesion (0 for a missed one) separating
         biopsy-proven MALIGNANT from BENIGN lesions (BENIGN_WITHOUT_CALLBACK left out);
         NaN where the lesions carry no pathology.
     """
@@ -235,12 +234,10 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
                 hits[k] = lesion.region.distance_mm(clusters.centre, image.spacing, reach_mm=margin_mm) \
                     <= margin_mm + TOLERANCE
             hit_any |= hits.any(axis=0)
-            own = _own_lesion(hits, image, clusters.centre)
-            for k, hit in enumerate(hits):
+            describing = describing_clusters(hits, scores, clusters.centre, image)
+            for k, (hit, best) in enumerate(zip(hits, describing)):
                 if hit.any():
                     found[k] = float(scores[hit].max())
-                    describing = hit & (own == k) if (hit & (own == k)).any() else hit
-                    best = int(np.flatnonzero(describing)[np.argmax(scores[describing])])
                     finders[k] = (clusters.morphology[best], clusters.distribution[best],
                                   clusters.birads_category[best], float(clusters.score[hit].max()))
             fp_score += list(scores[~hit_any])
@@ -298,30 +295,52 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
     )
 
 
-def _own_lesion(hits: np.ndarray, image: LesionImage, centres_rc: np.ndarray) -> np.ndarray:
-    """(C,) the lesion each cluster describes, -1 for none: lesions and the clusters that find
-    them (`hits`, (L, C) bool) paired one to one, nearest first (the pairing of least total
-    distance, mm, from a cluster's centre to its lesion's centroid:
-    :func:`scipy.optimize.linear_sum_assignment`). A lesion drawn round or across another (a
-    diffuse scatter's hull, overlapping outlines or masks) is found by the other's cluster
-    too, but described by its own; a region without a place (the whole image) pairs last."""
-    own = np.full(hits.shape[1], -1)
+def describing_clusters(hits: np.ndarray, ranking: np.ndarray, centres_rc: np.ndarray,
+                        image: LesionImage) -> np.ndarray:
+    """(L,) the cluster that describes each lesion, -1 for a lesion no cluster finds.
+
+    A lesion found by clusters that find no other lesion is described by the best-ranked
+    of them. Lesions found only by clusters that also find another lesion (one drawn round
+    or across another: a diffuse scatter's hull, overlapping outlines or masks) are paired
+    one to one with those shared clusters, with the least total distance (mm) from a
+    cluster's centre to its lesion's centroid (:func:`scipy.optimize.linear_sum_assignment`),
+    so that each is described by its own; a lesion left unpaired, or without a place (the
+    whole image), by its best-ranked finder.
+
+    Parameters
+    ----------
+    hits : (L, C) ndarray of bool
+        Which clusters find which lesions.
+    ranking : (C,) ndarray
+        The clusters' ranking (score or confidence).
+    centres_rc : (C, 2) ndarray
+        Cluster centres (row, col), px.
+    image : LesionImage
+    """
+    best = np.full(hits.shape[0], -1)
     if not hits.any():
-        return own
-    if (hits.sum(axis=0) <= 1).all() and (hits.sum(axis=1) <= 1).all():  # nothing to choose (masks not read)
-        own[hits.any(axis=0)] = np.argmax(hits[:, hits.any(axis=0)], axis=0)
-        return own
-    spacing = np.asarray(image.spacing, float)
-    unplaced, apart = 1e6, 1e12  # a whole-image lesion; a pair that is no hit
-    cost = np.full(hits.shape, apart)
-    for k, lesion in enumerate(image.lesions):
-        if hits[k].any():
-            centroid = lesion.region.centroid_rc()
-            cost[k, hits[k]] = unplaced if centroid is None else np.hypot(*((centres_rc[hits[k]] - centroid) * spacing).T)
-    lesions, clusters = linear_sum_assignment(cost)
-    paired = cost[lesions, clusters] < apart
-    own[clusters[paired]] = lesions[paired]
-    return own
+        return best
+    shared = hits.sum(axis=0) > 1
+    for k, hit in enumerate(hits):
+        candidates = hit & ~shared if (hit & ~shared).any() else hit
+        if candidates.any():
+            best[k] = int(np.flatnonzero(candidates)[np.argmax(ranking[candidates])])
+    contested = [k for k, hit in enumerate(hits) if hit.any() and not (hit & ~shared).any()]
+    centroids = {k: image.lesions[k].region.centroid_rc() for k in contested}
+    contested = [k for k in contested if centroids[k] is not None]
+    if contested:
+        spacing = np.asarray(image.spacing, float)
+        columns = np.flatnonzero(shared)
+        apart = 1e12  # a pair that is no hit
+        cost = np.full((len(contested), len(columns)), apart)
+        for row, k in enumerate(contested):
+            near = np.hypot(*((centres_rc[columns] - centroids[k]) * spacing).T)
+            cost[row] = np.where(hits[k, columns], near, apart)
+        rows, cols = linear_sum_assignment(cost)
+        for row, col in zip(rows, cols):
+            if cost[row, col] < apart:
+                best[contested[row]] = int(columns[col])
+    return best
 
 
 def _assessment_scale(category: str | None) -> str:

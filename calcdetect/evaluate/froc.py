@@ -260,7 +260,7 @@ class WeightedSensitivity:
                     / n_images[:, None]
                 found = np.concatenate([zero, np.cumsum(w_truth, axis=1)], axis=1)[:, self.n_truth_at]
             # fps is non-decreasing along the thresholds: the last allowed threshold is the best.
-            n_allowed = (fps[:, :, None] <= self.rates[None, None, :] + TOLERANCE).sum(axis=1)  # (B, R)
+            n_allowed = np.stack([(fps <= rate + TOLERANCE).sum(axis=1) for rate in self.rates], axis=1)  # (B, R)
             best = np.take_along_axis(found, np.maximum(n_allowed - 1, 0), axis=1)
             out = np.where(n_allowed > 0, best, 0.0)
             with np.errstate(invalid="ignore", divide="ignore"):

@@ -73,7 +73,8 @@ class PolygonRegion:
 @dataclass(frozen=True, eq=False)
 class MaskRegion:
     """A binary mask on the image, read by `load` ((rows, cols) bool) each time it is measured
-    (once per scoring: a data set's masks are not all held in memory)."""
+    (a data set's masks are not all held in memory): once per scoring, twice where the
+    lesion overlaps another (:meth:`centroid_rc`)."""
 
     load: Callable[[], np.ndarray]
 

@@ -293,3 +293,31 @@ def test_marked_calcifications_are_scored_per_image_and_per_cm2_of_breast(tmp_pa
     assert [rate for rate, _ in result.per_cm2] == [0.01, 0.05, 0.1]
     assert result.per_cm2[0][1] == pytest.approx(1 / 3)
     assert score_calcifications(IMAGES, load_predictions(run)) is None  # no marks: nothing to score
+
+
+SQUARE_10 = PolygonRegion(np.array([[0.0, 0.0], [0.0, 10.0], [10.0, 10.0], [10.0, 0.0]]))
+AROUND = PolygonRegion(np.array([[-50.0, -50.0], [-50.0, 60.0], [60.0, 60.0], [60.0, -50.0]]))
+
+
+@pytest.mark.parametrize(("regions", "centres", "ranking", "expected"), [
+    ([SQUARE_10], [(5, 5), (2, 2)], [0.3, 0.9], [1]),                       # a lone lesion: its best finder
+    ([WholeImage()], [(5, 5), (400, 400)], [0.2, 0.7], [1]),                 # no place: its best finder
+    ([AROUND, SQUARE_10], [(5, 5), (-40, -40)], [0.9, 0.1], [1, 0]),        # one drawn round another
+    ([AROUND, SQUARE_10], [(5, 5)], [0.9], [0, 0]),                          # one cluster for two: both use it
+    ([SQUARE_10, PolygonRegion(np.array([[4.0, 4.0], [4.0, 14.0], [14.0, 14.0], [14.0, 4.0]]))],
+     [(9, 9), (5, 5)], [0.9, 0.8], [1, 0]),                                  # overlapping: nearest pairs
+], ids=["lone-lesion", "whole-image", "nested", "one-cluster-two-lesions", "overlapping"])
+def test_each_lesion_is_described_by_its_own_cluster(regions, centres, ranking, expected):
+    from calcdetect.datasets.scoring import describing_clusters
+
+    image = _image("a.pgm", "A", *((region, {}) for region in regions))
+    centres = np.array(centres, float)
+    hits = np.array([region.distance_mm(centres, SPACING) <= 2.0 for region in regions])
+    assert describing_clusters(hits, np.array(ranking), centres, image).tolist() == expected
+
+
+def test_the_band_holds_every_reported_rate():
+    from calcdetect.datasets.scoring import FP_RATES
+    from calcdetect.evaluate.froc import BAND_FP_RATES, OPERATING_FP_PER_IMAGE
+
+    assert set(FP_RATES) | {OPERATING_FP_PER_IMAGE} <= set(BAND_FP_RATES)
