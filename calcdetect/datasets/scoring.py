@@ -34,6 +34,7 @@ from calcdetect.evaluate.froc import (
     band_to_dict,
     CALCIFICATION_FP_RATES,
     CI_LEVEL,
+    OPERATING_FP_PER_IMAGE,
     TOLERANCE,
     FrocCurve,
     OperatingPoint,
@@ -46,7 +47,7 @@ from calcdetect.evaluate.froc import (
     sensitivity_per_cm2,
     subgroup,
 )
-from calcdetect.evaluate.matching import calcification_scores, check_same_set
+from calcdetect.evaluate.matching import calcification_scores, check_same_set, check_scoring_options
 from calcdetect.evaluate.predictions import Predictions
 
 #: False-positive rates (per image) the sensitivity is reported at.
@@ -199,12 +200,7 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
     ValueError
         On an option outside its range.
     """
-    if sweep not in ("score", "confidence"):
-        raise ValueError(f"sweep must be 'score' or 'confidence'; got {sweep!r}")
-    if not (math.isfinite(margin_mm) and margin_mm >= 0):
-        raise ValueError(f"margin_mm must be a finite number >= 0; got {margin_mm!r}")
-    if isinstance(n_bootstrap, bool) or int(n_bootstrap) != n_bootstrap or n_bootstrap < 0:
-        raise ValueError(f"n_bootstrap must be an integer >= 0; got {n_bootstrap!r}")
+    check_scoring_options(sweep=sweep, margin_mm=margin_mm, n_bootstrap=n_bootstrap)
     excluded = tuple((image.image_id, image.excluded) for image in images if image.excluded)
     images = [image for image in images if not image.excluded]
     if not any(image.lesions for image in images):
@@ -270,8 +266,8 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
         samples = np.asarray(result.bootstrap_distribution, float)  # (rates, resamples)
         intervals = np.array([percentile_interval(row, CI_LEVEL) for row in samples])
         band = (BAND_FP_RATES, intervals[:, 0], intervals[:, 1])
-        interval = tuple(map(float, intervals[BAND_FP_RATES.index(1.0)]))
-    threshold = froc.operating_point(1.0).threshold
+        interval = tuple(map(float, intervals[BAND_FP_RATES.index(OPERATING_FP_PER_IMAGE)]))
+    threshold = froc.operating_point(OPERATING_FP_PER_IMAGE).threshold
     detected = lesion_score >= threshold
     groups = {}
     for name in breakdowns:

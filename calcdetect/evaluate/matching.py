@@ -18,6 +18,7 @@ Calcification level
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -38,6 +39,23 @@ MIN_TRUE_MEMBERS = 2
 
 #: Cluster columns that can trace the FROC curve (see :func:`calcdetect.evaluate.evaluate`).
 SWEEPS = ("confidence", "score")
+
+def check_scoring_options(*, sweep: str, margin_mm: float, n_bootstrap: int) -> None:
+    """Refuse a ranking, margin or number of bootstrap resamples out of range (the options
+    every scoring takes: :func:`calcdetect.evaluate.evaluate` and the data sets').
+
+    Raises
+    ------
+    ValueError
+        Naming the option, its value and what is allowed.
+    """
+    if sweep not in SWEEPS:
+        raise ValueError(f"sweep must be one of {SWEEPS}; got {sweep!r}")
+    if not (math.isfinite(margin_mm) and margin_mm >= 0):
+        raise ValueError(f"margin_mm must be a finite number >= 0; got {margin_mm!r}")
+    if isinstance(n_bootstrap, bool) or int(n_bootstrap) != n_bootstrap or n_bootstrap < 0:
+        raise ValueError(f"n_bootstrap must be an integer >= 0 (0: no confidence interval); got {n_bootstrap!r}")
+
 
 #: Edges of the cluster CNR bands: ``cnr < 5``, ``5 <= cnr < 10``, ``cnr >= 10``.
 CNR_EDGES = (5.0, 10.0)

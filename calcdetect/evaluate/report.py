@@ -38,9 +38,9 @@ from calcdetect.evaluate.froc import (
 from calcdetect.evaluate.matching import (
     CNR_EDGES,
     MIN_TRUE_MEMBERS,
-    SWEEPS,
     ClusterMatch,
     check_same_set,
+    check_scoring_options,
     cnr_band,
     join_images,
     match_all_calcifications,
@@ -338,10 +338,7 @@ def evaluate_predictions(
     seed: int | None = 0,
 ) -> Evaluation:
     """Score loaded predictions against a loaded truth; see :func:`evaluate`."""
-    if sweep not in SWEEPS:
-        raise ValueError(f"sweep must be one of {SWEEPS}; got {sweep!r}")
-    if not (math.isfinite(margin_mm) and margin_mm >= 0):
-        raise ValueError(f"margin_mm must be a finite number >= 0; got {margin_mm!r}")
+    check_scoring_options(sweep=sweep, margin_mm=margin_mm, n_bootstrap=n_bootstrap)
     if isinstance(min_truth_calcifications, bool) or int(min_truth_calcifications) != min_truth_calcifications \
             or min_truth_calcifications < 1:
         raise ValueError(f"min_truth_calcifications must be an integer >= 1; got {min_truth_calcifications!r}")
@@ -350,10 +347,6 @@ def evaluate_predictions(
     fp_rates = tuple(float(r) for r in fp_rates)
     if not fp_rates or not all(math.isfinite(r) and r >= 0 for r in fp_rates):
         raise ValueError(f"fp_rates must be one or more finite numbers >= 0; got {fp_rates!r}")
-    if isinstance(n_bootstrap, bool) or int(n_bootstrap) != n_bootstrap or n_bootstrap < 0:
-        raise ValueError(
-            f"n_bootstrap must be an integer >= 0 (0: no confidence interval); got {n_bootstrap!r}"
-        )
     if not truth.images:
         raise EvaluationError(f"{truth.path or 'truth'}: holds no images; nothing to evaluate")
 
