@@ -191,10 +191,12 @@ def validate_run(folder) -> None:
         raise FileNotFoundError(f"{folder}: no run.json; give the output folder of a finished 'calcdetect detect'")
     run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
     _validate(checker(run_json_schema(), format_checker=checker.FORMAT_CHECKER), run, folder / "run.json")
+    execution = run.get("execution")
+    table_format = execution.get("table_format") if isinstance(execution, dict) else None  # as read_table would
     counts = {}
     for table in TABLES:
-        rows = read_table(folder, table)
-        names = table_columns(folder, table)
+        rows = read_table(folder, table, table_format=table_format)
+        names = table_columns(folder, table, table_format=table_format)
         if names[: len(TABLES[table])] != list(TABLES[table]):
             raise ValueError(f"{folder / table}: columns {names} do not begin with the schema's {list(TABLES[table])}")
         _validate(checker(table_json_schema(table)), rows, folder / table)

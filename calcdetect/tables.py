@@ -418,10 +418,10 @@ def _table_path(folder, table: str, table_format: str | None = None) -> Path:
     return path
 
 
-def table_columns(folder, table: str) -> list[str]:
+def table_columns(folder, table: str, *, table_format: str | None = None) -> list[str]:
     """The column names of a run's table, from its CSV header or Parquet schema (also when empty),
-    in the format :func:`read_table` reads."""
-    return _columns(_table_path(folder, table))
+    in the format :func:`read_table` reads (`table_format` as there)."""
+    return _columns(_table_path(folder, table, table_format))
 
 
 def _columns(path: Path, lenient: bool = False) -> list[str]:

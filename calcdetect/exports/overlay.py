@@ -189,8 +189,8 @@ def write_overlays(run_dir, *, load=None, truth_path=None, evaluation=None,
     images = [r for r in read_table(run_dir, "images") if r["status"] == "ok"]
     calcifications = by_image(read_table(run_dir, "calcifications"))
     clusters = by_image(read_table(run_dir, "clusters"))
-    outlines, false_positives = ({}, {}) if truth_path is None else truth_outlines(truth_path, run_dir,
-                                                                                  evaluation=evaluation)
+    outlines, false_positives = ({}, {}) if truth_path is None else truth_outlines(
+        truth_path, run_dir, evaluation=evaluation, clusters=clusters)
     written, skipped = [], []
     for row in images:
         image_id = row["image_id"]
@@ -219,13 +219,16 @@ def crop_name(image_id: str, cluster_id: int) -> str:
     return f"{safe_name(image_id)}.cluster{cluster_id}.png"
 
 
-def truth_outlines(truth_path, run_dir, *, evaluation=None) -> tuple[dict, dict]:
+def truth_outlines(truth_path, run_dir, *, evaluation=None, clusters=None) -> tuple[dict, dict]:
     """Truth outlines per image and the ids of detected clusters that hit no truth, by
-    :func:`calcdetect.evaluate.evaluate`'s matching (`evaluation`, or one made here)."""
+    :func:`calcdetect.evaluate.evaluate`'s matching (`evaluation`, or one made here); `clusters`
+    are the run's cluster rows by image id when the caller has read them."""
     from calcdetect.evaluate import evaluate
-    from calcdetect.truth import read_truth
     from calcdetect.tables import read_table
+    from calcdetect.truth import read_truth
 
+    if clusters is None:
+        clusters = by_image(read_table(run_dir, "clusters"))
     if evaluation is None:
         evaluation = evaluate(truth_path, run_dir, n_bootstrap=0)
     matches = evaluation.clusters.matches
@@ -233,7 +236,7 @@ def truth_outlines(truth_path, run_dir, *, evaluation=None) -> tuple[dict, dict]
     matched = {(m.image_id, m.predicted_cluster_id) for m in matches}
     outlines = {
         image.image_id: tuple(
-            TruthOutline(points=np.array([(k.row, k.col) for k in c.calcifications], float),
+            TruthOutline(points=c.member_centroids(),
                          label=f"{c.cluster_id} {c.morphology or ''}".strip(),
                          hit=(image.image_id, c.cluster_id) in hit)
             for c in image.clusters if c.calcifications)
@@ -241,7 +244,7 @@ def truth_outlines(truth_path, run_dir, *, evaluation=None) -> tuple[dict, dict]
     }
     false_positives = {image_id: frozenset(int(r["cluster_id"]) for r in rows
                                            if (image_id, int(r["cluster_id"])) not in matched)
-                       for image_id, rows in by_image(read_table(run_dir, "clusters")).items()}
+                       for image_id, rows in clusters.items()}
     return outlines, false_positives
 
 
