@@ -121,19 +121,21 @@ def mini_mias_lesions(mias: MiniMias) -> tuple[LesionImage, ...]:
             continue
         rows = mias.shapes[image_id][0]
         own = [r for r in mias.rows if r.image_id == image_id]
-        lesions = tuple(
-            Lesion(f"{image_id}:{line.line}",
-                   WholeImage() if line.widespread else CircleRegion(line.centre_rc(rows), line.radius_px),
-                   {"severity": _text(line.severity), "tissue": str(line.tissue)})
-            for line in mias.calcifications() if line.image_id == image_id)
-        ignored = tuple(WholeImage() if r.x is None else CircleRegion(r.centre_rc(rows), r.radius_px)
-                        for r in own if r.kind not in (MiasClass.CALCIFICATION, MiasClass.NORMAL))
+        lesions = tuple(Lesion(f"{image_id}:{line.line}", _mias_region(line, rows),
+                               {"severity": _text(line.severity), "tissue": str(line.tissue)})
+                        for line in mias.calcifications() if line.image_id == image_id)
+        ignored = tuple(_mias_region(r, rows) for r in own if r.kind not in (MiasClass.CALCIFICATION, MiasClass.NORMAL))
         out.append(LesionImage(image_id=_relative(path, mias.root), path=path, patient_id=own[0].patient_id,
                                spacing=(mias.spacing_mm, mias.spacing_mm), lesions=lesions,
                                shape=mias.shapes[image_id], ignored=ignored,
                                excluded="a calcification line's centre lies outside the image"
                                if image_id in unusable else None))
     return tuple(out)
+
+
+def _mias_region(line, rows: int):
+    """A mini-MIAS abnormality's region: its circle, or the whole image when it has no centre."""
+    return WholeImage() if line.widespread else CircleRegion(line.centre_rc(rows), line.radius_px)
 
 
 def _text(value) -> str:
