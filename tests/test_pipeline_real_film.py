@@ -43,9 +43,8 @@ def test_the_longest_straight_vessel_is_vascular_and_not_suspicious(mg1):
     assert np.any(vessels & vascular & (result.suspicion < 0.05))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11: where several vessels cross (a cluster of about 110 pieces) "
-                                       "their course is not straight and the cluster is still fine linear / branching")
 def test_the_calcified_vessels_are_vascular_and_not_suspicious(mg1):
+    # Also where several vessels cross (a cluster of about 110 pieces, no straight course).
     _, result = mg1
     vessels = _vessel_clusters(result)
     assert vessels.any()

@@ -301,6 +301,31 @@ def _neighbourhood(specks: Specks, *, spacing) -> dict[str, np.ndarray]:
     }
 
 
+def linearity_within(points_mm, *, radius_mm: float = AROUND_MM) -> np.ndarray:
+    """Linearity of the points around each point, among themselves.
+
+    As :attr:`CandidateFeatures.linearity_around` (``1 - minor / major`` eigenvalue of
+    the positions within `radius_mm`, the point included), of any point set.
+
+    Parameters
+    ----------
+    points_mm : (K, 2) array_like of float
+        Positions (row, col) in mm.
+    radius_mm : float
+        Neighbourhood radius (mm).
+
+    Returns
+    -------
+    (K,) ndarray of float64
+        In [0, 1]; NaN where fewer than 3 points lie within `radius_mm`.
+    """
+    points = np.asarray(points_mm, float).reshape(-1, 2)
+    pairs = cKDTree(points).query_pairs(radius_mm, output_type="ndarray")
+    i = np.concatenate([pairs[:, 0], pairs[:, 1]])
+    j = np.concatenate([pairs[:, 1], pairs[:, 0]])
+    return _layout(i, points[j] - points[i], len(points))[0]
+
+
 def _layout(i: np.ndarray, d: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Linearity (``1 - minor / major`` eigenvalue) and major-axis angle (from the row axis) of
     each candidate's neighbours' positions, itself included, from the pairs (i, offset d); NaN

@@ -476,6 +476,32 @@ def test_learned_vessel_pieces_make_a_vascular_cluster_only_on_a_straight_course
         assert described.morphology[0] == Morphology.VASCULAR
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2], ids=["seed0", "seed1", "seed2"])
+@pytest.mark.parametrize("half_length_mm, expected", [(24.0, True), (12.0, False)], ids=["long", "short"])
+def test_likely_vessel_pieces_along_crossing_courses_make_a_vascular_cluster(seed, half_length_mm, expected):
+    # Two vessels crossing at 60 degrees, their likely wall pieces (vascular probability 0.9)
+    # among tissue specks that spoil every straight course around them (linearity 0.5): a
+    # vessel when the pieces reach over VASCULAR_SPREAD_MM (40 mm), not within 24 mm.
+    rng = np.random.default_rng(seed)
+    n = int(half_length_mm / 1.5)
+    first = _line((60.0, 60.0 - n * 1.5), 0, 2 * n + 1, 1.5)
+    second = _line((60.0, 60.0), 60, n + 1, 1.5)
+    second = np.vstack([second, 2 * second[0] - second[1:]])  # through the crossing point
+    pieces = np.vstack([first, second]) + rng.normal(0, 0.15, (len(first) + len(second), 2))
+    tissue = pieces[rng.choice(len(pieces), len(pieces) // 3, replace=False)] + rng.normal(0, 2.0, (len(pieces) // 3, 2))
+    points = np.vstack([pieces, tissue])
+    specks, shapes = _specks(points, diameter_mm=0.4)
+    vascular = np.r_[np.full(len(pieces), 0.9), np.full(len(tissue), 0.1)]
+    described = describe_clusters(specks, shapes, np.zeros(len(points), int), spacing=SPACING,
+                                  breast_area_mm2=BREAST_MM2, vascular=vascular, linearity=np.full(len(points), 0.5))
+    assert (described.morphology[0] == Morphology.VASCULAR) is expected
+    # The same pieces taken for no vessel by the model are no vessel.
+    described = describe_clusters(specks, shapes, np.zeros(len(points), int), spacing=SPACING,
+                                  breast_area_mm2=BREAST_MM2, vascular=np.full(len(points), 0.1),
+                                  linearity=np.full(len(points), 0.5))
+    assert described.morphology[0] != Morphology.VASCULAR
+
+
 def test_pieces_of_unknown_course_do_not_count_as_vessel_walls():
     # Linearity is NaN where fewer than 3 candidates lie around: not a straight course.
     specks, shapes = _specks(_line((40.0, 60.0), 90, 12, 1.5), elongation=6.0, shape="linear", length_mm=1.0)

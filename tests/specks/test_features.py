@@ -3,7 +3,7 @@ import pytest
 from scipy import ndimage as ndi
 
 from calcdetect.pipeline import Params, detect
-from calcdetect.specks.features import CandidateFeatures
+from calcdetect.specks.features import AROUND_MM, CandidateFeatures, linearity_within
 
 SPACING = (0.07, 0.07)
 
@@ -71,3 +71,18 @@ def test_distances_to_the_border_are_in_mm():
     # No skin line without a breast search: the searched region's edge (the border margin) stands for it.
     assert features["depth_mm"] == features["search_edge_mm"]
     assert features["search_edge_mm"] == pytest.approx(40 * SPACING[0] - 2.0, abs=0.6)
+
+
+@pytest.mark.parametrize("seed", [0, 1], ids=["seed0", "seed1"])
+def test_linearity_within_is_the_candidates_linearity_around(seed):
+    # Of any point set, as the candidate feature measures it (oracle: a per-point eigen-decomposition).
+    rng = np.random.default_rng(seed)
+    points = np.vstack([np.column_stack([np.linspace(10, 40, 20), np.full(20, 10.0)]), rng.uniform(0, 50, (30, 2))])
+    got = linearity_within(points)
+    for i, p in enumerate(points):
+        near = points[np.hypot(*(points - p).T) <= AROUND_MM]
+        if len(near) < 3:
+            assert np.isnan(got[i])
+            continue
+        small, large = np.linalg.eigvalsh(np.cov(near.T, bias=True))
+        assert got[i] == pytest.approx(1 - small / large, abs=1e-9)
