@@ -17,6 +17,13 @@ from calcdetect.noise import NoiseMap, local_noise
 
 #: Pixels within this fraction of a speck's maximum form its plateau (see `find_specks`).
 PLATEAU_FRACTION = 0.8
+#: Rim (eggshell) calcifications wider than the speck size window are kept when their
+#: centre is hollow (a lucent centre), they are round (length at most this many times
+#: the width) and their diameter is at most RIM_MAX_DIAMETER_MM: above the largest rims the
+#: synthetic generator plants (3 mm); larger lucent-centred objects (oil cysts, 1 cm and
+#: more) are left out. Tissue arcs and curved vessel pieces are longer than wide.
+RIM_MAX_ANISOTROPY = 1.5
+RIM_MAX_DIAMETER_MM = 4.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,7 +125,9 @@ def find_specks(
     min_diameter_mm : float
         Smallest equivalent-circle diameter kept.
     max_diameter_mm : float
-        Largest width (minor axis) kept: wider objects are masses or tissue.
+        Largest width (minor axis) kept: wider objects are masses or tissue, but
+        for round rings with a hollow centre up to :data:`RIM_MAX_DIAMETER_MM`
+        across (rim calcifications, whose thin shell the filter keeps whole).
     max_length_mm : float
         Largest length (major axis) kept.
     mask : (M, N) ndarray of bool, optional
@@ -280,7 +289,18 @@ def find_specks(
         bbox=bbox,
     )
     in_window = measurable & (diameter >= min_diameter_mm) & (width <= max_diameter_mm) & (length <= max_length_mm)
-    return specks.take(in_window)
+    # A rim (eggshell) calcification's shell is thin, so the filter keeps the whole ring however
+    # wide it is, and its moments make it as wide as long: keep round hollow rings up to
+    # RIM_MAX_DIAMETER_MM (a thin ring of diameter D has length = width = sqrt(2) D).
+    ring = (measurable & ~in_window & (diameter >= min_diameter_mm) & (length <= RIM_MAX_ANISOTROPY * width)
+            & (length / math.sqrt(2) <= RIM_MAX_DIAMETER_MM))
+    if ring.any():  # hollow: the centre pixel is none of the ring's
+        centre = np.rint(r_mean).astype(np.int64) * response.shape[1] + np.rint(c_mean).astype(np.int64)
+        on_ring = ring[label]
+        covered = np.zeros(k, bool)
+        covered[label[on_ring][flat[on_ring] == centre[label[on_ring]]]] = True
+        ring &= ~covered
+    return specks.take(in_window | ring)
 
 
 def _significance(response: np.ndarray, noise: NoiseMap, flat: np.ndarray) -> np.ndarray:

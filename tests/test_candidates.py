@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
+from scipy import ndimage as ndi
 
-from calcdetect.candidates import find_specks
+from calcdetect.candidates import RIM_MAX_DIAMETER_MM, find_specks
 from calcdetect.filters import white_tophat
 from calcdetect.pipeline import Params, detect
 
@@ -168,3 +169,56 @@ def test_no_speck_is_thinner_than_a_pixel(seed):
     assert len(specks) >= 20
     assert specks.width_mm.min() >= 4 * np.sqrt(1 / 12) * min(spacing) * (1 - 1e-9)
     assert np.all(specks.length_mm >= specks.width_mm)
+
+
+@pytest.mark.parametrize("diameter_mm", [1.5, 3.0], ids=["d1.5", "d3.0"])
+@pytest.mark.parametrize("seed", [0, 1], ids=["seed0", "seed1"])
+def test_a_rim_wider_than_the_size_window_is_kept_but_a_disk_or_an_arc_is_not(disks, diameter_mm, seed):
+    # A rim calcification's thin shell (0.25 mm) round a lucent centre is as wide as long,
+    # wider than the 1 mm size window: kept whole, centred on the lucent centre. A solid
+    # disk (no hollow), a ring above RIM_MAX_DIAMETER_MM and an arc (longer than wide) are not.
+    rng = np.random.default_rng(seed)
+    spacing = (0.07, 0.07)
+    centre = (150.2, 149.7)
+    outer = disks((300, 300), [centre], [diameter_mm / spacing[0]])
+    inner = disks((300, 300), [centre], [(diameter_mm - 0.5) / spacing[0]])
+    rows, _ = np.mgrid[:300, :300]
+    shapes = {"ring": outer - inner, "disk": outer, "arc": (outer - inner) * (rows < centre[0] - 5)}
+    found = {}
+    for name, coverage in shapes.items():
+        response = rng.normal(0.0, 10.0, coverage.shape) + 250.0 * coverage
+        found[name] = find_specks(response, spacing=spacing, threshold=6.0, max_diameter_mm=1.0)
+    assert len(found["ring"]) == 1
+    assert found["ring"].row[0] == pytest.approx(centre[0], abs=1.0)
+    assert found["ring"].col[0] == pytest.approx(centre[1], abs=1.0)
+    assert found["ring"].width_mm[0] > 1.0
+    assert len(found["disk"]) == 0
+    if diameter_mm == 3.0:  # a short arc (1.5 mm) is narrower than the window, a speck like any other
+        assert np.all(found["arc"].width_mm <= 1.0)
+
+
+def test_a_ring_above_the_largest_rim_is_not_kept(disks):
+    spacing = (0.1, 0.1)
+    centre = (200.0, 200.0)
+    diameter_mm = RIM_MAX_DIAMETER_MM + 1.0
+    coverage = (disks((400, 400), [centre], [diameter_mm / spacing[0]])
+                - disks((400, 400), [centre], [(diameter_mm - 0.6) / spacing[0]]))
+    response = np.random.default_rng(5).normal(0.0, 10.0, coverage.shape) + 250.0 * coverage
+    assert len(find_specks(response, spacing=spacing, threshold=6.0, max_diameter_mm=1.0, max_length_mm=12.0)) == 0
+
+
+def test_a_group_of_large_rims_is_found_and_described_as_rim(disks):
+    # Eggshell calcifications 1.2-2.8 mm across (wider than the 1 mm size window), blurred
+    # by the detector, on a noisy background: one cluster, described as rim.
+    rng = np.random.default_rng(3)
+    spacing = (0.07, 0.07)
+    shape = (700, 700)
+    centres = [(300.0 + 50 * (i // 3) + rng.uniform(-3, 3), 300.0 + 50 * (i % 3) + rng.uniform(-3, 3)) for i in range(6)]
+    diameters = rng.uniform(1.2, 2.8, len(centres))
+    shell = sum(disks(shape, [c], [d / spacing[0]]) - disks(shape, [c], [(d - 0.5) / spacing[0]])
+                for c, d in zip(centres, diameters))
+    image = _noisy_background(shape, rng, sigma=4.0) + ndi.gaussian_filter(300.0 * shell, 1.0)
+    result = detect(image, spacing=spacing, mask=np.ones(shape, bool))
+    assert len(result.clusters) == 1
+    assert result.descriptions.morphology[0] == "rim"
+    assert result.clusters.n_calcifications[0] >= 5
