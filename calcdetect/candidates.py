@@ -17,13 +17,17 @@ from calcdetect.noise import NoiseMap, local_noise
 
 #: Pixels within this fraction of a speck's maximum form its plateau (see `find_specks`).
 PLATEAU_FRACTION = 0.8
-#: Rim (eggshell) calcifications wider than the speck size window are kept when their
-#: centre is hollow (a lucent centre), they are round (length at most this many times
+#: Rim (eggshell) calcifications wider than the speck size window are kept when they close
+#: round a hollow centre (a lucent centre), they are round (length at most this many times
 #: the width) and their diameter is at most RIM_MAX_DIAMETER_MM: above the largest rims the
 #: synthetic generator plants (3 mm); larger lucent-centred objects (oil cysts, 1 cm and
 #: more) are left out. Tissue arcs and curved vessel pieces are longer than wide.
 RIM_MAX_ANISOTROPY = 1.5
 RIM_MAX_DIAMETER_MM = 4.0
+#: A ring closes when its pixels lie in each of this many equal sectors round its centroid
+#: (22.5 degrees: a C open over 90 degrees leaves two empty, its centroid being pulled
+#: towards its back).
+RIM_DIRECTIONS = 16
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,8 +130,9 @@ def find_specks(
         Smallest equivalent-circle diameter kept.
     max_diameter_mm : float
         Largest width (minor axis) kept: wider objects are masses or tissue, but
-        for round rings with a hollow centre up to :data:`RIM_MAX_DIAMETER_MM`
-        across (rim calcifications, whose thin shell the filter keeps whole).
+        for round rings closed round a hollow centre, up to
+        :data:`RIM_MAX_DIAMETER_MM` across (rim calcifications, whose thin shell
+        the filter keeps whole).
     max_length_mm : float
         Largest length (major axis) kept.
     mask : (M, N) ndarray of bool, optional
@@ -290,16 +295,23 @@ def find_specks(
     )
     in_window = measurable & (diameter >= min_diameter_mm) & (width <= max_diameter_mm) & (length <= max_length_mm)
     # A rim (eggshell) calcification's shell is thin, so the filter keeps the whole ring however
-    # wide it is, and its moments make it as wide as long: keep round hollow rings up to
-    # RIM_MAX_DIAMETER_MM (a thin ring of diameter D has length = width = sqrt(2) D).
-    ring = (measurable & ~in_window & (diameter >= min_diameter_mm) & (length <= RIM_MAX_ANISOTROPY * width)
-            & (length / math.sqrt(2) <= RIM_MAX_DIAMETER_MM))
-    if ring.any():  # hollow: the centre pixel is none of the ring's
-        centre = np.rint(r_mean).astype(np.int64) * response.shape[1] + np.rint(c_mean).astype(np.int64)
+    # wide it is, and its moments make it as wide as long: keep round rings up to
+    # RIM_MAX_DIAMETER_MM (a thin ring of diameter D has length = width = sqrt(2) D) that close
+    # round a hollow centre (their pixels lie in every one of RIM_DIRECTIONS sectors round the
+    # centroid, which is none of them).
+    ring = (measurable & ~in_window & (diameter >= min_diameter_mm) & (length <= max_length_mm)
+            & (length <= RIM_MAX_ANISOTROPY * width) & (length / math.sqrt(2) <= RIM_MAX_DIAMETER_MM))
+    if ring.any():
         on_ring = ring[label]
+        owner = label[on_ring]
+        d_r, d_c = rows[on_ring] - r_mean[owner], cols[on_ring] - c_mean[owner]
+        sector = np.floor((np.arctan2(d_r, d_c) + np.pi) / (2 * np.pi / RIM_DIRECTIONS)).astype(np.intp)
+        around = np.zeros((k, RIM_DIRECTIONS), bool)
+        around[owner, sector % RIM_DIRECTIONS] = True
+        centre = np.rint(r_mean).astype(np.int64) * response.shape[1] + np.rint(c_mean).astype(np.int64)
         covered = np.zeros(k, bool)
-        covered[label[on_ring][flat[on_ring] == centre[label[on_ring]]]] = True
-        ring &= ~covered
+        covered[owner[flat[on_ring] == centre[owner]]] = True
+        ring &= around.all(axis=1) & ~covered
     return specks.take(in_window | ring)
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from calcdetect.candidates import RIM_MAX_DIAMETER_MM, find_specks
+from calcdetect.candidates import find_specks
 from calcdetect.filters import white_tophat
 from calcdetect.pipeline import Params, detect
 
@@ -171,40 +171,56 @@ def test_no_speck_is_thinner_than_a_pixel(seed):
     assert np.all(specks.length_mm >= specks.width_mm)
 
 
-@pytest.mark.parametrize("diameter_mm", [1.5, 3.0], ids=["d1.5", "d3.0"])
+def _ring(disks, shape, centre, diameter_px, shell_px, *, open_deg=0.0):
+    """Coverage of a ring (a disk less its inner disk), with an `open_deg` gap facing +col."""
+    ring = disks(shape, [centre], [diameter_px]) - disks(shape, [centre], [diameter_px - 2 * shell_px])
+    rows, cols = np.mgrid[: shape[0], : shape[1]]
+    angle = np.degrees(np.abs(np.arctan2(rows - centre[0], cols - centre[1])))
+    return ring * (angle >= open_deg / 2)
+
+
 @pytest.mark.parametrize("seed", [0, 1], ids=["seed0", "seed1"])
-def test_a_rim_wider_than_the_size_window_is_kept_but_a_disk_or_an_arc_is_not(disks, diameter_mm, seed):
-    # A rim calcification's thin shell (0.25 mm) round a lucent centre is as wide as long,
-    # wider than the 1 mm size window: kept whole, centred on the lucent centre. A solid
-    # disk (no hollow), a ring above RIM_MAX_DIAMETER_MM and an arc (longer than wide) are not.
+@pytest.mark.parametrize("diameter_mm", [1.5, 3.0], ids=["d1.5", "d3.0"])
+@pytest.mark.parametrize("form, kept", [("ring", True), ("disk", False), ("c-270deg", False)],
+                         ids=["ring", "disk", "c-270deg"])
+def test_a_rim_wider_than_the_size_window_is_kept_whole_but_a_disk_or_an_open_ring_is_not(disks, seed, diameter_mm,
+                                                                                            form, kept):
+    # A rim calcification's thin shell (0.25 mm) closed round a lucent centre is as wide as
+    # long, wider than the 1 mm size window: kept whole, centred on the lucent centre. A
+    # solid disk (no hollow centre) and a ring open over 90 degrees (a C, whose centroid
+    # also falls off its pixels) are not.
     rng = np.random.default_rng(seed)
     spacing = (0.07, 0.07)
     centre = (150.2, 149.7)
-    outer = disks((300, 300), [centre], [diameter_mm / spacing[0]])
-    inner = disks((300, 300), [centre], [(diameter_mm - 0.5) / spacing[0]])
-    rows, _ = np.mgrid[:300, :300]
-    shapes = {"ring": outer - inner, "disk": outer, "arc": (outer - inner) * (rows < centre[0] - 5)}
-    found = {}
-    for name, coverage in shapes.items():
-        response = rng.normal(0.0, 10.0, coverage.shape) + 250.0 * coverage
-        found[name] = find_specks(response, spacing=spacing, threshold=6.0, max_diameter_mm=1.0)
-    assert len(found["ring"]) == 1
-    assert found["ring"].row[0] == pytest.approx(centre[0], abs=1.0)
-    assert found["ring"].col[0] == pytest.approx(centre[1], abs=1.0)
-    assert found["ring"].width_mm[0] > 1.0
-    assert len(found["disk"]) == 0
-    if diameter_mm == 3.0:  # a short arc (1.5 mm) is narrower than the window, a speck like any other
-        assert np.all(found["arc"].width_mm <= 1.0)
+    if form == "disk":
+        coverage = disks((300, 300), [centre], [diameter_mm / spacing[0]])
+    else:
+        coverage = _ring(disks, (300, 300), centre, diameter_mm / spacing[0], 0.25 / spacing[0],
+                         open_deg=90.0 if form == "c-270deg" else 0.0)
+    response = rng.normal(0.0, 10.0, coverage.shape) + 250.0 * coverage
+    found = find_specks(response, spacing=spacing, threshold=6.0, max_diameter_mm=1.0)
+    wide = found.take(found.width_mm > 1.0)
+    assert len(wide) == (1 if kept else 0)
+    if kept:
+        assert len(found) == 1
+        assert (wide.row[0], wide.col[0]) == pytest.approx(centre, abs=1.0)
 
 
-def test_a_ring_above_the_largest_rim_is_not_kept(disks):
+@pytest.mark.parametrize("diameter_mm", [5.0, 10.0], ids=["d5", "d10-oil-cyst"])
+def test_a_ring_above_the_largest_rim_is_not_kept(disks, diameter_mm):
     spacing = (0.1, 0.1)
-    centre = (200.0, 200.0)
-    diameter_mm = RIM_MAX_DIAMETER_MM + 1.0
-    coverage = (disks((400, 400), [centre], [diameter_mm / spacing[0]])
-                - disks((400, 400), [centre], [(diameter_mm - 0.6) / spacing[0]]))
+    coverage = _ring(disks, (400, 400), (200.0, 200.0), diameter_mm / spacing[0], 3.0)
     response = np.random.default_rng(5).normal(0.0, 10.0, coverage.shape) + 250.0 * coverage
-    assert len(find_specks(response, spacing=spacing, threshold=6.0, max_diameter_mm=1.0, max_length_mm=12.0)) == 0
+    assert len(find_specks(response, spacing=spacing, threshold=6.0, max_diameter_mm=1.0, max_length_mm=20.0)) == 0
+
+
+def test_a_rim_longer_than_max_length_is_not_kept(disks):
+    spacing = (0.07, 0.07)
+    coverage = _ring(disks, (300, 300), (150.0, 150.0), 3.0 / spacing[0], 0.25 / spacing[0])
+    response = np.random.default_rng(6).normal(0.0, 10.0, coverage.shape) + 250.0 * coverage
+    kept = find_specks(response, spacing=spacing, threshold=6.0, max_diameter_mm=1.0, max_length_mm=12.0)
+    assert len(kept) == 1 and kept.length_mm[0] > 3.0  # sqrt(2) x 3 mm
+    assert len(find_specks(response, spacing=spacing, threshold=6.0, max_diameter_mm=1.0, max_length_mm=3.0)) == 0
 
 
 def test_a_group_of_large_rims_is_found_and_described_as_rim(disks):

@@ -25,7 +25,7 @@ from calcdetect.geometry import largest_distance
 from calcdetect.cluster.shape import ELONGATED, SpeckFeatures, SpeckShape
 from calcdetect.filters._common import check_spacing
 from calcdetect.lexicon import SUSPICIOUS_MORPHOLOGIES, Distribution, Morphology
-from calcdetect.specks.features import linearity_within
+from calcdetect.specks.features import linearity_around
 
 # -- Lexicon sizes (mm) ------------------------------------------------------------------
 
@@ -157,12 +157,13 @@ VASCULAR_PROBABILITY = 0.5
 #: within that radius (linearity about ``1 - s^2 / 42`` for separation s mm); such
 #: vessels are left to the tram-track rule (walls up to 3 mm apart, :data:`TRAM_TRACK`).
 VASCULAR_LINEARITY = 0.85
-#: Vascular, learned, on a course that bends or crosses: most members
+#: Vascular, learned, on a course that bends or crosses: at least half the members
 #: (:data:`VASCULAR_COURSE_SPECKS`) are likely pieces of a vessel's wall, those pieces spread
 #: over at least :data:`VASCULAR_SPREAD_MM` (largest distance) and lie along lines among
 #: themselves (the median of their linearity within :data:`calcdetect.specks.features.AROUND_MM`
-#: of each, :func:`calcdetect.specks.features.linearity_within`, is at least
-#: :data:`VASCULAR_COURSE_LINEARITY`). Calcified vessels cross and run across the breast for
+#: of each, :func:`calcdetect.specks.features.linearity_around`, is at least
+#: :data:`VASCULAR_COURSE_LINEARITY`; a piece with fewer than :data:`VASCULAR_COURSE_NEIGHBOURS`
+#: pieces there, itself included, counts 0: three points line up by chance). Calcified vessels cross and run across the breast for
 #: centimetres, which the straight-course rule (:data:`VASCULAR_LINEARITY`, of all candidates
 #: around a piece) misses where they cross. The spread is longer than the clusters of the
 #: synthetic sets of seeds 2026, 2027, 2053 and 3100 (224 images) most of whose members the
@@ -172,11 +173,12 @@ VASCULAR_LINEARITY = 0.85
 #: crossing vessels, as on digitised film (the DDSM film MG1_J2KI: 47 mm, 58 % likely
 #: pieces, linearity 0.72). A fanned-out segment of ductal casts (40 pieces
 #: in a 20 mm wedge) has linearity 0.54-0.60, straight vessels 0.9 and more. On seed 2053,
-#: two straight fine linear clusters of 28 mm have 44 and 46 % likely pieces (hence a
-#: majority, not :data:`VASCULAR_SPECKS`).
+#: two straight fine linear clusters of 28 mm have 44 and 46 % likely pieces (hence half,
+#: not :data:`VASCULAR_SPECKS`).
 VASCULAR_COURSE_SPECKS = 0.5
 VASCULAR_SPREAD_MM = 40.0
 VASCULAR_COURSE_LINEARITY = 0.65
+VASCULAR_COURSE_NEIGHBOURS = 5
 #: Rim: this fraction of members has a lucent centre.
 RIM_SPECKS = 0.5
 #: Coarse (popcorn, over 2 mm): this fraction of members is coarse, most of them pieces
@@ -538,8 +540,8 @@ def describe_clusters(
         candidates' positions round each speck
         (``CandidateFeatures.linearity_around``); with it a likely piece counts
         only where that course is straight (:data:`VASCULAR_LINEARITY`; NaN is
-        not), unless most members are likely pieces that line up among themselves
-        over :data:`VASCULAR_SPREAD_MM` or more (vessels that bend or cross). Needs
+        not), unless at least half the members are likely pieces that line up among
+        themselves over :data:`VASCULAR_SPREAD_MM` or more (vessels that bend or cross). Needs
         `vascular`.
 
     Returns
@@ -572,8 +574,8 @@ def describe_clusters(
     measured whole); *large_rodlike* (linear-shaped, :data:`LINEAR_SPECKS`, of median
     width >= :data:`ROD_MIN_WIDTH_MM`: rods, thicker than a vessel's calcified wall);
     *vascular* (by the learned `vascular` probability on a straight course,
-    :data:`VASCULAR_SPECKS`, :data:`VASCULAR_LINEARITY`, or most members along lines
-    that bend or cross over :data:`VASCULAR_SPREAD_MM` and more,
+    :data:`VASCULAR_SPECKS`, :data:`VASCULAR_LINEARITY`, or at least half the members along
+    lines that bend or cross over :data:`VASCULAR_SPREAD_MM` and more,
     :data:`VASCULAR_COURSE_SPECKS`, :data:`VASCULAR_COURSE_LINEARITY`);
     other linear-shaped clusters
     are *vascular* (tram tracks at least :data:`VASCULAR_MIN_MM` long) or
@@ -895,9 +897,9 @@ def _check_weights(weights: dict[str, float], names, *, model: str) -> None:
                          f"refit with benchmarks/fit_description.py")
 
 
-@dataclass(frozen=True)
-class _VesselWalls:
-    """Which specks are likely pieces of a calcified vessel's wall (see :func:`describe_clusters`).
+@dataclass(frozen=True, eq=False)
+class _VesselWalls(StructOfArrays):
+    """Which of K specks are likely pieces of a calcified vessel's wall (see :func:`describe_clusters`).
 
     likely : (K,) bool, vessel-wall probability at least :data:`VASCULAR_PROBABILITY`;
     straight : (K,) bool, likely and on a straight course (:data:`VASCULAR_LINEARITY`),
@@ -906,9 +908,6 @@ class _VesselWalls:
 
     likely: np.ndarray
     straight: np.ndarray
-
-    def take(self, member) -> _VesselWalls:
-        return _VesselWalls(self.likely[member], self.straight[member])
 
 
 def _vessel_walls(vascular, linearity, *, k: int) -> _VesselWalls | None:
@@ -931,11 +930,13 @@ def _vessel_walls(vascular, linearity, *, k: int) -> _VesselWalls | None:
 
 def _vessel_course(points_mm: np.ndarray) -> bool:
     """Do likely vessel-wall pieces ((K, 2) positions, mm) make a vessel's course, bent or crossing
-    (:data:`VASCULAR_SPREAD_MM`, :data:`VASCULAR_COURSE_LINEARITY`)?"""
-    if len(points_mm) < 3 or largest_distance(points_mm) < VASCULAR_SPREAD_MM:
+    (:data:`VASCULAR_SPREAD_MM`, :data:`VASCULAR_COURSE_LINEARITY`)? A piece with fewer than
+    :data:`VASCULAR_COURSE_NEIGHBOURS` pieces round it is on no course (a few scattered points
+    line up by chance)."""
+    if len(points_mm) < VASCULAR_COURSE_NEIGHBOURS or largest_distance(points_mm) < VASCULAR_SPREAD_MM:
         return False
-    linearity = linearity_within(points_mm)
-    return bool(np.any(np.isfinite(linearity)) and np.nanmedian(linearity) >= VASCULAR_COURSE_LINEARITY)
+    linearity = linearity_around(points_mm, min_points=VASCULAR_COURSE_NEIGHBOURS)
+    return bool(np.median(np.nan_to_num(linearity, nan=0.0)) >= VASCULAR_COURSE_LINEARITY)
 
 
 def _judge(specks: Specks, shapes: SpeckFeatures, member, *, points_mm, depth_mm,

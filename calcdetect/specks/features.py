@@ -13,7 +13,7 @@ from scipy.spatial import cKDTree
 from calcdetect.arrays import StructOfArrays
 from calcdetect.candidates import Specks
 from calcdetect.cluster.shape import SpeckFeatures
-from calcdetect.filters._common import check_image, check_spacing
+from calcdetect.filters._common import check_image, check_positive, check_spacing
 from calcdetect.noise import NoiseMap
 
 #: Radii (mm) of the neighbourhoods counted around each speck: the spacing of the
@@ -280,10 +280,7 @@ def _neighbourhood(specks: Specks, *, spacing) -> dict[str, np.ndarray]:
     row_mm, col_mm = spacing
     k = len(specks)
     points = np.column_stack([specks.row * row_mm, specks.col * col_mm])
-    pairs = cKDTree(points).query_pairs(WIDE_MM, output_type="ndarray")
-    i = np.concatenate([pairs[:, 0], pairs[:, 1]])
-    j = np.concatenate([pairs[:, 1], pairs[:, 0]])
-    d = points[j] - points[i]
+    i, j, d = _pairs(points, WIDE_MM)
     distance = np.hypot(*d.T)
     around = distance <= AROUND_MM
     n_around = np.bincount(i[around], minlength=k).astype(float)
@@ -301,7 +298,7 @@ def _neighbourhood(specks: Specks, *, spacing) -> dict[str, np.ndarray]:
     }
 
 
-def linearity_within(points_mm, *, radius_mm: float = AROUND_MM) -> np.ndarray:
+def linearity_around(points_mm, *, radius_mm: float = AROUND_MM, min_points: int = 3) -> np.ndarray:
     """Linearity of the points around each point, among themselves.
 
     As :attr:`CandidateFeatures.linearity_around` (``1 - minor / major`` eigenvalue of
@@ -310,20 +307,41 @@ def linearity_within(points_mm, *, radius_mm: float = AROUND_MM) -> np.ndarray:
     Parameters
     ----------
     points_mm : (K, 2) array_like of float
-        Positions (row, col) in mm.
+        Positions (row, col) in mm, finite.
     radius_mm : float
-        Neighbourhood radius (mm).
+        Neighbourhood radius (mm), > 0.
+    min_points : int
+        Fewest points within `radius_mm` (the point included) for a value, >= 3.
 
     Returns
     -------
     (K,) ndarray of float64
-        In [0, 1]; NaN where fewer than 3 points lie within `radius_mm`.
+        In [0, 1]; NaN where fewer than `min_points` points lie within `radius_mm`.
+
+    Raises
+    ------
+    ValueError
+        When `points_mm` is not (K, 2) and finite, `radius_mm` not positive or
+        `min_points` not an integer >= 3.
     """
-    points = np.asarray(points_mm, float).reshape(-1, 2)
-    pairs = cKDTree(points).query_pairs(radius_mm, output_type="ndarray")
+    points = np.asarray(points_mm, float)
+    if points.ndim != 2 or points.shape[1] != 2 or not np.isfinite(points).all():
+        raise ValueError(f"points_mm must be a finite (K, 2) array of (row, col) in mm; got shape {points.shape}"
+                         + ("" if points.ndim != 2 or points.shape[1] != 2 else " with non-finite values"))
+    check_positive("radius_mm", radius_mm)
+    if int(min_points) != min_points or min_points < 3:
+        raise ValueError(f"min_points must be an integer >= 3; got {min_points!r}")
+    i, _, d = _pairs(points, radius_mm)
+    linearity = _layout(i, d, len(points))[0]
+    return np.where(np.bincount(i, minlength=len(points)) + 1 >= min_points, linearity, math.nan)
+
+
+def _pairs(points: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every ordered pair (i, j) of distinct points within `radius`, and the offsets points[j] - points[i]."""
+    pairs = cKDTree(points).query_pairs(radius, output_type="ndarray")
     i = np.concatenate([pairs[:, 0], pairs[:, 1]])
     j = np.concatenate([pairs[:, 1], pairs[:, 0]])
-    return _layout(i, points[j] - points[i], len(points))[0]
+    return i, j, points[j] - points[i]
 
 
 def _layout(i: np.ndarray, d: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

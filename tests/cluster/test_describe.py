@@ -476,30 +476,56 @@ def test_learned_vessel_pieces_make_a_vascular_cluster_only_on_a_straight_course
         assert described.morphology[0] == Morphology.VASCULAR
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2], ids=["seed0", "seed1", "seed2"])
-@pytest.mark.parametrize("half_length_mm, expected", [(24.0, True), (12.0, False)], ids=["long", "short"])
-def test_likely_vessel_pieces_along_crossing_courses_make_a_vascular_cluster(seed, half_length_mm, expected):
-    # Two vessels crossing at 60 degrees, their likely wall pieces (vascular probability 0.9)
-    # among tissue specks that spoil every straight course around them (linearity 0.5): a
-    # vessel when the pieces reach over VASCULAR_SPREAD_MM (40 mm), not within 24 mm.
-    rng = np.random.default_rng(seed)
+def _crossing_vessels(rng, half_length_mm):
+    """Wall pieces 1.5 mm apart along two courses crossing at 60 degrees, each 2 x `half_length_mm` long."""
     n = int(half_length_mm / 1.5)
     first = _line((60.0, 60.0 - n * 1.5), 0, 2 * n + 1, 1.5)
     second = _line((60.0, 60.0), 60, n + 1, 1.5)
     second = np.vstack([second, 2 * second[0] - second[1:]])  # through the crossing point
-    pieces = np.vstack([first, second]) + rng.normal(0, 0.15, (len(first) + len(second), 2))
-    tissue = pieces[rng.choice(len(pieces), len(pieces) // 3, replace=False)] + rng.normal(0, 2.0, (len(pieces) // 3, 2))
+    return np.vstack([first, second]) + rng.normal(0, 0.15, (len(first) + len(second), 2))
+
+
+def _described_with_likely_pieces(pieces, tissue):
+    """Morphology of one cluster of likely wall pieces (vascular probability 0.9) and tissue
+    specks (0.1), where the candidates round every speck spoil a straight course (linearity 0.5)."""
     points = np.vstack([pieces, tissue])
     specks, shapes = _specks(points, diameter_mm=0.4)
     vascular = np.r_[np.full(len(pieces), 0.9), np.full(len(tissue), 0.1)]
     described = describe_clusters(specks, shapes, np.zeros(len(points), int), spacing=SPACING,
                                   breast_area_mm2=BREAST_MM2, vascular=vascular, linearity=np.full(len(points), 0.5))
-    assert (described.morphology[0] == Morphology.VASCULAR) is expected
-    # The same pieces taken for no vessel by the model are no vessel.
-    described = describe_clusters(specks, shapes, np.zeros(len(points), int), spacing=SPACING,
-                                  breast_area_mm2=BREAST_MM2, vascular=np.full(len(points), 0.1),
-                                  linearity=np.full(len(points), 0.5))
-    assert described.morphology[0] != Morphology.VASCULAR
+    return described.morphology[0]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2], ids=["seed0", "seed1", "seed2"])
+@pytest.mark.parametrize("half_length_mm, expected", [(24.0, True), (12.0, False)], ids=["long", "short"])
+def test_likely_vessel_pieces_along_crossing_courses_make_a_vascular_cluster(seed, half_length_mm, expected):
+    # Two crossing vessels among tissue specks: a vessel when the pieces reach over
+    # VASCULAR_SPREAD_MM (40 mm), not within 24 mm; pieces the model takes for no vessel are none.
+    rng = np.random.default_rng(seed)
+    pieces = _crossing_vessels(rng, half_length_mm)
+    tissue = pieces[rng.choice(len(pieces), len(pieces) // 3, replace=False)] + rng.normal(0, 2.0, (len(pieces) // 3, 2))
+    assert (_described_with_likely_pieces(pieces, tissue) == Morphology.VASCULAR) is expected
+    assert _described_with_likely_pieces(pieces[:0], np.vstack([pieces, tissue])) != Morphology.VASCULAR
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2], ids=["seed0", "seed1", "seed2"])
+def test_likely_vessel_pieces_need_half_the_members_on_a_course(seed):
+    # The same long crossing, with as many tissue specks as pieces less one, then plus one.
+    rng = np.random.default_rng(seed)
+    pieces = _crossing_vessels(rng, 24.0)
+    tissue = pieces[rng.choice(len(pieces), len(pieces) + 1)] + rng.normal(0, 2.0, (len(pieces) + 1, 2))
+    assert _described_with_likely_pieces(pieces, tissue[:-2]) == Morphology.VASCULAR
+    assert _described_with_likely_pieces(pieces, tissue) != Morphology.VASCULAR
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2], ids=["seed0", "seed1", "seed2"])
+def test_likely_vessel_pieces_scattered_over_centimetres_are_no_vessel(seed):
+    # 80 likely pieces spread at random over 45 x 45 mm: they reach far, but do not line up
+    # (about 4 others lie within 5.64 mm of each; three or four points line up by chance,
+    # hence VASCULAR_COURSE_NEIGHBOURS).
+    rng = np.random.default_rng(seed)
+    scatter = rng.uniform(40.0, 85.0, (80, 2))
+    assert _described_with_likely_pieces(scatter, scatter[:0]) != Morphology.VASCULAR
 
 
 def test_pieces_of_unknown_course_do_not_count_as_vessel_walls():

@@ -3,7 +3,8 @@ import pytest
 from scipy import ndimage as ndi
 
 from calcdetect.pipeline import Params, detect
-from calcdetect.specks.features import AROUND_MM, CandidateFeatures, linearity_within
+from calcdetect.candidates import Specks
+from calcdetect.specks.features import AROUND_MM, CandidateFeatures, _neighbourhood, linearity_around
 
 SPACING = (0.07, 0.07)
 
@@ -74,15 +75,31 @@ def test_distances_to_the_border_are_in_mm():
 
 
 @pytest.mark.parametrize("seed", [0, 1], ids=["seed0", "seed1"])
-def test_linearity_within_is_the_candidates_linearity_around(seed):
-    # Of any point set, as the candidate feature measures it (oracle: a per-point eigen-decomposition).
+def test_linearity_around_points_matches_an_eigen_decomposition_and_the_candidate_feature(seed):
+    # A line of 20 points and 30 scattered ones; oracle: each point's neighbourhood's covariance.
     rng = np.random.default_rng(seed)
     points = np.vstack([np.column_stack([np.linspace(10, 40, 20), np.full(20, 10.0)]), rng.uniform(0, 50, (30, 2))])
-    got = linearity_within(points)
-    for i, p in enumerate(points):
-        near = points[np.hypot(*(points - p).T) <= AROUND_MM]
-        if len(near) < 3:
-            assert np.isnan(got[i])
-            continue
-        small, large = np.linalg.eigvalsh(np.cov(near.T, bias=True))
-        assert got[i] == pytest.approx(1 - small / large, abs=1e-9)
+    got = linearity_around(points)
+    near = np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1)) <= AROUND_MM  # (K, K)
+    n = near.sum(axis=1)
+    mean = near @ points / n[:, None]
+    second = np.einsum("ij,jk,jl->ikl", near.astype(float), points, points) / n[:, None, None]
+    small, large = np.linalg.eigvalsh(second - np.einsum("ik,il->ikl", mean, mean)).T
+    expected = 1 - np.divide(small, large, out=np.full(len(points), np.nan), where=n >= 3)
+    np.testing.assert_allclose(got, expected, atol=1e-9, equal_nan=True)
+    specks = Specks(row=points[:, 0], col=points[:, 1], **{name: np.zeros(len(points)) for name in
+                    ("area_mm2", "diameter_mm", "length_mm", "width_mm", "orientation", "contrast", "significance",
+                     "score")}, bbox=np.zeros((len(points), 4), np.int64))
+    np.testing.assert_allclose(_neighbourhood(specks, spacing=(1.0, 1.0))["linearity_around"], got, equal_nan=True)
+    assert np.isnan(linearity_around(points, min_points=5)[n < 5]).all()
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"points_mm": np.zeros((3, 4))}, r"points_mm must be a finite \(K, 2\) array"),
+    ({"points_mm": np.array([[0.0, np.nan]])}, "non-finite"),
+    ({"points_mm": np.zeros((3, 2)), "radius_mm": 0.0}, "radius_mm must be > 0"),
+    ({"points_mm": np.zeros((3, 2)), "min_points": 2}, "min_points must be an integer >= 3"),
+], ids=["shape", "nan", "radius", "min-points"])
+def test_linearity_around_points_refuses_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        linearity_around(**kwargs)
