@@ -423,12 +423,12 @@ def _evaluate_dataset(args) -> int:
     return 0
 
 
-def _check_plot(plot) -> None:
-    """Refuse --plot before any work when matplotlib is missing."""
+def _check_plot(plot, *, option: str = "--plot") -> None:
+    """Refuse `option` (given when `plot` is set) before any work when matplotlib is missing."""
     import importlib.util
 
     if plot and importlib.util.find_spec("matplotlib") is None:
-        raise ImportError("--plot needs matplotlib: pip install 'calcdetect[report]'")
+        raise ImportError(f"{option} needs matplotlib: pip install 'calcdetect[report]'")
 
 
 def _draw_overlays(out: Path, *, quiet: bool, **options) -> None:
@@ -447,6 +447,7 @@ def _report(args) -> int:
 
     if not (args.out / "run.json").is_file():
         raise FileNotFoundError(f"{args.out} holds no finished run (no run.json): run 'calcdetect detect' first")
+    _check_plot(args.truth, option="report --truth (its FROC plot)")
     print(f"report: {write_report(args.out, truth_path=args.truth)}")
     return 0
 

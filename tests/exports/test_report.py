@@ -90,3 +90,15 @@ def test_in_a_browser_pictures_load_and_the_table_sorts(run, tmp_path):
     picture = cv2.imread(str(screenshot))
     assert picture is not None and picture.shape[:2] == (1900, 1300)
     assert picture.std() > 20  # text, tables and pictures, not a blank page
+
+
+def test_report_with_truth_refuses_before_drawing_when_matplotlib_is_missing(tmp_path, detect_samples, monkeypatch,
+                                                                            capsys):
+    import importlib.util
+
+    out = detect_samples(tmp_path, [p.name for p in sorted(SAMPLES.glob("*.dcm"))[:1]])
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    assert main(["report", str(out), "--truth", str(SAMPLES / "truth.json")]) == 2
+    assert "report --truth (its FROC plot) needs matplotlib" in capsys.readouterr().err
+    assert not (out / "overlays").exists() and not (out / REPORT_FILE).exists()
