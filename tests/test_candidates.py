@@ -229,7 +229,8 @@ def test_a_group_of_large_rims_is_found_and_described_as_rim(disks):
     rng = np.random.default_rng(3)
     spacing = (0.07, 0.07)
     shape = (700, 700)
-    centres = [(300.0 + 50 * (i // 3) + rng.uniform(-3, 3), 300.0 + 50 * (i % 3) + rng.uniform(-3, 3)) for i in range(6)]
+    grid = [(300.0 + 50 * (i // 3), 300.0 + 50 * (i % 3)) for i in range(6)]  # 3.5 mm apart
+    centres = [(r + rng.uniform(-3, 3), c + rng.uniform(-3, 3)) for r, c in grid]
     diameters = rng.uniform(1.2, 2.8, len(centres))
     shell = sum(disks(shape, [c], [d / spacing[0]]) - disks(shape, [c], [(d - 0.5) / spacing[0]])
                 for c, d in zip(centres, diameters))

@@ -160,21 +160,22 @@ VASCULAR_LINEARITY = 0.85
 #: Vascular, learned, on a course that bends or crosses: at least half the members
 #: (:data:`VASCULAR_COURSE_SPECKS`) are likely pieces of a vessel's wall, those pieces spread
 #: over at least :data:`VASCULAR_SPREAD_MM` (largest distance) and lie along lines among
-#: themselves (the median of their linearity within :data:`calcdetect.specks.features.AROUND_MM`
-#: of each, :func:`calcdetect.specks.features.linearity_around`, is at least
-#: :data:`VASCULAR_COURSE_LINEARITY`; a piece with fewer than :data:`VASCULAR_COURSE_NEIGHBOURS`
-#: pieces there, itself included, counts 0: three points line up by chance). Calcified vessels cross and run across the breast for
-#: centimetres, which the straight-course rule (:data:`VASCULAR_LINEARITY`, of all candidates
-#: around a piece) misses where they cross. The spread is longer than the clusters of the
-#: synthetic sets of seeds 2026, 2027, 2053 and 3100 (224 images) most of whose members the
-#: model takes for vessel walls, vessel or not (vessels of seeds 2027 and 2053 up to 33 mm; a
-#: segment of fine linear casts over 26 mm on seed 2026, which 20 mm called vascular): the
-#: rule changes no description there (same tables before and after). It serves networks of
-#: crossing vessels, as on digitised film (the DDSM film MG1_J2KI: 47 mm, 58 % likely
-#: pieces, linearity 0.72). A fanned-out segment of ductal casts (40 pieces
-#: in a 20 mm wedge) has linearity 0.54-0.60, straight vessels 0.9 and more. On seed 2053,
-#: two straight fine linear clusters of 28 mm have 44 and 46 % likely pieces (hence half,
-#: not :data:`VASCULAR_SPECKS`).
+#: themselves: the median of their linearity within :data:`calcdetect.specks.features.AROUND_MM`
+#: of each (:func:`calcdetect.specks.features.linearity_around`) is at least
+#: :data:`VASCULAR_COURSE_LINEARITY`, a piece with fewer than :data:`VASCULAR_COURSE_NEIGHBOURS`
+#: pieces there (itself included) counting 0, as three points line up by chance. Calcified
+#: vessels cross and run across the breast for centimetres, which the straight-course rule
+#: (:data:`VASCULAR_LINEARITY`, of all candidates round a piece) misses where they cross.
+#: The spread is longer than the clusters of the synthetic sets of seeds 2026, 2027, 2053 and
+#: 3100 (224 images) most of whose members the model takes for vessel walls, vessel or not
+#: (vessels of seeds 2027 and 2053 up to 33 mm; a segment of fine linear casts over 26 mm on
+#: seed 2026, which 20 mm called vascular): the rule changes no description there (same
+#: tables before and after). It serves networks of crossing vessels, as on digitised film
+#: (the DDSM film MG1_J2KI: 47 mm, 58 % likely pieces, linearity 0.70; it was in view when
+#: the spread was chosen). A fanned-out segment of ductal casts (40 pieces in a 20 mm wedge)
+#: has linearity 0.54-0.60, straight vessels 0.9 and more. On seed 2053, two straight fine
+#: linear clusters of 28 mm have 44 and 46 % likely pieces (hence half, not
+#: :data:`VASCULAR_SPECKS`).
 VASCULAR_COURSE_SPECKS = 0.5
 VASCULAR_SPREAD_MM = 40.0
 VASCULAR_COURSE_LINEARITY = 0.65
@@ -901,9 +902,13 @@ def _check_weights(weights: dict[str, float], names, *, model: str) -> None:
 class _VesselWalls(StructOfArrays):
     """Which of K specks are likely pieces of a calcified vessel's wall (see :func:`describe_clusters`).
 
-    likely : (K,) bool, vessel-wall probability at least :data:`VASCULAR_PROBABILITY`;
-    straight : (K,) bool, likely and on a straight course (:data:`VASCULAR_LINEARITY`),
-    or `likely` itself where the course is not known.
+    Attributes
+    ----------
+    likely : (K,) ndarray of bool
+        Vessel-wall probability at least :data:`VASCULAR_PROBABILITY`.
+    straight : (K,) ndarray of bool
+        Likely and on a straight course (:data:`VASCULAR_LINEARITY`), or `likely`
+        itself where the course is not known.
     """
 
     likely: np.ndarray

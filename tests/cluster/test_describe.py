@@ -503,7 +503,8 @@ def test_likely_vessel_pieces_along_crossing_courses_make_a_vascular_cluster(see
     # VASCULAR_SPREAD_MM (40 mm), not within 24 mm; pieces the model takes for no vessel are none.
     rng = np.random.default_rng(seed)
     pieces = _crossing_vessels(rng, half_length_mm)
-    tissue = pieces[rng.choice(len(pieces), len(pieces) // 3, replace=False)] + rng.normal(0, 2.0, (len(pieces) // 3, 2))
+    n_tissue = len(pieces) // 3
+    tissue = pieces[rng.choice(len(pieces), n_tissue, replace=False)] + rng.normal(0, 2.0, (n_tissue, 2))
     assert (_described_with_likely_pieces(pieces, tissue) == Morphology.VASCULAR) is expected
     assert _described_with_likely_pieces(pieces[:0], np.vstack([pieces, tissue])) != Morphology.VASCULAR
 
