@@ -470,12 +470,15 @@ def _fmt(value: float, spec: str = ".3f") -> str:
     return "n/a" if value is None or not math.isfinite(value) else format(value, spec)
 
 
-def format_summary(evaluation: Evaluation) -> str:
+def format_summary(evaluation: Evaluation, *, matrices: bool = True) -> str:
     """A short human-readable summary of an evaluation, several lines, no trailing newline.
 
     Parameters
     ----------
     evaluation : Evaluation
+    matrices : bool
+        Also the distribution and morphology confusion matrices, as text (a page that
+        shows them as tables leaves them out).
 
     Returns
     -------
@@ -549,9 +552,12 @@ def format_summary(evaluation: Evaluation) -> str:
             f"  benign patterns described as benign: {_fmt(d.benign_recognised)}; score ROC AUC suspicious vs "
             f"benign {_fmt(d.score_auc)} (mean score "
             + ", ".join(f"{name} {_fmt(value)}" for name, value in d.mean_score.items()) + ")",
-            "  distribution (rows truth, columns predicted):",
-            textwrap.indent(d.distribution.format(), "    "),
-            "  morphology (rows truth, columns predicted):",
-            textwrap.indent(d.morphology.format(), "    "),
         ]
+        if matrices:
+            lines += [
+                "  distribution (rows truth, columns predicted):",
+                textwrap.indent(d.distribution.format(), "    "),
+                "  morphology (rows truth, columns predicted):",
+                textwrap.indent(d.morphology.format(), "    "),
+            ]
     return "\n".join(lines)

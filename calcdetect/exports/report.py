@@ -188,10 +188,11 @@ def _evaluation_section(run_dir: Path, truth_path: Path, evaluation) -> str:
     from calcdetect.evaluate import format_summary
 
     froc = run_dir / FROC_FILE
-    plot_froc(evaluation.clusters.froc, froc, operating_points=evaluation.clusters.operating_points)
+    plot_froc(evaluation.clusters.froc, froc, operating_points=evaluation.clusters.operating_points,
+              band=evaluation.clusters.band)
     parts = ["<h2>Evaluation</h2>", f"<p>Against <code>{html.escape(str(truth_path))}</code>.</p>",
              f'<img src="{froc.name}" alt="cluster FROC curve" width="560">',
-             f"<pre>{html.escape(format_summary(evaluation))}</pre>"]
+             f"<pre>{html.escape(format_summary(evaluation, matrices=False))}</pre>"]
     description = evaluation.clusters.description
     if description is not None:
         for title, confusion in (("distribution", description.distribution), ("morphology", description.morphology)):

@@ -8,6 +8,7 @@ import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from calcdetect.cli import main
@@ -102,3 +103,19 @@ def test_report_with_truth_refuses_before_drawing_when_matplotlib_is_missing(tmp
     assert main(["report", str(out), "--truth", str(SAMPLES / "truth.json")]) == 2
     assert "report --truth (its FROC plot) needs matplotlib" in capsys.readouterr().err
     assert not (out / "overlays").exists() and not (out / REPORT_FILE).exists()
+
+
+def test_the_evaluation_shows_each_matrix_once_and_the_froc_with_its_band(run, monkeypatch, tmp_path):
+    # The page's text summary leaves the confusion matrices to the tables below it; the FROC
+    # plot gets the bootstrap band, as `evaluate --plot` draws it.
+    from calcdetect.evaluate import evaluate
+    from calcdetect.exports import report
+
+    text = (run / REPORT_FILE).read_text(encoding="utf-8")
+    assert text.count("rows truth, columns predicted") == 2  # the two table headings, no text copies
+    drawn = {}
+    monkeypatch.setattr(report, "plot_froc", lambda froc, path, **kwargs: drawn.update(kwargs))
+    evaluation = evaluate(SAMPLES / "truth.json", run)
+    report._evaluation_section(run, SAMPLES / "truth.json", evaluation)
+    rates, low, high = drawn["band"]
+    assert len(rates) > 0 and np.all(np.asarray(low) <= np.asarray(high))
