@@ -293,14 +293,14 @@ def find_specks(
         score=1.0 - np.exp(-(detected / threshold - 1.0)),
         bbox=bbox,
     )
-    in_window = measurable & (diameter >= min_diameter_mm) & (width <= max_diameter_mm) & (length <= max_length_mm)
+    sized = measurable & (diameter >= min_diameter_mm) & (length <= max_length_mm)
+    in_window = sized & (width <= max_diameter_mm)
     # A rim (eggshell) calcification's shell is thin, so the filter keeps the whole ring however
     # wide it is, and its moments make it as wide as long: keep round rings up to
     # RIM_MAX_DIAMETER_MM (a thin ring of diameter D has length = width = sqrt(2) D) that close
     # round a hollow centre (their pixels lie in every one of RIM_DIRECTIONS sectors round the
     # centroid, which is none of them).
-    ring = (measurable & ~in_window & (diameter >= min_diameter_mm) & (length <= max_length_mm)
-            & (length <= RIM_MAX_ANISOTROPY * width) & (length / math.sqrt(2) <= RIM_MAX_DIAMETER_MM))
+    ring = sized & ~in_window & (length <= RIM_MAX_ANISOTROPY * width) & (length / math.sqrt(2) <= RIM_MAX_DIAMETER_MM)
     if ring.any():
         on_ring = ring[label]
         owner = label[on_ring]
