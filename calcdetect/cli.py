@@ -364,7 +364,8 @@ def _evaluate(args) -> int:
     return 0
 
 
-#: Default of evaluate --margin-mm (mm).
+#: Default of evaluate --margin-mm (mm): :data:`calcdetect.evaluate.matching.MARGIN_MM`, written out so
+#: that the command line starts without loading the evaluation (a test holds them equal).
 _MARGIN_MM = 2.0
 #: Lesion attributes each data set's evaluation is broken down by.
 _BREAKDOWNS = {"cbis-ddsm": ("subtlety", "breast_density", "pathology", "morphology", "distribution"),

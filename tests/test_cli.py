@@ -225,3 +225,11 @@ def test_overwrite_removes_what_was_made_of_the_old_results(tmp_path):
     assert not (out / "overlays").exists() and not (out / "report.html").exists()
     assert not (out / "detections.coco.json").exists()
     assert not (out / "clusters.csv").exists() and (out / "clusters.parquet").is_file()
+
+
+def test_evaluate_margin_default_is_the_library_default():
+    # The command line writes the default out so that it starts without loading the evaluation.
+    from calcdetect import cli
+    from calcdetect.evaluate.matching import MARGIN_MM
+
+    assert cli._MARGIN_MM == MARGIN_MM

@@ -47,7 +47,8 @@ from calcdetect.evaluate.froc import (
     sensitivity_per_cm2,
     subgroup,
 )
-from calcdetect.evaluate.matching import calcification_scores, check_same_set, check_scoring_options
+from calcdetect.evaluate.matching import (MARGIN_MM, N_BOOTSTRAP, calcification_scores, check_same_set,
+                                          check_scoring_options)
 from calcdetect.evaluate.predictions import Predictions
 
 #: False-positive rates (per image) the sensitivity is reported at.
@@ -171,8 +172,8 @@ class LesionEvaluation:
         return "\n".join(lines)
 
 
-def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, margin_mm: float = 2.0,
-                  sweep: str = "score", n_bootstrap: int = 1000, seed: int | None = 0,
+def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, margin_mm: float = MARGIN_MM,
+                  sweep: str = "score", n_bootstrap: int = N_BOOTSTRAP, seed: int | None = 0,
                   breakdowns: Sequence[str] = ()) -> LesionEvaluation:
     """Score a run's clusters against a data set's lesions.
 

@@ -39,6 +39,11 @@ MIN_TRUE_MEMBERS = 2
 
 #: Cluster columns that can trace the FROC curve (see :func:`calcdetect.evaluate.evaluate`).
 SWEEPS = ("confidence", "score")
+#: Default margin (mm): a predicted cluster whose centre lies within it of a truth cluster's
+#: (or lesion's) region finds it.
+MARGIN_MM = 2.0
+#: Default number of bootstrap resamples of the images (or patients) behind an interval.
+N_BOOTSTRAP = 1000
 
 def check_scoring_options(*, sweep: str, margin_mm: float, n_bootstrap: int) -> None:
     """Refuse a ranking, margin or number of bootstrap resamples out of range (the options

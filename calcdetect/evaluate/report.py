@@ -37,7 +37,9 @@ from calcdetect.evaluate.froc import (
 )
 from calcdetect.evaluate.matching import (
     CNR_EDGES,
+    MARGIN_MM,
     MIN_TRUE_MEMBERS,
+    N_BOOTSTRAP,
     ClusterMatch,
     check_same_set,
     check_scoring_options,
@@ -330,11 +332,11 @@ def evaluate_predictions(
     predictions: Predictions,
     *,
     sweep: str = "confidence",
-    margin_mm: float = 2.0,
+    margin_mm: float = MARGIN_MM,
     min_truth_calcifications: int = 3,
     calc_tolerance_mm: float = 0.5,
     fp_rates=(0.25, 0.5, 1.0, 2.0),
-    n_bootstrap: int = 1000,
+    n_bootstrap: int = N_BOOTSTRAP,
     seed: int | None = 0,
 ) -> Evaluation:
     """Score loaded predictions against a loaded truth; see :func:`evaluate`."""
@@ -392,11 +394,11 @@ def evaluate(
     pred_dir,
     *,
     sweep: str = "confidence",
-    margin_mm: float = 2.0,
+    margin_mm: float = MARGIN_MM,
     min_truth_calcifications: int = 3,
     calc_tolerance_mm: float = 0.5,
     fp_rates=(0.25, 0.5, 1.0, 2.0),
-    n_bootstrap: int = 1000,
+    n_bootstrap: int = N_BOOTSTRAP,
     seed: int | None = 0,
 ) -> Evaluation:
     """Score a prediction folder against a ``truth.json``.
