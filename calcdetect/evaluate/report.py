@@ -369,7 +369,7 @@ def evaluate_predictions(
         truth_path=truth.path,
         predictions_dir=predictions.folder,
         n_images=len(truth.images),
-        n_normal=sum(not image.clusters for image in truth.images),
+        n_normal=sum(image.is_normal for image in truth.images),
         n_failed=len(failed_ids),
         n_missing=join.n_missing,
         n_extra=join.n_extra,
