@@ -360,6 +360,7 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
         breast_area_mm2=geometry.area_mm2 if found else float(mask.sum()) * spacing[0] * spacing[1],
         vascular=vascular_probability(features) if params.fp_model else None,
         linearity=features.linearity_around if params.fp_model else None,
+        calcification_probability=specks.score if params.fp_model else None,
     )
     clock.lap("description")
     return Result(specks=specks, cluster_id=labels, clusters=clusters, shapes=shapes, descriptions=descriptions,

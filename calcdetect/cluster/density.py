@@ -9,6 +9,7 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
+from scipy.stats import poisson
 
 from calcdetect.filters._common import check_positive, check_spacing
 
@@ -153,3 +154,53 @@ def _pairs_within(points: np.ndarray, segments: np.ndarray | None, radius_mm: fl
     gap = shapely.distance(lines[pairs[:, 0]], lines[pairs[:, 1]])
     near = gap <= radius_mm
     return pairs[near], gap[near]
+
+
+#: Footprint (mm^2) in which a cluster's members are counted against chance: at least
+#: the 1 cm^2 of the CAD cluster criterion, more for a larger cluster (its hull).
+CHANCE_FOOTPRINT_MM2 = 100.0
+
+
+def chance_groups(n_members, hull_area_mm2, n_breast, *, breast_area_mm2: float) -> np.ndarray:
+    """Expected number of groups as dense as each cluster that a random scatter would make.
+
+    The breast's `n_breast` likely calcifications other than a cluster's own are taken
+    as a uniform (Poisson) scatter over the breast. A footprint of
+    ``A = max(hull area, CHANCE_FOOTPRINT_MM2)`` then holds ``N ~ Poisson(n_breast / area * A)``
+    of them, and the breast holds ``area / A`` footprints; the expected number of
+    footprints with at least the cluster's count is ``P(N >= n) * area / A``: the
+    Bonferroni bound of the scan statistic [1]_. At 1 or more the cluster is what the
+    scatter makes by chance: BI-RADS calls calcifications, or several similar
+    groups, scattered throughout the breast *diffuse* [2]_.
+
+    Parameters
+    ----------
+    n_members : (C,) array_like of int
+        Likely calcifications in each cluster.
+    hull_area_mm2 : (C,) array_like
+        Area of each cluster's convex hull (mm^2).
+    n_breast : (C,) array_like of int
+        Likely calcifications in the breast outside each cluster.
+    breast_area_mm2 : float
+        Area of the breast (mm^2), > 0.
+
+    Returns
+    -------
+    (C,) ndarray of float64
+        Expected chance groups; infinite for a cluster without a likely calcification.
+
+    Raises
+    ------
+    ValueError
+        When `breast_area_mm2` is not positive.
+
+    References
+    ----------
+    .. [1] Glaz J, Naus J, Wallenstein S. Scan Statistics. Springer, 2001.
+    .. [2] D'Orsi CJ, et al. ACR BI-RADS Atlas, 5th ed. American College of Radiology, 2013.
+    """
+    breast_area_mm2 = check_positive("breast_area_mm2", breast_area_mm2)
+    n = np.asarray(n_members, float)
+    footprint = np.maximum(np.asarray(hull_area_mm2, float), CHANCE_FOOTPRINT_MM2)
+    expected = np.asarray(n_breast, float) / breast_area_mm2 * footprint
+    return np.where(n > 0, poisson.sf(n - 1, expected) * breast_area_mm2 / footprint, np.inf)

@@ -21,7 +21,8 @@ from scipy.spatial import Delaunay, cKDTree
 
 from calcdetect.arrays import StructOfArrays
 from calcdetect.candidates import Specks
-from calcdetect.geometry import largest_distance
+from calcdetect.geometry import hull_area, largest_distance
+from calcdetect.cluster.density import chance_groups
 from calcdetect.cluster.shape import ELONGATED, SpeckFeatures, SpeckShape
 from calcdetect.filters._common import check_spacing
 from calcdetect.lexicon import SUSPICIOUS_MORPHOLOGIES, Distribution, Morphology
@@ -50,6 +51,13 @@ FINDING_LINK_MM = 12.0
 #: Bright specks (detection significance in noise sigmas) outside clusters: their
 #: density over the breast tells a diffuse scatter.
 DIFFUSE_MIN_SIGNIFICANCE = 8.0
+#: A likely calcification: its probability (0-1) of being one is at least this.
+LIKELY_CALCIFICATION = 0.5
+#: A cluster is a chance group of the breast's scattered calcifications, and diffuse, when
+#: a uniform scatter of the breast's other likely calcifications would make at least this
+#: many groups as dense (:func:`calcdetect.cluster.density.chance_groups`): one or more is
+#: what chance makes.
+CHANCE_GROUPS = 1.0
 
 #: The distribution is the class of highest ``bias + weights . features``: a
 #: multinomial logistic regression (L2 penalty 0.1 on standardised features),
@@ -137,9 +145,17 @@ LINEAR_SPECKS = 0.4
 #: a ductal cast part at 10-35 degrees.
 TRAM_TRACK = 0.4
 #: Vascular calcifications line a vessel for some length: a cluster shorter than
-#: this (mm) is not called vascular (side-by-side fine casts or popcorn fragments
-#: can pair up over a few mm; 95 % of detected vascular clusters are longer).
+#: this (mm) is not called vascular on :data:`TRAM_TRACK` alone (side-by-side fine
+#: casts or popcorn fragments can pair up over a few mm; 95 % of detected vascular
+#: clusters are longer).
 VASCULAR_MIN_MM = 8.0
+#: ... but a shorter one is, when nearly all its linear members pair up: this fraction
+#: (0-1) of them, and at least :data:`SHORT_TRACK_PIECES` of them, have a parallel partner
+#: (a short fragment of a vessel's two walls). Chosen on the balanced synthetic tuning sets
+#: of seeds 2027 and 2053: their linear-shaped clusters under 8 mm that are not vascular
+#: pair up 0.40 at most, their short vessels 1.0.
+SHORT_TRAM_TRACK = 0.75
+SHORT_TRACK_PIECES = 3
 #: Vascular, learned: this fraction (0-1) of members is a likely piece of a calcified
 #: vessel's wall (:data:`VASCULAR_PROBABILITY`) on a straight course (:data:`VASCULAR_LINEARITY`).
 #: Chosen on the balanced synthetic tuning set of seed 2027, where the straight course keeps
@@ -292,8 +308,10 @@ class ClusterDescriptions(StructOfArrays):
 
     @property
     def n_suspicious(self) -> int:
-        """Clusters of a suspicious morphology (several in one breast is itself a predictor)."""
-        return sum(Morphology(m) in SUSPICIOUS_MORPHOLOGIES for m in self.morphology)
+        """Clusters of a suspicious morphology (several in one breast is itself a predictor),
+        chance groups of a diffuse scatter left out."""
+        return sum(Morphology(m) in SUSPICIOUS_MORPHOLOGIES and d != Distribution.DIFFUSE
+                   for m, d in zip(self.morphology, self.distribution))
 
     @classmethod
     def empty(cls) -> ClusterDescriptions:
@@ -506,6 +524,7 @@ def describe_clusters(
     breast_area_mm2: float | None = None,
     vascular=None,
     linearity=None,
+    calcification_probability=None,
 ) -> ClusterDescriptions:
     """Describe each cluster in the BI-RADS lexicon.
 
@@ -544,6 +563,12 @@ def describe_clusters(
         not), unless at least half the members are likely pieces that line up among
         themselves over :data:`VASCULAR_SPREAD_MM` or more (vessels that bend or cross). Needs
         `vascular`.
+    calcification_probability : (K,) array_like, optional
+        Probability (0-1) that each speck is a calcification (the false-positive
+        model's). With it and `breast_area_mm2`, a cluster that the breast's other
+        likely calcifications (at least :data:`LIKELY_CALCIFICATION`; vessels' walls
+        left out) make by chance (:func:`calcdetect.cluster.density.chance_groups`
+        at least :data:`CHANCE_GROUPS`) is *diffuse*.
 
     Returns
     -------
@@ -579,8 +604,8 @@ def describe_clusters(
     lines that bend or cross over :data:`VASCULAR_SPREAD_MM` and more,
     :data:`VASCULAR_COURSE_SPECKS`, :data:`VASCULAR_COURSE_LINEARITY`);
     other linear-shaped clusters
-    are *vascular* (tram tracks at least :data:`VASCULAR_MIN_MM` long) or
-    *fine_linear_branching*; *rim* (lucent centres); clusters of median size from
+    are *vascular* (tram tracks at least :data:`VASCULAR_MIN_MM` long, or shorter ones whose
+    linear members nearly all pair up, :data:`SHORT_TRAM_TRACK`) or *fine_linear_branching*; *rim* (lucent centres); clusters of median size from
     0.5 mm (lexicon size, as measured on a sphere) are *round* when smoother and more
     uniform than coarse heterogeneous ones (:data:`ROUND_WEIGHTS`), else
     *coarse_heterogeneous*; smaller ones
@@ -611,9 +636,12 @@ def describe_clusters(
     bright = bright_isolated(specks, labels)
     out: dict[str, list] = {name: [] for name in ("distribution", "morphology", "pleomorphism",
                                                    "linear_fraction", "finding_extent_mm")}
+    chance = _chance_groups(labels, vessels, calcification_probability, own_layouts, breast_area_mm2)
     for c, context in enumerate(layouts):
         distribution = _distribution(context.features(), nipple_known=nipple is not None)
         morphology, pleo, linear_fraction = own[c]
+        if chance[c] >= CHANCE_GROUPS and morphology not in OWN_MORPHOLOGIES:
+            distribution = Distribution.DIFFUSE
         if morphology == Morphology.VASCULAR:
             distribution = Distribution.LINEAR  # a vessel's wall: its layout is the vessel's course
         elif distribution == Distribution.DIFFUSE and morphology not in OWN_MORPHOLOGIES:
@@ -780,6 +808,8 @@ def suspicion(morphology, distribution, *, extent_mm: float, several_clusters: b
     odds = _odds(p_morphology)
     if morphology in SUSPICIOUS_MORPHOLOGIES:
         odds *= _odds(DISTRIBUTION_PPV[distribution]) / _odds(BASE_RATE)
+        if distribution == Distribution.DIFFUSE:
+            return odds / (1.0 + odds)  # a scatter, not a cluster: neither predictor applies
         lo, hi = EXTENT_MM
         t = min(max((extent_mm - lo) / (hi - lo), 0.0), 1.0)
         odds *= EXTENT_ODDS_RATIO**t
@@ -790,6 +820,20 @@ def suspicion(morphology, distribution, *, extent_mm: float, several_clusters: b
 
 def _odds(p: float) -> float:
     return p / (1.0 - p)
+
+
+def _chance_groups(labels: np.ndarray, vessels: np.ndarray, probability, own: list[Layout],
+                   breast_area_mm2: float | None) -> np.ndarray:
+    """(C,) :func:`~calcdetect.cluster.density.chance_groups` of each cluster among the
+    likely calcifications outside the vascular clusters (`vessels`, (C,) bool); zeros
+    without a `probability` or a breast area."""
+    if probability is None or not breast_area_mm2:
+        return np.zeros(len(own))
+    labels = np.asarray(labels)
+    likely = (np.asarray(probability, float) >= LIKELY_CALCIFICATION) & ~((labels >= 0) & vessels[np.maximum(labels, 0)])
+    members = np.bincount(labels[likely & (labels >= 0)], minlength=len(own))
+    return chance_groups(members, [hull_area(layout.points) for layout in own], np.count_nonzero(likely) - members,
+                         breast_area_mm2=breast_area_mm2)
 
 
 def _findings(points: np.ndarray, labels: np.ndarray, n_clusters: int, *, alone: np.ndarray) -> np.ndarray:
@@ -971,11 +1015,12 @@ def _morphology(specks: Specks, shapes: SpeckFeatures, points_mm, depth_mm, *, p
             or (np.mean(walls.likely) >= VASCULAR_COURSE_SPECKS and _vessel_course(points_mm[walls.likely]))):
         return Morphology.VASCULAR
     if linear_shaped:
-        long = extent_mm >= VASCULAR_MIN_MM
-        if long and tram_track_fraction(points_mm[linear], specks.orientation[linear],
-                                        specks.length_mm[linear]) >= TRAM_TRACK:
-            return Morphology.VASCULAR
-        return Morphology.FINE_LINEAR_BRANCHING
+        paired = tram_track_fraction(points_mm[linear], specks.orientation[linear], specks.length_mm[linear])
+        if extent_mm >= VASCULAR_MIN_MM:
+            tracks = paired >= TRAM_TRACK
+        else:
+            tracks = paired >= SHORT_TRAM_TRACK and np.count_nonzero(linear) >= SHORT_TRACK_PIECES
+        return Morphology.VASCULAR if tracks else Morphology.FINE_LINEAR_BRANCHING
     if np.mean(shapes.shape == str(SpeckShape.RIM)) >= RIM_SPECKS:
         return Morphology.RIM
     if np.median(specks.diameter_mm) >= FINE_MAX_MM * SPHERE_DIAMETER_FACTOR:

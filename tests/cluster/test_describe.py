@@ -340,9 +340,18 @@ def test_parallel_tracks_are_vascular_and_a_single_cast_line_is_not():
     assert _describe(specks, shapes, np.zeros(len(tracks), int)).morphology[0] == Morphology.VASCULAR
     single, single_shapes = _specks(rail, **kw)
     assert _describe(single, single_shapes, np.zeros(len(rail), int)).morphology[0] == Morphology.FINE_LINEAR_BRANCHING
-    # Three pairs over 5 mm (fine casts side by side in a group) are too short for a vessel.
-    short, short_shapes = _specks(np.vstack([tracks[:3], tracks[8:11]]) * [0.5, 1.0], **kw)
-    assert _describe(short, short_shapes, np.zeros(6, int)).morphology[0] != Morphology.VASCULAR
+    # Under 8 mm, tram tracks are a vessel only when nearly every piece has its partner:
+    # three pairs over 5 mm are a short piece of a vessel's two walls ...
+    short_points = np.vstack([tracks[:3], tracks[8:11]]) * [0.5, 1.0]
+    short, short_shapes = _specks(short_points, **kw)
+    assert _describe(short, short_shapes, np.zeros(6, int)).morphology[0] == Morphology.VASCULAR
+    # ... not when the second rail turns 25 degrees away (casts branching in a group: half
+    # the pieces paired), nor one pair alone (fewer than SHORT_TRACK_PIECES).
+    turned, turned_shapes = _specks(short_points, **{**kw, "orientation": np.r_[0, 0, 0, 0.44, 0.44, 0.44]})
+    assert tram_track_fraction(short_points, turned.orientation, turned.length_mm) == pytest.approx(0.5)
+    assert _describe(turned, turned_shapes, np.zeros(6, int)).morphology[0] == Morphology.FINE_LINEAR_BRANCHING
+    pair, pair_shapes = _specks(short_points[[0, 3]], **kw)
+    assert _describe(pair, pair_shapes, np.zeros(2, int)).morphology[0] == Morphology.FINE_LINEAR_BRANCHING
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2], ids=["seed0", "seed1", "seed2"])
@@ -636,3 +645,61 @@ def test_suspicion_follows_the_published_ppvs():
     small, large = (suspicion(Morphology.FINE_PLEOMORPHIC, Distribution.GROUPED, extent_mm=e) for e in (5, 25))
     assert large > small
     assert suspicion(Morphology.FINE_PLEOMORPHIC, Distribution.GROUPED, extent_mm=5, several_clusters=True) > small
+    # ... but not for a diffuse scatter, which is no cluster.
+    diffuse = [suspicion(Morphology.FINE_PLEOMORPHIC, Distribution.DIFFUSE, extent_mm=e, several_clusters=several)
+               for e, several in ((5, False), (40, True))]
+    assert diffuse[0] == diffuse[1] < small
+
+
+# ---------------------------------------------------------------------------
+# Chance groups of a scatter
+
+
+def _scatter_and_triple(rng, *, scatter_probability):
+    """150 specks scattered over the breast (probability `scatter_probability` of being
+    calcifications, outside clusters) and a group of 3 fine pleomorphic specks (cluster 0)."""
+    scatter = rng.uniform((0, 0), (150, 100), (150, 2))
+    triple = _ball(rng, (80.0, 60.0), n=3, radius=1.5)
+    specks, shapes = _specks(np.vstack([triple, scatter]), diameter_mm=0.25, elongation=2.0, solidity=0.7,
+                             significance=6.0)
+    labels = np.r_[np.zeros(3, int), np.full(150, -1)]
+    probability = np.r_[np.full(3, 0.9), np.full(150, scatter_probability)]
+    return specks, shapes, labels, probability
+
+
+def _describe_with(specks, shapes, labels, probability):
+    return describe_clusters(specks, shapes, labels, spacing=SPACING, nipple=(1000.0, 0.0),
+                             skin_depth_mm=np.full(len(specks), 50.0), breast_area_mm2=BREAST_MM2,
+                             calcification_probability=probability)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2], ids=["seed0", "seed1", "seed2"])
+def test_a_chance_group_of_a_scatter_is_diffuse_and_not_suspicious(seed):
+    rng = np.random.default_rng(seed)
+    specks, shapes, labels, probability = _scatter_and_triple(rng, scatter_probability=0.9)
+    described = _describe_with(specks, shapes, labels, probability)
+    assert described.distribution[0] == Distribution.DIFFUSE
+    assert described.ppv[0] < 0.1 and described.n_suspicious == 0
+    # The same group among specks the model rejects is a group of its own.
+    specks, shapes, labels, probability = _scatter_and_triple(np.random.default_rng(seed), scatter_probability=0.2)
+    assert _describe_with(specks, shapes, labels, probability).distribution[0] != Distribution.DIFFUSE
+
+
+def test_a_dense_cluster_in_a_scatter_stays_a_cluster_and_vessels_are_no_scatter():
+    rng = np.random.default_rng(4)
+    specks, shapes, labels, probability = _scatter_and_triple(rng, scatter_probability=0.9)
+    dense, dense_shapes = _specks(_ball(rng, (40.0, 30.0), n=12, radius=2.5), diameter_mm=0.25, elongation=2.0,
+                                  solidity=0.7, significance=6.0)
+    both = _join((specks, shapes), (dense, dense_shapes))
+    described = _describe_with(*both, np.r_[labels, np.ones(12, int)], np.r_[probability, np.full(12, 0.9)])
+    assert described.distribution[0] == Distribution.DIFFUSE and described.distribution[1] != Distribution.DIFFUSE
+    # 80 pieces of a calcified vessel (cluster 1: two rails of linear specks) are not a scatter
+    # of calcifications round the group of 3.
+    rail = _line((20.0, 10.0), 0, n=40, step=2.0)
+    vessel, vessel_shapes = _specks(np.vstack([rail, rail + [1.5, 0.0]]), diameter_mm=0.5, elongation=8.0,
+                                    shape="linear", width_mm=0.25, length_mm=2.0, orientation=np.pi / 2)
+    triple = (specks.take(np.arange(3)), shapes.take(np.arange(3)))
+    with_vessel = _join(triple, (vessel, vessel_shapes))
+    described = _describe_with(*with_vessel, np.r_[np.zeros(3, int), np.ones(80, int)], np.full(83, 0.9))
+    assert described.morphology[1] == Morphology.VASCULAR
+    assert described.distribution[0] != Distribution.DIFFUSE
