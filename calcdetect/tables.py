@@ -128,7 +128,8 @@ TABLE_COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("warnings", _S, "What the loader assumed or doubts (e.g. a default pixel spacing), '; '-separated.",
                **_ADDED),
         Column("n_suspicious_clusters", _I, "Clusters of a suspicious BI-RADS morphology (several in one breast "
-                                            "is itself a predictor).", **_COUNT, **_ADDED),
+                                            "is itself a predictor), chance groups of a diffuse scatter "
+                                            "left out.", **_COUNT, **_ADDED),
         Column("n_candidates", _I, "Candidate specks before the false-positive model's cut "
                                    "(Params.min_calcification_probability).", **_COUNT, **_ADDED),
         Column("n_clusters_before_cut", _I, "Clusters before the operating point's cut (--min-confidence).",
