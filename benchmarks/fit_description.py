@@ -10,7 +10,7 @@ default settings), and its clusters are laid out in the breast geometry that
 detection found (``Result.geometry``: nipple, skin, area), so that the features
 fitted are those the shipped weights are applied to. As a check, the distribution
 the current weights give on these features must be the one detection described
-(clusters judged vascular aside): the count is printed. Images where no breast was
+(clusters judged vascular, and chance groups of the scatter, aside): the count is printed. Images where no breast was
 found are left out (detection then counts the breast area from its mask, which
 the result does not carry). Each detected cluster holding at least 2 planted
 calcifications (within 1 mm) belongs to the truth cluster most of its members
@@ -45,6 +45,7 @@ from scipy.optimize import minimize
 from scipy.spatial import cKDTree
 
 from calcdetect.cluster.describe import (
+    DIFFUSE_MIN_CHANCE_GROUPS,
     DISTRIBUTION_FEATURES,
     PLEOMORPHIC_FEATURES,
     bright_isolated,
@@ -90,6 +91,8 @@ def labelled_clusters(path: Path, truth: TruthImage) -> tuple[list, dict, collec
     for c, context in enumerate(layouts):
         if result.descriptions.morphology[c] == Morphology.VASCULAR:
             continue  # linear by its morphology, whatever the weights say
+        if result.descriptions.chance_groups[c] >= DIFFUSE_MIN_CHANCE_GROUPS:
+            continue  # diffuse as a chance group of the scatter, whatever the weights say
         scores = distribution_scores(context.features(), nipple_known=geometry.nipple is not None)
         check["checked"] += 1
         check["reproduced"] += max(scores, key=scores.get) == result.descriptions.distribution[c]

@@ -87,7 +87,7 @@ def cluster_rows(image_id: str, result: Result) -> list[dict]:
                 "distribution": d.distribution[i], "morphology": d.morphology[i], "ppv": d.ppv[i],
                 "finding_extent_mm": d.finding_extent_mm[i], "pleomorphism": d.pleomorphism[i],
                 "linear_fraction": d.linear_fraction[i], "finding_id": int(d.finding_id[i]),
-                "birads_category": category[i]}),
+                "birads_category": category[i], "chance_groups": d.chance_groups[i]}),
         }
         for i in range(len(c))
     ]

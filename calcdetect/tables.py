@@ -128,7 +128,7 @@ TABLE_COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("warnings", _S, "What the loader assumed or doubts (e.g. a default pixel spacing), '; '-separated.",
                **_ADDED),
         Column("n_suspicious_clusters", _I, "Clusters of a suspicious BI-RADS morphology (several in one breast "
-                                            "is itself a predictor), chance groups of a diffuse scatter "
+                                            "is itself a predictor), diffuse ones (a scatter, no cluster) "
                                             "left out.", **_COUNT, **_ADDED),
         Column("n_candidates", _I, "Candidate specks before the false-positive model's cut "
                                    "(Params.min_calcification_probability).", **_COUNT, **_ADDED),
@@ -195,6 +195,10 @@ TABLE_COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("birads_category", _S, "BI-RADS assessment category read off ppv by the ACR atlas's ranges (3 "
                                       "<= 2 %, 4A <= 10 %, 4B <= 50 %, 4C < 95 %, 5 >= 95 %); 2 for a typically "
                                       "benign morphology.", allowed=_ASSESSMENTS[1:], **_ADDED),
+        Column("chance_groups", _F, "Expected number of groups as dense as the cluster's finding that the "
+                                    "breast's scatter of likely calcifications would make (README, BI-RADS "
+                                    "description); 1 or more: the finding is diffuse. Empty where not judged "
+                                    "(no likely calcification in it, or no breast area).", minimum=0.0, **_ADDED),
     ),
 }
 

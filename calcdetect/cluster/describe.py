@@ -51,13 +51,14 @@ FINDING_LINK_MM = 12.0
 #: Bright specks (detection significance in noise sigmas) outside clusters: their
 #: density over the breast tells a diffuse scatter.
 DIFFUSE_MIN_SIGNIFICANCE = 8.0
-#: A likely calcification: its probability (0-1) of being one is at least this.
+#: A likely calcification: the false-positive model gives it even odds or better (0-1;
+#: not tuned).
 LIKELY_CALCIFICATION = 0.5
-#: A cluster is a chance group of the breast's scattered calcifications, and diffuse, when
-#: a uniform scatter of the breast's other likely calcifications would make at least this
-#: many groups as dense (:func:`calcdetect.cluster.density.chance_groups`): one or more is
-#: what chance makes.
-CHANCE_GROUPS = 1.0
+#: A finding is a chance group of the breast's scatter of calcifications, and diffuse, when
+#: the scatter (see :func:`describe_clusters`) would put as many likely calcifications in
+#: at least this many disjoint footprints of its size
+#: (:func:`calcdetect.cluster.density.chance_groups`): as many as chance makes.
+DIFFUSE_MIN_CHANCE_GROUPS = 1.0
 
 #: The distribution is the class of highest ``bias + weights . features``: a
 #: multinomial logistic regression (L2 penalty 0.1 on standardised features),
@@ -150,11 +151,13 @@ TRAM_TRACK = 0.4
 #: clusters are longer).
 VASCULAR_MIN_MM = 8.0
 #: ... but a shorter one is, when nearly all its linear members pair up: this fraction
-#: (0-1) of them, and at least :data:`SHORT_TRACK_PIECES` of them, have a parallel partner
-#: (a short fragment of a vessel's two walls). Chosen on the balanced synthetic tuning sets
-#: of seeds 2027 and 2053: their linear-shaped clusters under 8 mm that are not vascular
-#: pair up 0.40 at most, their short vessels 1.0.
+#: (0-1) of them have a parallel partner (a short piece of a vessel's two walls). Chosen
+#: on the balanced synthetic tuning sets of seeds 2027 and 2053: their linear-shaped
+#: clusters under 8 mm that are not vascular pair up 0.40 at most, their short vessels
+#: 1.0. Our generator paints no parallel casts, so two fine casts that run side by side
+#: all along, 0.6-3 mm apart, would be called vascular: the risk this rule takes.
 SHORT_TRAM_TRACK = 0.75
+#: ... and at least this many paired linear members (one pair alone is two casts).
 SHORT_TRACK_PIECES = 3
 #: Vascular, learned: this fraction (0-1) of members is a likely piece of a calcified
 #: vessel's wall (:data:`VASCULAR_PROBABILITY`) on a straight course (:data:`VASCULAR_LINEARITY`).
@@ -296,6 +299,11 @@ class ClusterDescriptions(StructOfArrays):
         judged together as one finding; a cluster whose own members are judged
         vascular is a finding of its own (a vessel passing a group of calcifications
         is no part of it; see :func:`own_findings`).
+    chance_groups : (C,) ndarray
+        Expected number of groups as dense as the cluster's finding that the breast's
+        scatter of calcifications would make (:func:`describe_clusters`, Notes; NaN
+        where not judged); at :data:`DIFFUSE_MIN_CHANCE_GROUPS` or more the finding
+        is diffuse.
     """
 
     distribution: np.ndarray
@@ -305,18 +313,20 @@ class ClusterDescriptions(StructOfArrays):
     finding_extent_mm: np.ndarray
     ppv: np.ndarray
     finding_id: np.ndarray
+    chance_groups: np.ndarray
 
     @property
     def n_suspicious(self) -> int:
         """Clusters of a suspicious morphology (several in one breast is itself a predictor),
-        chance groups of a diffuse scatter left out."""
+        diffuse ones (a scatter, no cluster) left out."""
         return sum(Morphology(m) in SUSPICIOUS_MORPHOLOGIES and d != Distribution.DIFFUSE
                    for m, d in zip(self.morphology, self.distribution))
 
     @classmethod
     def empty(cls) -> ClusterDescriptions:
         text = np.zeros(0, dtype=object)
-        return cls(text, text.copy(), *(np.zeros(0) for _ in range(4)), finding_id=np.zeros(0, np.int64))
+        return cls(text, text.copy(), *(np.zeros(0) for _ in range(4)), finding_id=np.zeros(0, np.int64),
+                   chance_groups=np.zeros(0))
 
 
 @dataclass(frozen=True)
@@ -565,10 +575,8 @@ def describe_clusters(
         `vascular`.
     calcification_probability : (K,) array_like, optional
         Probability (0-1) that each speck is a calcification (the false-positive
-        model's). With it and `breast_area_mm2`, a cluster that the breast's other
-        likely calcifications (at least :data:`LIKELY_CALCIFICATION`; vessels' walls
-        left out) make by chance (:func:`calcdetect.cluster.density.chance_groups`
-        at least :data:`CHANCE_GROUPS`) is *diffuse*.
+        model's). With it and `breast_area_mm2`, a finding that the breast's scatter
+        of calcifications makes by chance is *diffuse* (Notes).
 
     Returns
     -------
@@ -584,6 +592,17 @@ def describe_clusters(
     :data:`FINDING_LINK_MM`: large groups are often detected in pieces) and
     weighed by :data:`DISTRIBUTION_WEIGHTS` (:func:`distribution_features`,
     :func:`distribution_scores`).
+    A finding is also diffuse when it is a chance group of the breast's scatter
+    (BI-RADS: calcifications, or several similar groups, scattered throughout the
+    breast). The scatter is the likely calcifications (:data:`LIKELY_CALCIFICATION`)
+    that are no likely piece of a vessel's wall (`vascular` at least
+    :data:`VASCULAR_PROBABILITY`), in no vascular, coarse, skin or rod-like cluster,
+    and in no finding that is itself no chance group: starting from all of them,
+    findings are set apart until none changes. A finding whose likely members the
+    rest of the scatter would match in :data:`DIFFUSE_MIN_CHANCE_GROUPS` or more
+    disjoint footprints of its hull (:func:`calcdetect.cluster.density.chance_groups`,
+    `chance_groups` of the result) is diffuse; its clusters keep their own morphology,
+    unless it is vascular, coarse, skin or rod-like (then they keep their description).
     Vascular calcifications are linear whatever their layout: they line a
     vessel (the lexicon judges distribution and morphology together; in
     CBIS-DDSM every vascular finding given a distribution is linear), and a
@@ -636,18 +655,20 @@ def describe_clusters(
     bright = bright_isolated(specks, labels)
     out: dict[str, list] = {name: [] for name in ("distribution", "morphology", "pleomorphism",
                                                    "linear_fraction", "finding_extent_mm")}
-    chance = _chance_groups(labels, vessels, calcification_probability, own_layouts, breast_area_mm2)
+    own_kind = np.array([morphology in OWN_MORPHOLOGIES for morphology, *_ in own], bool)
+    chance = _chance_groups(labels, layouts, calcification_probability, vascular=vascular, own_kind=own_kind,
+                            n_specks=len(specks), breast_area_mm2=breast_area_mm2)
     for c, context in enumerate(layouts):
         distribution = _distribution(context.features(), nipple_known=nipple is not None)
         morphology, pleo, linear_fraction = own[c]
-        if chance[c] >= CHANCE_GROUPS and morphology not in OWN_MORPHOLOGIES:
-            distribution = Distribution.DIFFUSE
         if morphology == Morphology.VASCULAR:
             distribution = Distribution.LINEAR  # a vessel's wall: its layout is the vessel's course
         elif distribution == Distribution.DIFFUSE and morphology not in OWN_MORPHOLOGIES:
             # A chance group of a scatter: judge the whole scatter's shape.
             morphology, pleo, linear_fraction = _judge(specks, shapes, (labels == c) | bright, **place,
                                                        extent_mm=context.cluster.extent_mm)
+        if chance[c] >= DIFFUSE_MIN_CHANCE_GROUPS and morphology not in OWN_MORPHOLOGIES:
+            distribution = Distribution.DIFFUSE
         out["distribution"].append(str(distribution))
         out["morphology"].append(str(morphology))
         out["pleomorphism"].append(pleo)
@@ -657,7 +678,7 @@ def describe_clusters(
         distribution=np.array(out["distribution"], dtype=object), morphology=np.array(out["morphology"], dtype=object),
         pleomorphism=np.asarray(out["pleomorphism"], float), linear_fraction=np.asarray(out["linear_fraction"], float),
         finding_extent_mm=np.asarray(out["finding_extent_mm"], float), ppv=np.zeros(len(layouts)),
-        finding_id=np.array([context.finding_id for context in layouts], np.int64),
+        finding_id=np.array([context.finding_id for context in layouts], np.int64), chance_groups=chance,
     )
     several = described.n_suspicious > 1
     ppv = np.array([suspicion(m, d, extent_mm=e, several_clusters=several)
@@ -781,15 +802,17 @@ def suspicion(morphology, distribution, *, extent_mm: float, several_clusters: b
     combination): ``odds = odds(PPV_morphology) * odds(PPV_distribution) /
     odds(BASE_RATE) * OR_extent * OR_several``. Typically benign morphologies
     stay benign whatever their distribution: their odds are not raised by it.
+    A diffuse cluster is a scatter, not a cluster: neither the extent nor the
+    several-clusters odds apply to it.
 
     Parameters
     ----------
     morphology : Morphology or str
     distribution : Distribution or str
     extent_mm : float
-        Greatest dimension of the finding.
+        Greatest dimension of the finding (not used for a diffuse one).
     several_clusters : bool
-        The breast holds more than one suspicious cluster.
+        The breast holds more than one suspicious cluster (not used for a diffuse one).
 
     Returns
     -------
@@ -822,18 +845,38 @@ def _odds(p: float) -> float:
     return p / (1.0 - p)
 
 
-def _chance_groups(labels: np.ndarray, vessels: np.ndarray, probability, own: list[Layout],
-                   breast_area_mm2: float | None) -> np.ndarray:
-    """(C,) :func:`~calcdetect.cluster.density.chance_groups` of each cluster among the
-    likely calcifications outside the vascular clusters (`vessels`, (C,) bool); zeros
-    without a `probability` or a breast area."""
+def _chance_groups(labels: np.ndarray, layouts: list[ClusterLayout], probability, *, vascular, own_kind: np.ndarray,
+                   n_specks: int, breast_area_mm2: float | None) -> np.ndarray:
+    """(C,) :func:`~calcdetect.cluster.density.chance_groups` of each cluster's finding against
+    the breast's scatter (:func:`describe_clusters`, Notes); NaN where not judged: without
+    `probability` or a breast area, or for a finding without a likely calcification in it."""
+    n_clusters = len(layouts)
     if probability is None or not breast_area_mm2:
-        return np.zeros(len(own))
-    labels = np.asarray(labels)
-    likely = (np.asarray(probability, float) >= LIKELY_CALCIFICATION) & ~((labels >= 0) & vessels[np.maximum(labels, 0)])
-    members = np.bincount(labels[likely & (labels >= 0)], minlength=len(own))
-    return chance_groups(members, [hull_area(layout.points) for layout in own], np.count_nonzero(likely) - members,
-                         breast_area_mm2=breast_area_mm2)
+        return np.full(n_clusters, np.nan)
+    probability = np.asarray(probability, float)
+    if probability.shape != (n_specks,):
+        raise ValueError(f"calcification_probability must hold one value per speck ({n_specks}); got shape "
+                         f"{probability.shape}")
+    scatter = (probability >= LIKELY_CALCIFICATION) & ~((labels >= 0) & own_kind[np.maximum(labels, 0)])
+    if vascular is not None:
+        scatter &= ~(np.asarray(vascular, float) >= VASCULAR_PROBABILITY)
+    finding_of_cluster = np.array([context.finding_id for context in layouts])
+    finding = np.where(labels >= 0, finding_of_cluster[np.maximum(labels, 0)], -1)
+    n_findings = int(finding_of_cluster.max()) + 1
+    members = np.bincount(finding[scatter & (finding >= 0)], minlength=n_findings)
+    hull = np.zeros(n_findings)
+    for context in layouts:
+        hull[context.finding_id] = hull_area(context.finding.points)
+    # Findings that are no chance group are no part of the scatter either; setting them apart
+    # only thins the scatter, so the set grows until it stops.
+    apart = np.zeros(n_findings, bool)
+    while True:
+        others = np.count_nonzero(scatter) - members[apart].sum() - np.where(apart, 0, members)
+        expected = chance_groups(members, hull, others, breast_area_mm2=breast_area_mm2)
+        grown = apart | (expected < DIFFUSE_MIN_CHANCE_GROUPS)
+        if np.array_equal(grown, apart):
+            return expected[finding_of_cluster]
+        apart = grown
 
 
 def _findings(points: np.ndarray, labels: np.ndarray, n_clusters: int, *, alone: np.ndarray) -> np.ndarray:
@@ -1019,7 +1062,7 @@ def _morphology(specks: Specks, shapes: SpeckFeatures, points_mm, depth_mm, *, p
         if extent_mm >= VASCULAR_MIN_MM:
             tracks = paired >= TRAM_TRACK
         else:
-            tracks = paired >= SHORT_TRAM_TRACK and np.count_nonzero(linear) >= SHORT_TRACK_PIECES
+            tracks = paired >= SHORT_TRAM_TRACK and paired * np.count_nonzero(linear) >= SHORT_TRACK_PIECES
         return Morphology.VASCULAR if tracks else Morphology.FINE_LINEAR_BRANCHING
     if np.mean(shapes.shape == str(SpeckShape.RIM)) >= RIM_SPECKS:
         return Morphology.RIM

@@ -546,9 +546,10 @@ def format_summary(evaluation: Evaluation, *, matrices: bool = True) -> str:
     elif d is not None and d.distribution.n:
         lines += [
             "",
-            f"Description of the {d.distribution.n} detected truth clusters (best match each, holding "
+            f"Description of the {d.morphology.n} detected truth clusters (best match each, holding "
             f">= {MIN_TRUE_MEMBERS} of its calcifications; {d.n_without_members} more hit only by detections "
-            f"without: left out; 'clear': CNR >= {CLEAR_CNR:g}, {d.distribution_clear.n} clusters):",
+            f"without: left out; distribution over the {d.distribution.n} whose truth gives one; 'clear': "
+            f"CNR >= {CLEAR_CNR:g}, {d.morphology_clear.n} clusters):",
             f"  distribution accuracy {_fmt(d.distribution.accuracy)} (clear {_fmt(d.distribution_clear.accuracy)}); "
             f"morphology accuracy {_fmt(d.morphology.accuracy)} (clear {_fmt(d.morphology_clear.accuracy)})",
             f"  benign patterns described as benign: {_fmt(d.benign_recognised)}; score ROC AUC suspicious vs "

@@ -183,7 +183,37 @@ def test_groups_of_a_uniform_scatter_are_chance_and_a_planted_cluster_is_not(see
     assert np.mean(others >= 1) > 0.5
 
 
-def test_a_cluster_without_likely_calcifications_is_chance_and_area_must_be_positive():
-    assert np.isinf(chance_groups([0], [10.0], [20], breast_area_mm2=1000.0)[0])
-    with pytest.raises(ValueError, match="breast_area_mm2 must be > 0; got 0.0"):
-        chance_groups([3], [10.0], [20], breast_area_mm2=0.0)
+@pytest.mark.parametrize("n", [5, 6], ids=["five", "six"])
+def test_disjoint_footprints_understate_what_a_sliding_window_finds(n):
+    # Oracle: 200 uniform scatters of 150 points on 150 x 100 mm; the share in which some
+    # 10 x 10 mm window (1 mm steps, summed-area table) holds n or more exceeds the
+    # disjoint-footprint expectation, which is thus no upper bound on chance.
+    rng = np.random.default_rng(n)
+    found = 0
+    for _ in range(200):
+        points = rng.uniform((0, 0), (150, 100), (150, 2))
+        counts, _, _ = np.histogram2d(points[:, 0], points[:, 1], bins=(150, 100), range=((0, 150), (0, 100)))
+        table = np.pad(counts.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+        windows = table[10:, 10:] - table[:-10, 10:] - table[10:, :-10] + table[:-10, :-10]
+        found += windows.max() >= n
+    assert found / 200 > chance_groups([n], [100.0], [150], breast_area_mm2=15000.0)[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (([3], [10.0], [20], 0.0), "breast_area_mm2 must be > 0; got 0.0"),
+        (([3, 4], [10.0], [20, 5], 1000.0), r"hull_area_mm2 must be 1-D with one value per group \(2\); got shape \(1,\)"),
+        (([3], [10.0], [-1], 1000.0), r"n_others must hold finite values >= 0; got \[-1.\]"),
+        (([3], [np.nan], [5], 1000.0), "hull_area_mm2 must hold finite values >= 0"),
+    ],
+    ids=["area", "lengths", "negative", "nan"],
+)
+def test_chance_groups_bad_arguments(args, match):
+    n, hull, others, area = args
+    with pytest.raises(ValueError, match=match):
+        chance_groups(n, hull, others, breast_area_mm2=area)
+
+
+def test_a_group_without_likely_calcifications_is_not_judged():
+    assert np.isnan(chance_groups([0], [10.0], [20], breast_area_mm2=1000.0)[0])

@@ -657,7 +657,8 @@ def test_suspicion_follows_the_published_ppvs():
 
 def _scatter_and_triple(rng, *, scatter_probability):
     """150 specks scattered over the breast (probability `scatter_probability` of being
-    calcifications, outside clusters) and a group of 3 fine pleomorphic specks (cluster 0)."""
+    calcifications, outside clusters) and a group of 3 faint, irregular (amorphous) specks
+    (cluster 0)."""
     scatter = rng.uniform((0, 0), (150, 100), (150, 2))
     triple = _ball(rng, (80.0, 60.0), n=3, radius=1.5)
     specks, shapes = _specks(np.vstack([triple, scatter]), diameter_mm=0.25, elongation=2.0, solidity=0.7,
@@ -671,6 +672,10 @@ def _describe_with(specks, shapes, labels, probability):
     return describe_clusters(specks, shapes, labels, spacing=SPACING, nipple=(1000.0, 0.0),
                              skin_depth_mm=np.full(len(specks), 50.0), breast_area_mm2=BREAST_MM2,
                              calcification_probability=probability)
+
+
+def _faint(points):
+    return _specks(points, diameter_mm=0.25, elongation=2.0, solidity=0.7, significance=6.0)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2], ids=["seed0", "seed1", "seed2"])
@@ -703,3 +708,33 @@ def test_a_dense_cluster_in_a_scatter_stays_a_cluster_and_vessels_are_no_scatter
     described = _describe_with(*with_vessel, np.r_[np.zeros(3, int), np.ones(80, int)], np.full(83, 0.9))
     assert described.morphology[1] == Morphology.VASCULAR
     assert described.distribution[0] != Distribution.DIFFUSE
+
+
+def test_pieces_of_one_finding_are_judged_together_and_a_cluster_is_no_scatter():
+    rng = np.random.default_rng(7)
+    # Three groups of 3 within 10 mm (one finding) among 60 scattered likely calcifications:
+    # each alone is what the scatter makes, the 9 together are not.
+    pieces = np.vstack([_ball(rng, (80.0 + 4.0 * k, 60.0), n=3, radius=1.0) for k in range(3)])
+    scatter = rng.uniform((0, 0), (150, 100), (60, 2))
+    specks, shapes = _faint(np.vstack([pieces, scatter]))
+    labels = np.r_[np.repeat([0, 1, 2], 3), np.full(60, -1)]
+    described = _describe_with(specks, shapes, labels, np.full(len(labels), 0.9))
+    assert set(described.finding_id) == {0}
+    assert Distribution.DIFFUSE not in set(described.distribution)
+    assert np.all(described.chance_groups < 1e-3)
+    # A group of 3 far from a cluster of 100, with no scatter: the cluster is no scatter.
+    big, triple = _ball(rng, (40.0, 30.0), n=100, radius=4.0), _ball(rng, (120.0, 70.0), n=3, radius=1.0)
+    specks, shapes = _faint(np.vstack([big, triple]))
+    described = _describe_with(specks, shapes, np.r_[np.zeros(100, int), np.ones(3, int)], np.full(103, 0.9))
+    assert Distribution.DIFFUSE not in set(described.distribution)
+    assert described.chance_groups[1] == 0.0
+
+
+def test_a_cluster_without_likely_calcifications_is_not_judged_and_probabilities_must_match():
+    rng = np.random.default_rng(8)
+    specks, shapes = _faint(_ball(rng, (80.0, 60.0), n=4, radius=1.5))
+    described = _describe_with(specks, shapes, np.zeros(4, int), np.full(4, 0.4))
+    assert np.isnan(described.chance_groups[0]) and described.distribution[0] != Distribution.DIFFUSE
+    with pytest.raises(ValueError, match=r"calcification_probability must hold one value per speck \(4\); "
+                                         r"got shape \(3,\)"):
+        _describe_with(specks, shapes, np.zeros(4, int), np.full(3, 0.9))
