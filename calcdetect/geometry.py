@@ -11,6 +11,8 @@ here.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.spatial import ConvexHull, QhullError
 from scipy.spatial.distance import pdist
@@ -148,6 +150,42 @@ def hull_area(points) -> float:
     """
     points = _points(points)
     return polygon_area(convex_hull(points)) if len(points) >= 3 else 0.0
+
+
+def grown_hull_area(points, radius: float) -> float:
+    """Area of the convex hull of 2-D points grown by `radius` (its Minkowski sum with a disk).
+
+    Steiner's formula for a convex set: ``area + perimeter * radius + pi * radius**2``
+    (a single point gives the disk, two points a stadium).
+
+    Parameters
+    ----------
+    points : (N, 2) array_like of float
+        N >= 1.
+    radius : float
+        In the points' unit, >= 0.
+
+    Returns
+    -------
+    float
+        In the square of the points' unit.
+
+    Raises
+    ------
+    ValueError
+        When `points` is empty or not (N, 2), or `radius` is negative or not finite.
+
+    Examples
+    --------
+    >>> round(grown_hull_area([[0, 0], [0, 2], [2, 0], [2, 2]], 1.0), 4)  # 4 + 8 + pi
+    15.1416
+    """
+    radius = float(radius)
+    if not (math.isfinite(radius) and radius >= 0):
+        raise ValueError(f"radius must be finite and >= 0; got {radius!r}")
+    hull = convex_hull(points)
+    perimeter = float(np.hypot(*(np.roll(hull, -1, axis=0) - hull).T).sum()) if len(hull) >= 2 else 0.0
+    return polygon_area(hull) + perimeter * radius + math.pi * radius**2
 
 
 def largest_distance(points) -> float:

@@ -5,7 +5,14 @@ import pytest
 import shapely
 from scipy.spatial.distance import pdist
 
-from calcdetect.geometry import convex_hull, distance_to_hull, hull_area, largest_distance, polygon_area
+from calcdetect.geometry import (
+    convex_hull,
+    distance_to_hull,
+    grown_hull_area,
+    hull_area,
+    largest_distance,
+    polygon_area,
+)
 
 SEEDS = [0, 1, 2]
 
@@ -74,3 +81,14 @@ def test_distance_to_a_point_or_a_segment(hull, query, expected):
 def test_bad_point_sets_are_refused(points):
     with pytest.raises(ValueError, match="points must"):
         convex_hull(points)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 12], ids=["point", "segment", "triangle", "cloud"])
+def test_grown_hull_area_matches_shapely_buffer(n):
+    # Oracle: shapely's buffer of the hull, its round ends drawn with 256 segments a quarter.
+    rng = np.random.default_rng(n)
+    points = rng.uniform(0, 10, (n, 2))
+    reference = shapely.MultiPoint(points).convex_hull.buffer(2.5, quad_segs=256).area
+    assert grown_hull_area(points, 2.5) == pytest.approx(reference, rel=1e-4)
+    with pytest.raises(ValueError, match="radius must be finite and >= 0; got -1.0"):
+        grown_hull_area(points, -1.0)

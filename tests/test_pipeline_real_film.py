@@ -68,7 +68,8 @@ def test_a_faint_group_on_strands_is_a_chance_group_of_the_scatter(mg1):
     assert np.all(result.suspicion[inside] < 0.3)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11: short calcified vessels and faint groups on strands still make more than 3 suspicious clusters")
+@pytest.mark.xfail(strict=True, reason="issue 11: short calcified vessels and faint groups on strands still make "
+                                        "more than 3 suspicious clusters")
 def test_at_most_three_clusters_are_suspicious(mg1):
     _, result = mg1
     assert np.count_nonzero(result.suspicion > 0.3) <= 3

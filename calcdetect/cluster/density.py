@@ -156,31 +156,27 @@ def _pairs_within(points: np.ndarray, segments: np.ndarray | None, radius_mm: fl
     return pairs[near], gap[near]
 
 
-#: Least footprint (mm^2) in which a group's members are counted against chance: the
-#: 1 cm^2 of the CAD cluster criterion ("at least 3 calcifications within 1 cm^2", docs/birads.md).
-CHANCE_FOOTPRINT_MM2 = 100.0
-
-
-def chance_groups(n_members, hull_area_mm2, n_others, *, breast_area_mm2: float) -> np.ndarray:
+def chance_groups(n_members, footprint_mm2, n_others, *, breast_area_mm2: float) -> np.ndarray:
     """Expected number of groups as dense as each one that a uniform scatter would make.
 
     The `n_others` likely calcifications of the breast other than a group's own are
-    taken as a uniform (Poisson) scatter over the breast. A footprint of
-    ``A = max(hull area, CHANCE_FOOTPRINT_MM2)`` then holds ``N ~ Poisson(n_others /
-    area * A)`` of them, and the breast splits into ``area / A`` disjoint footprints;
-    the expected number of those holding at least the group's count is
-    ``P(N >= n) * area / A``. A window placed anywhere (the scan statistic [1]_)
-    finds such a count far more often than disjoint footprints do (among 150 points
-    on 150 cm^2, some 1 cm^2 window holds 5 in 99 % of scatters, where this
-    expectation is 0.55): it understates chance, so a test on it errs towards
-    calling a group real.
+    taken as a uniform (Poisson) scatter over the breast. A group's footprint, of area
+    ``A``, then holds ``N ~ Poisson(n_others / area * A)`` of them, and the breast
+    splits into ``area / A`` disjoint footprints; the expected number of those holding
+    at least the group's count is ``P(N >= n) * area / A``. A window placed anywhere
+    (the scan statistic [1]_) finds such a count far more often than disjoint
+    footprints do (among 150 points on 150 cm^2, some 1 cm^2 window holds 5 in 99 % of
+    scatters, where this expectation is 0.55): it understates chance, so a test on it
+    errs towards calling a group real. A footprint drawn tightly round the group's
+    own points understates it more; :func:`calcdetect.cluster.describe.describe_clusters`
+    grows the hull by :data:`CAD_RADIUS_MM`, the reach that formed the group.
 
     Parameters
     ----------
     n_members : (C,) array_like of int
         Likely calcifications in each group, >= 0.
-    hull_area_mm2 : (C,) array_like
-        Area of each group's convex hull (mm^2), >= 0.
+    footprint_mm2 : (C,) array_like
+        Area of each group's footprint (mm^2), > 0.
     n_others : (C,) array_like of int
         Likely calcifications in the breast outside each group, >= 0.
     breast_area_mm2 : float
@@ -194,21 +190,25 @@ def chance_groups(n_members, hull_area_mm2, n_others, *, breast_area_mm2: float)
     Raises
     ------
     ValueError
-        When the three arrays are not 1-D of one length, hold a negative or non-finite
-        value, or `breast_area_mm2` is not positive.
+        When the three arrays are not 1-D of one length, the counts are not whole
+        numbers >= 0, a footprint is not finite and > 0, or `breast_area_mm2` is not
+        positive.
 
     References
     ----------
     .. [1] Naus JI. Clustering of random points in two dimensions. Biometrika 1965;52:263-7.
     """
     breast_area_mm2 = check_positive("breast_area_mm2", breast_area_mm2)
-    arrays = {"n_members": n_members, "hull_area_mm2": hull_area_mm2, "n_others": n_others}
-    n, hull, others = (np.asarray(v, float) for v in arrays.values())
-    for (name, _), value in zip(arrays.items(), (n, hull, others)):
+    n, footprint, others = (np.asarray(v, float) for v in (n_members, footprint_mm2, n_others))
+    for name, value in (("n_members", n), ("footprint_mm2", footprint), ("n_others", others)):
         if value.ndim != 1 or value.shape != n.shape:
             raise ValueError(f"{name} must be 1-D with one value per group ({n.size}); got shape {value.shape}")
-        if not np.all(np.isfinite(value) & (value >= 0)):
-            raise ValueError(f"{name} must hold finite values >= 0; got {value[~(np.isfinite(value) & (value >= 0))][:3]}")
-    footprint = np.maximum(hull, CHANCE_FOOTPRINT_MM2)
+    for name, value in (("n_members", n), ("n_others", others)):
+        bad = ~(np.isfinite(value) & (value >= 0) & (value == np.round(value)))
+        if bad.any():
+            raise ValueError(f"{name} must hold whole numbers >= 0; got {value[bad][:3]}")
+    bad = ~(np.isfinite(footprint) & (footprint > 0))
+    if bad.any():
+        raise ValueError(f"footprint_mm2 must hold finite values > 0; got {footprint[bad][:3]}")
     expected = np.where(n > 0, poisson.sf(n - 1, others / breast_area_mm2 * footprint), np.nan)
     return expected * breast_area_mm2 / footprint

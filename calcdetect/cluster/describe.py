@@ -21,8 +21,8 @@ from scipy.spatial import Delaunay, cKDTree
 
 from calcdetect.arrays import StructOfArrays
 from calcdetect.candidates import Specks
-from calcdetect.geometry import hull_area, largest_distance
-from calcdetect.cluster.density import chance_groups
+from calcdetect.geometry import grown_hull_area, largest_distance
+from calcdetect.cluster.density import CAD_RADIUS_MM, chance_groups
 from calcdetect.cluster.shape import ELONGATED, SpeckFeatures, SpeckShape
 from calcdetect.filters._common import check_spacing
 from calcdetect.lexicon import SUSPICIOUS_MORPHOLOGIES, Distribution, Morphology
@@ -301,9 +301,11 @@ class ClusterDescriptions(StructOfArrays):
         is no part of it; see :func:`own_findings`).
     chance_groups : (C,) ndarray
         Expected number of groups as dense as the cluster's finding that the breast's
-        scatter of calcifications would make (:func:`describe_clusters`, Notes; NaN
-        where not judged); at :data:`DIFFUSE_MIN_CHANCE_GROUPS` or more the finding
-        is diffuse.
+        scatter of likely calcifications would make (:func:`describe_clusters`, Notes);
+        at :data:`DIFFUSE_MIN_CHANCE_GROUPS` or more the cluster is diffuse. NaN where
+        not judged: a vascular, coarse, skin or rod-like cluster; a finding without a
+        likely calcification of the scatter's kind; no calcification probabilities or
+        breast area.
     """
 
     distribution: np.ndarray
@@ -592,28 +594,33 @@ def describe_clusters(
     :data:`FINDING_LINK_MM`: large groups are often detected in pieces) and
     weighed by :data:`DISTRIBUTION_WEIGHTS` (:func:`distribution_features`,
     :func:`distribution_scores`).
-    A finding is also diffuse when it is a chance group of the breast's scatter
-    (BI-RADS: calcifications, or several similar groups, scattered throughout the
-    breast). The scatter is the likely calcifications (:data:`LIKELY_CALCIFICATION`)
-    that are no likely piece of a vessel's wall (`vascular` at least
-    :data:`VASCULAR_PROBABILITY`), in no vascular, coarse, skin or rod-like cluster,
-    and in no finding that is itself no chance group: starting from all of them,
-    findings are set apart until none changes. A finding whose likely members the
-    rest of the scatter would match in :data:`DIFFUSE_MIN_CHANCE_GROUPS` or more
-    disjoint footprints of its hull (:func:`calcdetect.cluster.density.chance_groups`,
-    `chance_groups` of the result) is diffuse; its clusters keep their own morphology,
-    unless it is vascular, coarse, skin or rod-like (then they keep their description).
+    A finding is also diffuse when it is a chance group of the breast's scatter of
+    likely calcifications (BI-RADS: calcifications, or several similar groups,
+    scattered throughout the breast). The scatter is the likely calcifications
+    (:data:`LIKELY_CALCIFICATION`) that are no likely piece of a vessel's wall
+    (`vascular` at least :data:`VASCULAR_PROBABILITY`), in no vascular, coarse, skin or
+    rod-like cluster, and in no finding that is itself no chance group: starting from
+    all of them, findings are set apart until none changes (never one the
+    distribution model calls diffuse). A finding's scatter members are counted in
+    their hull grown by :data:`~calcdetect.cluster.density.CAD_RADIUS_MM` (the reach
+    that formed the clusters); when the rest of the scatter, spread uniformly, would
+    fill :data:`DIFFUSE_MIN_CHANCE_GROUPS` or more disjoint such footprints as full
+    (:func:`calcdetect.cluster.density.chance_groups`; `chance_groups` of the result),
+    the finding is diffuse and its clusters keep their own morphology. Vascular,
+    coarse, skin and rod-like clusters keep their whole description (`chance_groups`
+    NaN).
     Vascular calcifications are linear whatever their layout: they line a
     vessel (the lexicon judges distribution and morphology together; in
     CBIS-DDSM every vascular finding given a distribution is linear), and a
     cluster whose own members are judged vascular links no other cluster into its
     finding: a vessel passing a group of calcifications would make the group's
-    finding as long as the vessel (a diffuse chance group judged vascular with its
-    scatter, below, stays diffuse and linked).
+    finding as long as the vessel (a cluster the distribution model calls diffuse and
+    judges vascular with its scatter, below, stays diffuse and linked).
 
-    Morphology is judged on the cluster's members, or for a diffuse cluster not
-    vascular, coarse, skin or large rod-like (:data:`OWN_MORPHOLOGIES`) on them and
-    the bright specks outside clusters (the scatter it is a chance group of). First
+    Morphology is judged on the cluster's members, or for a cluster the distribution
+    model calls diffuse and not vascular, coarse, skin or large rod-like
+    (:data:`OWN_MORPHOLOGIES`) on them and the bright specks outside clusters (the
+    scatter it is a chance group of). First
     rule that applies: *skin* (median depth <= :data:`SKIN_DEPTH_MM`); *coarse*
     (:data:`COARSE_SPECKS` of the members coarse: pieces of a popcorn calcification,
     measured whole); *large_rodlike* (linear-shaped, :data:`LINEAR_SPECKS`, of median
@@ -622,10 +629,10 @@ def describe_clusters(
     :data:`VASCULAR_SPECKS`, :data:`VASCULAR_LINEARITY`, or at least half the members along
     lines that bend or cross over :data:`VASCULAR_SPREAD_MM` and more,
     :data:`VASCULAR_COURSE_SPECKS`, :data:`VASCULAR_COURSE_LINEARITY`);
-    other linear-shaped clusters
-    are *vascular* (tram tracks at least :data:`VASCULAR_MIN_MM` long, or shorter ones whose
-    linear members nearly all pair up, :data:`SHORT_TRAM_TRACK`) or *fine_linear_branching*; *rim* (lucent centres); clusters of median size from
-    0.5 mm (lexicon size, as measured on a sphere) are *round* when smoother and more
+    other linear-shaped clusters are *vascular* (tram tracks at least
+    :data:`VASCULAR_MIN_MM` long, or shorter ones whose linear members nearly all pair
+    up, :data:`SHORT_TRAM_TRACK`) or *fine_linear_branching*; *rim* (lucent centres);
+    clusters of median size from 0.5 mm (lexicon size, as measured on a sphere) are *round* when smoother and more
     uniform than coarse heterogeneous ones (:data:`ROUND_WEIGHTS`), else
     *coarse_heterogeneous*; smaller ones
     are *amorphous* when faint, *fine_pleomorphic* when finer, more elongated,
@@ -655,20 +662,24 @@ def describe_clusters(
     bright = bright_isolated(specks, labels)
     out: dict[str, list] = {name: [] for name in ("distribution", "morphology", "pleomorphism",
                                                    "linear_fraction", "finding_extent_mm")}
+    modelled = [_distribution(context.features(), nipple_known=nipple is not None) for context in layouts]
     own_kind = np.array([morphology in OWN_MORPHOLOGIES for morphology, *_ in own], bool)
     chance = _chance_groups(labels, layouts, calcification_probability, vascular=vascular, own_kind=own_kind,
-                            n_specks=len(specks), breast_area_mm2=breast_area_mm2)
+                            scattered=np.array([d == Distribution.DIFFUSE for d in modelled]) & ~own_kind,
+                            points_mm=points_mm, breast_area_mm2=breast_area_mm2)
     for c, context in enumerate(layouts):
-        distribution = _distribution(context.features(), nipple_known=nipple is not None)
+        distribution = modelled[c]
         morphology, pleo, linear_fraction = own[c]
         if morphology == Morphology.VASCULAR:
             distribution = Distribution.LINEAR  # a vessel's wall: its layout is the vessel's course
         elif distribution == Distribution.DIFFUSE and morphology not in OWN_MORPHOLOGIES:
-            # A chance group of a scatter: judge the whole scatter's shape.
+            # A chance group of the bright scatter: judge the whole scatter's shape.
             morphology, pleo, linear_fraction = _judge(specks, shapes, (labels == c) | bright, **place,
                                                        extent_mm=context.cluster.extent_mm)
-        if chance[c] >= DIFFUSE_MIN_CHANCE_GROUPS and morphology not in OWN_MORPHOLOGIES:
-            distribution = Distribution.DIFFUSE
+        if morphology in OWN_MORPHOLOGIES:
+            chance[c] = np.nan  # keeps its description: not judged
+        elif chance[c] >= DIFFUSE_MIN_CHANCE_GROUPS:
+            distribution = Distribution.DIFFUSE  # a chance group of the likely calcifications: keeps its morphology
         out["distribution"].append(str(distribution))
         out["morphology"].append(str(morphology))
         out["pleomorphism"].append(pleo)
@@ -845,18 +856,23 @@ def _odds(p: float) -> float:
     return p / (1.0 - p)
 
 
-def _chance_groups(labels: np.ndarray, layouts: list[ClusterLayout], probability, *, vascular, own_kind: np.ndarray,
-                   n_specks: int, breast_area_mm2: float | None) -> np.ndarray:
+def _chance_groups(labels: np.ndarray, layouts: list[ClusterLayout], probability, *, vascular,
+                   own_kind: np.ndarray, scattered: np.ndarray, points_mm: np.ndarray,
+                   breast_area_mm2: float | None) -> np.ndarray:
     """(C,) :func:`~calcdetect.cluster.density.chance_groups` of each cluster's finding against
     the breast's scatter (:func:`describe_clusters`, Notes); NaN where not judged: without
-    `probability` or a breast area, or for a finding without a likely calcification in it."""
+    `probability` or a breast area, or for a finding without a likely calcification of the
+    scatter's kind. `own_kind` ((C,) bool) flags the vascular, coarse, skin and rod-like
+    clusters, `scattered` ((C,) bool) those the distribution model calls diffuse (their
+    findings stay in the scatter)."""
     n_clusters = len(layouts)
     if probability is None or not breast_area_mm2:
         return np.full(n_clusters, np.nan)
     probability = np.asarray(probability, float)
-    if probability.shape != (n_specks,):
-        raise ValueError(f"calcification_probability must hold one value per speck ({n_specks}); got shape "
-                         f"{probability.shape}")
+    if probability.shape != (len(labels),) or not np.all((probability >= 0) & (probability <= 1)):
+        raise ValueError(f"calcification_probability must hold one value in [0, 1] per speck ({len(labels)}); "
+                         f"got shape {probability.shape}, range {np.nanmin(probability, initial=np.nan)}-"
+                         f"{np.nanmax(probability, initial=np.nan)}")
     scatter = (probability >= LIKELY_CALCIFICATION) & ~((labels >= 0) & own_kind[np.maximum(labels, 0)])
     if vascular is not None:
         scatter &= ~(np.asarray(vascular, float) >= VASCULAR_PROBABILITY)
@@ -864,16 +880,19 @@ def _chance_groups(labels: np.ndarray, layouts: list[ClusterLayout], probability
     finding = np.where(labels >= 0, finding_of_cluster[np.maximum(labels, 0)], -1)
     n_findings = int(finding_of_cluster.max()) + 1
     members = np.bincount(finding[scatter & (finding >= 0)], minlength=n_findings)
-    hull = np.zeros(n_findings)
-    for context in layouts:
-        hull[context.finding_id] = hull_area(context.finding.points)
+    # The footprint of what is counted: the hull of those members grown by the reach that
+    # formed the clusters (a lone point's footprint is the CAD criterion's 1 cm^2).
+    footprint = np.array([grown_hull_area(points_mm[scatter & (finding == f)], CAD_RADIUS_MM) if members[f] else 1.0
+                          for f in range(n_findings)])
+    stays = np.zeros(n_findings, bool)
+    stays[finding_of_cluster[scattered]] = True
     # Findings that are no chance group are no part of the scatter either; setting them apart
     # only thins the scatter, so the set grows until it stops.
     apart = np.zeros(n_findings, bool)
     while True:
         others = np.count_nonzero(scatter) - members[apart].sum() - np.where(apart, 0, members)
-        expected = chance_groups(members, hull, others, breast_area_mm2=breast_area_mm2)
-        grown = apart | (expected < DIFFUSE_MIN_CHANCE_GROUPS)
+        expected = chance_groups(members, footprint, others, breast_area_mm2=breast_area_mm2)
+        grown = apart | ((expected < DIFFUSE_MIN_CHANCE_GROUPS) & ~stays)
         if np.array_equal(grown, apart):
             return expected[finding_of_cluster]
         apart = grown

@@ -541,9 +541,9 @@ def format_summary(evaluation: Evaluation, *, matrices: bool = True) -> str:
            if k.per_cm2 else ""),
     ]
     d = c.description
-    if d is not None and d.distribution.n and d.distribution.undescribed and d.morphology.undescribed:
+    if d is not None and d.morphology.n and d.distribution.undescribed and d.morphology.undescribed:
         lines += ["", "Description: the predictions carry no distribution or morphology (empty columns)."]
-    elif d is not None and d.distribution.n:
+    elif d is not None and d.morphology.n:
         lines += [
             "",
             f"Description of the {d.morphology.n} detected truth clusters (best match each, holding "

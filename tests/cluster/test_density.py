@@ -6,7 +6,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import cdist
 
 from calcdetect.cluster import CAD_RADIUS_MM, chance_groups, cluster_labels
-from calcdetect.geometry import hull_area
+from calcdetect.geometry import grown_hull_area
 
 SPACING = (0.07, 0.07)
 
@@ -151,21 +151,21 @@ def test_bad_segments(kwargs, match):
 # Chance groups
 
 
-def test_chance_groups_is_the_poisson_scan_bound():
-    # 150 other calcifications on 150 cm^2: 1 expected per cm^2; a group of 3 in a hull under
-    # 1 cm^2 is counted in 1 cm^2, of which the breast holds 150.
+def test_chance_groups_is_the_disjoint_footprint_expectation():
+    # 150 other calcifications on 150 cm^2: 1 expected per cm^2; a group of 3 counted in
+    # 1 cm^2, of which the breast holds 150.
     at_least_3 = 1 - math.exp(-1.0) * (1 + 1 + 1 / 2)
-    assert chance_groups([3], [40.0], [150], breast_area_mm2=15000.0)[0] == pytest.approx(at_least_3 * 150)
-    # A larger hull is its own footprint: 4 per 400 mm^2, 37.5 footprints.
+    assert chance_groups([3], [100.0], [150], breast_area_mm2=15000.0)[0] == pytest.approx(at_least_3 * 150)
+    # 4 expected in 400 mm^2, of which the breast holds 37.5.
     at_least_9 = 1 - sum(math.exp(-4.0) * 4.0**k / math.factorial(k) for k in range(9))
     assert chance_groups([9], [400.0], [150], breast_area_mm2=15000.0)[0] == pytest.approx(at_least_9 * 37.5)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2], ids=["seed0", "seed1", "seed2"])
 def test_groups_of_a_uniform_scatter_are_chance_and_a_planted_cluster_is_not(seed):
-    # 150 calcifications scattered over a 150 x 100 mm breast: the groups of 3 the CAD
-    # convention finds in them, and most larger ones, are what such a scatter makes (the
-    # bound is loose for the longest chains); 10 within 2.5 mm are not.
+    # 150 calcifications scattered over a 150 x 100 mm breast: the groups the CAD convention
+    # finds in them, counted in their hull grown by the CAD radius, are mostly what such a
+    # scatter makes (every group of 3); 10 within 2.5 mm are not.
     rng = np.random.default_rng(seed)
     scatter = rng.uniform((0, 0), (150, 100), (150, 2))
     planted = np.column_stack(_ball(rng, (75.0, 50.0), 10, 2.5))
@@ -173,14 +173,14 @@ def test_groups_of_a_uniform_scatter_are_chance_and_a_planted_cluster_is_not(see
     labels = cluster_labels(points[:, 0] / SPACING[0], points[:, 1] / SPACING[1], spacing=SPACING)
     n_clusters = labels.max() + 1
     members = np.bincount(labels[labels >= 0], minlength=n_clusters)
-    hulls = [hull_area(points[labels == c]) for c in range(n_clusters)]
-    expected = chance_groups(members, hulls, len(points) - members, breast_area_mm2=15000.0)
+    footprints = [grown_hull_area(points[labels == c], CAD_RADIUS_MM) for c in range(n_clusters)]
+    expected = chance_groups(members, footprints, len(points) - members, breast_area_mm2=15000.0)
     planted_cluster = np.bincount(labels[-10:][labels[-10:] >= 0]).argmax()
-    assert expected[planted_cluster] < 1e-3
+    assert expected[planted_cluster] < 0.01
     others = np.delete(expected, planted_cluster)
     threes = np.delete(members, planted_cluster) == 3
     assert threes.any() and np.all(others[threes] >= 1)
-    assert np.mean(others >= 1) > 0.5
+    assert np.mean(others >= 1) >= 0.75
 
 
 @pytest.mark.parametrize("n", [5, 6], ids=["five", "six"])
@@ -202,18 +202,20 @@ def test_disjoint_footprints_understate_what_a_sliding_window_finds(n):
 @pytest.mark.parametrize(
     ("args", "match"),
     [
-        (([3], [10.0], [20], 0.0), "breast_area_mm2 must be > 0; got 0.0"),
-        (([3, 4], [10.0], [20, 5], 1000.0), r"hull_area_mm2 must be 1-D with one value per group \(2\); got shape \(1,\)"),
-        (([3], [10.0], [-1], 1000.0), r"n_others must hold finite values >= 0; got \[-1.\]"),
-        (([3], [np.nan], [5], 1000.0), "hull_area_mm2 must hold finite values >= 0"),
+        (([3], [100.0], [20], 0.0), "breast_area_mm2 must be > 0; got 0.0"),
+        (([3, 4], [100.0], [20, 5], 1000.0),
+         r"footprint_mm2 must be 1-D with one value per group \(2\); got shape \(1,\)"),
+        (([3], [100.0], [-1], 1000.0), r"n_others must hold whole numbers >= 0; got \[-1.\]"),
+        (([2.5], [100.0], [5], 1000.0), r"n_members must hold whole numbers >= 0; got \[2.5\]"),
+        (([3], [np.nan], [5], 1000.0), "footprint_mm2 must hold finite values > 0"),
     ],
-    ids=["area", "lengths", "negative", "nan"],
+    ids=["area", "lengths", "negative", "fraction", "nan"],
 )
 def test_chance_groups_bad_arguments(args, match):
-    n, hull, others, area = args
+    n, footprint, others, area = args
     with pytest.raises(ValueError, match=match):
-        chance_groups(n, hull, others, breast_area_mm2=area)
+        chance_groups(n, footprint, others, breast_area_mm2=area)
 
 
 def test_a_group_without_likely_calcifications_is_not_judged():
-    assert np.isnan(chance_groups([0], [10.0], [20], breast_area_mm2=1000.0)[0])
+    assert np.isnan(chance_groups([0], [100.0], [20], breast_area_mm2=1000.0)[0])

@@ -20,6 +20,7 @@ from calcdetect.cluster.describe import (
     suspicion,
     tram_track_fraction,
 )
+from calcdetect.cluster.density import cluster_labels
 from calcdetect.cluster.shape import SpeckFeatures
 from calcdetect.lexicon import Distribution, Morphology
 from calcdetect.specks.features import _neighbourhood
@@ -735,6 +736,71 @@ def test_a_cluster_without_likely_calcifications_is_not_judged_and_probabilities
     specks, shapes = _faint(_ball(rng, (80.0, 60.0), n=4, radius=1.5))
     described = _describe_with(specks, shapes, np.zeros(4, int), np.full(4, 0.4))
     assert np.isnan(described.chance_groups[0]) and described.distribution[0] != Distribution.DIFFUSE
-    with pytest.raises(ValueError, match=r"calcification_probability must hold one value per speck \(4\); "
-                                         r"got shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"calcification_probability must hold one value in \[0, 1\] per speck "
+                                         r"\(4\); got shape \(3,\)"):
         _describe_with(specks, shapes, np.zeros(4, int), np.full(3, 0.9))
+
+
+def test_most_groups_of_a_uniform_scatter_are_diffuse():
+    # 150 likely calcifications scattered uniformly over the breast, 5 seeds: the clusters the
+    # CAD convention finds in them are what such a scatter makes. Findings of several linked
+    # clusters can still read as real (the disjoint-footprint count understates chance).
+    diffuse = total = 0
+    for seed in range(5):
+        points = np.random.default_rng(seed).uniform((0, 0), (150, 100), (150, 2))
+        labels = cluster_labels(points[:, 0] / SPACING[0], points[:, 1] / SPACING[1], spacing=SPACING)
+        described = _describe_with(*_faint(points), labels, np.full(150, 0.9))
+        diffuse += np.count_nonzero(described.distribution == Distribution.DIFFUSE)
+        total += len(described)
+    assert total >= 50 and diffuse / total >= 0.75
+
+
+def test_groups_that_are_chance_make_the_scatter_for_one_another():
+    # 40 groups of 3 on a grid 18-20 mm apart (40 findings), nothing else: each is what the
+    # other 117 calcifications make by chance.
+    rng = np.random.default_rng(5)
+    centres = [(10.0 + 18 * i, 10.0 + 20 * j) for i in range(8) for j in range(5)]
+    specks, shapes = _faint(np.vstack([_ball(rng, c, n=3, radius=1.0) for c in centres]))
+    described = _describe_with(specks, shapes, np.repeat(np.arange(40), 3), np.full(120, 0.9))
+    assert len(set(described.finding_id)) == 40
+    assert set(described.distribution) == {Distribution.DIFFUSE}
+
+
+def test_a_chance_group_keeps_its_own_morphology():
+    # Three fine linear specks among 150 faint likely calcifications and 10 bright round specks:
+    # diffuse by the count, still fine linear (not judged with the bright specks, which the
+    # distribution model's own diffuse would do), and the distribution model alone says grouped.
+    rng = np.random.default_rng(6)
+    casts = _specks(_ball(rng, (80.0, 60.0), n=3, radius=1.0), diameter_mm=0.4, elongation=6.0, shape="linear",
+                    width_mm=0.2, length_mm=1.5, significance=6.0, orientation=rng.uniform(-1.5, 1.5, 3))
+    bright = _specks(rng.uniform((0, 0), (150, 100), (10, 2)), diameter_mm=0.8, significance=12.0)
+    specks, shapes = _join(casts, _faint(rng.uniform((0, 0), (150, 100), (150, 2))), bright)
+    labels = np.r_[np.zeros(3, int), np.full(160, -1)]
+    described = _describe_with(specks, shapes, labels, np.full(163, 0.9))
+    assert (described.distribution[0], described.morphology[0]) == (Distribution.DIFFUSE,
+                                                                    Morphology.FINE_LINEAR_BRANCHING)
+    assert _describe(specks, shapes, labels).distribution[0] == Distribution.GROUPED
+
+
+def test_vessel_walls_and_popcorn_are_no_scatter():
+    rng = np.random.default_rng(9)
+    specks, shapes, labels, probability = _scatter_and_triple(rng, scatter_probability=0.9)
+    # The 150 scattered specks as likely pieces of a vessel's wall: no scatter left.
+    for wall, diffuse in ((0.9, False), (0.1, True)):
+        vascular = np.r_[np.full(3, 0.1), np.full(150, wall)]
+        described = describe_clusters(specks, shapes, labels, spacing=SPACING, nipple=(1000.0, 0.0),
+                                      skin_depth_mm=np.full(len(specks), 50.0), breast_area_mm2=BREAST_MM2,
+                                      vascular=vascular, calcification_probability=probability)
+        assert (described.distribution[0] == Distribution.DIFFUSE) == diffuse
+    # Popcorn calcifications (3 pieces each) on a grid 18-20 mm apart over the breast: coarse,
+    # keeping their description (chance not judged), and no scatter round the group of 3.
+    grid = np.array([(10.0 + 18 * i, 10.0 + 20 * j) for i in range(8) for j in range(5)])
+    centres = grid[np.hypot(*(grid - (80.0, 60.0)).T) > 15]
+    n = len(centres)
+    popcorn = _specks(np.vstack([_ball(rng, c, n=3, radius=1.5) for c in centres]), diameter_mm=0.9, shape="coarse",
+                      object_width_mm=2.6)
+    triple = (specks.take(np.arange(3)), shapes.take(np.arange(3)))
+    described = _describe_with(*_join(triple, popcorn), np.r_[np.zeros(3, int), np.repeat(np.arange(1, n + 1), 3)],
+                               np.full(3 + 3 * n, 0.9))
+    assert set(described.morphology[1:]) == {Morphology.COARSE} and np.all(np.isnan(described.chance_groups[1:]))
+    assert described.distribution[0] != Distribution.DIFFUSE
