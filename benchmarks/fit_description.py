@@ -125,8 +125,9 @@ def labelled_clusters(path: Path, truth: TruthImage) -> tuple[list, dict, collec
             if truth.clusters[k].morphology not in pair or result.descriptions.morphology[c] not in pair:
                 continue
             member = result.cluster_id == c
-            if result.descriptions.distribution[c] == Distribution.DIFFUSE:
-                member = member | bright  # as describe_clusters judges a diffuse cluster
+            scores = distribution_scores(layouts[c].features(), nipple_known=geometry.nipple is not None)
+            if max(scores, key=scores.get) == Distribution.DIFFUSE:
+                member = member | bright  # as describe_clusters judges a cluster the model calls diffuse
             features = pleomorphic_features(result.specks.take(member), result.shapes.take(member))
             pair_rows[name].append((np.array([features[n] for n in PLEOMORPHIC_FEATURES]),
                                     truth.clusters[k].morphology == pair[1]))

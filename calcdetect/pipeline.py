@@ -182,8 +182,8 @@ class Result:
 
     @property
     def n_suspicious_clusters(self) -> int | None:
-        """Clusters described with a suspicious morphology (several in one breast is itself a
-        predictor of malignancy); None when the clusters were not described."""
+        """Clusters described with a suspicious morphology, diffuse ones left out (several in one
+        breast is itself a predictor of malignancy); None when the clusters were not described."""
         return None if self.descriptions is None else self.descriptions.n_suspicious
 
     @property

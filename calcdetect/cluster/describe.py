@@ -600,8 +600,8 @@ def describe_clusters(
     (:data:`LIKELY_CALCIFICATION`) that are no likely piece of a vessel's wall
     (`vascular` at least :data:`VASCULAR_PROBABILITY`), in no vascular, coarse, skin or
     rod-like cluster, and in no finding that is itself no chance group: starting from
-    all of them, findings are set apart until none changes (never one the
-    distribution model calls diffuse). A finding's scatter members are counted in
+    all of them, findings are set apart until none changes (never one holding a
+    cluster the distribution model calls diffuse). A finding's scatter members are counted in
     their hull grown by :data:`~calcdetect.cluster.density.CAD_RADIUS_MM` (the reach
     that formed the clusters); when the rest of the scatter, spread uniformly, would
     fill :data:`DIFFUSE_MIN_CHANCE_GROUPS` or more disjoint such footprints as full
@@ -620,7 +620,7 @@ def describe_clusters(
     Morphology is judged on the cluster's members, or for a cluster the distribution
     model calls diffuse and not vascular, coarse, skin or large rod-like
     (:data:`OWN_MORPHOLOGIES`) on them and the bright specks outside clusters (the
-    scatter it is a chance group of). First
+    bright scatter the model judges it a chance group of). First
     rule that applies: *skin* (median depth <= :data:`SKIN_DEPTH_MM`); *coarse*
     (:data:`COARSE_SPECKS` of the members coarse: pieces of a popcorn calcification,
     measured whole); *large_rodlike* (linear-shaped, :data:`LINEAR_SPECKS`, of median
@@ -673,7 +673,7 @@ def describe_clusters(
         if morphology == Morphology.VASCULAR:
             distribution = Distribution.LINEAR  # a vessel's wall: its layout is the vessel's course
         elif distribution == Distribution.DIFFUSE and morphology not in OWN_MORPHOLOGIES:
-            # A chance group of the bright scatter: judge the whole scatter's shape.
+            # The model's chance group of the bright specks: judge the whole bright scatter's shape.
             morphology, pleo, linear_fraction = _judge(specks, shapes, (labels == c) | bright, **place,
                                                        extent_mm=context.cluster.extent_mm)
         if morphology in OWN_MORPHOLOGIES:
@@ -794,8 +794,9 @@ def _in_findings(specks: Specks, labels: np.ndarray, points: np.ndarray, own: li
 def own_findings(described: ClusterDescriptions) -> np.ndarray:
     """(C,) bool: the described clusters that are a finding of their own (`alone` of
     :func:`cluster_layouts`): those judged vascular by their own members, which
-    :func:`describe_clusters` always calls linear (a diffuse chance group judged vascular
-    with its scatter keeps its diffuse distribution, and its links)."""
+    :func:`describe_clusters` always calls linear (a cluster the distribution model calls
+    diffuse, judged vascular with the bright specks, keeps its diffuse distribution, and
+    its links)."""
     return (described.morphology == Morphology.VASCULAR) & (described.distribution != Distribution.DIFFUSE)
 
 
@@ -866,13 +867,17 @@ def _chance_groups(labels: np.ndarray, layouts: list[ClusterLayout], probability
     clusters, `scattered` ((C,) bool) those the distribution model calls diffuse (their
     findings stay in the scatter)."""
     n_clusters = len(layouts)
-    if probability is None or not breast_area_mm2:
+    if probability is None:
         return np.full(n_clusters, np.nan)
     probability = np.asarray(probability, float)
-    if probability.shape != (len(labels),) or not np.all((probability >= 0) & (probability <= 1)):
-        raise ValueError(f"calcification_probability must hold one value in [0, 1] per speck ({len(labels)}); "
-                         f"got shape {probability.shape}, range {np.nanmin(probability, initial=np.nan)}-"
-                         f"{np.nanmax(probability, initial=np.nan)}")
+    if probability.shape != (len(labels),):
+        raise ValueError(f"calcification_probability must hold one value per speck ({len(labels)}); got shape "
+                         f"{probability.shape}")
+    outside = ~((probability >= 0) & (probability <= 1))
+    if outside.any():
+        raise ValueError(f"calcification_probability must lie in [0, 1]; got {probability[outside][:3]}")
+    if not breast_area_mm2:
+        return np.full(n_clusters, np.nan)
     scatter = (probability >= LIKELY_CALCIFICATION) & ~((labels >= 0) & own_kind[np.maximum(labels, 0)])
     if vascular is not None:
         scatter &= ~(np.asarray(vascular, float) >= VASCULAR_PROBABILITY)
@@ -881,7 +886,8 @@ def _chance_groups(labels: np.ndarray, layouts: list[ClusterLayout], probability
     n_findings = int(finding_of_cluster.max()) + 1
     members = np.bincount(finding[scatter & (finding >= 0)], minlength=n_findings)
     # The footprint of what is counted: the hull of those members grown by the reach that
-    # formed the clusters (a lone point's footprint is the CAD criterion's 1 cm^2).
+    # formed the clusters (a lone point's footprint is the CAD criterion's 1 cm^2). A finding
+    # without members is not judged (chance_groups gives NaN; the 1.0 only passes its check).
     footprint = np.array([grown_hull_area(points_mm[scatter & (finding == f)], CAD_RADIUS_MM) if members[f] else 1.0
                           for f in range(n_findings)])
     stays = np.zeros(n_findings, bool)

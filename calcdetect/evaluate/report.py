@@ -541,7 +541,8 @@ def format_summary(evaluation: Evaluation, *, matrices: bool = True) -> str:
            if k.per_cm2 else ""),
     ]
     d = c.description
-    if d is not None and d.morphology.n and d.distribution.undescribed and d.morphology.undescribed:
+    if d is not None and d.morphology.n and d.morphology.undescribed and (not d.distribution.n
+                                                                          or d.distribution.undescribed):
         lines += ["", "Description: the predictions carry no distribution or morphology (empty columns)."]
     elif d is not None and d.morphology.n:
         lines += [

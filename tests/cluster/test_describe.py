@@ -736,9 +736,11 @@ def test_a_cluster_without_likely_calcifications_is_not_judged_and_probabilities
     specks, shapes = _faint(_ball(rng, (80.0, 60.0), n=4, radius=1.5))
     described = _describe_with(specks, shapes, np.zeros(4, int), np.full(4, 0.4))
     assert np.isnan(described.chance_groups[0]) and described.distribution[0] != Distribution.DIFFUSE
-    with pytest.raises(ValueError, match=r"calcification_probability must hold one value in \[0, 1\] per speck "
-                                         r"\(4\); got shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"calcification_probability must hold one value per speck \(4\); "
+                                         r"got shape \(3,\)"):
         _describe_with(specks, shapes, np.zeros(4, int), np.full(3, 0.9))
+    with pytest.raises(ValueError, match=r"calcification_probability must lie in \[0, 1\]; got \[nan 1.5\]"):
+        _describe_with(specks, shapes, np.zeros(4, int), np.array([0.9, np.nan, 1.5, 0.2]))
 
 
 def test_most_groups_of_a_uniform_scatter_are_diffuse():
@@ -804,3 +806,35 @@ def test_vessel_walls_and_popcorn_are_no_scatter():
                                np.full(3 + 3 * n, 0.9))
     assert set(described.morphology[1:]) == {Morphology.COARSE} and np.all(np.isnan(described.chance_groups[1:]))
     assert described.distribution[0] != Distribution.DIFFUSE
+
+
+def test_a_coarse_cluster_in_a_chance_finding_keeps_its_description():
+    # Popcorn 8 mm from a faint group of 3 (one finding) among 150 likely calcifications: the
+    # group is diffuse, the popcorn stays coarse and keeps its own distribution (not judged).
+    rng = np.random.default_rng(10)
+    specks, shapes, labels, probability = _scatter_and_triple(rng, scatter_probability=0.9)
+    popcorn = _specks(_ball(rng, (80.0, 68.0), n=4, radius=1.0), diameter_mm=0.9, shape="coarse",
+                      object_width_mm=2.6)
+    described = _describe_with(*_join((specks, shapes), popcorn), np.r_[labels, np.ones(4, int)],
+                               np.r_[probability, np.full(4, 0.9)])
+    assert described.finding_id[0] == described.finding_id[1]
+    assert described.morphology[1] == Morphology.COARSE and np.isnan(described.chance_groups[1])
+    assert described.distribution[0] == Distribution.DIFFUSE != described.distribution[1]
+
+
+def test_findings_the_model_calls_diffuse_stay_in_the_scatter():
+    # 19 tight groups of 5 likely calcifications among 200 bright specks the false-positive
+    # model rejects: the distribution model calls each group diffuse (a chance group of the
+    # bright specks), though by the count each is real (chance_groups < 1); they stay in the
+    # scatter, of which a group of 3 is a chance group.
+    rng = np.random.default_rng(11)
+    grid = np.array([(15.0 + 30 * i, 12.0 + 25 * j) for i in range(5) for j in range(4)])
+    grid = grid[np.hypot(*(grid - (80.0, 60.0)).T) > 15]
+    n = len(grid)
+    groups = _faint(np.vstack([_ball(rng, c, n=5, radius=1.0) for c in grid]))
+    bright = _specks(rng.uniform((0, 0), (150, 100), (200, 2)), diameter_mm=0.4, significance=12.0)
+    specks, shapes = _join(_faint(_ball(rng, (80.0, 60.0), n=3, radius=1.0)), groups, bright)
+    labels = np.r_[np.zeros(3, int), np.repeat(np.arange(1, n + 1), 5), np.full(200, -1)]
+    described = _describe_with(specks, shapes, labels, np.r_[np.full(3 + 5 * n, 0.9), np.full(200, 0.2)])
+    assert set(described.distribution[1:]) == {Distribution.DIFFUSE} and np.all(described.chance_groups[1:] < 1)
+    assert described.chance_groups[0] >= 1

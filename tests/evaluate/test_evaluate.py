@@ -595,6 +595,18 @@ def test_oracle_descriptions_agree_perfectly(truth_set, tmp_path):
     assert "morphology (rows truth, columns predicted)" in format_summary(evaluate(truth_set, run, n_bootstrap=0))
 
 
+def test_summary_of_clusters_whose_truth_gives_no_distribution(tmp_path):
+    # Popcorn is judged one by one: the truth gives it no distribution, only a morphology.
+    popcorn = cluster(0, SQUARE, category="benign")
+    popcorn["distribution"], popcorn["morphology"] = None, "coarse"
+    truth = write_truth(tmp_path, [image("synth_0000.dcm", [popcorn])])
+    result = evaluate(truth, predictions_from_truth(truth, tmp_path / "oracle"), n_bootstrap=0)
+    text = format_summary(result)
+    assert "Description of the 1 detected truth clusters" in text
+    assert "distribution over the 0 whose truth gives one" in text
+    assert result.clusters.description.morphology.accuracy == 1.0
+
+
 def test_confusion_counts_the_best_match_of_each_truth_cluster():
     from calcdetect.evaluate import ClusterMatch, describe_agreement
 
