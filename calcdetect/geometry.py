@@ -173,7 +173,7 @@ def grown_hull_area(points, radius: float) -> float:
     Raises
     ------
     ValueError
-        When `points` is empty or not (N, 2), or `radius` is negative or not finite.
+        When `points` is empty, not (N, 2) or not finite, or `radius` is negative or not finite.
 
     Examples
     --------
@@ -183,6 +183,9 @@ def grown_hull_area(points, radius: float) -> float:
     radius = float(radius)
     if not (math.isfinite(radius) and radius >= 0):
         raise ValueError(f"radius must be finite and >= 0; got {radius!r}")
+    points = _points(points)
+    if not np.all(np.isfinite(points)):
+        raise ValueError(f"points must be finite; got {points[~np.isfinite(points).all(axis=1)][:3].tolist()}")
     hull = convex_hull(points)
     perimeter = float(np.hypot(*(np.roll(hull, -1, axis=0) - hull).T).sum()) if len(hull) >= 2 else 0.0
     return polygon_area(hull) + perimeter * radius + math.pi * radius**2

@@ -197,7 +197,8 @@ TABLE_COLUMNS: dict[str, tuple[Column, ...]] = {
                                       "benign morphology.", allowed=_ASSESSMENTS[1:], **_ADDED),
         Column("chance_groups", _F, "Expected number of groups as dense as the cluster's finding that the "
                                     "breast's scatter of likely calcifications would make (README, BI-RADS "
-                                    "description); 1 or more: the cluster is diffuse. Empty where not judged: a "
+                                    "description); 1 or more: the cluster is diffuse by this count (below 1 it may still be "
+                                    "diffuse by the distribution model). Empty where not judged: a "
                                     "vascular, coarse, skin or rod-like cluster; a finding without a likely "
                                     "calcification of the scatter's kind; no false-positive model or breast "
                                     "area.", minimum=0.0, **_ADDED),

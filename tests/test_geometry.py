@@ -92,3 +92,5 @@ def test_grown_hull_area_matches_shapely_buffer(n):
     assert grown_hull_area(points, 2.5) == pytest.approx(reference, rel=1e-4)
     with pytest.raises(ValueError, match="radius must be finite and >= 0; got -1.0"):
         grown_hull_area(points, -1.0)
+    with pytest.raises(ValueError, match=r"points must be finite; got \[\[nan, 0.0\]\]"):
+        grown_hull_area(np.vstack([points, [np.nan, 0.0]]), 1.0)
