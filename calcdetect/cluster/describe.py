@@ -664,7 +664,8 @@ def describe_clusters(
                                                    "linear_fraction", "finding_extent_mm")}
     modelled = [_distribution(context.features(), nipple_known=nipple is not None) for context in layouts]
     own_kind = np.array([morphology in OWN_MORPHOLOGIES for morphology, *_ in own], bool)
-    chance = _chance_groups(labels, layouts, calcification_probability, vascular=vascular, own_kind=own_kind,
+    finding_id = np.array([context.finding_id for context in layouts], np.int64)
+    chance = _chance_groups(labels, finding_id, layouts, calcification_probability, walls=walls, own_kind=own_kind,
                             scattered=np.array([d == Distribution.DIFFUSE for d in modelled]) & ~own_kind,
                             points_mm=points_mm, breast_area_mm2=breast_area_mm2)
     for c, context in enumerate(layouts):
@@ -689,7 +690,7 @@ def describe_clusters(
         distribution=np.array(out["distribution"], dtype=object), morphology=np.array(out["morphology"], dtype=object),
         pleomorphism=np.asarray(out["pleomorphism"], float), linear_fraction=np.asarray(out["linear_fraction"], float),
         finding_extent_mm=np.asarray(out["finding_extent_mm"], float), ppv=np.zeros(len(layouts)),
-        finding_id=np.array([context.finding_id for context in layouts], np.int64), chance_groups=chance,
+        finding_id=finding_id, chance_groups=chance,
     )
     several = described.n_suspicious > 1
     ppv = np.array([suspicion(m, d, extent_mm=e, several_clusters=several)
@@ -857,15 +858,16 @@ def _odds(p: float) -> float:
     return p / (1.0 - p)
 
 
-def _chance_groups(labels: np.ndarray, layouts: list[ClusterLayout], probability, *, vascular,
-                   own_kind: np.ndarray, scattered: np.ndarray, points_mm: np.ndarray,
+def _chance_groups(labels: np.ndarray, finding_of_cluster: np.ndarray, layouts: list[ClusterLayout], probability, *,
+                   walls: _VesselWalls | None, own_kind: np.ndarray, scattered: np.ndarray, points_mm: np.ndarray,
                    breast_area_mm2: float | None) -> np.ndarray:
-    """(C,) :func:`~calcdetect.cluster.density.chance_groups` of each cluster's finding against
-    the breast's scatter (:func:`describe_clusters`, Notes); NaN where not judged: without
-    `probability` or a breast area, or for a finding without a likely calcification of the
-    scatter's kind. `own_kind` ((C,) bool) flags the vascular, coarse, skin and rod-like
-    clusters, `scattered` ((C,) bool) those the distribution model calls diffuse (their
-    findings stay in the scatter)."""
+    """(C,) :func:`~calcdetect.cluster.density.chance_groups` of each cluster's finding
+    (`finding_of_cluster`, (C,) int) against the breast's scatter (:func:`describe_clusters`,
+    Notes); NaN where not judged: without `probability` or a breast area, or for a finding
+    without a likely calcification of the scatter's kind. `walls` (see :func:`_vessel_walls`)
+    tells the likely vessel-wall pieces, `own_kind` ((C,) bool) flags the vascular, coarse,
+    skin and rod-like clusters, `scattered` ((C,) bool) those the distribution model calls
+    diffuse (their findings stay in the scatter)."""
     n_clusters = len(layouts)
     if probability is None:
         return np.full(n_clusters, np.nan)
@@ -879,9 +881,8 @@ def _chance_groups(labels: np.ndarray, layouts: list[ClusterLayout], probability
     if not breast_area_mm2:
         return np.full(n_clusters, np.nan)
     scatter = (probability >= LIKELY_CALCIFICATION) & ~((labels >= 0) & own_kind[np.maximum(labels, 0)])
-    if vascular is not None:
-        scatter &= ~(np.asarray(vascular, float) >= VASCULAR_PROBABILITY)
-    finding_of_cluster = np.array([context.finding_id for context in layouts])
+    if walls is not None:
+        scatter &= ~walls.likely
     finding = np.where(labels >= 0, finding_of_cluster[np.maximum(labels, 0)], -1)
     n_findings = int(finding_of_cluster.max()) + 1
     members = np.bincount(finding[scatter & (finding >= 0)], minlength=n_findings)
