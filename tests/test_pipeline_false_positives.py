@@ -198,3 +198,38 @@ def test_diffuse_secretory_rods_are_one_large_rodlike_cluster(seed):
     rods = result.cluster_id[found[0]]
     assert result.descriptions.morphology[rods] == "large_rodlike"
     assert result.suspicion[rods] < 0.05
+
+
+def _beaded_line(image, mask, rng, *, line: bool = True):
+    """Compact knots (0.3 mm, 12 noise sigmas) every 1.5 mm along a 20 mm course; with `line`, on
+    a continuous thin line (0.25 mm, 6 sigmas) running through them: a vessel's wall or a
+    strand, beaded."""
+    spacing = SETTINGS.spacing_mm
+    centre, sigma = _inside(mask, rng, depth_px=400), _noise_sigma(image, mask)
+    theta = rng.uniform(0, np.pi)
+    along = np.array([np.cos(theta), np.sin(theta)])
+    ends = [tuple(int(v) for v in np.rint((centre + s * 10.0 / spacing * along)[::-1])) for s in (-1, 1)]  # (x, y)
+    painted = np.zeros(image.shape, np.float32)
+    if line:
+        cv2.line(painted, ends[0], ends[1], 6.0, thickness=max(1, round(0.25 / spacing)))
+    knots = centre + np.arange(-6, 7)[:, None] * 1.5 / spacing * along
+    for r, c in np.rint(knots).astype(int):
+        cv2.circle(painted, (int(c), int(r)), max(1, round(0.15 / spacing)), 18.0, thickness=-1)
+    image += (sigma * ndi.gaussian_filter(painted, 0.7)).astype(np.float32)
+    return centre
+
+
+@pytest.mark.parametrize("line", [True, False], ids=["on-a-line", "alone"])
+@pytest.mark.parametrize("seed", [41, 42], ids=["breast-41", "breast-42"])
+def test_knots_on_a_continuous_line_are_vascular_and_alone_they_are_not(seed, line):
+    image, mask = _normal(seed)
+    centre = _beaded_line(image, mask, np.random.default_rng(seed), line=line)
+    result = _clusters(image)
+    near = np.hypot(result.clusters.row - centre[0], result.clusters.col - centre[1]) * SETTINGS.spacing_mm < 12
+    assert near.any(), "the knots were not found"
+    morphology = set(result.descriptions.morphology[near])
+    if line:
+        assert morphology == {"vascular"}
+        assert np.all(result.suspicion[near] < 0.05)
+    else:
+        assert "vascular" not in morphology

@@ -16,6 +16,7 @@ from calcdetect.candidates import Specks
 from calcdetect.filters._common import check_image, check_positive, check_spacing
 from calcdetect.filters.tophat import white_tophat
 from calcdetect.noise import local_noise
+from calcdetect.specks.ridges import ridge_length
 
 
 class SpeckShape(StrEnum):
@@ -83,6 +84,11 @@ class SpeckFeatures(StructOfArrays):
     object_length_mm : (K,) ndarray
         Length of that enclosing object (NaN likewise): a calcified vessel's wall
         is a long object of which the specks are pieces.
+    ridge_length_mm : (K,) ndarray
+        How far the thin bright ridge through the speck runs, followed both ways
+        (:func:`calcdetect.specks.ridges.ridge_length`, 0-10 mm): about its own
+        size for a compact calcification, millimetres for a bump or a piece of a
+        line (a vessel's wall, a strand, a ligament); NaN where the image was not given.
     """
 
     elongation: np.ndarray
@@ -93,10 +99,12 @@ class SpeckFeatures(StructOfArrays):
     object_width_mm: np.ndarray
     shape: np.ndarray
     object_length_mm: np.ndarray | None = None
+    ridge_length_mm: np.ndarray | None = None
 
     def __post_init__(self):
-        if self.object_length_mm is None:
-            object.__setattr__(self, "object_length_mm", np.full(len(self.elongation), np.nan))
+        for name in ("object_length_mm", "ridge_length_mm"):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, np.full(len(self.elongation), np.nan))
 
 
 @dataclass(frozen=True, eq=False)
@@ -223,7 +231,8 @@ def speck_features(response, specks: Specks, *, spacing, image=None, mask=None) 
     image, mask : (M, N) ndarray, optional
         The mammogram and the breast mask in the same coordinates: each speck's
         enclosing object is then measured whole (:func:`enclosing_objects`), so that
-        the pieces of a popcorn calcification are coarse.
+        the pieces of a popcorn calcification are coarse, and the ridge through
+        each is followed (``ridge_length_mm``).
 
     Returns
     -------
@@ -284,15 +293,17 @@ def speck_features(response, specks: Specks, *, spacing, image=None, mask=None) 
         gy, gx = np.gradient(crop, pixel_mm, pixel_mm)
         edge = outline[:, 0, :]  # (x, y) = (col, row) pairs
         sharpness[i] = float(np.hypot(gy, gx)[edge[:, 1], edge[:, 0]].mean()) / height
-    object_width, object_length = np.full(k, np.nan), np.full(k, np.nan)
+    object_width, object_length, ridge = np.full(k, np.nan), np.full(k, np.nan), np.full(k, np.nan)
     if image is not None:
         objects = enclosing_objects(image, specks, spacing=spacing, mask=mask)
         object_width, object_length = objects.width_mm, objects.length_mm
+        ridge = ridge_length(image, specks.row, specks.col, spacing=spacing, mask=mask)
         piece = object_width > COARSE_MIN_WIDTH_MM  # a piece of a wide object: the object's centre counts
         lucent[piece] = objects.lucent_centre[piece]
     features = dict(elongation=elongation, solidity=solidity, branch_points=branch_points,
                     lucent_centre=lucent, sharpness=sharpness, object_width_mm=object_width)
-    return SpeckFeatures(**features, shape=classify_specks(specks, **features), object_length_mm=object_length)
+    return SpeckFeatures(**features, shape=classify_specks(specks, **features), object_length_mm=object_length,
+                         ridge_length_mm=ridge)
 
 
 def classify_specks(specks: Specks, *, elongation, solidity, branch_points, lucent_centre, sharpness,

@@ -31,7 +31,8 @@ BREAST_MM2 = 150.0 * 100.0
 
 
 def _specks(points_mm, *, diameter_mm=0.3, elongation=1.1, solidity=1.0, significance=12.0, shape="punctate",
-            orientation=0.0, length_mm=None, width_mm=None, lucent=False, object_width_mm=np.nan):
+            orientation=0.0, length_mm=None, width_mm=None, lucent=False, object_width_mm=np.nan,
+            ridge_length_mm=np.nan):
     """Specks at `points_mm` (row, col) with the given (scalar or per-speck) measurements."""
     points = np.asarray(points_mm, float).reshape(-1, 2)
     k = len(points)
@@ -48,7 +49,7 @@ def _specks(points_mm, *, diameter_mm=0.3, elongation=1.1, solidity=1.0, signifi
                     bbox=np.zeros((k, 4), np.int64))
     shapes = SpeckFeatures(elongation=full(elongation), solidity=full(solidity), branch_points=np.zeros(k, np.int64),
                            lucent_centre=full(lucent, bool), sharpness=full(4.0), object_width_mm=full(object_width_mm),
-                           shape=full(shape, object))
+                           shape=full(shape, object), ridge_length_mm=full(ridge_length_mm))
     return specks, shapes
 
 
@@ -322,6 +323,46 @@ def test_pieces_of_a_wide_object_are_popcorn_and_wide_casts_along_a_duct_are_rod
     assert _describe(fragments, fragment_shapes, np.zeros(4, int)).morphology[0] == Morphology.COARSE
     rods, rod_shapes = _specks(_line((80.0, 40.0), 10, n=4, step=5.0), shape="linear", **kw)
     assert _describe(rods, rod_shapes, np.zeros(4, int)).morphology[0] == Morphology.LARGE_RODLIKE
+
+
+def _on_ridges(n: int, n_on: int, on_mm: float, off_mm: float = 1.0) -> np.ndarray:
+    return np.where(np.arange(n) < n_on, on_mm, off_mm)
+
+
+@pytest.mark.parametrize("n_on, on_mm, vascular", [
+    (4, describe.ON_LINE_MM, True),  # 40 % on 3 mm ridges: pieces of lines
+    (10, describe.ON_LINE_MM, True),
+    (3, 10.0, False),  # 30 %: a group of compact calcifications, a few by a strand
+    (10, describe.ON_LINE_MM - 0.2, False),  # their own size and blur
+], ids=["40pc-3mm", "all-3mm", "30pc-10mm", "all-2.8mm"])
+def test_compact_specks_mostly_on_lines_are_vascular(n_on, on_mm, vascular):
+    rng = np.random.default_rng(21)
+    specks, shapes = _specks(_ball(rng, (80.0, 60.0), n=10, radius=2.5), significance=6.0,
+                             ridge_length_mm=_on_ridges(10, n_on, on_mm))
+    morphology = _describe(specks, shapes, np.zeros(10, int)).morphology[0]
+    assert (morphology == Morphology.VASCULAR) == vascular
+    if not vascular:
+        assert morphology == Morphology.AMORPHOUS  # faint (significance 6) compact specks
+
+
+@pytest.mark.parametrize("n_on, on_mm, vascular", [
+    (4, describe.ON_LONG_LINE_MM, True),  # 40 % on lines running 5 mm: a vessel's wall
+    (10, describe.ON_LONG_LINE_MM - 0.5, False),  # casts a few mm long are fine linear
+    (3, 10.0, False),
+], ids=["40pc-5mm", "all-4.5mm", "30pc-10mm"])
+def test_linear_pieces_mostly_on_long_lines_are_vascular(n_on, on_mm, vascular):
+    # One line of fine linear pieces (no parallel partner: no tram tracks).
+    points = _line((40.0, 60.0), 30, n=10, step=1.5)
+    specks, shapes = _specks(points, diameter_mm=0.4, elongation=5.0, shape="linear", width_mm=0.2, length_mm=1.2,
+                             orientation=np.radians(30), ridge_length_mm=_on_ridges(10, n_on, on_mm))
+    morphology = _describe(specks, shapes, np.zeros(10, int)).morphology[0]
+    assert morphology == (Morphology.VASCULAR if vascular else Morphology.FINE_LINEAR_BRANCHING)
+
+
+def test_unmeasured_ridges_call_nothing_vascular():
+    rng = np.random.default_rng(22)
+    specks, shapes = _specks(_ball(rng, (80.0, 60.0), n=10, radius=2.5), significance=6.0)  # ridge NaN
+    assert _describe(specks, shapes, np.zeros(10, int)).morphology[0] == Morphology.AMORPHOUS
 
 
 def test_parallel_tracks_are_vascular_and_a_single_cast_line_is_not():
