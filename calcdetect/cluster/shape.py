@@ -87,8 +87,9 @@ class SpeckFeatures(StructOfArrays):
     ridge_length_mm : (K,) ndarray
         How far the thin bright ridge through the speck runs, followed both ways
         (:func:`calcdetect.specks.ridges.ridge_length`, 0-10 mm): about its own
-        size for a compact calcification, millimetres for a bump or a piece of a
-        line (a vessel's wall, a strand, a ligament); NaN where the image was not given.
+        size and blur for a compact calcification, millimetres for a bump on a line
+        or a piece of one (a vessel's wall, a strand, a ligament); NaN where the
+        image was not given.
     """
 
     elongation: np.ndarray

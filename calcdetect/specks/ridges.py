@@ -30,8 +30,8 @@ RIDGE_NOISE_BLOCK_MM = 4.0
 RIDGE_MAX_TURN_DEG = 30.0
 #: Longest course followed each way (mm).
 RIDGE_MAX_MM = 5.0
-#: The ridges are followed on a grid no finer than this (mm): finer images are first
-#: averaged down to it (the smoothing is 1.5 of its pixels), for speed.
+#: The ridges are followed on a square grid no finer than this (mm): finer or non-square
+#: images are first averaged down to it (the smoothing is then 1.5 of its pixels or more).
 RIDGE_GRID_MM = 0.1
 #: Each step re-centres on the ridge within this many pixels to either side.
 _SNAP_PX = (-1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5)
@@ -40,7 +40,7 @@ _SNAP_PX = (-1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5)
 def ridge_strength(image, *, spacing, sigma_mm: float = RIDGE_SIGMA_MM) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Bright-ridge strength and course of each pixel.
 
-    With ``l1 <= l2`` the eigenvalues of the Hessian of the image smoothed by a
+    With ``l1 <= l2`` the eigenvalues of the Hessian (in mm) of the image smoothed by a
     Gaussian of `sigma_mm`, the strength is ``-l1``, the curvature across a thin
     bright line; the course is the direction of ``l2``'s eigenvector, along the line.
 
@@ -56,31 +56,44 @@ def ridge_strength(image, *, spacing, sigma_mm: float = RIDGE_SIGMA_MM) -> tuple
     Returns
     -------
     strength : (M, N) ndarray of float32
-        In grey levels per pixel^2 (second differences).
+        In grey levels per mm^2.
     cos2, sin2 : (M, N) ndarray of float32
         The course's double angle, ``(cos 2a, sin 2a)`` times the eigenvalues'
-        half difference, with ``a`` its direction from the row axis towards the
-        column axis (interpolate them, then ``a = atan2(sin2, cos2) / 2``).
+        half difference, with ``a`` its direction (in mm) from the row axis towards
+        the column axis (interpolate them, then ``a = atan2(sin2, cos2) / 2``).
 
     Raises
     ------
     ValueError
         If `image` is not 2-D, `spacing` or `sigma_mm` not positive.
+
+    References
+    ----------
+    .. [1] Frangi AF, Niessen WJ, Vincken KL, Viergever MA. Multiscale vessel
+       enhancement filtering. MICCAI 1998, LNCS 1496:130-7.
+    .. [2] Lindeberg T. Edge detection and ridge detection with automatic scale
+       selection. Int J Comput Vis 1998;30:117-56.
     """
+    _, strength, cos2, sin2 = _hessian(image, spacing=spacing, sigma_mm=sigma_mm)
+    return strength, cos2, sin2
+
+
+def _hessian(image, *, spacing, sigma_mm: float) -> tuple[np.ndarray, ...]:
+    """(smoothed image, strength, cos2, sin2): see :func:`ridge_strength`."""
     image = check_image(image)
     row_mm, col_mm = check_spacing(spacing)
     check_positive("sigma_mm", sigma_mm)
     smooth = cv2.GaussianBlur(np.asarray(image, np.float32), (0, 0), sigmaX=sigma_mm / col_mm, sigmaY=sigma_mm / row_mm,
                               borderType=cv2.BORDER_REFLECT)
-    d_rr = cv2.Sobel(smooth, cv2.CV_32F, 0, 2, ksize=1, borderType=cv2.BORDER_REFLECT)  # [1, -2, 1] down the rows
-    d_cc = cv2.Sobel(smooth, cv2.CV_32F, 2, 0, ksize=1, borderType=cv2.BORDER_REFLECT)
-    sin2 = cv2.Sobel(smooth, cv2.CV_32F, 1, 1, ksize=3, scale=0.25, borderType=cv2.BORDER_REFLECT)  # d_rc
-    del smooth
+    # [1, -2, 1] second differences and [-1, 0, 1] x [-1, 0, 1] / 4, per mm^2
+    d_rr = cv2.Sobel(smooth, cv2.CV_32F, 0, 2, ksize=1, scale=1 / row_mm**2, borderType=cv2.BORDER_REFLECT)
+    d_cc = cv2.Sobel(smooth, cv2.CV_32F, 2, 0, ksize=1, scale=1 / col_mm**2, borderType=cv2.BORDER_REFLECT)
+    sin2 = cv2.Sobel(smooth, cv2.CV_32F, 1, 1, ksize=3, scale=0.25 / (row_mm * col_mm), borderType=cv2.BORDER_REFLECT)
     cos2 = cv2.addWeighted(d_rr, 0.5, d_cc, -0.5, 0.0)  # half difference
     mean = cv2.addWeighted(d_rr, 0.5, d_cc, 0.5, 0.0, dst=d_rr)
     del d_cc
     strength = cv2.subtract(cv2.magnitude(cos2, sin2), mean, dst=mean)  # -l1 = radius - mean
-    return strength, cos2, sin2
+    return smooth, strength, cos2, sin2
 
 
 def ridge_length(image, rows, cols, *, spacing, mask=None, sigma_mm: float = RIDGE_SIGMA_MM,
@@ -92,15 +105,20 @@ def ridge_length(image, rows, cols, *, spacing, mask=None, sigma_mm: float = RID
     either side, while the ridge strength stays at least `min_significance` local
     noise sigmas above its local median (blocks of :data:`RIDGE_NOISE_BLOCK_MM`,
     inside `mask`) and the course turns less than :data:`RIDGE_MAX_TURN_DEG` per
-    step; at most `max_mm` each way. A round speck gives about its own size; a
-    piece of a line, the line's length (up to ``2 * max_mm``).
+    step; at most `max_mm` each way. A round speck gives about its own size and
+    blur; a piece of a line, the line's length (up to ``2 * max_mm``).
+
+    What it cannot tell: a chain of specks so close that the smoothing joins them
+    (about 0.5 mm apart) reads as a line, and the bright side of a blurred edge (of
+    dense tissue, a mass) curves like a ridge, so a speck beside it may read as on
+    a line.
 
     Parameters
     ----------
     image : (M, N) ndarray
-        Calcium bright.
+        Calcium bright, finite.
     rows, cols : (K,) array_like
-        Start points (pixels), e.g. each speck's brightest pixel.
+        Start points (pixels), e.g. the specks' centroids.
     spacing : tuple of 2 floats
         Pixel spacing (row_mm, col_mm).
     mask : (M, N) ndarray of bool, optional
@@ -116,23 +134,40 @@ def ridge_length(image, rows, cols, *, spacing, mask=None, sigma_mm: float = RID
     Raises
     ------
     ValueError
-        For a bad image, spacing or parameter, or `rows` and `cols` of different shapes.
+        For a bad or non-finite image, a bad spacing or parameter, `rows` and `cols`
+        of different shapes or outside the image, or a `mask` of the wrong shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image = np.zeros((200, 200), np.float32)
+    >>> image[100, 40:160] = 100.0  # a line 12 mm long at 0.1 mm
+    >>> image += np.random.default_rng(0).normal(0, 1, image.shape).astype(np.float32)
+    >>> float(np.round(ridge_length(image, [100.0], [100.0], spacing=(0.1, 0.1))[0]))
+    10.0
     """
     row_mm, col_mm = check_spacing(spacing)
     for name, value in (("min_significance", min_significance), ("max_mm", max_mm)):
         check_positive(name, value)
+    image = check_image(image)
+    if min(image.shape) < 2:
+        raise ValueError(f"image must have at least 2 rows and 2 columns; got shape {image.shape}")
     rows, cols = np.asarray(rows, float), np.asarray(cols, float)
     if rows.shape != cols.shape or rows.ndim != 1:
         raise ValueError(f"rows and cols must be 1-D of one length; got shapes {rows.shape} and {cols.shape}")
-    if rows.size == 0:
-        return np.zeros(0)
-    image = check_image(image)
+    outside = ~((rows >= 0) & (rows <= image.shape[0] - 1) & (cols >= 0) & (cols <= image.shape[1] - 1))
+    if outside.any():
+        raise ValueError(f"rows and cols must lie inside the image {image.shape}; "
+                         f"got ({rows[outside][0]}, {cols[outside][0]})")
     if mask is not None:
         mask = np.asarray(mask, bool)
         if mask.shape != image.shape:
             raise ValueError(f"mask must have the image's shape {image.shape}; got {mask.shape}")
-    factor = (min(row_mm / RIDGE_GRID_MM, 1.0), min(col_mm / RIDGE_GRID_MM, 1.0))
-    if factor != (1.0, 1.0):  # average down to the ridge grid
+    if rows.size == 0:
+        return np.zeros(0)
+    grid_mm = max(RIDGE_GRID_MM, row_mm, col_mm)
+    factor = (row_mm / grid_mm, col_mm / grid_mm)
+    if factor != (1.0, 1.0):  # average down to the square ridge grid
         size = (max(round(image.shape[1] * factor[1]), 2), max(round(image.shape[0] * factor[0]), 2))
         factor = (size[1] / image.shape[0], size[0] / image.shape[1])
         native = image if image.dtype in (np.uint8, np.uint16, np.float32) else image.astype(np.float32)
@@ -140,9 +175,11 @@ def ridge_length(image, rows, cols, *, spacing, mask=None, sigma_mm: float = RID
         if mask is not None:
             mask = cv2.resize(mask.view(np.uint8), size, interpolation=cv2.INTER_NEAREST).view(bool)
         rows, cols = (rows + 0.5) * factor[0] - 0.5, (cols + 0.5) * factor[1] - 0.5
-        row_mm, col_mm = row_mm / factor[0], col_mm / factor[1]
-    strength, cos2, sin2 = ridge_strength(image, spacing=(row_mm, col_mm), sigma_mm=sigma_mm)
-    noise = local_noise(strength, spacing=(row_mm, col_mm), block_mm=RIDGE_NOISE_BLOCK_MM, mask=mask)
+    pixel_mm = grid_mm  # square from here on
+    smooth, strength, cos2, sin2 = _hessian(image, spacing=(pixel_mm, pixel_mm), sigma_mm=sigma_mm)
+    if not np.isfinite(smooth).all():
+        raise ValueError("image must be finite; it holds NaN or infinite values")
+    noise = local_noise(strength, spacing=(pixel_mm, pixel_mm), block_mm=RIDGE_NOISE_BLOCK_MM, mask=mask)
     strength -= noise.upsample(noise.level)
     strength /= np.maximum(noise.upsample(noise.sigma), np.float32(1e-12))
     limits = (strength.shape[0] - 1.0, strength.shape[1] - 1.0)
@@ -154,7 +191,7 @@ def ridge_length(image, rows, cols, *, spacing, mask=None, sigma_mm: float = RID
         r, c = rows.copy(), cols.copy()
         d_r, d_c = _direction(course, r, c)
         d_r, d_c = sign * d_r, sign * d_c
-        length = np.zeros(rows.size)
+        travelled = np.zeros(rows.size)
         going = np.arange(rows.size)
         while going.size:
             r1, c1, dr, dc = r[going] + d_r[going], c[going] + d_c[going], d_r[going], d_c[going]
@@ -167,14 +204,14 @@ def ridge_length(image, rows, cols, *, spacing, mask=None, sigma_mm: float = RID
             n_r, n_c = _direction(course, r1, c1)
             turn = n_r * dr + n_c * dc
             n_r, n_c = np.where(turn < 0, -n_r, n_r), np.where(turn < 0, -n_c, n_c)
-            step_mm = np.hypot((r1 - r[going]) * row_mm, (c1 - c[going]) * col_mm)
+            step_mm = np.hypot(r1 - r[going], c1 - c[going]) * pixel_mm
             ok = ((values[best, at] >= min_significance) & (np.abs(turn) >= min_cos)
-                  & (step_mm >= 0.5 * min(row_mm, col_mm))  # held at the image's edge: the ridge leaves it
-                  & (length[going] + step_mm <= max_mm))
-            going = going[ok]
-            r[going], c[going], d_r[going], d_c[going] = r1[ok], c1[ok], n_r[ok], n_c[ok]
-            length[going] += step_mm[ok]
-        total += length
+                  & (step_mm >= 0.5 * pixel_mm)  # held at the image's edge: the ridge leaves it
+                  & (travelled[going] + step_mm <= max_mm))
+            going, r1, c1, n_r, n_c, step_mm = going[ok], r1[ok], c1[ok], n_r[ok], n_c[ok], step_mm[ok]
+            r[going], c[going], d_r[going], d_c[going] = r1, c1, n_r, n_c
+            travelled[going] += step_mm
+        total += travelled
     return total
 
 

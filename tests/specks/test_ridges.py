@@ -88,6 +88,7 @@ def test_strength_is_the_hessian_s_most_negative_eigenvalue():
     rng = np.random.default_rng(6)
     image = ndi.gaussian_filter(rng.normal(0.0, 50.0, (120, 140)), 2.0)
     strength, cos2, sin2 = ridge_strength(image, spacing=(0.1, 0.1), sigma_mm=0.3)
+    strength = strength * 0.1**2  # per mm^2 -> per pixel^2
     h_rr, h_rc, h_cc = hessian_matrix(image, sigma=3.0, order="rc", use_gaussian_derivatives=True)
     l2, l1 = hessian_matrix_eigvals([h_rr, h_rc, h_cc])  # descending
     inner = (slice(15, -15), slice(15, -15))
@@ -101,15 +102,34 @@ def test_strength_is_the_hessian_s_most_negative_eigenvalue():
     assert np.median(residual[inner][steep] / np.abs(l1 - l2)[inner][steep]) < 0.1
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(rows=[1.0, 2.0], cols=[1.0]), "rows and cols"),
-    (dict(rows=[1.0], cols=[1.0], max_mm=0.0), "max_mm"),
-    (dict(rows=[1.0], cols=[1.0], min_significance=-1.0), "min_significance"),
-    (dict(rows=[1.0], cols=[1.0], mask=np.ones((3, 3), bool)), "mask"),
-], ids=["lengths", "max_mm", "min_significance", "mask_shape"])
-def test_bad_arguments_are_named(kwargs, message):
+@pytest.mark.parametrize("along", ["rows", "cols"])
+def test_non_square_pixels_measure_the_same_line_either_way(along):
+    """At (0.1, 0.2) mm a line 8 mm long reads the same down the rows or along the columns."""
+    spacing = (0.1, 0.2)
+    image = _noisy(8, shape=(400, 200))
+    if along == "rows":
+        _paint_line(image, (160, 100), (240, 100), 60.0, width_px=3.0)  # 80 rows x 0.1 mm
+        start = (200.0, 100.0)
+    else:
+        _paint_line(image, (200, 80), (200, 120), 60.0, width_px=3.0)  # 40 cols x 0.2 mm
+        start = (200.0, 100.0)
+    length = ridge_length(image, [start[0]], [start[1]], spacing=spacing)[0]
+    assert OVERSHOOT[0] <= length - 8.0 <= OVERSHOOT[1] + 0.5
+
+
+@pytest.mark.parametrize("image, kwargs, message", [
+    (np.zeros((50, 50)), dict(rows=[1.0, 2.0], cols=[1.0]), "rows and cols"),
+    (np.zeros((50, 50)), dict(rows=[1.0], cols=[1.0], max_mm=0.0), "max_mm"),
+    (np.zeros((50, 50)), dict(rows=[1.0], cols=[1.0], min_significance=-1.0), "min_significance"),
+    (np.zeros((50, 50)), dict(rows=[1.0], cols=[1.0], mask=np.ones((3, 3), bool)), "mask"),
+    (np.zeros((50, 50)), dict(rows=[60.0], cols=[1.0]), "inside the image"),
+    (np.zeros((50, 50)), dict(rows=[np.nan], cols=[1.0]), "inside the image"),
+    (np.full((50, 50), np.nan), dict(rows=[1.0], cols=[1.0]), "finite"),
+    (np.zeros((1, 50)), dict(rows=[0.0], cols=[1.0]), "at least 2 rows"),
+], ids=["lengths", "max_mm", "min_significance", "mask_shape", "outside", "nan_point", "nan_image", "one_row"])
+def test_bad_arguments_are_named(image, kwargs, message):
     with pytest.raises(ValueError, match=message):
-        ridge_length(np.zeros((50, 50)), spacing=SPACING, **kwargs)
+        ridge_length(image, spacing=SPACING, **kwargs)
 
 
 def test_no_points_no_lengths():
