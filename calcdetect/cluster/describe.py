@@ -218,8 +218,9 @@ RIM_SPECKS = 0.5
 #: (coarse heterogeneous on the edges of dense tissue); of the vessels 9 of 10 the first and
 #: 6 the second. 40 %, not half, because the DDSM film MG1_J2KI was in view: three of its
 #: clusters on vessels sit at 43-55 % there, where noise-estimation details move them
-#: across half. The risk this takes: a cast that runs on unbroken for 5 mm or more (comedo
-#: casting) would be called vascular.
+#: across half. The risks this takes: a cast that runs on unbroken for 5 mm or more (comedo
+#: casting) is called vascular, and so may be a row of calcifications about 0.5 mm apart or
+#: calcifications along a blurred edge (the limits of :func:`calcdetect.specks.ridges.ridge_length`).
 ON_LINE_SPECKS = 0.4
 ON_LINE_MM = 3.0
 ON_LONG_LINE_MM = 5.0

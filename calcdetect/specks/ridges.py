@@ -31,7 +31,8 @@ RIDGE_MAX_TURN_DEG = 30.0
 #: Longest course followed each way (mm).
 RIDGE_MAX_MM = 5.0
 #: The ridges are followed on a square grid no finer than this (mm): finer or non-square
-#: images are first averaged down to it (the smoothing is then 1.5 of its pixels or more).
+#: images are first averaged down to it, for speed (the smoothing is then at most 1.5 of
+#: its pixels).
 RIDGE_GRID_MM = 0.1
 #: Each step re-centres on the ridge within this many pixels to either side.
 _SNAP_PX = (-1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5)
@@ -179,6 +180,7 @@ def ridge_length(image, rows, cols, *, spacing, mask=None, sigma_mm: float = RID
     smooth, strength, cos2, sin2 = _hessian(image, spacing=(pixel_mm, pixel_mm), sigma_mm=sigma_mm)
     if not np.isfinite(smooth).all():
         raise ValueError("image must be finite; it holds NaN or infinite values")
+    del smooth
     noise = local_noise(strength, spacing=(pixel_mm, pixel_mm), block_mm=RIDGE_NOISE_BLOCK_MM, mask=mask)
     strength -= noise.upsample(noise.level)
     strength /= np.maximum(noise.upsample(noise.sigma), np.float32(1e-12))
