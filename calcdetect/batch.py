@@ -6,6 +6,7 @@ import dataclasses
 import datetime
 import functools
 import os
+import pickle
 import platform
 import time
 from collections import Counter
@@ -17,6 +18,7 @@ from pathlib import Path
 from calcdetect import __version__
 from calcdetect.errors import CalcdetectError
 from calcdetect.executors import make_executor
+from calcdetect.filters import register_filter, user_filters
 from calcdetect.io import LoadOptions, is_image_file, read_mammogram
 from calcdetect.io.peek import peek_shape
 from calcdetect.pipeline import Params, detect_mammogram, saturated_margin_mm
@@ -191,10 +193,15 @@ class ImageTask:
     key: str  # the image's id relative to the input root: the part-file key, stable across runs
 
 
-def process_task(task: ImageTask, *, params: Params, load: LoadOptions, use_sop_uid: bool) -> ImageOutcome:
-    """Worker entry point (module level, so it pickles): the input's fingerprint, taken before it
-    is read (so rows are never stored beside the hash of bytes they were not made from), then
+def process_task(task: ImageTask, *, params: Params, load: LoadOptions, use_sop_uid: bool,
+                 filters: dict | None = None) -> ImageOutcome:
+    """Worker entry point (module level, so it pickles): the filters registered in the parent
+    (`filters`, :func:`calcdetect.filters.user_filters`: a spawned process or a Dask worker
+    starts with the built-in ones only), the input's fingerprint, taken before it is read (so
+    rows are never stored beside the hash of bytes they were not made from), then
     :func:`process_file`."""
+    for name, enhancer in (filters or {}).items():
+        register_filter(name, enhancer, replace=True)
     source = source_fingerprint(task.path)
     outcome = process_file(task.path, image_id=task.key, params=params, load=load, use_sop_uid=use_sop_uid)
     return dataclasses.replace(outcome, source=source)
@@ -288,11 +295,13 @@ def run_detection(
         on_start(len(tasks), len(tasks) - len(todo))
 
     workers = _workers_within_budget(jobs, todo, memory_budget_gb)
+    filters = _portable_filters(workers, scheduler)  # fail now, not in every worker
     work_seconds = 0.0
     if todo:
         executor = make_executor(jobs=workers, scheduler=scheduler, retries=retries)
         try:
-            task = functools.partial(process_task, params=params, load=load, use_sop_uid=use_sop_uid)
+            task = functools.partial(process_task, params=params, load=load, use_sop_uid=use_sop_uid,
+                                     filters=filters)
             for item, outcome, failure in executor.run(task, todo):
                 if failure is not None:
                     outcome = ImageOutcome(image_row(item.key, item.path, error=f"worker failed: {failure}"))
@@ -360,6 +369,21 @@ def run_detection(
         "seconds": round(summary.seconds, 3),
     })
     return summary
+
+
+def _portable_filters(workers: int, scheduler: str | None) -> dict:
+    """The user's registered filters, checked to pickle when they must reach other processes."""
+    filters = user_filters()
+    if workers > 1 or scheduler is not None:
+        for name, enhancer in filters.items():
+            try:
+                pickle.dumps(enhancer)
+            except (pickle.PicklingError, AttributeError, TypeError) as exc:
+                raise ValueError(
+                    f"filter {name!r} cannot reach the worker processes ({exc}): register a function defined "
+                    "at the top level of an importable module (not a lambda, nor one defined inside another), "
+                    "or run with jobs=1") from None
+    return filters
 
 
 def _file_size(path: str) -> int:

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from calcdetect.batch import _workers_within_budget, ImageTask, run_detection
@@ -263,3 +264,35 @@ def test_cli_refuses_a_conflicting_run_and_reports_progress_quietly_off_a_termin
     assert "--overwrite" in capsys.readouterr().err
     assert main(["detect", str(inputs), "--out", str(out), "--jobs", "1"]) == 0
     assert "from the stored run" in capsys.readouterr().out
+
+
+@pytest.fixture
+def user_filter(monkeypatch):
+    """A filter registered in this process only, from a module the spawned workers can import."""
+    import calcdetect.filters
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent / "helpers"))  # spawned workers inherit sys.path
+    monkeypatch.setattr(calcdetect.filters, "FILTERS", dict(calcdetect.filters.FILTERS))
+    import user_filter
+
+    calcdetect.filters.register_filter("wide_tophat", user_filter.wide_tophat)
+    return "wide_tophat"
+
+
+@pytest.mark.parametrize("kwargs", [{"jobs": 1}, {"jobs": 2}, {"jobs": 2, "scheduler": "local"}],
+                         ids=["serial", "process-pool", "dask-localcluster"])
+def test_a_registered_filter_reaches_the_workers(inputs, tmp_path, user_filter, kwargs):
+    summary = run_detection([inputs], tmp_path / "out", params=Params(filter=user_filter), **kwargs)
+    statuses = {row["image_id"]: row["status"] for row in _tables(tmp_path / "out")["images"]}
+    assert sum(status == "ok" for status in statuses.values()) == 5, statuses
+    assert summary.workers == kwargs["jobs"]
+
+
+def test_a_filter_that_cannot_reach_the_workers_is_refused_before_the_run(inputs, tmp_path, monkeypatch):
+    import calcdetect.filters
+
+    monkeypatch.setattr(calcdetect.filters, "FILTERS", dict(calcdetect.filters.FILTERS))
+    calcdetect.filters.register_filter("lambda", lambda image, **_: np.asarray(image, np.float32))
+    with pytest.raises(ValueError, match="filter 'lambda' cannot reach the worker processes"):
+        run_detection([inputs], tmp_path / "out", params=Params(filter="lambda"), jobs=2)
+    assert not (tmp_path / "out" / "images.csv").exists()

@@ -26,6 +26,7 @@ __all__ = [
     "gaussian",
     "get_filter",
     "register_filter",
+    "user_filters",
     "white_tophat",
 ]
 
@@ -48,13 +49,34 @@ def _dog(image, *, spacing, min_diameter_mm: float, max_diameter_mm: float, back
 
 
 FILTERS: dict[str, Enhancer] = {"tophat": _tophat, "dog": _dog}
+#: The filters calcdetect itself registers (every process has them).
+BUILT_IN = frozenset(FILTERS)
 
 
 def register_filter(name: str, enhancer: Enhancer, *, replace: bool = False) -> None:
-    """Make `enhancer` available to the pipeline as ``Params(filter=name)``."""
+    """Make `enhancer` available to the pipeline as ``Params(filter=name)``.
+
+    A batch run (:func:`calcdetect.batch.run_detection`) carries the filters
+    registered here to its worker processes and Dask workers (:func:`user_filters`),
+    which pickle a function by reference: register a function defined at the top
+    level of an importable module (not a lambda, nor one defined inside another)
+    for runs with more than one worker.
+
+    Raises
+    ------
+    ValueError
+        If `name` is registered already and not `replace`, or is a built-in filter.
+    """
+    if name in BUILT_IN:
+        raise ValueError(f"filter {name!r} is built in and cannot be replaced; register it under another name")
     if name in FILTERS and not replace:
         raise ValueError(f"filter {name!r} is already registered; pass replace=True to replace it")
     FILTERS[name] = enhancer
+
+
+def user_filters() -> dict[str, Enhancer]:
+    """The filters registered by :func:`register_filter` in this process (name -> function)."""
+    return {name: fn for name, fn in FILTERS.items() if name not in BUILT_IN}
 
 
 def get_filter(name: str) -> Enhancer:

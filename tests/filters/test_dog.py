@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import calcdetect.filters
-from calcdetect.filters import difference_of_gaussians, gaussian, get_filter, register_filter
+from calcdetect.filters import difference_of_gaussians, gaussian, get_filter, register_filter, user_filters
 
 
 @pytest.mark.parametrize("spacing", [(0.07, 0.07), (0.05, 0.08)], ids=["iso", "aniso"])
@@ -39,3 +39,6 @@ def test_registry_swaps_filters_and_refuses_unknown_names(monkeypatch):
         register_filter("identity", lambda image, **_: image)
     with pytest.raises(ValueError, match=r"filter must be one of \[.*'tophat'.*\]; got 'nope'"):
         get_filter("nope")
+    with pytest.raises(ValueError, match="filter 'tophat' is built in"):
+        register_filter("tophat", lambda image, **_: image, replace=True)
+    assert user_filters() == {"identity": get_filter("identity")}
