@@ -279,6 +279,7 @@ def run_detection(
     paths = [str(p) for p in paths]
     root, files = find_inputs(paths)
     tasks = [ImageTask(str(path), image_id_for(path, root)) for path in files]
+    filters = _portable_filters(jobs, scheduler)  # fail now, before the run folder, not in every worker
     settings = {**run_settings(params, load=load, use_sop_uid=use_sop_uid), "input_root": str(root)}
     folder = RunFolder(out_dir, settings, overwrite=overwrite, resume=resume)
     redone: Counter = Counter()  # why stored results were not reused
@@ -295,7 +296,6 @@ def run_detection(
         on_start(len(tasks), len(tasks) - len(todo))
 
     workers = _workers_within_budget(jobs, todo, memory_budget_gb)
-    filters = _portable_filters(workers, scheduler)  # fail now, not in every worker
     work_seconds = 0.0
     if todo:
         executor = make_executor(jobs=workers, scheduler=scheduler, retries=retries)
@@ -371,10 +371,10 @@ def run_detection(
     return summary
 
 
-def _portable_filters(workers: int, scheduler: str | None) -> dict:
+def _portable_filters(jobs: int, scheduler: str | None) -> dict:
     """The user's registered filters, checked to pickle when they must reach other processes."""
     filters = user_filters()
-    if workers > 1 or scheduler is not None:
+    if jobs > 1 or scheduler is not None:
         for name, enhancer in filters.items():
             try:
                 pickle.dumps(enhancer)

@@ -295,4 +295,4 @@ def test_a_filter_that_cannot_reach_the_workers_is_refused_before_the_run(inputs
     calcdetect.filters.register_filter("lambda", lambda image, **_: np.asarray(image, np.float32))
     with pytest.raises(ValueError, match="filter 'lambda' cannot reach the worker processes"):
         run_detection([inputs], tmp_path / "out", params=Params(filter="lambda"), jobs=2)
-    assert not (tmp_path / "out" / "images.csv").exists()
+    assert not (tmp_path / "out").exists()
