@@ -14,6 +14,7 @@ import math
 
 import cv2
 import numpy as np
+from scipy import ndimage as ndi
 
 from calcdetect.filters._common import check_image, check_positive, check_spacing
 from calcdetect.noise import local_noise
@@ -75,12 +76,6 @@ def ridge_strength(image, *, spacing, sigma_mm: float = RIDGE_SIGMA_MM) -> tuple
     .. [2] Lindeberg T. Edge detection and ridge detection with automatic scale
        selection. Int J Comput Vis 1998;30:117-56.
     """
-    _, strength, cos2, sin2 = _hessian(image, spacing=spacing, sigma_mm=sigma_mm)
-    return strength, cos2, sin2
-
-
-def _hessian(image, *, spacing, sigma_mm: float) -> tuple[np.ndarray, ...]:
-    """(smoothed image, strength, cos2, sin2): see :func:`ridge_strength`."""
     image = check_image(image)
     row_mm, col_mm = check_spacing(spacing)
     check_positive("sigma_mm", sigma_mm)
@@ -94,7 +89,7 @@ def _hessian(image, *, spacing, sigma_mm: float) -> tuple[np.ndarray, ...]:
     mean = cv2.addWeighted(d_rr, 0.5, d_cc, 0.5, 0.0, dst=d_rr)
     del d_cc
     strength = cv2.subtract(cv2.magnitude(cos2, sin2), mean, dst=mean)  # -l1 = radius - mean
-    return smooth, strength, cos2, sin2
+    return strength, cos2, sin2
 
 
 def ridge_length(image, rows, cols, *, spacing, mask=None, sigma_mm: float = RIDGE_SIGMA_MM,
@@ -177,10 +172,9 @@ def ridge_length(image, rows, cols, *, spacing, mask=None, sigma_mm: float = RID
             mask = cv2.resize(mask.view(np.uint8), size, interpolation=cv2.INTER_NEAREST).view(bool)
         rows, cols = (rows + 0.5) * factor[0] - 0.5, (cols + 0.5) * factor[1] - 0.5
     pixel_mm = grid_mm  # square from here on
-    smooth, strength, cos2, sin2 = _hessian(image, spacing=(pixel_mm, pixel_mm), sigma_mm=sigma_mm)
-    if not np.isfinite(smooth).all():
+    if image.dtype.kind == "f" and not np.isfinite(image).all():
         raise ValueError("image must be finite; it holds NaN or infinite values")
-    del smooth
+    strength, cos2, sin2 = ridge_strength(image, spacing=(pixel_mm, pixel_mm), sigma_mm=sigma_mm)
     noise = local_noise(strength, spacing=(pixel_mm, pixel_mm), block_mm=RIDGE_NOISE_BLOCK_MM, mask=mask)
     strength -= noise.upsample(noise.level)
     strength /= np.maximum(noise.upsample(noise.sigma), np.float32(1e-12))
@@ -224,9 +218,5 @@ def _direction(course: tuple[np.ndarray, np.ndarray], r: np.ndarray, c: np.ndarr
 
 
 def _bilinear(image: np.ndarray, r: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """`image` at fractional positions (r, c) inside it, bilinearly interpolated."""
-    r0 = np.minimum(np.floor(r).astype(np.intp), image.shape[0] - 2)
-    c0 = np.minimum(np.floor(c).astype(np.intp), image.shape[1] - 2)
-    fr, fc = r - r0, c - c0
-    return ((1 - fr) * ((1 - fc) * image[r0, c0] + fc * image[r0, c0 + 1])
-            + fr * ((1 - fc) * image[r0 + 1, c0] + fc * image[r0 + 1, c0 + 1]))
+    """`image` at fractional positions (r, c) inside it, bilinearly interpolated (float64)."""
+    return ndi.map_coordinates(image, [r, c], order=1, mode="nearest", output=np.float64)
