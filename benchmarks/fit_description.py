@@ -87,15 +87,18 @@ def labelled_clusters(path: Path, truth: TruthImage) -> tuple[list, dict, collec
     layouts = cluster_layouts(result.specks, result.cluster_id, spacing=mammogram.spacing,
                               nipple=geometry.nipple, breast_area_mm2=geometry.area_mm2,
                               alone=own_findings(result.descriptions))
+    modelled = []  # the distribution the current weights give each cluster
+    for context in layouts:
+        scores = distribution_scores(context.features(), nipple_known=geometry.nipple is not None)
+        modelled.append(max(scores, key=scores.get))
     check = collections.Counter()
-    for c, context in enumerate(layouts):
+    for c in range(len(layouts)):
         if result.descriptions.morphology[c] == Morphology.VASCULAR:
             continue  # linear by its morphology, whatever the weights say
         if result.descriptions.chance_groups[c] >= DIFFUSE_MIN_CHANCE_GROUPS:
             continue  # diffuse as a chance group of the scatter, whatever the weights say
-        scores = distribution_scores(context.features(), nipple_known=geometry.nipple is not None)
         check["checked"] += 1
-        check["reproduced"] += max(scores, key=scores.get) == result.descriptions.distribution[c]
+        check["reproduced"] += modelled[c] == result.descriptions.distribution[c]
     spacing = np.asarray(mammogram.spacing)
     calcs = [(c.row, c.col, k) for k, cluster in enumerate(truth.clusters) for c in cluster.calcifications]
     if not calcs or not layouts:
@@ -125,8 +128,7 @@ def labelled_clusters(path: Path, truth: TruthImage) -> tuple[list, dict, collec
             if truth.clusters[k].morphology not in pair or result.descriptions.morphology[c] not in pair:
                 continue
             member = result.cluster_id == c
-            scores = distribution_scores(layouts[c].features(), nipple_known=geometry.nipple is not None)
-            if max(scores, key=scores.get) == Distribution.DIFFUSE:
+            if modelled[c] == Distribution.DIFFUSE:
                 member = member | bright  # as describe_clusters judges a cluster the model calls diffuse
             features = pleomorphic_features(result.specks.take(member), result.shapes.take(member))
             pair_rows[name].append((np.array([features[n] for n in PLEOMORPHIC_FEATURES]),
