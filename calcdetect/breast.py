@@ -12,7 +12,8 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.filters import threshold_otsu
 
-from calcdetect.filters._common import check_image, check_spacing
+from calcdetect._checks import check_image, check_spacing
+from calcdetect.specks.noise import MAD_TO_SIGMA
 
 #: Grid on which the breast is found; fine enough for a skin margin of 1 mm.
 _MASK_GRID_MM = 0.5
@@ -240,7 +241,7 @@ def _breast_region(small: np.ndarray) -> np.ndarray | None:
     # Robust background level and spread: a redaction bar or a dark film edge in
     # the background must not pull them.
     level = float(np.median(background))
-    spread = 1.4826 * float(np.median(np.abs(background - level)))
+    spread = MAD_TO_SIGMA * float(np.median(np.abs(background - level)))
     # Air or detector background is flat; when the "background" class is not far
     # below the breast (relative to its own spread), there is nothing to mask.
     gap = float(small[foreground].mean()) - level
@@ -420,7 +421,7 @@ def _refine_edge(grid, usable, a, b) -> np.ndarray | None:
             warnings.simplefilter("ignore", np.exceptions.RankWarning)
             coef = np.polyfit(rows[keep], cols[keep], 2)
         residual = np.abs(np.polyval(coef, rows) - cols)
-        limit = max(2.0, 2.5 * 1.4826 * float(np.median(residual[keep])))
+        limit = max(2.0, 2.5 * MAD_TO_SIGMA * float(np.median(residual[keep])))
         keep = residual <= limit
         if keep.sum() < 10:
             return None

@@ -10,14 +10,15 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from calcdetect.breast import BreastGeometry, breast_geometry
-from calcdetect.candidates import Specks, find_specks
+from calcdetect.specks.candidates import (MAX_DIAMETER_MM, MAX_LENGTH_MM, MIN_DIAMETER_MM, THRESHOLD, Specks,
+                                          find_specks)
 from calcdetect.cluster import CAD_RADIUS_MM, ROD_RADIUS_MM, Clusters, cluster_labels, measure_clusters
 from calcdetect.cluster.assessment import assessment_category, highest_category
 from calcdetect.cluster.describe import ClusterDescriptions, describe_clusters, rod_specks
-from calcdetect.cluster.shape import SpeckFeatures, speck_features
+from calcdetect.specks.shape import SpeckFeatures, speck_features
 from calcdetect.filters import difference_of_gaussians, get_filter
-from calcdetect.filters._common import check_image, check_spacing
-from calcdetect.noise import local_noise
+from calcdetect._checks import check_image, check_spacing
+from calcdetect.specks.noise import NOISE_BLOCK_MM, local_noise
 from calcdetect.saturation import SATURATED_MARGIN_MM, saturated_plateaus, without_plateaus
 from calcdetect.specks.features import CandidateFeatures, candidate_features
 from calcdetect.specks.model import calcification_probability, vascular_probability
@@ -91,12 +92,12 @@ class Params:
     filter: str = "tophat"
     detection: str = "bandpass"
     backend: str = "opencv"
-    min_diameter_mm: float = 0.1
-    max_diameter_mm: float = 1.0
-    max_length_mm: float = 12.0
-    threshold: float = 5.0
+    min_diameter_mm: float = MIN_DIAMETER_MM
+    max_diameter_mm: float = MAX_DIAMETER_MM
+    max_length_mm: float = MAX_LENGTH_MM
+    threshold: float = THRESHOLD
     low_threshold: float | None = None
-    noise_block_mm: float = 4.0
+    noise_block_mm: float = NOISE_BLOCK_MM
     skin_margin_mm: float = 2.0
     exclude_pectoral: bool = True
     cluster_radius_mm: float = CAD_RADIUS_MM

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from calcdetect.filters._common import check_image, check_positive, check_spacing
+from calcdetect._checks import check_image, check_positive, check_spacing
 
 #: An image is clipped when this fraction of the searched region sits at its maximum value:
 #: a windowed export flattens whole areas of dense tissue (percent of the breast), while the

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from calcdetect.atomic import atomic_open
-from calcdetect.cluster.shape import SpeckShape
+from calcdetect.specks.shape import SpeckShape
 from calcdetect.io.mammogram import SpacingSource
 from calcdetect.lexicon import Assessment, Distribution, Morphology
 

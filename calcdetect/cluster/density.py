@@ -11,7 +11,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 from scipy.stats import poisson
 
-from calcdetect.filters._common import check_positive, check_spacing
+from calcdetect._checks import check_positive, check_spacing
 
 #: Radius of a disk of 1 cm^2: "3 calcifications within 1 cm^2" (the CAD convention).
 CAD_RADIUS_MM = math.sqrt(100 / math.pi)
@@ -61,7 +61,7 @@ def cluster_labels(
         Length of each speck's major axis in millimetres (>= 0); with `orientation`.
     orientation : (K,) array_like of float, optional
         Angle of each major axis in radians from the row axis towards the column
-        axis, as :attr:`calcdetect.candidates.Specks.orientation`.
+        axis, as :attr:`calcdetect.specks.candidates.Specks.orientation`.
 
     Returns
     -------

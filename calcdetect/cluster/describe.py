@@ -20,11 +20,11 @@ from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 from scipy.spatial import Delaunay, cKDTree
 
 from calcdetect.arrays import StructOfArrays
-from calcdetect.candidates import Specks
+from calcdetect.specks.candidates import Specks
 from calcdetect.geometry import grown_hull_area, largest_distance
 from calcdetect.cluster.density import CAD_RADIUS_MM, chance_groups
-from calcdetect.cluster.shape import ELONGATED, SpeckFeatures, SpeckShape
-from calcdetect.filters._common import check_spacing
+from calcdetect.specks.shape import ELONGATED, SpeckFeatures, SpeckShape
+from calcdetect._checks import check_spacing
 from calcdetect.lexicon import SUSPICIOUS_MORPHOLOGIES, Distribution, Morphology
 from calcdetect.specks.features import linearity_around
 
@@ -32,7 +32,7 @@ from calcdetect.specks.features import linearity_around
 
 #: Punctate and fine calcifications are under 0.5 mm; round, coarse heterogeneous 0.5-1 mm.
 FINE_MAX_MM = 0.5
-#: A sphere's partial-volume diameter (see :class:`calcdetect.candidates.Specks`) is
+#: A sphere's partial-volume diameter (see :class:`calcdetect.specks.candidates.Specks`) is
 #: sqrt(2/3) of its true diameter: the lexicon's 0.5 mm is 0.41 mm measured.
 SPHERE_DIAMETER_FACTOR = math.sqrt(2 / 3)
 #: Large rod-like calcifications are at least 0.5 mm wide.
@@ -226,7 +226,7 @@ ON_LINE_MM = 3.0
 ON_LONG_LINE_MM = 5.0
 #: Coarse (popcorn, over 2 mm): this fraction of members is coarse, most of them pieces
 #: of an object wider than the speck size window (see
-#: :func:`calcdetect.cluster.shape.enclosing_objects`).
+#: :func:`calcdetect.specks.shape.enclosing_objects`).
 COARSE_SPECKS = 0.5
 #: Morphologies of a cluster's own calcifications (a vessel, popcorn, skin, secretory
 #: rods, diffuse by nature), kept when its layout looks diffuse; other diffuse clusters
@@ -259,9 +259,12 @@ PLEOMORPHIC_WEIGHTS = {"bias": -2.29, "median_diameter_mm": -25.03, "median_elon
                        "irregular_fraction": 2.48, "pleomorphism": 0.2842}
 PLEOMORPHIC = 0.3
 
-#: A member is irregular when this elongated or this far from convex.
-IRREGULAR_ELONGATION = 1.5
-IRREGULAR_SOLIDITY = 0.9
+#: A member counts as uneven, for the pleomorphism of its cluster, when this elongated or
+#: this far from convex: a looser cut than the speck class `irregular`
+#: (:data:`calcdetect.specks.shape.IRREGULAR_SOLIDITY`), to which the pleomorphic weights
+#: above were fitted.
+UNEVEN_ELONGATION = 1.5
+UNEVEN_SOLIDITY = 0.9
 
 # -- Suspicion ---------------------------------------------------------------------------
 
@@ -508,15 +511,15 @@ def pleomorphism(diameter_mm, elongation, solidity) -> float:
     Parameters
     ----------
     diameter_mm, elongation, solidity : (K,) array_like
-        Member measurements (see :class:`~calcdetect.cluster.shape.SpeckFeatures`).
+        Member measurements (see :class:`~calcdetect.specks.shape.SpeckFeatures`).
     """
     diameter_mm = np.asarray(diameter_mm, float)
-    return float(_irregular(elongation, solidity).mean() + diameter_mm.std() / diameter_mm.mean())
+    return float(_uneven(elongation, solidity).mean() + diameter_mm.std() / diameter_mm.mean())
 
 
-def _irregular(elongation, solidity) -> np.ndarray:
+def _uneven(elongation, solidity) -> np.ndarray:
     """Members elongated (>= 1.5) or far from convex (solidity < 0.9)."""
-    return (np.asarray(elongation) >= IRREGULAR_ELONGATION) | (np.asarray(solidity) < IRREGULAR_SOLIDITY)
+    return (np.asarray(elongation) >= UNEVEN_ELONGATION) | (np.asarray(solidity) < UNEVEN_SOLIDITY)
 
 
 def tram_track_fraction(points_mm, orientation, length_mm, *, max_turn_deg: float = 10.0) -> float:
@@ -1142,7 +1145,7 @@ def pleomorphic_features(specks: Specks, shapes: SpeckFeatures) -> dict[str, flo
     return {
         "median_diameter_mm": float(np.median(specks.diameter_mm)),
         "median_elongation": float(np.median(shapes.elongation)),
-        "irregular_fraction": float(_irregular(shapes.elongation, shapes.solidity).mean()),
+        "irregular_fraction": float(_uneven(shapes.elongation, shapes.solidity).mean()),
         "pleomorphism": pleomorphism(specks.diameter_mm, shapes.elongation, shapes.solidity),
     }
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from calcdetect.arrays import StructOfArrays
-from calcdetect.candidates import Specks
-from calcdetect.filters._common import check_spacing
+from calcdetect.specks.candidates import Specks
+from calcdetect._checks import check_spacing
 from calcdetect.geometry import hull_area, largest_distance
 
 #: Densities are counted over the hull area, or over at least this much (1 cm^2).

@@ -7,7 +7,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.filters import difference_of_gaussians as _skimage_dog
 
-from calcdetect.filters._common import check_backend, check_image, check_positive, check_spacing
+from calcdetect._checks import check_backend, check_image, check_positive, check_spacing
 
 #: Kernel half-width in standard deviations, as scipy's default ``truncate``.
 TRUNCATE = 4.0

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 from scipy import ndimage as ndi
 
-from calcdetect.filters._common import check_backend, check_image, check_positive, check_spacing
+from calcdetect._checks import check_backend, check_image, check_positive, check_spacing
 
 
 def disk_footprint(radius_mm: float, *, spacing) -> np.ndarray:

@@ -11,10 +11,10 @@ from scipy import ndimage as ndi
 from scipy.spatial import cKDTree
 
 from calcdetect.arrays import StructOfArrays
-from calcdetect.candidates import Specks
-from calcdetect.cluster.shape import SpeckFeatures
-from calcdetect.filters._common import check_image, check_positive, check_spacing
-from calcdetect.noise import NoiseMap
+from calcdetect.specks.candidates import Specks
+from calcdetect.specks.shape import SpeckFeatures
+from calcdetect._checks import check_image, check_positive, check_spacing
+from calcdetect.specks.noise import NoiseMap
 
 #: Radii (mm) of the neighbourhoods counted around each speck: the spacing of the
 #: calcifications of one cluster (2 mm), and the radius of a cluster's 1 cm^2 (5.64 mm).
@@ -54,9 +54,9 @@ class CandidateFeatures(StructOfArrays):
         passing through (a ligament, a trabecular strand, a vessel), near 0 for a
         speck standing alone or in a cluster (no neighbour lies at both sides).
     diameter_mm, length_mm, width_mm : (K,) ndarray
-        As in :class:`calcdetect.candidates.Specks`.
+        As in :class:`calcdetect.specks.candidates.Specks`.
     elongation, solidity, edge_sharpness, object_width_mm : (K,) ndarray
-        From :class:`calcdetect.cluster.shape.SpeckFeatures` (``sharpness`` there:
+        From :class:`calcdetect.specks.shape.SpeckFeatures` (``sharpness`` there:
         edge gradient over height, per mm).
     noise_ratio : (K,) ndarray
         Local noise sigma of the detection band-pass over its median in the
@@ -88,7 +88,7 @@ class CandidateFeatures(StructOfArrays):
         The count and linearity within :data:`WIDE_MM`: a calcified vessel's
         pieces line up over centimetres, a segment of ductal casts fans out.
     object_length_mm : (K,) ndarray
-        Length of the enclosing object (:class:`calcdetect.cluster.shape.SpeckFeatures`).
+        Length of the enclosing object (:class:`calcdetect.specks.shape.SpeckFeatures`).
     """
 
     significance: np.ndarray
@@ -134,7 +134,7 @@ def candidate_features(image, specks: Specks, shapes: SpeckFeatures, *, spacing,
     specks : Specks
         The K candidates, in the coordinates of `image`.
     shapes : SpeckFeatures
-        Their shape features (:func:`calcdetect.cluster.shape.speck_features`).
+        Their shape features (:func:`calcdetect.specks.shape.speck_features`).
     spacing : tuple of 2 floats
         Pixel spacing (row_mm, col_mm).
     response : (M, N) ndarray

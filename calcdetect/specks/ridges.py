@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 from scipy import ndimage as ndi
 
-from calcdetect.filters._common import check_image, check_positive, check_spacing
-from calcdetect.noise import local_noise
+from calcdetect._checks import check_image, check_positive, check_spacing
+from calcdetect.specks.noise import local_noise
 
 #: Scale (mm) of the Gaussian whose Hessian finds the ridges: a bar about
 #: ``2 * sqrt(3) * sigma`` wide (0.5 mm) answers most (Lindeberg 1998, scale selection),

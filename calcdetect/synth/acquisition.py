@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from calcdetect.specks.noise import MAD_TO_SIGMA
 from calcdetect.synth._helpers import _gauss_kernel, _smoothstep
 from calcdetect.synth.anatomy import _MU_FAT, _Anatomy
 from calcdetect.synth.image import Acquisition, Source
@@ -857,7 +858,7 @@ def _add_artefacts(
         """Robust noise of the stored values round (r, c): MAD of horizontal differences / sqrt 2."""
         win = pixels[max(0, r - 8) : r + 9, max(0, c - 8) : c + 9].astype(np.float64)
         d = np.diff(win, axis=1).ravel()
-        return max(1.0, 1.4826 * float(np.median(np.abs(d - np.median(d)))) / math.sqrt(2))
+        return max(1.0, MAD_TO_SIGMA * float(np.median(np.abs(d - np.median(d)))) / math.sqrt(2))
 
     def amplitude(r, c, *, faint: float) -> float:
         """From `faint` local noise sigmas (log-uniform) up to 60 % of the range."""

@@ -5,7 +5,7 @@ import pytest
 from scipy.sparse.csgraph import minimum_spanning_tree
 from scipy.spatial.distance import pdist, squareform
 
-from calcdetect.candidates import Specks
+from calcdetect.specks.candidates import Specks
 from calcdetect.cluster import describe
 from calcdetect.cluster.describe import (
     BENIGN_PPV,
@@ -21,7 +21,7 @@ from calcdetect.cluster.describe import (
     tram_track_fraction,
 )
 from calcdetect.cluster.density import cluster_labels
-from calcdetect.cluster.shape import SpeckFeatures
+from calcdetect.specks.shape import SpeckFeatures
 from calcdetect.lexicon import Distribution, Morphology
 from calcdetect.specks.features import _neighbourhood
 

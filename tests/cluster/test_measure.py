@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from calcdetect.candidates import Specks
+from calcdetect.specks.candidates import Specks
 from calcdetect.cluster import cluster_confidence, measure_clusters
 from calcdetect.cluster.measure import cluster_centre
 

@@ -3,7 +3,7 @@ import pytest
 from scipy import ndimage as ndi
 
 from calcdetect.pipeline import Params, detect
-from calcdetect.candidates import Specks
+from calcdetect.specks.candidates import Specks
 from calcdetect.specks.features import AROUND_MM, CandidateFeatures, _neighbourhood, linearity_around
 
 SPACING = (0.07, 0.07)

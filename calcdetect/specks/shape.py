@@ -12,10 +12,10 @@ from scipy import ndimage as ndi
 from skimage.morphology import skeletonize
 
 from calcdetect.arrays import StructOfArrays
-from calcdetect.candidates import Specks
-from calcdetect.filters._common import check_image, check_positive, check_spacing
+from calcdetect.specks.candidates import Specks
+from calcdetect._checks import check_image, check_positive, check_spacing
 from calcdetect.filters.tophat import white_tophat
-from calcdetect.noise import local_noise
+from calcdetect.specks.noise import local_noise
 from calcdetect.specks.ridges import ridge_length
 
 
@@ -140,7 +140,7 @@ def enclosing_objects(image, specks: Specks, *, spacing, mask=None, cell_mm: flo
     diameter `max_diameter_mm`, each speck's enclosing object is the connected
     region above half its peak (the top-hat's maximum within one cell of the
     speck), when that peak stands `min_significance` local noise sigmas above
-    the local background (:func:`calcdetect.noise.local_noise`, over blocks of
+    the local background (:func:`calcdetect.specks.noise.local_noise`, over blocks of
     :data:`OBJECT_NOISE_BLOCK_MM`): tissue texture at this scale is strong, a
     dense calcification is stronger.
 

@@ -12,9 +12,15 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from calcdetect.arrays import StructOfArrays
-from calcdetect.filters._common import check_backend, check_image, check_positive, check_spacing
-from calcdetect.noise import NoiseMap, local_noise
+from calcdetect._checks import check_backend, check_image, check_positive, check_spacing
+from calcdetect.specks.noise import NOISE_BLOCK_MM, NoiseMap, local_noise
 
+#: Defaults of :func:`find_specks` and of :class:`calcdetect.pipeline.Params`: peak
+#: significance in local noise sigmas, and the size window of a calcification (mm).
+THRESHOLD = 5.0
+MIN_DIAMETER_MM = 0.1
+MAX_DIAMETER_MM = 1.0
+MAX_LENGTH_MM = 12.0
 #: Pixels within this fraction of a speck's maximum form its plateau (see `find_specks`).
 PLATEAU_FRACTION = 0.8
 #: Rim (eggshell) calcifications wider than the speck size window are kept when they close
@@ -90,16 +96,16 @@ def find_specks(
     response,
     *,
     spacing,
-    threshold: float = 4.0,
+    threshold: float = THRESHOLD,
     low_threshold: float | None = None,
-    min_diameter_mm: float = 0.1,
-    max_diameter_mm: float = 1.0,
-    max_length_mm: float = 6.0,
+    min_diameter_mm: float = MIN_DIAMETER_MM,
+    max_diameter_mm: float = MAX_DIAMETER_MM,
+    max_length_mm: float = MAX_LENGTH_MM,
     mask=None,
     noise: NoiseMap | None = None,
     detection=None,
     detection_noise: NoiseMap | None = None,
-    block_mm: float = 4.0,
+    block_mm: float = NOISE_BLOCK_MM,
     backend: str = "opencv",
 ) -> Specks:
     """Find and measure bright specks in an enhanced mammogram.
@@ -107,7 +113,7 @@ def find_specks(
     A speck is a connected region (8-connectivity) of pixels at least
     `low_threshold` local noise sigmas above the local background whose peak
     reaches `threshold` sigmas (hysteresis). Noise is estimated locally
-    (:func:`calcdetect.noise.local_noise`), so thresholds do not depend on the
+    (:func:`calcdetect.specks.noise.local_noise`), so thresholds do not depend on the
     bit depth or the dose.
 
     With a separate `detection` image, the thresholds apply to its

@@ -8,10 +8,12 @@ import cv2
 import numpy as np
 from scipy import ndimage as ndi
 
-from calcdetect.filters._common import check_image, check_positive, check_spacing
+from calcdetect._checks import check_image, check_positive, check_spacing
 
 #: Median absolute deviation to standard deviation for Gaussian noise.
 MAD_TO_SIGMA = 1.4826
+#: Default side (mm) of the blocks over which the local noise is estimated.
+NOISE_BLOCK_MM = 4.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,7 +57,7 @@ class NoiseMap:
 LEVEL_BINS = 12
 
 
-def local_noise(response, *, spacing, block_mm: float = 4.0, mask=None, stride: int = 3, grey_level=None) -> NoiseMap:
+def local_noise(response, *, spacing, block_mm: float = NOISE_BLOCK_MM, mask=None, stride: int = 3, grey_level=None) -> NoiseMap:
     """Estimate the local background level and noise of a filter response.
 
     Median and median absolute deviation (MAD) per block are insensitive to

@@ -1,4 +1,4 @@
-"""Helpers shared by the enhancement filters: millimetres to pixels, backends."""
+"""Argument checks shared by the whole package: spacing, positive numbers, backends, images."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from calcdetect.candidates import find_specks
+from calcdetect.specks.candidates import find_specks
 from calcdetect.filters import white_tophat
 from calcdetect.pipeline import Params, detect
 

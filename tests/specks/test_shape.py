@@ -2,7 +2,7 @@ import cv2
 import numpy as np
 import pytest
 
-from calcdetect.cluster.shape import SpeckShape, speck_features
+from calcdetect.specks.shape import SpeckShape, speck_features
 from calcdetect.pipeline import Params, detect
 
 SPACING = (0.05, 0.05)
@@ -82,7 +82,7 @@ def test_non_square_pixels_measure_shapes_in_mm(draw, expected):
 
 
 def test_features_of_no_specks_are_empty():
-    from calcdetect.candidates import Specks
+    from calcdetect.specks.candidates import Specks
 
     features = speck_features(np.zeros((4, 4), np.float32), Specks.empty(), spacing=SPACING)
     assert len(features) == 0
@@ -108,7 +108,7 @@ def _tissue(rng, shape=(400, 400)):
 
 def _at(points):
     """Specks at pixel positions (row, col), measurements irrelevant here."""
-    from calcdetect.candidates import Specks
+    from calcdetect.specks.candidates import Specks
 
     points = np.asarray(points, float).reshape(-1, 2)
     k = len(points)
@@ -119,7 +119,7 @@ def _at(points):
 
 @pytest.mark.parametrize("diameter_mm", [0.8, 2.0, 3.0, 4.0], ids=["0.8mm", "2mm", "3mm", "4mm"])
 def test_enclosing_object_of_a_sphere_is_measured_whole_from_its_centre_and_its_edge(diameter_mm):
-    from calcdetect.cluster.shape import enclosing_objects
+    from calcdetect.specks.shape import enclosing_objects
 
     rng = np.random.default_rng(11)
     centre = (200.3, 190.6)
@@ -133,7 +133,7 @@ def test_enclosing_object_of_a_sphere_is_measured_whole_from_its_centre_and_its_
 
 
 def test_enclosing_object_of_a_shell_has_a_lucent_centre_and_texture_is_no_object():
-    from calcdetect.cluster.shape import enclosing_objects
+    from calcdetect.specks.shape import enclosing_objects
 
     rng = np.random.default_rng(12)
     centre, radius = (200.0, 200.0), 1.4
@@ -165,14 +165,14 @@ def test_pieces_of_a_popcorn_calcification_are_coarse_and_make_a_coarse_cluster(
 
 @pytest.mark.parametrize("option", ["cell_mm", "max_diameter_mm", "min_significance"])
 def test_enclosing_objects_names_a_bad_option(option):
-    from calcdetect.cluster.shape import enclosing_objects
+    from calcdetect.specks.shape import enclosing_objects
 
     with pytest.raises(ValueError, match=option):
         enclosing_objects(np.zeros((400, 400)), _at([(200, 200)]), spacing=OBJECT_SPACING, **{option: 0.0})
 
 
 def test_enclosing_objects_refuses_a_mask_of_another_shape():
-    from calcdetect.cluster.shape import enclosing_objects
+    from calcdetect.specks.shape import enclosing_objects
 
     with pytest.raises(ValueError, match="mask shape"):
         enclosing_objects(np.zeros((400, 400)), _at([(200, 200)]), spacing=OBJECT_SPACING, mask=np.ones((40, 40), bool))
