@@ -18,7 +18,7 @@ from pathlib import Path
 from calcdetect import __version__
 from calcdetect.errors import CalcdetectError
 from calcdetect.executors import make_executor
-from calcdetect.filters import register_filter, user_filters
+from calcdetect.filters import register_spec, user_filters
 from calcdetect.io import LoadOptions, is_image_file, read_mammogram
 from calcdetect.io.peek import peek_shape
 from calcdetect.pipeline import Params, detect_mammogram, saturated_margin_mm
@@ -200,8 +200,8 @@ def process_task(task: ImageTask, *, params: Params, load: LoadOptions, use_sop_
     starts with the built-in ones only), the input's fingerprint, taken before it is read (so
     rows are never stored beside the hash of bytes they were not made from), then
     :func:`process_file`."""
-    for name, enhancer in (filters or {}).items():
-        register_filter(name, enhancer, replace=True)
+    for spec in (filters or {}).values():
+        register_spec(spec, replace=True)
     source = source_fingerprint(task.path)
     outcome = process_file(task.path, image_id=task.key, params=params, load=load, use_sop_uid=use_sop_uid)
     return dataclasses.replace(outcome, source=source)
@@ -375,9 +375,9 @@ def _portable_filters(jobs: int, scheduler: str | None) -> dict:
     """The user's registered filters, checked to pickle when they must reach other processes."""
     filters = user_filters()
     if jobs > 1 or scheduler is not None:
-        for name, enhancer in filters.items():
+        for name, spec in filters.items():
             try:
-                pickle.dumps(enhancer)
+                pickle.dumps(spec)
             except (pickle.PicklingError, AttributeError, TypeError) as exc:
                 raise ValueError(
                     f"filter {name!r} cannot reach the worker processes ({exc}): register a function defined "

@@ -1,4 +1,5 @@
-"""Command-line interface: ``calcdetect detect | synth | evaluate | report | schema``. The only module that prints."""
+"""Command-line interface: ``calcdetect detect | synth | evaluate | report | schema | filters``. The only module
+that prints."""
 
 from __future__ import annotations
 
@@ -30,8 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"calcdetect {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    from calcdetect.filters import FILTERS
-    from calcdetect.pipeline import Params
+    from calcdetect.filters import available_filters
+    from calcdetect.pipeline import RESPONSE, Params
     from calcdetect.tables import FORMATS
 
     defaults = Params()
@@ -42,8 +43,18 @@ def _parser() -> argparse.ArgumentParser:
                         help=f"{INPUT_FORMATS} files, or folders (searched recursively)")
     detect.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the result tables")
     _add_loading_arguments(detect)
-    detect.add_argument("--filter", choices=sorted(FILTERS), default=defaults.filter,
-                        help="enhancement filter: white top-hat or difference of Gaussians (default %(default)s)")
+    filters = ", ".join(available_filters())
+    detect.add_argument("--filter", default=defaults.filter, metavar="NAME",
+                        help=f"enhancement filter, on whose response specks are segmented and measured: {filters}, "
+                             "or one registered by --filters-from ('calcdetect filters' lists them; default "
+                             "%(default)s)")
+    detect.add_argument("--detector", default=defaults.detector, metavar="NAME",
+                        help=f"filter on whose response a speck's significance is measured, or {RESPONSE!r} for "
+                             "the enhancement filter's (default %(default)s)")
+    detect.add_argument("--filters-from", action="append", metavar="MODULE",
+                        help="import MODULE (a module name, or a .py file) first: the filters it registers with "
+                             "calcdetect.filters.register_filter can be named by --filter and --detector "
+                             "(may be repeated)")
     detect.add_argument("--threshold", type=float, default=defaults.threshold,
                         help="speck significance in local noise sigmas (default %(default)s)")
     detect.add_argument("--min-confidence", type=float, default=defaults.min_confidence, metavar="C",
@@ -161,7 +172,43 @@ def _parser() -> argparse.ArgumentParser:
                         help="check a run folder's tables (CSV or Parquet) and run.json against the schema "
                              "(needs calcdetect[schema])")
     schema.set_defaults(handler=_schema)
+
+    listing = sub.add_parser("filters", help="list the registered filters: name, parameters for the default size "
+                                             "window, reach and what each is")
+    listing.add_argument("--filters-from", action="append", metavar="MODULE",
+                         help="import MODULE (a module name, or a .py file) first, as 'detect' does")
+    listing.set_defaults(handler=_filters)
     return parser
+
+
+def import_filter_modules(names) -> None:
+    """Import each module (a name, or the path of a .py file, whose folder joins sys.path so that
+    worker processes import it too): the filters it registers become available by name."""
+    import importlib
+
+    for name in names:
+        if name.endswith(".py"):
+            path = Path(name).resolve()
+            if not path.is_file():
+                raise FileNotFoundError(f"--filters-from {name}: no such file")
+            sys.path.insert(0, str(path.parent))
+            name = path.stem
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise ImportError(f"--filters-from {name}: cannot import it ({exc}); give an importable module name "
+                              "or the path of a .py file") from None
+
+
+def _filters(args) -> int:
+    from calcdetect.filters import available_filters, get_filter
+
+    import_filter_modules(args.filters_from or ())
+    for name in available_filters():
+        spec = get_filter(name)
+        params = ", ".join(f"{key}={value:.4g}" for key, value in spec.defaults.items())
+        print(f"{name:14s} reach {spec.reach_mm():.3g} mm  ({params})  {spec.summary}")
+    return 0
 
 
 def _add_loading_arguments(parser: argparse.ArgumentParser) -> None:
@@ -214,7 +261,8 @@ def _detect(args) -> int:
     from calcdetect.pipeline import Params
     from calcdetect.store import RunConflictError
 
-    changes = dict(filter=args.filter, threshold=args.threshold, min_diameter_mm=args.min_diameter_mm,
+    import_filter_modules(args.filters_from or ())
+    changes = dict(filter=args.filter, detector=args.detector, threshold=args.threshold, min_diameter_mm=args.min_diameter_mm,
                    max_diameter_mm=args.max_diameter_mm, max_length_mm=args.max_length_mm,
                    min_confidence=args.min_confidence,
                    min_calcification_probability=args.min_calcification_probability)

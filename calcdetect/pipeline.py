@@ -16,7 +16,7 @@ from calcdetect.cluster import CAD_RADIUS_MM, ROD_RADIUS_MM, Clusters, cluster_l
 from calcdetect.cluster.assessment import assessment_category, highest_category
 from calcdetect.cluster.describe import ClusterDescriptions, describe_clusters, rod_specks
 from calcdetect.specks.shape import SpeckFeatures, speck_features
-from calcdetect.filters import difference_of_gaussians, get_filter
+from calcdetect.filters import available_filters, get_filter
 from calcdetect._checks import check_image, check_spacing
 from calcdetect.specks.noise import NOISE_BLOCK_MM, local_noise
 from calcdetect.saturation import SATURATED_MARGIN_MM, saturated_plateaus, without_plateaus
@@ -24,8 +24,8 @@ from calcdetect.specks.features import CandidateFeatures, candidate_features
 from calcdetect.specks.model import calcification_probability, vascular_probability
 
 
-#: What a speck's significance can be measured on (see `Params.detection`).
-DETECTIONS = ("bandpass", "response")
+#: `Params.detector` meaning the enhancement filter's own response.
+RESPONSE = "response"
 #: Default of `Params.min_calcification_probability` (chosen on synthetic tuning sets; see
 #: benchmarks/fp_model.md).
 MIN_CALCIFICATION_PROBABILITY = 0.1
@@ -40,20 +40,21 @@ class Params:
     Attributes
     ----------
     filter : str
-        Enhancement filter from :data:`calcdetect.filters.FILTERS`: specks are
-        segmented and measured on its response.
-    detection : {"bandpass", "response"}
-        What a speck's peak significance is measured on: ``"bandpass"``, a
-        difference of Gaussians matched to the smallest speck (sigmas
-        ``min_diameter_mm / (2 sqrt 2)`` and 4 times that), which small sharp
-        calcifications excite and smooth tissue texture hardly does; or
-        ``"response"``, the enhancement filter itself.
+        Enhancement filter, by its name in :data:`calcdetect.filters.FILTERS`
+        (``calcdetect filters`` lists them): specks are segmented and measured on
+        its response.
+    detector : str
+        What a speck's peak significance is measured on: a filter by name, by
+        default ``"bandpass"``, a difference of Gaussians matched to the smallest
+        speck (sigmas ``min_diameter_mm / (2 sqrt 2)`` and 4 times that), which
+        small sharp calcifications excite and smooth tissue texture hardly does;
+        or ``"response"``, the enhancement filter itself.
     backend : {"opencv", "reference"}
         OpenCV fast paths, or the scipy / scikit-image references (filters,
         connected components): same results, for checks and benchmarks.
     min_diameter_mm, max_diameter_mm : float
         Size window of a calcification: smallest equivalent diameter, largest
-        width. The filter is sized to `max_diameter_mm`.
+        width. The filters are sized to it (:class:`calcdetect.filters.FilterSpec`).
     max_length_mm : float
         Longest calcification (fine linear casts reach several mm, large rod-like
         ones a cm and more).
@@ -90,7 +91,7 @@ class Params:
     """
 
     filter: str = "tophat"
-    detection: str = "bandpass"
+    detector: str = "bandpass"
     backend: str = "opencv"
     min_diameter_mm: float = MIN_DIAMETER_MM
     max_diameter_mm: float = MAX_DIAMETER_MM
@@ -108,8 +109,12 @@ class Params:
 
     def __post_init__(self):
         get_filter(self.filter)  # raises, naming the allowed filters
-        if self.detection not in DETECTIONS:
-            raise ValueError(f"detection must be one of {DETECTIONS}; got {self.detection!r}")
+        if self.detector != RESPONSE:
+            try:
+                get_filter(self.detector)
+            except ValueError:
+                raise ValueError(f"detector must be {RESPONSE!r} or one of {available_filters()}; "
+                                 f"got {self.detector!r}") from None
         for name in ("min_diameter_mm", "max_diameter_mm", "max_length_mm", "threshold",
                      "noise_block_mm", "cluster_radius_mm"):
             value = getattr(self, name)
@@ -282,24 +287,19 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
                       shapes=speck_features(np.zeros((1, 1), np.float32), empty, spacing=spacing),
                       descriptions=ClusterDescriptions.empty(), seconds=clock.laps, geometry=geometry,
                       saturated_fraction=saturated_fraction)
-    box = _bounding_box(mask, reach_px=[math.ceil(_reach_mm(params) / s) for s in spacing])
+    reach_mm = _reach_mm(params)
+    box = _bounding_box(mask, reach_px=[math.ceil(reach_mm / s) if math.isfinite(reach_mm) else n
+                                        for s, n in zip(spacing, mask.shape)])
     offset = np.array([box[0].start, box[1].start])
     image, mask = image[box], np.ascontiguousarray(mask[box])  # the mask is indexed flat, often
 
-    response = get_filter(params.filter)(
-        image,
-        spacing=spacing,
-        min_diameter_mm=params.min_diameter_mm,
-        max_diameter_mm=params.max_diameter_mm,
-        backend=params.backend,
-    )
+    window = dict(min_diameter_mm=params.min_diameter_mm, max_diameter_mm=params.max_diameter_mm)
+    response = get_filter(params.filter)(image, spacing=spacing, backend=params.backend, **window)
     clock.lap(f"filter ({params.filter})")
     detection = None
-    if params.detection == "bandpass":
-        low_sigma_mm = params.min_diameter_mm / (2 * math.sqrt(2))
-        detection = difference_of_gaussians(image, low_sigma_mm, 4 * low_sigma_mm, spacing=spacing,
-                                            backend=params.backend)
-        clock.lap("detection band-pass")
+    if params.detector != RESPONSE:
+        detection = get_filter(params.detector)(image, spacing=spacing, backend=params.backend, **window)
+        clock.lap(f"detector ({params.detector})")
     detection_noise = local_noise(response if detection is None else detection, spacing=spacing,
                                   block_mm=params.noise_block_mm, mask=mask, grey_level=image)
     specks = find_specks(
@@ -406,25 +406,23 @@ def _off_the_border(mask: np.ndarray, *, margin_px) -> np.ndarray:
 def saturated_margin_mm(params: Params) -> float:
     """Margin (mm) kept out of the search round a saturated plateau: at least
     :data:`~calcdetect.saturation.SATURATED_MARGIN_MM`, and the reach of the chosen
-    enhancement filter and of the detection band-pass, which a plateau's edge excites."""
-    reach = _filter_reaches_mm(params)
-    enhancement = reach.get(params.filter, reach["tophat"])
-    band = reach["bandpass"] if params.detection == "bandpass" else 0.0
-    return max(SATURATED_MARGIN_MM, enhancement, band)
+    enhancement filter and detector, which a plateau's edge excites (a filter that is not
+    local counts by its size window's largest diameter)."""
+    reaches = [r if math.isfinite(r) else params.max_diameter_mm for r in _filter_reaches_mm(params)]
+    return max(SATURATED_MARGIN_MM, *reaches)
 
 
-def _filter_reaches_mm(params: Params) -> dict[str, float]:
-    """How far (mm) each filter looks from a pixel."""
-    return {
-        "tophat": 0.6 * params.max_diameter_mm,  # the largest disk any registered filter uses
-        "dog": 4.0 * params.max_diameter_mm,
-        "bandpass": 4 * params.min_diameter_mm / (2 * math.sqrt(2)) * 4.0,  # 4 sigma of the wide Gaussian
-    }
+def _filter_reaches_mm(params: Params) -> list[float]:
+    """How far (mm) the enhancement filter and the detector look from a pixel (inf: not local)."""
+    window = dict(min_diameter_mm=params.min_diameter_mm, max_diameter_mm=params.max_diameter_mm)
+    names = [params.filter] + ([params.detector] if params.detector != RESPONSE else [])
+    return [get_filter(name).reach_mm(**window) for name in names]
 
 
 def _reach_mm(params: Params) -> float:
-    """How far (mm) the filters look from a pixel, plus a noise block so edge blocks are full."""
-    return max(_filter_reaches_mm(params).values()) + params.noise_block_mm
+    """How far (mm) the filters look from a pixel, plus a noise block so edge blocks are full
+    (inf when a filter is not local: the whole image is then filtered)."""
+    return max(_filter_reaches_mm(params)) + params.noise_block_mm
 
 
 def _bounding_box(mask: np.ndarray, *, reach_px) -> tuple[slice, slice]:

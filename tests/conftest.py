@@ -78,3 +78,14 @@ def shared_dicom():
     if not SHARED_DICOM.is_dir():
         pytest.skip(f"{SHARED_DICOM} not present")
     return SHARED_DICOM
+
+
+@pytest.fixture
+def filter_registry():
+    """The filter registry, restored in place after the test (workers and modules hold the same dict)."""
+    from calcdetect.filters import FILTERS
+
+    saved = dict(FILTERS)
+    yield FILTERS
+    FILTERS.clear()
+    FILTERS.update(saved)

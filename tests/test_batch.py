@@ -267,15 +267,15 @@ def test_cli_refuses_a_conflicting_run_and_reports_progress_quietly_off_a_termin
 
 
 @pytest.fixture
-def user_filter(monkeypatch):
+def user_filter(monkeypatch, filter_registry):
     """A filter registered in this process only, from a module the spawned workers can import."""
     import calcdetect.filters
 
     monkeypatch.syspath_prepend(str(Path(__file__).parent / "helpers"))  # spawned workers inherit sys.path
-    monkeypatch.setattr(calcdetect.filters, "FILTERS", dict(calcdetect.filters.FILTERS))
     import user_filter
 
-    calcdetect.filters.register_filter("wide_tophat", user_filter.wide_tophat)
+    calcdetect.filters.register_filter("wide_tophat", user_filter.wide_tophat, sizing=user_filter.widest_disk,
+                                       reach_mm=user_filter.disk_reach)
     return "wide_tophat"
 
 
@@ -288,11 +288,10 @@ def test_a_registered_filter_reaches_the_workers(inputs, tmp_path, user_filter, 
     assert summary.workers == kwargs["jobs"]
 
 
-def test_a_filter_that_cannot_reach_the_workers_is_refused_before_the_run(inputs, tmp_path, monkeypatch):
+def test_a_filter_that_cannot_reach_the_workers_is_refused_before_the_run(inputs, tmp_path, filter_registry):
     import calcdetect.filters
 
-    monkeypatch.setattr(calcdetect.filters, "FILTERS", dict(calcdetect.filters.FILTERS))
-    calcdetect.filters.register_filter("lambda", lambda image, **_: np.asarray(image, np.float32))
+    calcdetect.filters.register_filter("lambda", lambda image, **_: np.asarray(image, np.float32), reach_mm=0)
     with pytest.raises(ValueError, match="filter 'lambda' cannot reach the worker processes"):
         run_detection([inputs], tmp_path / "out", params=Params(filter="lambda"), jobs=2)
     assert not (tmp_path / "out").exists()

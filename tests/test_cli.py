@@ -147,6 +147,35 @@ def test_detection_options_reach_the_stored_settings(inputs, tmp_path, argv, nam
     assert params[name] == value
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"], ids=["serial", "process-pool"])
+def test_a_filter_file_is_chosen_by_name_for_filter_and_detector(inputs, tmp_path, monkeypatch, filter_registry,
+                                                                  capsys, jobs):
+    helpers = Path(__file__).parent / "helpers"
+    monkeypatch.syspath_prepend(str(helpers))  # for user_filter, which the plugin imports
+    monkeypatch.delitem(__import__("sys").modules, "filters_plugin", raising=False)
+    assert main(["filters", "--filters-from", str(helpers / "filters_plugin.py")]) == 0
+    assert "wide-tophat" in capsys.readouterr().out
+    out = tmp_path / "out"
+    assert main(["detect", str(inputs / "a.dcm"), str(inputs / "sub" / "b.dcm"), "--out", str(out), "--quiet",
+                 "--jobs", jobs, "--filters-from",
+                 str(helpers / "filters_plugin.py"), "--filter", "wide-tophat", "--detector", "response"]) == 0
+    params = json.loads((out / "settings.json").read_text())["settings"]["detection"]
+    assert (params["filter"], params["detector"]) == ("wide-tophat", "response")
+    with (out / "images.csv").open() as fh:
+        assert [row["status"] for row in csv.DictReader(fh)] == ["ok", "ok"]
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--filter", "nope"], "filter must be one of"),
+    (["--detector", "nope"], "detector must be 'response' or one of"),
+    (["--filters-from", "no_such_module_xyz"], "--filters-from no_such_module_xyz: cannot import it"),
+], ids=["filter", "detector", "module"])
+def test_an_unknown_filter_is_a_usage_error(inputs, tmp_path, capsys, argv, message):
+    assert main(["detect", str(inputs), "--out", str(tmp_path / "out"), "--quiet", *argv]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_missing_path_is_a_usage_error_before_any_work(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["detect", str(tmp_path / "nowhere"), "--out", str(out), "--quiet"]) == 2

@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
 
-import calcdetect.filters
-from calcdetect.filters import difference_of_gaussians, gaussian, get_filter, register_filter, user_filters
+from calcdetect.filters import difference_of_gaussians, gaussian
 
 
 @pytest.mark.parametrize("spacing", [(0.07, 0.07), (0.05, 0.08)], ids=["iso", "aniso"])
@@ -29,16 +28,3 @@ def test_gaussian_equals_scipy(sigma_mm):
 def test_low_sigma_must_be_below_high_sigma():
     with pytest.raises(ValueError, match="low_sigma_mm must be < high_sigma_mm; got 0.5 and 0.2"):
         difference_of_gaussians(np.zeros((8, 8)), 0.5, 0.2, spacing=(0.1, 0.1))
-
-
-def test_registry_swaps_filters_and_refuses_unknown_names(monkeypatch):
-    monkeypatch.setattr(calcdetect.filters, "FILTERS", dict(calcdetect.filters.FILTERS))
-    register_filter("identity", lambda image, **_: np.asarray(image, np.float32), replace=True)
-    assert get_filter("identity")(np.ones((2, 2))).sum() == 4
-    with pytest.raises(ValueError, match="filter 'identity' is already registered"):
-        register_filter("identity", lambda image, **_: image)
-    with pytest.raises(ValueError, match=r"filter must be one of \[.*'tophat'.*\]; got 'nope'"):
-        get_filter("nope")
-    with pytest.raises(ValueError, match="filter 'tophat' is built in"):
-        register_filter("tophat", lambda image, **_: image, replace=True)
-    assert user_filters() == {"identity": get_filter("identity")}

@@ -1,0 +1,175 @@
+"""The filter registry: every enhancement filter and band-pass the pipeline can use, by name.
+
+A registered filter is a :class:`FilterSpec`: the function, how its parameters follow
+from the calcification size window (``min_diameter_mm``, ``max_diameter_mm``), and its
+spatial reach, so that the pipeline crops the image with the right margin for any
+filter, a user's included. Filters come from three places:
+
+- calcdetect's own (:data:`BUILT_IN`), registered when :mod:`calcdetect.filters` is imported;
+- :func:`register_filter`, called by the user's code (one line per filter);
+- installed packages that declare a :class:`FilterSpec` under the entry-point group
+  ``calcdetect.filters`` (loaded on first use), e.g. in their ``pyproject.toml``::
+
+      [project.entry-points."calcdetect.filters"]
+      my-filter = "my_package.filters:MY_FILTER"
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from importlib.metadata import entry_points
+
+import numpy as np
+
+from calcdetect.filters.builtin import BUILT_IN_SPECS
+from calcdetect.filters.spec import FilterSpec
+
+__all__ = ["BUILT_IN", "ENTRY_POINT_GROUP", "FILTERS", "FilterSpec", "available_filters", "get_filter",
+           "register_filter", "register_spec", "user_filters"]
+
+#: Entry-point group under which installed packages declare their filters.
+ENTRY_POINT_GROUP = "calcdetect.filters"
+
+
+#: Every registered filter, by name.
+FILTERS: dict[str, FilterSpec] = {spec.name: spec for spec in BUILT_IN_SPECS}
+#: The filters calcdetect itself registers (every process has them).
+BUILT_IN: frozenset[str] = frozenset(FILTERS)
+_entry_points_loaded = False
+
+
+def _fixed(params: Mapping, min_diameter_mm: float, max_diameter_mm: float) -> dict:
+    return dict(params)
+
+
+def _constant(value: float, **params) -> float:
+    return value
+
+
+def register_filter(name: str, function: Callable[..., np.ndarray], *, reach_mm: float | Callable[..., float],
+                    sizing: Callable[[float, float], dict] | None = None, defaults: Mapping | None = None,
+                    summary: str = "", replace: bool = False) -> FilterSpec:
+    """Make `function` available as ``Params(filter=name)`` / ``Params(detector=name)``.
+
+    Parameters
+    ----------
+    name : str
+    function : callable
+        ``function(image, *, spacing, backend, **params) -> (M, N) float32`` response,
+        calcifications positive on a background near zero (``backend`` is
+        ``"opencv"`` or ``"reference"``; a function with one implementation may ignore it).
+    reach_mm : float or callable
+        How far (mm) from a pixel the response looks, or ``reach_mm(**params)``
+        computing it; ``math.inf`` for a filter that is not local. The pipeline
+        grows its crop round the breast by this much.
+    sizing : callable, optional
+        ``sizing(min_diameter_mm, max_diameter_mm) -> params``: the parameters for a
+        calcification size window. Give this or `defaults`.
+    defaults : mapping, optional
+        Fixed parameters (lengths in mm), whatever the size window.
+    summary : str
+        One line for listings.
+    replace : bool
+        Replace a filter registered before under `name` (not a built-in one).
+
+    Returns
+    -------
+    FilterSpec
+
+    Raises
+    ------
+    ValueError
+        If `name` is built in, or registered already and not `replace`; if both
+        `sizing` and `defaults` are given (neither means no parameters); if
+        `reach_mm` is a negative number.
+
+    Notes
+    -----
+    A batch run (:func:`calcdetect.batch.run_detection`) carries the filters registered
+    here to its worker processes and Dask workers (:func:`user_filters`), which pickle
+    functions by reference: with more than one worker, `function`, `sizing` and a
+    callable `reach_mm` must be defined at the top level of an importable module.
+
+    Examples
+    --------
+    >>> from calcdetect.filters import white_tophat
+    >>> def wide_tophat(image, *, spacing, radius_mm, backend="opencv"):
+    ...     return white_tophat(image, radius_mm, spacing=spacing, backend=backend)
+    >>> spec = register_filter("wide-tophat", wide_tophat, defaults={"radius_mm": 1.0}, reach_mm=1.0)
+    >>> spec.defaults, spec.reach_mm()
+    ({'radius_mm': 1.0}, 1.0)
+    >>> _ = FILTERS.pop("wide-tophat")
+    """
+    if sizing is not None and defaults is not None:
+        raise ValueError(f"filter {name!r}: give sizing or defaults, not both")
+    if not callable(reach_mm):
+        value = float(reach_mm)
+        if not value >= 0:
+            raise ValueError(f"reach_mm must be >= 0 (mm, or math.inf); got {reach_mm!r}")
+        reach_mm = functools.partial(_constant, value)
+    if sizing is None:
+        sizing = functools.partial(_fixed, dict(defaults or {}))
+    return _add(FilterSpec(name, function, sizing, reach_mm, summary), replace=replace)
+
+
+def _add(spec: FilterSpec, *, replace: bool) -> FilterSpec:
+    if spec.name in BUILT_IN:
+        raise ValueError(f"filter {spec.name!r} is built in and cannot be replaced; register it under another name")
+    if spec.name in FILTERS and not replace:
+        raise ValueError(f"filter {spec.name!r} is already registered; pass replace=True to replace it")
+    FILTERS[spec.name] = spec
+    return spec
+
+
+def register_spec(spec: FilterSpec, *, replace: bool = False) -> FilterSpec:
+    """Register a ready :class:`FilterSpec` (as a worker does with the parent's filters)."""
+    if not isinstance(spec, FilterSpec):
+        raise TypeError(f"spec must be a FilterSpec; got {type(spec).__name__}")
+    return _add(spec, replace=replace)
+
+
+def user_filters() -> dict[str, FilterSpec]:
+    """The filters registered in this process that are not built in (name -> spec)."""
+    return {name: spec for name, spec in FILTERS.items() if name not in BUILT_IN}
+
+
+def available_filters() -> list[str]:
+    """The names of every filter: built in, registered, and declared by installed packages."""
+    _load_entry_points()
+    return sorted(FILTERS)
+
+
+def get_filter(name: str) -> FilterSpec:
+    """The filter registered as `name`.
+
+    Raises
+    ------
+    ValueError
+        If no filter has that name, listing those that do.
+    """
+    if name not in FILTERS:
+        _load_entry_points()
+    try:
+        return FILTERS[name]
+    except KeyError:
+        raise ValueError(f"filter must be one of {sorted(FILTERS)}; got {name!r}") from None
+
+
+def _load_entry_points() -> None:
+    """Register the filters installed packages declare (once per process)."""
+    global _entry_points_loaded
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        spec = point.load()
+        if not isinstance(spec, FilterSpec):
+            raise TypeError(f"entry point {point.name!r} ({point.value}) of group {ENTRY_POINT_GROUP!r} must be a "
+                            f"calcdetect.filters.FilterSpec; got {type(spec).__name__}")
+        if spec.name != point.name:
+            raise ValueError(f"entry point {point.name!r} ({point.value}) declares a filter named {spec.name!r}; "
+                             "the two names must agree")
+        if spec.name not in FILTERS:
+            FILTERS[spec.name] = spec
+

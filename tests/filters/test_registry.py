@@ -1,0 +1,120 @@
+import math
+from importlib.metadata import EntryPoint
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import calcdetect.filters.registry
+from calcdetect.filters import (BUILT_IN, ENTRY_POINT_GROUP, FilterSpec, available_filters, get_filter,
+                                register_filter, user_filters)
+from calcdetect.pipeline import Params, _reach_mm, detect
+from calcdetect.synth import SynthSettings, synthesize
+
+
+def _identity(image, *, spacing, backend="opencv"):
+    return np.asarray(image, np.float32)
+
+
+@pytest.mark.parametrize(("name", "window", "reach_mm"), [
+    ("tophat", (0.1, 1.0), 0.6), ("tophat", (0.1, 2.0), 1.2),
+    ("dog", (0.1, 1.0), 4.0), ("bandpass", (0.1, 1.0), 16 * 0.1 / (2 * math.sqrt(2))),
+    ("bandpass", (0.2, 1.0), 32 * 0.1 / (2 * math.sqrt(2))),
+], ids=["tophat", "tophat-wide-window", "dog", "bandpass", "bandpass-larger-smallest"])
+def test_built_in_filters_follow_the_size_window(name, window, reach_mm):
+    spec = get_filter(name)
+    assert name in BUILT_IN
+    assert spec.reach_mm(min_diameter_mm=window[0], max_diameter_mm=window[1]) == pytest.approx(reach_mm)
+
+
+def test_a_registered_filter_is_called_with_its_parameters(filter_registry):
+    seen = {}
+
+    def scaled(image, *, spacing, gain, backend="opencv"):
+        seen.update(gain=gain, backend=backend)
+        return np.asarray(image, np.float32) * gain
+
+    spec = register_filter("scaled", scaled, defaults={"gain": 2.0}, reach_mm=0.0)
+    assert get_filter("scaled") is spec and user_filters() == {"scaled": spec}
+    assert spec(np.ones((2, 2)), spacing=(0.1, 0.1), backend="reference").sum() == 8
+    assert seen == {"gain": 2.0, "backend": "reference"}
+    assert "scaled" in available_filters()
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"name": "tophat", "reach_mm": 1.0}, "filter 'tophat' is built in and cannot be replaced"),
+    ({"name": "x", "reach_mm": -1.0}, r"reach_mm must be >= 0 \(mm, or math.inf\); got -1.0"),
+    ({"name": "x", "reach_mm": 1.0, "defaults": {}, "sizing": lambda lo, hi: {}}, "give sizing or defaults, not both"),
+], ids=["built-in", "negative-reach", "sizing-and-defaults"])
+def test_bad_registrations_are_refused(filter_registry, kwargs, match):
+    name = kwargs.pop("name")
+    with pytest.raises(ValueError, match=match):
+        register_filter(name, _identity, **kwargs)
+
+
+def test_a_name_registered_twice_needs_replace(filter_registry):
+    register_filter("same", _identity, reach_mm=0.0)
+    with pytest.raises(ValueError, match="filter 'same' is already registered; pass replace=True"):
+        register_filter("same", _identity, reach_mm=0.0)
+    assert register_filter("same", _identity, reach_mm=1.0, replace=True).reach_mm() == 1.0
+
+
+def test_an_unknown_name_lists_the_filters():
+    with pytest.raises(ValueError, match=r"filter must be one of \[.*'tophat'.*\]; got 'nope'"):
+        get_filter("nope")
+    with pytest.raises(ValueError, match=r"detector must be 'response' or one of \[.*'bandpass'.*\]; got 'nope'"):
+        Params(detector="nope")
+
+
+def test_an_installed_package_declares_filters_by_entry_point(monkeypatch, filter_registry):
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "helpers"))
+    point = EntryPoint("wide-tophat", "user_filter:WIDE_TOPHAT", ENTRY_POINT_GROUP)
+    monkeypatch.setattr(calcdetect.filters.registry, "entry_points",
+                        lambda group: [point] if group == ENTRY_POINT_GROUP else [])
+    monkeypatch.setattr(calcdetect.filters.registry, "_entry_points_loaded", False)
+    spec = get_filter("wide-tophat")
+    assert isinstance(spec, FilterSpec) and spec.reach_mm(max_diameter_mm=1.5) == 1.5
+    assert "wide-tophat" in available_filters()
+
+
+def test_an_entry_point_that_is_not_a_filter_spec_is_named(monkeypatch, filter_registry):
+    point = EntryPoint("bad", "math:pi", ENTRY_POINT_GROUP)
+    monkeypatch.setattr(calcdetect.filters.registry, "entry_points", lambda group: [point])
+    monkeypatch.setattr(calcdetect.filters.registry, "_entry_points_loaded", False)
+    with pytest.raises(TypeError, match="entry point 'bad' .* must be a calcdetect.filters.FilterSpec; got float"):
+        available_filters()
+
+
+@pytest.fixture(scope="module")
+def mammogram():
+    synth = synthesize(rng=np.random.default_rng(5), settings=SynthSettings(scale=0.25))
+    return synth.pixels, synth.spacing
+
+
+def test_the_pipeline_crops_by_the_filters_reach(mammogram, filter_registry):
+    image, spacing = mammogram
+    crops = {}
+
+    def spy(image, *, spacing, reach, backend="opencv"):
+        crops[reach] = image.shape
+        return get_filter("tophat")(image, spacing=spacing, backend=backend)
+
+    for reach_mm in (1.0, 5.0, math.inf):
+        register_filter(f"spy-{reach_mm}", spy, defaults={"reach": reach_mm}, reach_mm=reach_mm)
+        params = Params(filter=f"spy-{reach_mm}")
+        assert _reach_mm(params) == max(reach_mm, get_filter("bandpass").reach_mm()) + params.noise_block_mm
+        detect(image, spacing=spacing, params=params)
+    assert crops[math.inf] == image.shape  # not local: the whole image
+    grown = [math.ceil(4.0 / s) * 2 for s in spacing]  # 4 mm more each side
+    for axis in (0, 1):
+        assert crops[5.0][axis] == min(crops[1.0][axis] + grown[axis], image.shape[axis]) or \
+            crops[1.0][axis] < crops[5.0][axis] <= image.shape[axis]
+    assert crops[1.0] != crops[5.0]
+
+
+@pytest.mark.parametrize("detector", ["response", "dog", "bandpass"])
+def test_the_detector_is_chosen_by_name(mammogram, detector):
+    image, spacing = mammogram
+    result = detect(image, spacing=spacing, params=Params(detector=detector))
+    stages = list(result.seconds)
+    assert (f"detector ({detector})" in stages) == (detector != "response")
