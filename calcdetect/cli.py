@@ -178,7 +178,69 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--filters-from", action="append", metavar="MODULE",
                          help="import MODULE (a module name, or a .py file) first, as 'detect' does")
     listing.set_defaults(handler=_filters)
+
+    bench = sub.add_parser("bench", help="speed, memory and detection quality of every registered filter, side by "
+                                         "side: a Markdown table, JSON and a plot")
+    bench.add_argument("--out", required=True, type=Path, metavar="DIR",
+                       help="folder for bench.md, bench.json, bench.png and the detection runs")
+    bench.add_argument("--filters", nargs="+", metavar="NAME",
+                       help="the filters to compare (default: every registered one)")
+    bench.add_argument("--set", dest="sets", action="append", type=Path, metavar="DIR",
+                       help="a folder of images with its truth.json, e.g. ../shared/data/foreign-phantom (may be "
+                            "repeated; the first set's images are timed)")
+    bench.add_argument("--synth", type=int, default=10, metavar="N",
+                       help="also make (once, in OUT) and use a synthetic set of N images at half scale; 0 for "
+                            "none (default %(default)s)")
+    bench.add_argument("--synth-seed", type=int, default=2026, metavar="SEED",
+                       help="seed of the synthetic set (default %(default)s)")
+    bench.add_argument("--role", choices=("filter", "detector"), default="filter",
+                       help="use each filter as the enhancement filter (specks found on the band-pass, measured on "
+                            "it) or as the detector (specks found on it) (default %(default)s)")
+    bench.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                       help="worker processes of the detection runs (default %(default)s)")
+    bench.add_argument("--speed-images", type=int, default=2, metavar="N",
+                       help="images timed, from the first set (default %(default)s)")
+    bench.add_argument("--repeat", type=int, default=3, metavar="N",
+                       help="timed calls per image; the median counts (default %(default)s)")
+    bench.add_argument("--filters-from", action="append", metavar="MODULE",
+                       help="import MODULE (a module name, or a .py file) first, as 'detect' does")
+    bench.set_defaults(handler=_bench)
     return parser
+
+
+def _bench(args) -> int:
+    from calcdetect import bench
+    from calcdetect.filters import available_filters
+    from calcdetect.synth import SynthSettings, make_set
+
+    import_filter_modules(args.filters_from or ())
+    for option in ("synth", "jobs", "speed_images", "repeat"):
+        minimum = 0 if option == "synth" else 1
+        if getattr(args, option) < minimum:
+            raise ValueError(f"--{option.replace('_', '-')} must be >= {minimum}; got {getattr(args, option)}")
+    names = args.filters or available_filters()
+    sets = list(args.sets or [])
+    if args.synth:
+        synthetic = args.out / f"synth-{args.synth_seed}-n{args.synth}"
+        if not (synthetic / "truth.json").is_file():
+            print(f"making {args.synth} synthetic mammograms in {synthetic}")
+            make_set(synthetic, n=args.synth, seed=args.synth_seed, settings=SynthSettings(scale=0.5))
+        sets.insert(0, synthetic)
+    if not sets:
+        raise ValueError("no image set: give --set DIR or --synth N")
+    args.out.mkdir(parents=True, exist_ok=True)
+    results = bench.bench_filters(names, sets, args.out, role=args.role, jobs=args.jobs,
+                                  speed_images=args.speed_images, repeat=args.repeat, on_progress=print)
+    command = "calcdetect " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("calcdetect") else ""
+    outputs = [bench.write_markdown(results, args.out / "bench.md", role=args.role, command=command),
+               bench.write_json(results, args.out / "bench.json", role=args.role)]
+    try:
+        outputs.append(bench.plot(results, args.out / "bench.png"))
+    except ImportError as exc:
+        print(f"no plot: {exc}", file=sys.stderr)
+    print(bench.markdown_table(results))
+    print("\n".join(str(p) for p in outputs))
+    return 0
 
 
 def import_filter_modules(names) -> None:

@@ -1,0 +1,338 @@
+"""The filter workbench: every registered filter's speed, memory and detection quality, side by side.
+
+For each filter, :func:`bench_filters` measures, in one invocation and on the same images:
+
+- **speed**: milliseconds per megapixel of the filter alone (decoding excluded), OpenCV
+  pinned to one thread and with all cores; the filter's scipy / scikit-image reference
+  (``backend="reference"``) on a central crop, so that each speed is also a ratio;
+- **memory**: the peak of the filter's Python allocations (:mod:`tracemalloc`, which sees
+  numpy's and OpenCV's output arrays), in MB per megapixel;
+- **detection quality**, on each set of images with a ``truth.json``: the whole pipeline
+  run with the filter (:func:`calcdetect.batch.run_detection`) and scored
+  (:func:`calcdetect.evaluate.evaluate`): cluster sensitivity at 0.25 and 1 false-positive
+  cluster per image (FROC over the detection confidence) and calcification sensitivity
+  at 10 false positives per image.
+
+:func:`write_markdown`, :func:`write_json` and :func:`plot` give the table, the numbers
+and a figure of speed against sensitivity. ``calcdetect bench`` runs it all.
+
+Notes
+-----
+The false-positive model was fitted on the default filters' responses (top-hat,
+band-pass detector): another filter changes the features it sees, so its detection
+figures measure the filter together with a model that was not fitted to it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from calcdetect.filters import get_filter
+
+__all__ = ["ROLES", "FilterBench", "SetQuality", "Speed", "bench_filters", "plot", "time_filter", "write_json",
+           "write_markdown"]
+
+#: How a benchmarked filter is used: as the enhancement filter (specks segmented and measured
+#: on it, found on the default band-pass) or as the detector (specks found on it).
+ROLES = ("filter", "detector")
+#: Operating points reported (false positives per image).
+CLUSTER_FP_RATES = (0.25, 1.0)
+CALCIFICATION_FP_RATE = 10.0
+
+
+@dataclass(frozen=True)
+class Speed:
+    """Speed and memory of one filter (per megapixel of input)."""
+
+    ms_per_mpx: float  # fast path, one thread
+    ms_per_mpx_all_cores: float  # fast path, OpenCV on every core
+    peak_mb_per_mpx: float  # tracemalloc peak of the fast path
+    reference_ms_per_mpx: float  # the scipy / scikit-image reference, on the crop
+    crop_ms_per_mpx: float  # the fast path on the same crop, one thread
+
+    @property
+    def reference_ratio(self) -> float:
+        """How many times faster the fast path is than the reference, on the same crop."""
+        return self.reference_ms_per_mpx / self.crop_ms_per_mpx if self.crop_ms_per_mpx > 0 else math.nan
+
+
+@dataclass(frozen=True)
+class SetQuality:
+    """Detection quality of one filter on one set of images with truth."""
+
+    set_name: str
+    n_images: int
+    n_failed: int
+    cluster_sensitivity: tuple[float, ...]  # at CLUSTER_FP_RATES
+    cpm: float
+    calcification_sensitivity: float  # at CALCIFICATION_FP_RATE
+    run_dir: str
+
+
+@dataclass(frozen=True)
+class FilterBench:
+    """Everything measured of one filter."""
+
+    name: str
+    summary: str
+    params: dict
+    reach_mm: float
+    speed: Speed
+    quality: tuple[SetQuality, ...]
+
+
+def time_filter(function: Callable[[], np.ndarray], *, repeat: int) -> tuple[float, float]:
+    """(median seconds, peak traced MB) of ``function()`` over `repeat` calls after one warm-up."""
+    function()
+    seconds = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        seconds.append(time.perf_counter() - start)
+    tracemalloc.start()
+    try:
+        function()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return float(np.median(seconds)), peak / 2**20
+
+
+def _central_crop(image: np.ndarray, size: int) -> np.ndarray:
+    rows, cols = image.shape
+    r0, c0 = max(0, (rows - size) // 2), max(0, (cols - size) // 2)
+    return image[r0:r0 + size, c0:c0 + size]
+
+
+def _speed(name: str, images: Sequence[tuple[np.ndarray, tuple]], *, window: dict, repeat: int,
+           crop_px: int) -> Speed:
+    spec = get_filter(name)
+    threads = cv2.getNumThreads()
+    mpx = sum(image.size for image, _ in images) / 1e6
+    try:
+        per_threads = {}
+        for n in (1, os.cpu_count() or 1):
+            cv2.setNumThreads(n)
+            total, peak = 0.0, 0.0
+            for image, spacing in images:
+                seconds, mb = time_filter(lambda: spec(image, spacing=spacing, **window), repeat=repeat)
+                total, peak = total + seconds, max(peak, mb / (image.size / 1e6))
+            per_threads[n] = (1000 * total / mpx, peak)
+        cv2.setNumThreads(1)
+        image, spacing = images[0]
+        crop = _central_crop(image, crop_px)
+        crop_mpx = crop.size / 1e6
+        fast, _ = time_filter(lambda: spec(crop, spacing=spacing, **window), repeat=repeat)
+        reference, _ = time_filter(lambda: spec(crop, spacing=spacing, backend="reference", **window), repeat=1)
+    finally:
+        cv2.setNumThreads(threads)
+    single, peak = per_threads[1]
+    return Speed(ms_per_mpx=single, ms_per_mpx_all_cores=per_threads[os.cpu_count() or 1][0], peak_mb_per_mpx=peak,
+                 reference_ms_per_mpx=1000 * reference / crop_mpx, crop_ms_per_mpx=1000 * fast / crop_mpx)
+
+
+def _quality(name: str, role: str, image_set: Path, out_dir: Path, *, params, jobs: int) -> SetQuality:
+    from calcdetect.batch import run_detection
+    from calcdetect.evaluate import evaluate
+
+    params = _with_filter(params, name, role)
+    run_dir = out_dir / "runs" / image_set.name / f"{role}-{name}"
+    run_detection([image_set], run_dir, params=params, jobs=jobs)
+    evaluation = evaluate(image_set / "truth.json", run_dir, fp_rates=CLUSTER_FP_RATES, n_bootstrap=0)
+    clusters, calcifications = evaluation.clusters, evaluation.calcifications
+    calc = calcifications.froc.operating_point(CALCIFICATION_FP_RATE).sensitivity
+    return SetQuality(set_name=image_set.name, n_images=evaluation.n_images, n_failed=evaluation.n_failed,
+                      cluster_sensitivity=tuple(float(p.sensitivity) for p in clusters.operating_points),
+                      cpm=float(clusters.cpm), calcification_sensitivity=float(calc), run_dir=str(run_dir))
+
+
+def _with_filter(params, name: str, role: str):
+    import dataclasses
+
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}; got {role!r}")
+    return dataclasses.replace(params, **{role: name})
+
+
+def _load_images(image_set: Path, limit: int) -> list[tuple[np.ndarray, tuple]]:
+    from calcdetect.batch import find_inputs
+    from calcdetect.io import read_mammogram
+
+    paths = find_inputs([image_set])[1][:limit]
+    if not paths:
+        raise ValueError(f"image set {image_set}: no image files in it")
+    return [(m.image, m.spacing) for m in map(read_mammogram, paths)]
+
+
+def bench_filters(names: Sequence[str], image_sets: Sequence, out_dir, *, role: str = "filter", params=None,
+                  jobs: int = 1, speed_images: int = 2, repeat: int = 3, crop_px: int = 512,
+                  on_progress: Callable[[str], None] | None = None) -> list[FilterBench]:
+    """Measure each named filter's speed, memory and detection quality.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Registered filters (:func:`calcdetect.filters.available_filters`).
+    image_sets : sequence of str or PathLike
+        Folders of images, each with its ``truth.json`` (``docs/truth-format.md``),
+        e.g. from ``calcdetect synth`` and ``../shared/data/foreign-phantom``.
+    out_dir : str or PathLike
+        Where the detection runs go (``runs/<set>/<role>-<filter>``; a run already
+        there with the same settings is reused).
+    role : {"filter", "detector"}
+        Use each filter as the enhancement filter or as the detector (see :data:`ROLES`).
+    params : calcdetect.pipeline.Params, optional
+        The other settings (default ``Params()``).
+    jobs : int
+        Worker processes of the detection runs.
+    speed_images : int
+        Images of the first set timed (whole images, decoded once).
+    repeat : int
+        Timed calls per image (the median counts).
+    crop_px : int
+        Side of the central crop on which the reference is timed against the fast path.
+    on_progress : callable, optional
+        Called with a line of text before each step.
+
+    Returns
+    -------
+    list of FilterBench
+        In the order of `names`.
+
+    Raises
+    ------
+    ValueError
+        If a name is not a registered filter, `role` is not one of :data:`ROLES`, or
+        a set has no images or no ``truth.json``.
+    """
+    from calcdetect.pipeline import Params
+
+    params = Params() if params is None else params
+    specs = [get_filter(name) for name in names]  # unknown names fail before any work
+    image_sets = [Path(s) for s in image_sets]
+    for image_set in image_sets:
+        if not (image_set / "truth.json").is_file():
+            raise ValueError(f"image set {image_set}: no truth.json in it (make one with 'calcdetect synth')")
+    _with_filter(params, specs[0].name if specs else "tophat", role)  # role checked before any work
+    say = on_progress or (lambda line: None)
+    images = _load_images(image_sets[0], speed_images) if image_sets else []
+    window = dict(min_diameter_mm=params.min_diameter_mm, max_diameter_mm=params.max_diameter_mm)
+    results = []
+    for spec in specs:
+        say(f"{spec.name}: speed on {len(images)} images")
+        speed = _speed(spec.name, images, window=window, repeat=repeat, crop_px=crop_px)
+        quality = []
+        for image_set in image_sets:
+            say(f"{spec.name}: detection on {image_set}")
+            quality.append(_quality(spec.name, role, image_set, Path(out_dir), params=params, jobs=jobs))
+        results.append(FilterBench(name=spec.name, summary=spec.summary, params=spec.params(**window),
+                                   reach_mm=spec.reach_mm(**window), speed=speed, quality=tuple(quality)))
+    return results
+
+
+def machine() -> dict:
+    """Where the numbers were measured."""
+    return {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
+            "opencv": cv2.__version__, "numpy": np.__version__}
+
+
+def write_json(results: Sequence[FilterBench], path, *, role: str) -> Path:
+    """Write the numbers (and the machine) as JSON; NaN becomes null."""
+    def clean(value):
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [clean(v) for v in value]
+        return value
+
+    rows = [dict(asdict(r), speed=dict(asdict(r.speed), reference_ratio=r.speed.reference_ratio)) for r in results]
+    document = {"role": role, "cluster_fp_rates": list(CLUSTER_FP_RATES),
+                "calcification_fp_rate": CALCIFICATION_FP_RATE, "machine": machine(), "filters": rows}
+    path = Path(path)
+    path.write_text(json.dumps(clean(document), indent=2) + "\n")
+    return path
+
+
+def markdown_table(results: Sequence[FilterBench]) -> str:
+    """The table: one row per filter and set."""
+    lines = ["| filter | set | ms/Mpx, 1 thread | ms/Mpx, all cores | peak MB/Mpx | reference ms/Mpx (x slower) "
+             "| clusters at 0.25 / 1 FP/image | CPM | calcifications at 10 FP/image |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        s = r.speed
+        speed = (f"{s.ms_per_mpx:.1f} | {s.ms_per_mpx_all_cores:.1f} | {s.peak_mb_per_mpx:.1f} | "
+                 f"{s.reference_ms_per_mpx:.0f} ({s.reference_ratio:.1f}x)")
+        for q in r.quality or [None]:
+            if q is None:
+                lines.append(f"| `{r.name}` | - | {speed} | - | - | - |")
+                continue
+            sens = " / ".join(f"{v:.3f}" for v in q.cluster_sensitivity)
+            failed = f", {q.n_failed} failed" if q.n_failed else ""
+            lines.append(f"| `{r.name}` | {q.set_name} ({q.n_images}{failed}) | {speed} | {sens} | {q.cpm:.3f} | "
+                         f"{q.calcification_sensitivity:.3f} |")
+    return "\n".join(lines)
+
+
+def write_markdown(results: Sequence[FilterBench], path, *, role: str, command: str = "") -> Path:
+    """Write the table with what each filter is and where it was measured."""
+    info = machine()
+    text = [f"# Filter benchmark (each filter as the {role})", ""]
+    if command:
+        text += [f"`{command}`", ""]
+    text += [markdown_table(results), "",
+             f"Machine: {info['cpus']} cores, {info['machine']}, Python {info['python']}, OpenCV {info['opencv']}. "
+             "Speed: the filter alone, decoding excluded, median of the repeats; the reference runs on a central "
+             "crop beside the fast path. Sensitivity: FROC over the detection confidence.", ""]
+    text += [f"- `{r.name}`: {r.summary}; parameters "
+             + ", ".join(f"{k}={v:.4g}" for k, v in r.params.items()) + f"; reach {r.reach_mm:.3g} mm"
+             for r in results]
+    path = Path(path)
+    path.write_text("\n".join(text) + "\n")
+    return path
+
+
+def plot(results: Sequence[FilterBench], path) -> Path:
+    """Speed (ms per Mpx, one thread, log scale) against cluster sensitivity at 1 FP per image,
+    one point per filter and set. Needs matplotlib (``calcdetect[report]``)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ImportError("the bench plot needs matplotlib: pip install 'calcdetect[report]'") from None
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    set_names = sorted({q.set_name for r in results for q in r.quality})
+    markers = dict(zip(set_names, "osD^v<>"))
+    for r in results:
+        for q in r.quality:
+            y = q.cluster_sensitivity[CLUSTER_FP_RATES.index(1.0)]
+            ax.scatter(r.speed.ms_per_mpx, y, marker=markers[q.set_name], color=f"C{set_names.index(q.set_name)}",
+                       label=q.set_name)
+            ax.annotate(r.name, (r.speed.ms_per_mpx, y), textcoords="offset points", xytext=(4, 3), fontsize=8)
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    ax.legend(unique.values(), unique.keys(), title="set", loc="lower right")
+    ax.set_xscale("log")
+    ax.set_xlabel("filter time, ms per megapixel (one thread, log scale)")
+    ax.set_ylabel("cluster sensitivity at 1 FP / image")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -1,0 +1,74 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from calcdetect.bench import CLUSTER_FP_RATES, bench_filters, markdown_table, plot, time_filter, write_json
+from calcdetect.cli import main
+
+SAMPLES = Path(__file__).parents[1] / "data" / "samples"
+
+
+@pytest.fixture(scope="module")
+def benched(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    return out, bench_filters(["tophat", "bandpass"], [SAMPLES], out, jobs=1, speed_images=1, repeat=1, crop_px=128)
+
+
+def test_every_filter_is_timed_against_its_reference_and_scored_on_the_truth(benched):
+    out, results = benched
+    assert [r.name for r in results] == ["tophat", "bandpass"]
+    for r in results:
+        s = r.speed
+        assert s.ms_per_mpx > 0 and s.ms_per_mpx_all_cores > 0 and s.reference_ms_per_mpx > 0
+        assert s.peak_mb_per_mpx >= 4.0  # at least the float32 response itself
+        (q,) = r.quality
+        assert (q.set_name, q.n_images, q.n_failed) == ("samples", 5, 0)
+        assert len(q.cluster_sensitivity) == len(CLUSTER_FP_RATES)
+        assert q.cluster_sensitivity[-1] >= 0.75  # the bundled samples' planted clusters are found
+        assert 0 < q.calcification_sensitivity <= 1
+        assert (Path(q.run_dir) / "clusters.csv").is_file()
+    # the reference top-hat (scipy) is much slower than OpenCV's on the same crop
+    assert results[0].speed.reference_ratio > 2
+
+
+def test_the_table_json_and_plot_carry_the_same_numbers(benched, tmp_path):
+    _, results = benched
+    table = markdown_table(results)
+    assert table.count("| `tophat` |") == 1 and table.count("| `bandpass` |") == 1
+    document = json.loads(write_json(results, tmp_path / "bench.json", role="filter").read_text())
+    assert [f["name"] for f in document["filters"]] == ["tophat", "bandpass"]
+    assert document["filters"][0]["speed"]["ms_per_mpx"] == pytest.approx(results[0].speed.ms_per_mpx)
+    assert document["filters"][0]["quality"][0]["cluster_sensitivity"] == list(results[0].quality[0].cluster_sensitivity)
+    pytest.importorskip("matplotlib")
+    png = plot(results, tmp_path / "bench.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_time_filter_sees_the_arrays_a_filter_allocates():
+    seconds, peak_mb = time_filter(lambda: np.ones((1024, 1024), np.float64), repeat=2)
+    assert seconds > 0
+    assert 8.0 <= peak_mb < 16.0
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"names": ["nope"]}, "filter must be one of"),
+    ({"role": "both"}, r"role must be one of \('filter', 'detector'\); got 'both'"),
+    ({"image_sets": [Path(__file__).parent]}, "no truth.json in it"),
+], ids=["unknown-filter", "bad-role", "set-without-truth"])
+def test_bad_arguments_fail_before_any_work(tmp_path, kwargs, match):
+    arguments = {"names": ["tophat"], "image_sets": [SAMPLES], **kwargs}
+    with pytest.raises(ValueError, match=match):
+        bench_filters(arguments.pop("names"), arguments.pop("image_sets"), tmp_path / "out", **arguments)
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_command_writes_table_json_and_plot(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "bench"
+    assert main(["bench", "--out", str(out), "--set", str(SAMPLES), "--synth", "0", "--filters", "tophat",
+                 "--jobs", "1", "--speed-images", "1", "--repeat", "1"]) == 0
+    assert {p.name for p in out.iterdir()} >= {"bench.md", "bench.json", "bench.png", "runs"}
+    assert "| `tophat` | samples (5) |" in (out / "bench.md").read_text()
+    assert "| `tophat` |" in capsys.readouterr().out
