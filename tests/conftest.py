@@ -8,6 +8,10 @@ from hypothesis import settings
 
 # CI runs the same examples every time (a red build must be reproducible);
 # locally hypothesis explores and remembers what it found.
+#: Modules the tests import by path (a user's filter files), not test modules: --doctest-modules
+#: must not import them.
+collect_ignore = ["helpers"]
+
 settings.register_profile("ci", derandomize=True, database=None)
 if os.environ.get("CI"):
     settings.load_profile("ci")
