@@ -314,7 +314,8 @@ def run_detection(
         # Every image gets a row, even one an executor lost without a word.
         for item in todo:
             if not folder.done(item.key):
-                lost = ImageOutcome(image_row(item.key, item.path, error="not processed: the executor returned nothing"))
+                lost = ImageOutcome(image_row(item.key, item.path,
+                                              error="not processed: the executor returned nothing"))
                 folder.commit(item.key, lost.rows())
                 if on_image is not None:
                     on_image(lost)

@@ -40,7 +40,8 @@ def test_the_table_json_and_plot_carry_the_same_numbers(benched, tmp_path):
     document = json.loads(write_json(results, tmp_path / "bench.json", role="filter").read_text())
     assert [f["name"] for f in document["filters"]] == ["tophat", "bandpass"]
     assert document["filters"][0]["speed"]["ms_per_mpx"] == pytest.approx(results[0].speed.ms_per_mpx)
-    assert document["filters"][0]["quality"][0]["cluster_sensitivity"] == list(results[0].quality[0].cluster_sensitivity)
+    quality = document["filters"][0]["quality"][0]
+    assert quality["cluster_sensitivity"] == list(results[0].quality[0].cluster_sensitivity)
     pytest.importorskip("matplotlib")
     png = plot(results, tmp_path / "bench.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
