@@ -325,8 +325,8 @@ def _detect(args) -> int:
 
     import_filter_modules(args.filters_from or ())
     changes = dict(filter=args.filter, detector=args.detector, threshold=args.threshold,
-                   min_diameter_mm=args.min_diameter_mm, max_diameter_mm=args.max_diameter_mm, max_length_mm=args.max_length_mm,
-                   min_confidence=args.min_confidence,
+                   min_diameter_mm=args.min_diameter_mm, max_diameter_mm=args.max_diameter_mm,
+                   max_length_mm=args.max_length_mm, min_confidence=args.min_confidence,
                    min_calcification_probability=args.min_calcification_probability)
     params = Params.birads_grouping(**changes) if args.birads_grouping else Params(**changes)
     from calcdetect.batch import find_inputs
