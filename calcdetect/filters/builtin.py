@@ -14,15 +14,29 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from calcdetect.filters.atrous import atrous_band
 from calcdetect.filters.dog import TRUNCATE, difference_of_gaussians
+from calcdetect.filters.hdome import h_dome
+from calcdetect.filters.hessian import hessian_blob, hessian_line
+from calcdetect.filters.log import laplacian_of_gaussian_max
 from calcdetect.filters.spec import FilterSpec
 from calcdetect.filters.tophat import white_tophat
+from calcdetect.specks.noise import MAD_TO_SIGMA
 
 #: Width of the top-hat's disk as a fraction of the largest diameter: a speck survives the
 #: opening untouched only when the disk does not fit in it.
 TOPHAT_DISK_FRACTION = 0.6
 #: The detection band-pass's wide Gaussian, in multiples of its narrow one.
 BANDPASS_WIDTH_RATIO = 4.0
+#: The finest Gaussian the scale-space filters use, in pixels: a smaller sigma (0.035 mm on a
+#: 0.28 mm grid) samples no curvature.
+FINEST_SIGMA_PX = 0.5
+#: Scales of the multi-scale Laplacian of Gaussian.
+LOG_SCALES = 4
+#: h of the h-dome in noise sigmas of the image (its pixel-to-pixel noise, robust).
+HDOME_NOISE_SIGMAS = 3.0
 
 
 def matched_sigma_mm(diameter_mm: float) -> float:
@@ -62,6 +76,72 @@ def _dog_reach(*, low_sigma_mm: float, high_sigma_mm: float) -> float:
     return TRUNCATE * high_sigma_mm
 
 
+def _finest(sigma_mm: float, spacing) -> float:
+    """`sigma_mm`, at least :data:`FINEST_SIGMA_PX` of the coarser pixel side."""
+    return max(sigma_mm, FINEST_SIGMA_PX * max(float(s) for s in spacing))
+
+
+def _gaussian_reach(**params) -> float:
+    return TRUNCATE * max(params.values())
+
+
+def _log(image, *, spacing, min_sigma_mm: float, max_sigma_mm: float, backend: str = "opencv"):
+    low = _finest(min_sigma_mm, spacing)
+    return laplacian_of_gaussian_max(image, low, max(max_sigma_mm, 1.5 * low), spacing=spacing, n_scales=LOG_SCALES,
+                                     backend=backend)
+
+
+def _log_sizing(min_diameter_mm: float, max_diameter_mm: float) -> dict:
+    return {"min_sigma_mm": matched_sigma_mm(min_diameter_mm), "max_sigma_mm": matched_sigma_mm(max_diameter_mm)}
+
+
+def _hessian_blob(image, *, spacing, sigma_mm: float, backend: str = "opencv"):
+    return hessian_blob(image, _finest(sigma_mm, spacing), spacing=spacing, backend=backend)
+
+
+def _hessian_blob_sizing(min_diameter_mm: float, max_diameter_mm: float) -> dict:
+    # One scale: the geometric middle of the size window (0.32 mm for 0.1-1 mm).
+    return {"sigma_mm": matched_sigma_mm(math.sqrt(min_diameter_mm * max_diameter_mm))}
+
+
+def _hessian_line(image, *, spacing, sigma_mm: float, backend: str = "opencv"):
+    return hessian_line(image, _finest(sigma_mm, spacing), spacing=spacing, backend=backend)
+
+
+def _hessian_line_sizing(min_diameter_mm: float, max_diameter_mm: float) -> dict:
+    # A bright bar of width w answers best at sigma = w / 2: fine linear casts are about 0.1-0.3 mm wide.
+    return {"sigma_mm": min_diameter_mm}
+
+
+def _atrous(image, *, spacing, scale_mm: float, backend: str = "opencv"):
+    return atrous_band(image, scale_mm, spacing=spacing, backend=backend)
+
+
+def _atrous_sizing(min_diameter_mm: float, max_diameter_mm: float) -> dict:
+    return {"scale_mm": max_diameter_mm}
+
+
+def _atrous_reach(*, scale_mm: float) -> float:
+    # The last level's kernel reaches 2^(J+1) - 2 pixels, J = round(log2(scale / pixel)): < 2 sqrt 2 scales.
+    return 2 * math.sqrt(2) * scale_mm
+
+
+def _hdome(image, *, spacing, noise_sigmas: float, backend: str = "opencv"):
+    image = np.asarray(image)
+    rows = image[:, ::2] if image.shape[1] > 1 else image  # every other column: enough for a robust sigma
+    diffs = np.diff(rows.astype(np.float32), axis=1)
+    noise = MAD_TO_SIGMA * float(np.median(np.abs(diffs - np.median(diffs)))) / math.sqrt(2) if diffs.size else 0.0
+    return h_dome(image, max(noise_sigmas * noise, 1e-6), spacing=spacing, backend=backend)
+
+
+def _hdome_sizing(min_diameter_mm: float, max_diameter_mm: float) -> dict:
+    return {"noise_sigmas": HDOME_NOISE_SIGMAS}
+
+
+def _not_local(**params) -> float:
+    return math.inf
+
+
 BUILT_IN_SPECS = (
     FilterSpec("tophat", _tophat, _tophat_sizing, _tophat_reach,
                "white top-hat, exact disk 0.6 x the largest diameter (Serra 1982)"),
@@ -70,4 +150,18 @@ BUILT_IN_SPECS = (
     FilterSpec("bandpass", _dog, _bandpass_sizing, _dog_reach,
                "difference of Gaussians matched to the smallest speck (sigmas d/(2 sqrt 2) and 4 x that); "
                "the default detector"),
+    FilterSpec("log", _log, _log_sizing, _gaussian_reach,
+               f"scale-normalised Laplacian of Gaussian, maximum over {LOG_SCALES} scales matched to the size window "
+               "(Lindeberg 1998)"),
+    FilterSpec("hessian-blob", _hessian_blob, _hessian_blob_sizing, _gaussian_reach,
+               "determinant-of-Hessian bright-blob measure, one scale (Lindeberg 1998)"),
+    FilterSpec("hessian-line", _hessian_line, _hessian_line_sizing, _gaussian_reach,
+               "bright thin-line measure from the Hessian's eigenvalues, for fine linear casts (Lindeberg 1998; "
+               "Sato 1998)"),
+    FilterSpec("atrous", _atrous, _atrous_sizing, _atrous_reach,
+               "undecimated B3-spline (a trous) wavelet bands up to the largest diameter (Starck 1998; "
+               "Olivo-Marin 2002)"),
+    FilterSpec("hdome", _hdome, _hdome_sizing, _not_local,
+               f"h-dome by morphological reconstruction, h = {HDOME_NOISE_SIGMAS:g} noise sigmas (Vincent 1993); "
+               "not local"),
 )

@@ -86,9 +86,13 @@ def test_an_entry_point_that_is_not_a_filter_spec_is_named(monkeypatch, filter_r
 
 
 @pytest.fixture(scope="module")
-def mammogram():
-    synth = synthesize(rng=np.random.default_rng(5), settings=SynthSettings(scale=0.25))
-    return synth.pixels, synth.spacing
+def synthetic():
+    return synthesize(rng=np.random.default_rng(7), settings=SynthSettings(scale=0.25))  # 3 planted clusters
+
+
+@pytest.fixture(scope="module")
+def mammogram(synthetic):
+    return synthetic.pixels, synthetic.spacing
 
 
 def test_the_pipeline_crops_by_the_filters_reach(mammogram, filter_registry):
@@ -110,6 +114,45 @@ def test_the_pipeline_crops_by_the_filters_reach(mammogram, filter_registry):
         assert crops[5.0][axis] == min(crops[1.0][axis] + grown[axis], image.shape[axis]) or \
             crops[1.0][axis] < crops[5.0][axis] <= image.shape[axis]
     assert crops[1.0] != crops[5.0]
+
+
+def _inside_the_breast(image: np.ndarray, size: int) -> np.ndarray:
+    """The `size` x `size` window round the brightest smoothed spot's row, mid-breast."""
+    rows, cols = image.shape
+    r0, c0 = rows // 2 - size // 2, int(np.argmax(image[rows // 2] > np.median(image))) + size
+    return image[r0:r0 + size, c0:c0 + size]
+
+
+@pytest.mark.parametrize("name", sorted(BUILT_IN))
+@pytest.mark.parametrize("source", ["random", "mammogram"])
+def test_every_built_in_filter_equals_its_reference(mammogram, name, source):
+    image, spacing = mammogram
+    rng = np.random.default_rng(11)
+    image = (rng.integers(0, 4096, (61, 57)).astype(np.uint16) if source == "random"
+             else _inside_the_breast(image, 72))
+    spec = get_filter(name)
+    fast = spec(image, spacing=spacing)
+    reference = spec(image, spacing=spacing, backend="reference")
+    assert fast.dtype == np.float32 and fast.shape == image.shape
+    if name in ("tophat", "hdome"):  # integer morphology: bit-identical
+        np.testing.assert_array_equal(fast, reference)
+    else:  # float32 rounding of image-sized sums (the blob measure's square root amplifies it near 0)
+        atol = 16 * 2.0**-24 * float(np.abs(image).max())
+        if name == "hessian-blob":
+            atol += 2e-3 * float(np.abs(reference).max())
+        np.testing.assert_allclose(fast, reference, rtol=0, atol=atol)
+
+
+@pytest.mark.parametrize("name", sorted(BUILT_IN))
+def test_every_built_in_filter_finds_planted_calcifications(synthetic, name):
+    # Without the false-positive model, which was fitted on the default filters' responses.
+    result = detect(synthetic.pixels, spacing=synthetic.spacing, params=Params(filter=name, fp_model=False))
+    planted = np.array([(c.row, c.col) for cluster in synthetic.clusters for c in cluster.calcifications])
+    specks = np.c_[result.specks.row, result.specks.col]
+    distance_mm = np.hypot(*np.moveaxis(planted[:, None] - specks[None], -1, 0)) * synthetic.spacing[0]
+    found, on_planted = (distance_mm.min(axis=1) < 0.5).sum(), (distance_mm.min(axis=0) < 0.5).sum()
+    assert found >= len(planted) / 3, f"{name}: {found} of {len(planted)} planted calcifications found"
+    assert on_planted >= len(specks) / 2, f"{name}: {on_planted} of {len(specks)} specks on planted calcifications"
 
 
 @pytest.mark.parametrize("detector", ["response", "dog", "bandpass"])
