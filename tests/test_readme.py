@@ -40,3 +40,16 @@ def test_every_relative_link_in_the_docs_resolves():
                 headings = [re.sub(r"[^a-z0-9 -]", "", h.strip().lower()).replace(" ", "-")
                             for h in re.findall(r"^#+ (.*)$", resolved.read_text(encoding="utf-8"), re.M)]
                 assert anchor in headings, f"{page.name}: link to {target} finds no heading"
+
+
+def test_the_filter_example_is_the_shipped_file_and_registers(filter_registry, monkeypatch, capsys):
+    import sys
+
+    from calcdetect.cli import main
+
+    example = ROOT / "docs" / "examples" / "box_residual.py"
+    assert "```python\n" + example.read_text() + "```" in (ROOT / "README.md").read_text()
+    monkeypatch.delitem(sys.modules, "box_residual", raising=False)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # --filters-from puts the file's folder first
+    assert main(["filters", "--filters-from", str(example)]) == 0
+    assert "box-residual   reach 1 mm  (radius_mm=1)  image minus its local box mean" in capsys.readouterr().out
