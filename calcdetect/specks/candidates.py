@@ -197,13 +197,13 @@ def find_specks(
         n += 1
     else:
         n, labels = cv2.connectedComponents(candidate.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
-    del candidate
     if n <= 1:
         return Specks.empty()
 
     # Peak significance of each component, from its pixels only; the peak
     # itself must lie inside the mask.
-    flat = np.flatnonzero(labels)
+    flat = np.flatnonzero(candidate)  # where labels > 0; a bool image is several times faster to scan
+    del candidate
     label = labels.ravel()[flat]
     z_detection = _significance(detection, detection_noise, flat)
     detected = np.zeros(n)
@@ -339,7 +339,8 @@ def _grow_by_one_pixel(labels: np.ndarray, flat: np.ndarray, label: np.ndarray, 
     """
     rows_count, cols_count = labels.shape
     r, c = np.divmod(flat, cols_count)
-    ring_flat, ring_label = [], []
+    ring_flats: list[np.ndarray] = []
+    ring_labels: list[np.ndarray] = []
     for dr, dc in _NEIGHBOURS:
         rr, cc = r + dr, c + dc
         inside = (rr >= 0) & (rr < rows_count) & (cc >= 0) & (cc < cols_count)
@@ -347,8 +348,8 @@ def _grow_by_one_pixel(labels: np.ndarray, flat: np.ndarray, label: np.ndarray, 
         free = labels.ravel()[nb] == 0
         if mask is not None:
             free &= mask.ravel()[nb]
-        ring_flat.append(nb[free])
-        ring_label.append(label[inside][free])
-    ring_flat, first = np.unique(np.concatenate(ring_flat), return_index=True)
-    ring_label = np.concatenate(ring_label)[first]
+        ring_flats.append(nb[free])
+        ring_labels.append(label[inside][free])
+    ring_flat, first = np.unique(np.concatenate(ring_flats), return_index=True)
+    ring_label = np.concatenate(ring_labels)[first]
     return np.concatenate([flat, ring_flat]), np.concatenate([label, ring_label])

@@ -114,20 +114,17 @@ def local_noise(response, *, spacing, block_mm: float = NOISE_BLOCK_MM, mask=Non
     valid = n_valid >= 0.25 * blocks.shape[-1]
     level = np.zeros((n_r, n_c), np.float32)
     sigma = np.zeros((n_r, n_c), np.float32)
-    # Whole blocks (most of the breast) in one vectorised median; partly masked
-    # ones (along the skin line) one by one, without their NaNs.
-    whole = n_valid == blocks.shape[-1]
-    if whole.any():
-        level[whole], sigma[whole] = _median_and_sigma(blocks[whole])
-    for i, j in zip(*np.nonzero(valid & ~whole)):
-        values = blocks[i, j][~np.isnan(blocks[i, j])]
-        level[i, j], sigma[i, j] = (v[0] for v in _median_and_sigma(values[None, :]))
+    # All valid blocks in one vectorised median, partly masked ones (along the skin line)
+    # with their NaNs sorted past their values.
+    if valid.any():
+        level[valid], sigma[valid] = _nan_median_and_sigma(blocks[valid], n_valid[valid])
     if grey_level is not None and np.shape(grey_level) != response.shape:
         raise ValueError(f"grey_level shape {np.shape(grey_level)} differs from response shape {response.shape}")
     if grey_level is not None and np.count_nonzero(valid) >= 2 * LEVEL_BINS:
         grey_blocks = _strided_blocks(check_image(grey_level), mask, stride, (b_r, b_c), (n_r, n_c))
         grey = np.full((n_r, n_c), np.nan, np.float32)
-        grey[valid] = np.nanmedian(grey_blocks[valid], axis=-1)
+        grey_values = grey_blocks[valid]  # NaN where masked only, not where the response is
+        grey[valid] = _nan_median(grey_values, np.count_nonzero(~np.isnan(grey_values), axis=-1))
         sigma = _level_floor(sigma, grey, valid)
     if valid.any() and not valid.all():
         idx = ndi.distance_transform_edt(~valid, return_distances=False, return_indices=True)
@@ -161,7 +158,19 @@ def _level_floor(sigma: np.ndarray, grey: np.ndarray, valid: np.ndarray) -> np.n
     return out
 
 
-def _median_and_sigma(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row-wise median and 1.4826 x median absolute deviation of a (B, K) array."""
-    median = np.median(values, axis=-1)
-    return median, MAD_TO_SIGMA * np.median(np.abs(values - median[:, None]), axis=-1)
+def _nan_median(values: np.ndarray, n_valid: np.ndarray) -> np.ndarray:
+    """Row-wise median of the non-NaN values of a (B, K) array, row b having ``n_valid[b] >= 1`` of
+    them: the same numbers as ``np.median`` of each row's values (and as ``np.nanmedian``), in one
+    sort. Of an even count, the mean of the middle two in the array's dtype, as ``np.median``."""
+    ordered = np.sort(values, axis=-1)  # NaNs last
+    n_valid = np.asarray(n_valid, np.intp)
+    low = np.take_along_axis(ordered, ((n_valid - 1) // 2)[:, None], axis=-1)[:, 0]
+    high = np.take_along_axis(ordered, (n_valid // 2)[:, None], axis=-1)[:, 0]
+    return np.where(n_valid % 2 == 1, low, (low + high) / 2)
+
+
+def _nan_median_and_sigma(values: np.ndarray, n_valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row-wise median and 1.4826 x median absolute deviation of the non-NaN values of a (B, K)
+    array (`n_valid` of them in each row, at least 1), as ``np.median`` gives them."""
+    median = _nan_median(values, n_valid)
+    return median, MAD_TO_SIGMA * _nan_median(np.abs(values - median[:, None]), n_valid)

@@ -9,6 +9,7 @@ numpy and the file.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +78,66 @@ class Tree:
 
 
 @dataclass(frozen=True, eq=False)
+class _Forest:
+    """All trees of an ensemble in (T, S) arrays padded to the largest tree, so that every
+    (tree, row) pair descends one level per step: the same decisions as :meth:`Tree.predict_raw`,
+    without a Python loop over the trees. Internal node ``t * S + n`` is node n of tree t, leaf
+    ``t * L + l`` its leaf l; `root` is 0, or ``~0`` for a tree of one leaf."""
+
+    feature: np.ndarray
+    threshold: np.ndarray
+    missing: np.ndarray
+    default_left: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    leaf_value: np.ndarray
+    root: np.ndarray
+    n_nodes: int
+    n_leaves: int
+
+    @classmethod
+    def stack(cls, trees) -> _Forest:
+        n_nodes = max([len(t.feature) for t in trees] + [1])
+        n_leaves = max([len(t.leaf_value) for t in trees] + [1])
+
+        def padded(name, size, dtype):
+            out = np.zeros((len(trees), size), dtype)
+            for i, tree in enumerate(trees):
+                values = getattr(tree, name)
+                out[i, : len(values)] = values
+            return out.ravel()
+
+        return cls(**{name: padded(name, n_nodes, getattr(trees[0], name).dtype if trees else np.int64)
+                      for name in ("feature", "threshold", "missing", "default_left", "left", "right")},
+                   leaf_value=padded("leaf_value", n_leaves, float),
+                   root=np.array([0 if len(t.feature) else ~0 for t in trees], np.int64),
+                   n_nodes=n_nodes, n_leaves=n_leaves)
+
+    def predict_raw(self, x: np.ndarray) -> np.ndarray:
+        """(T, K) leaf value each tree gives each row of the (K, F) matrix `x`."""
+        k, n_features = x.shape
+        n_trees = len(self.root)
+        node = np.repeat(self.root, k)  # pair p: tree p // k, row p % k
+        tree_node = np.repeat(np.arange(n_trees, dtype=np.int64) * self.n_nodes, k)
+        row_start = np.tile(np.arange(k, dtype=np.int64) * n_features, n_trees)
+        flat_x = np.ascontiguousarray(x, float).ravel()
+        active = np.flatnonzero(node >= 0)
+        while active.size:  # as Tree.predict_raw, for all (tree, row) pairs at once
+            n = tree_node[active] + node[active]
+            value = flat_x[row_start[active] + self.feature[n]]
+            missing = self.missing[n]
+            is_nan = np.isnan(value)
+            value = np.where(is_nan & (missing != 2), 0.0, value)
+            to_default = ((missing == 1) & (np.abs(value) <= _ZERO)) | ((missing == 2) & is_nan)
+            go_left = np.where(to_default, self.default_left[n], value <= self.threshold[n])
+            child = np.where(go_left, self.left[n], self.right[n])
+            node[active] = child
+            active = active[child >= 0]
+        leaf = np.repeat(np.arange(n_trees, dtype=np.int64) * self.n_leaves, k) + ~node
+        return self.leaf_value[leaf].reshape(n_trees, k)
+
+
+@dataclass(frozen=True, eq=False)
 class TreeEnsemble:
     """A binary classifier: the sum of its trees' leaf values through a logistic.
 
@@ -112,9 +173,13 @@ class TreeEnsemble:
             raise ValueError(f"columns lack the model's feature(s) {missing}")
         x = np.column_stack([np.asarray(columns[name], float) for name in self.features])
         raw = np.zeros(len(x))
-        for tree in self.trees:
-            raw += tree.predict_raw(x)
+        for leaf_value in self._forest.predict_raw(x):  # tree by tree, as one would add them
+            raw += leaf_value
         return expit(raw)
+
+    @functools.cached_property
+    def _forest(self) -> _Forest:
+        return _Forest.stack(self.trees)
 
     def to_json(self) -> str:
         """The model as JSON text (:data:`FORMAT`, version :data:`FORMAT_VERSION`)."""
