@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from calcdetect.cluster.describe import (VASCULAR_COURSE_SPECKS, VASCULAR_LINEARITY, VASCULAR_PROBABILITY, VASCULAR_SPECKS,
-                                         VASCULAR_SPREAD_MM)
+from calcdetect.cluster.describe import (VASCULAR_COURSE_SPECKS, VASCULAR_LINEARITY, VASCULAR_PROBABILITY,
+                                         VASCULAR_SPECKS, VASCULAR_SPREAD_MM)
 from calcdetect.specks.features import CandidateFeatures
 from calcdetect.specks.model import MODEL_FILES
 from calcdetect.specks.training import LIGHTGBM_PARAMS, N_TREES, TARGETS, Candidates, fit, roc_auc, set_candidates
@@ -140,7 +140,8 @@ def data_card(models: dict) -> str:
     lines += ["", "**Features** (`calcdetect.specks.features.CandidateFeatures`): " +
               ", ".join(f"`{f}`" for f in meta["features"]) + ".", "",
               f"**Models.** {meta['n_trees']} trees each; LightGBM parameters: `{meta['lightgbm_params']}`.", "",
-              "| model | positive class | candidates of | images | rows | positives | ROC AUC | ROC AUC of significance alone |",
+              "| model | positive class | candidates of | images | rows | positives | ROC AUC "
+              "| ROC AUC of significance alone |",
               "|---|---|---|---|---|---|---|---|"]
     for target, model in models.items():
         for name, f in model.metadata["figures"].items():

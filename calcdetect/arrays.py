@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING, Any, ClassVar
 
 
 class StructOfArrays:
     """Mixin for frozen dataclasses whose fields are arrays of one length (one entry per object)."""
+
+    if TYPE_CHECKING:  # every subclass is a dataclass: what dataclasses.fields and replace ask of self
+        __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
 
     def __len__(self) -> int:
         return len(getattr(self, dataclasses.fields(self)[0].name))

@@ -305,6 +305,7 @@ def run_detection(
             for item, outcome, failure in executor.run(task, todo):
                 if failure is not None:
                     outcome = ImageOutcome(image_row(item.key, item.path, error=f"worker failed: {failure}"))
+                assert outcome is not None  # the result of an item that did not fail
                 folder.commit(item.key, outcome.rows(), source=outcome.source)
                 work_seconds += outcome.image["seconds"] or 0.0
                 if on_image is not None:
@@ -425,7 +426,7 @@ def run_settings(params: Params, *, load: LoadOptions = LoadOptions(), use_sop_u
 
 
 def library_versions() -> dict[str, str | None]:
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in _LIBRARIES:
         try:
             versions[name] = metadata.version(name)

@@ -25,6 +25,7 @@ figures measure the filter together with a model that was not fitted to it.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -126,7 +127,7 @@ def _speed(name: str, images: Sequence[tuple[np.ndarray, tuple]], *, window: dic
             cv2.setNumThreads(n)
             total, peak = 0.0, 0.0
             for image, spacing in images:
-                seconds, mb = time_filter(lambda i=image, s=spacing: spec(i, spacing=s, **window), repeat=repeat)
+                seconds, mb = time_filter(functools.partial(spec, image, spacing=spacing, **window), repeat=repeat)
                 total, peak = total + seconds, max(peak, mb / (image.size / 1e6))
             per_threads[n] = (1000 * total / mpx, peak)
         cv2.setNumThreads(1)

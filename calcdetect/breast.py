@@ -106,7 +106,7 @@ class BreastGeometry:
         rows, cols : (K,) array_like of float
             Pixel coordinates.
         """
-        if self.depth is None:
+        if self.depth is None or self.cell is None:  # set together
             return None
         r = np.clip((np.asarray(rows, float) + 0.5) / self.cell[0], 0, self.depth.shape[0] - 1).astype(np.intp)
         c = np.clip((np.asarray(cols, float) + 0.5) / self.cell[1], 0, self.depth.shape[1] - 1).astype(np.intp)
@@ -401,7 +401,8 @@ def _refine_edge(grid, usable, a, b) -> np.ndarray | None:
     height, width = grid.shape
     gradient = cv2.Sobel(grid, cv2.CV_32F, 1, 0, ksize=3)
     reach = _PECTORAL_REFINE_MM / _PECTORAL_GRID_MM
-    rows, cols = [], []
+    edge_rows: list[int] = []
+    edge_cols: list[int] = []
     for r in range(min(height, int(math.ceil(b)))):
         centre = a * (1 - r / b)
         lo, hi = max(0, int(centre - reach)), min(width, int(centre + reach) + 1)
@@ -410,11 +411,11 @@ def _refine_edge(grid, usable, a, b) -> np.ndarray | None:
         values = np.where(usable[r, lo:hi], gradient[r, lo:hi], np.inf)
         if not np.isfinite(values).any():
             continue
-        rows.append(r)
-        cols.append(lo + int(np.argmin(values)))
-    if len(rows) < 10:
+        edge_rows.append(r)
+        edge_cols.append(lo + int(np.argmin(values)))
+    if len(edge_rows) < 10:
         return None
-    rows, cols = np.asarray(rows, float), np.asarray(cols, float)
+    rows, cols = np.asarray(edge_rows, float), np.asarray(edge_cols, float)
     keep = np.ones(rows.size, bool)
     for _ in range(4):  # quadratic least squares, dropping points far from the fit
         with warnings.catch_warnings():

@@ -7,6 +7,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from calcdetect import __version__
 
@@ -401,7 +402,7 @@ class _Progress:
 
     def __init__(self, *, quiet: bool):
         self.quiet = quiet
-        self.bar = None
+        self.bar: Any = None  # a tqdm bar once started
         self.failed = 0
 
     def start(self, total: int, done: int) -> None:
@@ -500,18 +501,18 @@ def _evaluate_dataset(args) -> int:
     if name == "cbis-ddsm":
         from calcdetect.datasets.cbis_ddsm import open_cbis_ddsm
 
-        dataset = open_cbis_ddsm(root)
-        report, images = dataset.report.summary(), lesions.cbis_ddsm_lesions(dataset, split=args.split)
+        cbis = open_cbis_ddsm(root)
+        report, images = cbis.report.summary(), lesions.cbis_ddsm_lesions(cbis, split=args.split)
     elif name == "inbreast":
         from calcdetect.datasets.inbreast import open_inbreast
 
-        dataset = open_inbreast(root)
-        report, images = dataset.summary(), lesions.inbreast_lesions(dataset)
+        inbreast = open_inbreast(root)
+        report, images = inbreast.summary(), lesions.inbreast_lesions(inbreast)
     else:
         from calcdetect.datasets.mini_mias import open_mini_mias
 
-        dataset = open_mini_mias(root)
-        report, images = dataset.summary(), lesions.mini_mias_lesions(dataset)
+        mias = open_mini_mias(root)
+        report, images = mias.summary(), lesions.mini_mias_lesions(mias)
     print(f"Data set: {name} at {root}" + (f", {args.split} split" if args.split else ", all splits"))
     print(report if not args.split else f"{report}\n(matching counts are of the whole download; the {args.split} "
                                          f"split scored here holds {len(images)} images)")

@@ -15,6 +15,10 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from typing import TypeVar
+
+_T = TypeVar("_T")  # an item
+_R = TypeVar("_R")  # its result
 
 #: Environment variables that pin numeric libraries to one thread in a worker.
 _ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -48,7 +52,7 @@ class SerialExecutor:
 
     workers = 1
 
-    def run(self, fn: Callable, items: Iterable) -> Iterator[tuple[object, object, Failure | None]]:
+    def run(self, fn: Callable[[_T], _R], items: Iterable[_T]) -> Iterator[tuple[_T, _R | None, Failure | None]]:
         for item in items:
             try:
                 yield item, fn(item), None
@@ -77,14 +81,15 @@ class ProcessExecutor:
             raise ValueError(f"workers must be >= 1; got {workers}")
         self.workers = workers
         self.retries = retries
-        self._pool = None
+        self._pool: ProcessPoolExecutor | None = None
 
-    def _submit(self, fn: Callable, item):
+    def _submit(self, fn: Callable, item) -> Future:
         """Submit, or return a future that failed with the pool (a pool can die between checks)."""
+        assert self._pool is not None  # run() holds a pool while it submits
         try:
             return self._pool.submit(fn, item)
         except BrokenProcessPool as exc:
-            future = Future()
+            future: Future = Future()
             future.set_exception(exc)
             return future
 
@@ -93,7 +98,7 @@ class ProcessExecutor:
             max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker
         )
 
-    def run(self, fn: Callable, items: Iterable) -> Iterator[tuple[object, object, Failure | None]]:
+    def run(self, fn: Callable[[_T], _R], items: Iterable[_T]) -> Iterator[tuple[_T, _R | None, Failure | None]]:
         pending = iter(items)
         suspects: list = []  # items in flight when a worker died: run alone until cleared
         solo_deaths: dict[int, int] = {}
@@ -179,7 +184,7 @@ class DaskExecutor:
         self._client.run(init_worker)
         self.workers = max(1, sum(self._client.nthreads().values()))
 
-    def run(self, fn: Callable, items: Iterable) -> Iterator[tuple[object, object, Failure | None]]:
+    def run(self, fn: Callable[[_T], _R], items: Iterable[_T]) -> Iterator[tuple[_T, _R | None, Failure | None]]:
         from dask.distributed import as_completed
 
         pending = iter(items)

@@ -26,6 +26,12 @@ from calcdetect.specks.model import calcification_probability, vascular_probabil
 
 #: `Params.detector` meaning the enhancement filter's own response.
 RESPONSE = "response"
+#: The least margin, in largest diameters (`Params.max_diameter_mm`), the crop round the search mask keeps, whatever the
+#: filters' reach: the speck measurements look past the mask too (ridges followed from a
+#: speck, enclosing objects, distances on 0.5 mm cells), and the image's crop sets the grids
+#: of the noise blocks and of the ridge and distance maps. 4 x 1 mm is the margin the
+#: shipped false-positive models were fitted with.
+MEASUREMENT_REACH_DIAMETERS = 4.0
 #: Default of `Params.min_calcification_probability` (chosen on synthetic tuning sets; see
 #: benchmarks/fp_model.md).
 MIN_CALCIFICATION_PROBABILITY = 0.1
@@ -353,12 +359,12 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
         labels = np.where(labels >= 0, renumber[labels], -1)
         clusters = clusters.take(confident)
     clock.lap("clusters")
-    found = geometry is not None and geometry.found
+    breast = geometry if geometry is not None and geometry.found else None
     descriptions = describe_clusters(
         specks, shapes, labels, spacing=spacing,
-        nipple=geometry.nipple if found else None,
-        skin_depth_mm=features.depth_mm if found else None,  # measured for the model already
-        breast_area_mm2=geometry.area_mm2 if found else float(mask.sum()) * spacing[0] * spacing[1],
+        nipple=breast.nipple if breast is not None else None,
+        skin_depth_mm=features.depth_mm if breast is not None else None,  # measured for the model already
+        breast_area_mm2=breast.area_mm2 if breast is not None else float(mask.sum()) * spacing[0] * spacing[1],
         vascular=vascular_probability(features) if params.fp_model else None,
         linearity=features.linearity_around if params.fp_model else None,
         calcification_probability=specks.score if params.fp_model else None,
@@ -420,24 +426,27 @@ def _filter_reaches_mm(params: Params) -> list[float]:
 
 
 def _reach_mm(params: Params) -> float:
-    """How far (mm) the filters look from a pixel, plus a noise block so edge blocks are full
-    (inf when a filter is not local: the whole image is then filtered)."""
-    return max(_filter_reaches_mm(params)) + params.noise_block_mm
+    """The crop's margin round the search mask (mm): the farther of the filters' reach and the
+    measurements' own (:data:`MEASUREMENT_REACH_DIAMETERS`), plus a noise block so edge blocks are
+    full; inf when a filter is not local (the whole image is then filtered)."""
+    own = MEASUREMENT_REACH_DIAMETERS * params.max_diameter_mm
+    return max(*_filter_reaches_mm(params), own) + params.noise_block_mm
 
 
 def _bounding_box(mask: np.ndarray, *, reach_px) -> tuple[slice, slice]:
     """Slices of the mask's bounding box grown by `reach_px` (rows, cols), clipped to the image."""
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    return tuple(
+    row_slice, col_slice = (
         slice(max(0, int(idx[0]) - reach), min(size, int(idx[-1]) + reach + 1))
         for idx, reach, size in zip((rows, cols), reach_px, mask.shape)
     )
+    return row_slice, col_slice
 
 
 class _Stopwatch:
     """Seconds per stage, for provenance and benchmarks."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.laps: dict[str, float] = {}
         self._last = time.perf_counter()
 

@@ -83,7 +83,7 @@ def cluster_rows(image_id: str, result: Result) -> list[dict]:
             "row_max": c.row_max[i], "col_max": c.col_max[i], "extent_mm": c.extent_mm[i],
             "area_mm2": c.area_mm2[i], "density_per_cm2": c.density_per_cm2[i],
             "score": suspicion[i], "confidence": c.confidence[i],
-            **({} if d is None else {
+            **({} if d is None or category is None else {  # category is None just when d is
                 "distribution": d.distribution[i], "morphology": d.morphology[i], "ppv": d.ppv[i],
                 "finding_extent_mm": d.finding_extent_mm[i], "pleomorphism": d.pleomorphism[i],
                 "linear_fraction": d.linear_fraction[i], "finding_id": int(d.finding_id[i]),

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 
@@ -94,11 +95,22 @@ class Column:
         return out
 
 
+class _Range(TypedDict, total=False):
+    """A range shared by many columns (``**_COUNT``)."""
+
+    minimum: float
+    maximum: float
+
+
+class _Contract(TypedDict):
+    contract: bool
+
+
 _S, _I, _F = ColumnType.STRING, ColumnType.INT64, ColumnType.FLOAT64
-_PROBABILITY = {"minimum": 0.0, "maximum": 1.0}
-_COUNT = {"minimum": 0}
-_SIZE = {"minimum": 0.0}
-_ADDED = {"contract": False}
+_PROBABILITY: _Range = {"minimum": 0.0, "maximum": 1.0}
+_COUNT: _Range = {"minimum": 0}
+_SIZE: _Range = {"minimum": 0.0}
+_ADDED: _Contract = {"contract": False}
 _ASSESSMENTS = tuple(str(a) for a in Assessment)
 
 _IMAGE_ID = Column("image_id", _S, "Stable id of the image within the run: the input path relative to the input "
@@ -190,15 +202,15 @@ TABLE_COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("linear_fraction", _F, "Fraction of members that are linear or branching.", **_PROBABILITY,
                **_ADDED),
         Column("finding_id", _I, "The finding (0..F-1 per image): clusters whose members come within 12 mm "
-                                 "(FINDING_LINK_MM), judged together; a vascular, linear cluster (a vessel) is a finding "
-                                 "of its own.", minimum=0, **_ADDED),
-        Column("birads_category", _S, "BI-RADS assessment category read off ppv by the ACR atlas's ranges (3 "
-                                      "<= 2 %, 4A <= 10 %, 4B <= 50 %, 4C < 95 %, 5 >= 95 %); 2 for a typically "
-                                      "benign morphology.", allowed=_ASSESSMENTS[1:], **_ADDED),
+                                 "(FINDING_LINK_MM), judged together; a vascular, linear cluster (a vessel) is a "
+                                 "finding of its own.", minimum=0, **_ADDED),
+        Column("birads_category", _S, "BI-RADS assessment category read off ppv by the ACR atlas's ranges "
+                                      "(3 <= 2 %, 4A <= 10 %, 4B <= 50 %, 4C < 95 %, 5 >= 95 %); 2 for a "
+                                      "typically benign morphology.", allowed=_ASSESSMENTS[1:], **_ADDED),
         Column("chance_groups", _F, "Expected number of groups as dense as the cluster's finding that the "
                                     "breast's scatter of likely calcifications would make (README, BI-RADS "
-                                    "description); 1 or more: the cluster is diffuse by this count (below 1 it may still be "
-                                    "diffuse by the distribution model). Empty where not judged: a "
+                                    "description); 1 or more: the cluster is diffuse by this count (below 1 it "
+                                    "may still be diffuse by the distribution model). Empty where not judged: a "
                                     "vascular, coarse, skin or rod-like cluster; a finding without a likely "
                                     "calcification of the scatter's kind; no false-positive model or breast "
                                     "area.", minimum=0.0, **_ADDED),

@@ -35,7 +35,8 @@ def test_a_csv_from_another_tool_reads_as_ours_when_lenient(tmp_path):
 @pytest.mark.parametrize(("text", "options", "match"), [
     ("image_id,cluster_id\na.dcm,1.5\n", {}, r"clusters.csv: row 1, column cluster_id: '1.5' is not an integer"),
     ("image_id,row\na.dcm,x\n", {}, r"clusters.csv: row 1, column row: 'x' is not a number"),
-    ("image_id,row\n", {"required": ("image_id", "score")}, r"clusters.csv: missing column\(s\) score; found image_id, row"),
+    ("image_id,row\n", {"required": ("image_id", "score")},
+     r"clusters.csv: missing column\(s\) score; found image_id, row"),
 ], ids=["integer", "number", "required"])
 def test_a_bad_table_is_refused_with_the_place_of_the_fault(tmp_path, text, options, match):
     (tmp_path / "clusters.csv").write_text(text)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -353,7 +354,8 @@ class ClusterDescriptions(StructOfArrays):
     @classmethod
     def empty(cls) -> ClusterDescriptions:
         text = np.zeros(0, dtype=object)
-        return cls(text, text.copy(), *(np.zeros(0) for _ in range(4)), finding_id=np.zeros(0, np.int64),
+        return cls(text, text.copy(), pleomorphism=np.zeros(0), linear_fraction=np.zeros(0),
+                   finding_extent_mm=np.zeros(0), ppv=np.zeros(0), finding_id=np.zeros(0, np.int64),
                    chance_groups=np.zeros(0))
 
 
@@ -680,7 +682,7 @@ def describe_clusters(
     points_mm = np.column_stack([specks.row * row_mm, specks.col * col_mm])
     depth = None if skin_depth_mm is None else np.asarray(skin_depth_mm, float)
     own_layouts = _own_layouts(points_mm, labels)
-    place = dict(points_mm=points_mm, depth_mm=depth, walls=walls)
+    place: dict[str, Any] = dict(points_mm=points_mm, depth_mm=depth, walls=walls)
     own = [_judge(specks, shapes, labels == c, **place, extent_mm=own_layouts[c].extent_mm)
            for c in range(len(own_layouts))]
     vessels = np.array([morphology == Morphology.VASCULAR for morphology, *_ in own], bool)
@@ -1024,7 +1026,7 @@ def distribution_scores(features: dict[str, float], *, nipple_known: bool = True
 
 def _distribution(features: dict[str, float], *, nipple_known: bool = True) -> Distribution:
     scores = distribution_scores(features, nipple_known=nipple_known)
-    return max(scores, key=scores.get)
+    return max(scores, key=scores.__getitem__)
 
 
 def _check_weights(weights: dict[str, float], names, *, model: str) -> None:
@@ -1119,7 +1121,7 @@ def _morphology(specks: Specks, shapes: SpeckFeatures, points_mm, depth_mm, *, p
         if extent_mm >= VASCULAR_MIN_MM:
             tracks = paired >= TRAM_TRACK
         else:
-            tracks = paired >= SHORT_TRAM_TRACK and paired * np.count_nonzero(linear) >= SHORT_TRACK_PIECES
+            tracks = bool(paired >= SHORT_TRAM_TRACK and paired * np.count_nonzero(linear) >= SHORT_TRACK_PIECES)
         return Morphology.VASCULAR if tracks else Morphology.FINE_LINEAR_BRANCHING
     if np.mean(shapes.shape == str(SpeckShape.RIM)) >= RIM_SPECKS:
         return Morphology.RIM
@@ -1137,6 +1139,7 @@ def _morphology(specks: Specks, shapes: SpeckFeatures, points_mm, depth_mm, *, p
 
 def _on_lines(shapes: SpeckFeatures, length_mm: float) -> bool:
     """Do :data:`ON_LINE_SPECKS` of the specks lie on ridges running `length_mm` or more? (NaN: not measured.)"""
+    assert shapes.ridge_length_mm is not None  # SpeckFeatures.__post_init__ fills it in
     return bool(np.mean(shapes.ridge_length_mm >= length_mm) >= ON_LINE_SPECKS)
 
 

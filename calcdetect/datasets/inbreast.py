@@ -107,7 +107,7 @@ class InbreastImage:
     Attributes
     ----------
     file_id : str
-    dicom : Path or None
+    dicom : Path
     xml : Path or None
         None for an image without annotations (a normal one).
     laterality : {"L", "R"} or None
@@ -121,7 +121,7 @@ class InbreastImage:
     """
 
     file_id: str
-    dicom: Path | None
+    dicom: Path
     xml: Path | None
     laterality: str | None
     view: str | None
@@ -224,16 +224,16 @@ def read_inbreast_xml(path, *, shape: tuple[int, int] | None = None) -> tuple[tu
     rois = []
     for number, entry in enumerate(entries):
         name = str(entry.get("Name", ""))
-        points = []
+        listed = []
         for text in entry.get("Point_px", []):
             match = _POINT.match(str(text).strip())
             if match is None:
                 raise DatasetError(f"{path}: ROI {number} ({name!r}): point {text!r} is not '(x, y)'")
             x, y = float(match.group(1)), float(match.group(2))
-            points.append((y, x))
-        declared = int(entry.get("NumberOfPoints", len(points)))
-        counts["point_count_mismatches"] += declared != len(points)
-        points = np.asarray(points, float).reshape(-1, 2)
+            listed.append((y, x))
+        declared = int(entry.get("NumberOfPoints", len(listed)))
+        counts["point_count_mismatches"] += declared != len(listed)
+        points = np.asarray(listed, float).reshape(-1, 2)
         kind = roi_kind(name, len(points))
         counts["other_rois"] += kind is RoiKind.OTHER
         if len(points) == 0:

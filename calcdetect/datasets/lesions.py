@@ -10,6 +10,7 @@ lesions' attributes (the breakdowns).
 from __future__ import annotations
 
 import re
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +55,7 @@ def cbis_ddsm_lesions(dataset: CbisDdsm, *, split: Split | str | None = None) ->
                       "breast_density": _text(a.breast_density), "assessment": _text(a.assessment),
                       "morphology": _text(a.morphology), "distribution": _text(a.distribution),
                       "calc_type": a.calc_type or "", "calc_distribution": a.calc_distribution or ""}
-        lesion = Lesion(a.roi_subject_id, MaskRegion(lambda a=a: read_roi_mask(dataset, a)), attributes)
+        lesion = Lesion(a.roi_subject_id, MaskRegion(partial(read_roi_mask, dataset, a)), attributes)
         by_image.setdefault(a.subject_id, []).append((a, found.image, lesion))
     return tuple(
         LesionImage(image_id=_relative(entries[0][1], dataset.root), path=entries[0][1],
@@ -117,9 +118,10 @@ def mini_mias_lesions(mias: MiniMias) -> tuple[LesionImage, ...]:
     unusable = {r.image_id for r in mias.rows if r.line in mias.unusable_lines}
     out = []
     for image_id, path in mias.images.items():
-        if path is None or mias.shapes[image_id] is None:
+        shape = mias.shapes[image_id]
+        if path is None or shape is None:
             continue
-        rows = mias.shapes[image_id][0]
+        rows = shape[0]
         own = [r for r in mias.rows if r.image_id == image_id]
         lesions = tuple(Lesion(f"{image_id}:{line.line}", _mias_region(line, rows),
                                {"severity": _text(line.severity), "tissue": str(line.tissue)})

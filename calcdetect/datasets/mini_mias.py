@@ -100,7 +100,7 @@ class MiasRow:
     def centre_rc(self, rows: int) -> tuple[float, float] | None:
         """Centre (row, col) in pixels of an image `rows` high (rows counted from the top);
         None where no centre is given."""
-        if self.x is None:
+        if self.x is None or self.y is None:  # both given, or neither
             return None
         return rows - 1 - self.y, self.x
 
@@ -169,7 +169,7 @@ def read_info(path) -> tuple[MiasRow, ...]:
         text = path.read_text(encoding="latin-1")
     except OSError as exc:
         raise DatasetError(f"{path}: cannot be read ({exc})") from exc
-    out = []
+    out: list[MiasRow] = []
     for number, line in enumerate(text.splitlines(), start=1):
         match = _LINE.match(line.strip())
         if match is None:
@@ -212,18 +212,21 @@ def open_mini_mias(root, *, info=None, spacing_mm: float = SPACING_MM) -> MiniMi
         info = found[0]
     rows = read_info(info)
     files = {p.stem.lower(): p for p in root.iterdir() if p.suffix.lower() == ".pgm"}
-    images, shapes, skipped = {}, {}, []
+    images: dict[str, Path | None] = {}
+    shapes: dict[str, tuple[int, int] | None] = {}
+    skipped: list[tuple[str, str]] = []
     for image_id in dict.fromkeys(r.image_id for r in rows):
-        images[image_id] = files.get(image_id)
-        shapes[image_id] = raster_shape(images[image_id]) if images[image_id] is not None else None
-        if images[image_id] is None:
+        image = images[image_id] = files.get(image_id)
+        shapes[image_id] = raster_shape(image) if image is not None else None
+        if image is None:
             skipped.append((image_id, f"no {image_id}.pgm in {root}"))
         elif shapes[image_id] is None:
-            skipped.append((image_id, f"{images[image_id].name} has no readable PGM header"))
+            skipped.append((image_id, f"{image.name} has no readable PGM header"))
     unusable = {r.line for r in rows if shapes[r.image_id] is None}
     for r in rows:
         shape = shapes[r.image_id]
-        if shape is not None and r.x is not None and not (0 <= r.x < shape[1] and 0 <= r.y < shape[0]):
+        if (shape is not None and r.x is not None and r.y is not None
+                and not (0 <= r.x < shape[1] and 0 <= r.y < shape[0])):
             unusable.add(r.line)
             skipped.append((f"{r.image_id} line {r.line}", f"centre ({r.x:g}, {r.y:g}) outside the "
                                                            f"{shape[1]} x {shape[0]} image"))

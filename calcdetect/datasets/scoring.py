@@ -210,8 +210,8 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
     check_same_set([(i.image_id, i.spacing, i.shape, p) for i, p in zip(images, joined)], truth="the data set",
                    run=predictions, remedy="run calcdetect detect on the data set's folder")
     patients = {p: k for k, p in enumerate(dict.fromkeys(image.patient_id for image in images))}
-    lesion_score, lesion_patient, lesion_attributes = [], [], []
-    fp_score, fp_patient = [], []
+    lesion_scores, lesion_patient, lesion_attributes = [], [], []
+    fp_scores, fp_patient = [], []
     image_patient = np.array([patients[image.patient_id] for image in images])
     n_failed = 0
     # Per lesion: (morphology, distribution, category) of the cluster describing it, and the
@@ -225,7 +225,8 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
             scores = clusters.score if sweep == "score" else clusters.confidence
             hit_any = np.zeros(len(clusters), bool)
             for region in image.ignored:  # on an annotated finding that is no lesion: not a false positive
-                hit_any |= region.distance_mm(clusters.centre, image.spacing, reach_mm=margin_mm) <= margin_mm + TOLERANCE
+                hit_any |= (region.distance_mm(clusters.centre, image.spacing, reach_mm=margin_mm)
+                            <= margin_mm + TOLERANCE)
             hits = np.zeros((len(image.lesions), len(clusters)), bool)
             for k, lesion in enumerate(image.lesions):
                 hits[k] = lesion.region.distance_mm(clusters.centre, image.spacing, reach_mm=margin_mm) \
@@ -237,14 +238,14 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
                     found[k] = float(scores[hit].max())
                     finders[k] = (clusters.morphology[best], clusters.distribution[best],
                                   clusters.birads_category[best], float(clusters.score[hit].max()))
-            fp_score += list(scores[~hit_any])
+            fp_scores += list(scores[~hit_any])
             fp_patient += [patients[image.patient_id]] * int(np.count_nonzero(~hit_any))
         n_failed += predicted is not None and not predicted.ok
         described += finders
-        lesion_score += list(found)
+        lesion_scores += list(found)
         lesion_patient += [patients[image.patient_id]] * len(image.lesions)
         lesion_attributes += [lesion.attributes for lesion in image.lesions]
-    lesion_score, fp_score = np.asarray(lesion_score), np.asarray(fp_score)
+    lesion_score, fp_score = np.asarray(lesion_scores), np.asarray(fp_scores)
     froc = froc_curve(lesion_score, fp_score, len(images))
     points = tuple(froc.operating_point(rate) for rate in FP_RATES)
     cpm = froc.cpm()
@@ -267,13 +268,13 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
         samples = np.asarray(result.bootstrap_distribution, float)  # (rates, resamples)
         intervals = np.array([percentile_interval(row, CI_LEVEL) for row in samples])
         band = (BAND_FP_RATES, intervals[:, 0], intervals[:, 1])
-        interval = tuple(map(float, intervals[BAND_FP_RATES.index(OPERATING_FP_PER_IMAGE)]))
+        ci_low, ci_high = intervals[BAND_FP_RATES.index(OPERATING_FP_PER_IMAGE)]
+        interval = (float(ci_low), float(ci_high))
     threshold = froc.operating_point(OPERATING_FP_PER_IMAGE).threshold
     detected = lesion_score >= threshold
     groups = {}
     for name in breakdowns:
-        values = [attributes.get(name, "") for attributes in lesion_attributes]
-        values = np.array(values, dtype=object)
+        values = np.array([attributes.get(name, "") for attributes in lesion_attributes], dtype=object)
         groups[name] = tuple(subgroup(value, detected[values == value]) for value in sorted(set(values), key=_natural))
     agreement = {}
     for name, column in (("morphology", 0), ("distribution", 1), ("assessment", 2)):
@@ -286,9 +287,9 @@ def score_lesions(images: Sequence[LesionImage], predictions: Predictions, *, ma
     return LesionEvaluation(
         n_images=len(images), n_normal=sum(not image.lesions for image in images), n_lesions=len(lesion_score),
         n_patients=len(patients), missing_ids=tuple(i.image_id for i, p in zip(images, joined) if p is None),
-        n_failed=int(n_failed), excluded=excluded, froc=froc, operating_points=points, cpm=cpm, pauc=partial_area(froc, PAUC_MAX_FP),
-        interval=interval, n_bootstrap=int(n_bootstrap), breakdowns=groups, margin_mm=float(margin_mm), sweep=sweep,
-        agreement=agreement, malignancy_auc=malignancy_auc, band=band,
+        n_failed=int(n_failed), excluded=excluded, froc=froc, operating_points=points, cpm=cpm,
+        pauc=partial_area(froc, PAUC_MAX_FP), interval=interval, n_bootstrap=int(n_bootstrap), breakdowns=groups,
+        margin_mm=float(margin_mm), sweep=sweep, agreement=agreement, malignancy_auc=malignancy_auc, band=band,
     )
 
 

@@ -330,7 +330,8 @@ def subgroup(name: str, detected: np.ndarray) -> Subgroup:
 def breast_cm2(predicted) -> float | None:
     """Summed breast area (cm^2) of the images' predictions; None when one is missing or has none."""
     areas = [p.breast_area_mm2 if p is not None else None for p in predicted]
-    return sum(areas) / 100.0 if areas and all(a is not None for a in areas) else None
+    known = [a for a in areas if a is not None]
+    return sum(known) / 100.0 if areas and len(known) == len(areas) else None
 
 
 def sensitivity_per_cm2(froc: FrocCurve, area_cm2: float | None,

@@ -234,7 +234,7 @@ def check_same_set(pairs: Iterable, *, truth: str, run: Predictions, remedy: str
         raise EvaluationError(
             f"{truth} and {run.folder} have no image in common ({len(pairs)} in the truth, e.g. {pairs[0][0]!r}; "
             f"{len(run.images)} predicted, e.g. {next(iter(run.images))!r}): {remedy}")
-    check_spacing_agrees([(image_id, spacing, p) for image_id, spacing, _, p in pairs], truth, run.folder)
+    check_spacing_agrees([(image_id, spacing, p) for image_id, spacing, _, p in pairs], truth, str(run.folder))
     other = [(image_id, shape, p) for image_id, _, shape, p in pairs
              if p is not None and p.shape is not None and shape is not None and tuple(p.shape) != tuple(shape)]
     if other:
@@ -338,7 +338,9 @@ def match_clusters(truth: Truth, predicted, *, sweep: str, margin_mm: float,
     ClusterHits
     """
     detected_at, truth_image, fp_scores, fp_image = [], [], [], []
-    categories, bands, matches = [], [], []
+    categories: list[str] = []
+    bands: list[str] = []
+    matches = []
     n_predicted = n_below_minimum = 0
     for i, (image, prediction) in enumerate(zip(truth.images, predicted, strict=True)):
         spacing_mm = np.asarray(image.spacing_mm)
@@ -444,7 +446,8 @@ def match_calcifications(
     return truth_match, found_match
 
 
-def calcification_scores(truth_mm: np.ndarray, radius_mm: np.ndarray, found, spacing_mm) -> tuple[np.ndarray, np.ndarray]:
+def calcification_scores(truth_mm: np.ndarray, radius_mm: np.ndarray, found,
+                         spacing_mm) -> tuple[np.ndarray, np.ndarray]:
     """One image's calcifications matched (:func:`match_calcifications`) and scored.
 
     Parameters

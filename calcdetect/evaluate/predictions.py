@@ -209,10 +209,10 @@ def load_predictions(folder) -> Predictions:
     """
     folder = Path(folder)
     headers: dict[str, tuple[str, dict]] = {}
-    for image_id, rows in _by_image(_rows(folder, "images"), folder / "images").items():
-        where, row = rows[0]
-        if len(rows) > 1:
-            raise EvaluationError(f"{rows[1][0]}: image_id {image_id!r} appears more than once")
+    for image_id, image_rows in _by_image(_rows(folder, "images"), folder / "images").items():
+        where, row = image_rows[0]
+        if len(image_rows) > 1:
+            raise EvaluationError(f"{image_rows[1][0]}: image_id {image_id!r} appears more than once")
         if row.get("status") not in ("ok", "error"):
             raise EvaluationError(f"{where}: status must be 'ok' or 'error'; got {row.get('status')!r}")
         headers[image_id] = (where, row)

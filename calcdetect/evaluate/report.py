@@ -282,6 +282,7 @@ def _evaluate_clusters(truth: Truth, predicted, *, sweep: str, margin_mm: float,
         fp_rates=BAND_FP_RATES, n_bootstrap=n_bootstrap, rng=np.random.default_rng(seed),
     )
     intervals = np.array([percentile_interval(column, CI_LEVEL) for column in samples.T])
+    ci_low, ci_high = intervals[BAND_FP_RATES.index(OPERATING_FP_PER_IMAGE)]
     return ClusterEvaluation(
         n_truth=froc.n_truth,
         n_below_minimum=hits.n_below_minimum,
@@ -291,7 +292,7 @@ def _evaluate_clusters(truth: Truth, predicted, *, sweep: str, margin_mm: float,
         operating_points=tuple(froc.operating_point(rate) for rate in fp_rates),
         cpm=froc.cpm(),
         operating_point=operating_point,
-        sensitivity_ci=tuple(map(float, intervals[BAND_FP_RATES.index(OPERATING_FP_PER_IMAGE)])),
+        sensitivity_ci=(float(ci_low), float(ci_high)),
         ci_level=CI_LEVEL,
         n_bootstrap=n_bootstrap,
         by_category=tuple(subgroup(str(c), detected[hits.category == str(c)]) for c in Category),

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
+from typing import Any
 
 from calcdetect.exports._run import image_spacing
 from calcdetect.lexicon import Morphology
@@ -60,12 +61,13 @@ def coco_detections(run_dir) -> dict:
     images_rows = [r for r in read_table(run_dir, "images") if r["status"] == "ok"]
     spacing = {r["image_id"]: image_spacing(r) for r in images_rows}
     ids = {r["image_id"]: i for i, r in enumerate(images_rows, start=1)}
-    categories = [{"id": CALCIFICATION_CATEGORY, "name": "calcification", "supercategory": "calcification"}]
+    categories: list[dict[str, Any]] = [
+        {"id": CALCIFICATION_CATEGORY, "name": "calcification", "supercategory": "calcification"}]
     categories += [{"id": CALCIFICATION_CATEGORY + 1 + k, "name": str(m), "supercategory": "cluster"}
                    for k, m in enumerate(Morphology)]
     categories.append({"id": len(categories) + 1, "name": UNDESCRIBED, "supercategory": "cluster"})
     by_name = {c["name"]: c["id"] for c in categories}
-    annotations = []
+    annotations: list[dict[str, Any]] = []
 
     def add(image_id: str, category: int, box: list[float], score, **extra) -> None:
         annotations.append({"id": len(annotations) + 1, "image_id": ids[image_id], "category_id": category,

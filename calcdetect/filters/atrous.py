@@ -40,7 +40,8 @@ def atrous_levels(scale_mm: float, *, spacing) -> tuple[int, int]:
     """
     scale_mm = check_positive("scale_mm", scale_mm)
     row_mm, col_mm = check_spacing(spacing)
-    return tuple(max(1, round(math.log2(scale_mm / pixel_mm))) for pixel_mm in (row_mm, col_mm))
+    row_levels, col_levels = (max(1, round(math.log2(scale_mm / pixel_mm))) for pixel_mm in (row_mm, col_mm))
+    return row_levels, col_levels
 
 
 def _dilated_kernel(level: int) -> np.ndarray:

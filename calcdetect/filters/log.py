@@ -295,8 +295,9 @@ def laplacian_of_gaussian_max(
         raise ValueError(f"n_scales must be an integer >= 2; got {n_scales!r}")
     check_spacing(spacing)
     check_backend(backend)
-    response = None
+    response: np.ndarray | None = None
     for sigma_mm in np.geomspace(low, high, n):
         at_scale = laplacian_of_gaussian(image, float(sigma_mm), spacing=spacing, backend=backend)
         response = at_scale if response is None else np.maximum(response, at_scale, out=response)
+    assert response is not None  # n >= 2 scales
     return response

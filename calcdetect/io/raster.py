@@ -82,6 +82,8 @@ def read_raster(path, options: LoadOptions = LoadOptions()) -> Mammogram:
         raise ImageReadError(path, "not a PNG, TIFF, PGM / PNM or JPEG file (unrecognised first bytes)")
     notes: list[str] = []
     lossless = False
+    image: np.ndarray | None
+    bits_stored: int | None
     if kind == "tiff":
         image = _read_tiff(path, options, notes)
     else:
@@ -258,6 +260,7 @@ def _read_tiff(path: Path, options: LoadOptions, notes: list[str]) -> np.ndarray
             pages = tif.pages
             n = len(pages)
             first = pages[0]
+            assert isinstance(first, tifffile.TiffPage)  # pages.useframes is off: every page is a TiffPage
             shape, dtype = first.shape, first.dtype
             rows, cols = (int(v) for v in shape[:2]) if len(shape) >= 2 else (0, 0)
             channels = int(np.prod(shape[2:])) if len(shape) > 2 else 1
@@ -271,21 +274,27 @@ def _read_tiff(path: Path, options: LoadOptions, notes: list[str]) -> np.ndarray
                 raise ImageReadError(path, f"multi-page TIFF ({n} pages); load it with --frames mip "
                                            f"(maximum-intensity projection) or --frames K (one page, 0-based)")
             elif options.frames == "mip":
-                image = None
+                mip: np.ndarray | None = None
                 # The brightest calcium: the highest value, the lowest where 0 is white.
                 brightest = np.minimum if first.photometric == tifffile.PHOTOMETRIC.MINISWHITE else np.maximum
                 for page in pages:
+                    assert isinstance(page, tifffile.TiffPage)
                     if page.shape != shape or page.photometric != first.photometric:
                         raise ImageReadError(path, f"TIFF pages differ in shape or photometric ({page.shape}, "
-                                                   f"{page.photometric.name} and {shape}, {first.photometric.name})")
+                                                   f"{_tag_name(page.photometric)} and {shape}, "
+                                                   f"{_tag_name(first.photometric)})")
                     frame = page.asarray()
-                    image = frame if image is None else brightest(image, frame, out=image)
+                    mip = frame if mip is None else brightest(mip, frame, out=mip)
+                assert mip is not None  # pages[0] was read: there is a page
+                image = mip
                 notes.append(f"maximum-intensity projection of {n} pages")
             else:
-                if options.frames >= n:
+                index = int(options.frames)  # neither "error" nor "mip": a page index (LoadOptions checks)
+                if index >= n:
                     raise ImageReadError(path, f"page {options.frames} requested but the TIFF has {n} pages")
                 notes.append(f"page {options.frames} of {n}")
-                first = pages[options.frames]
+                first = pages[index]
+                assert isinstance(first, tifffile.TiffPage)
                 image = first.asarray()
             if first.photometric == tifffile.PHOTOMETRIC.MINISWHITE:
                 image = _white_is_zero(image, int(first.bitspersample))
@@ -344,6 +353,11 @@ def _quiet_opencv():
         yield
     finally:
         logging.setLogLevel(level)
+
+
+def _tag_name(value) -> str:
+    """The name of a TIFF tag's enum value (tifffile keeps a value outside its enum as the int)."""
+    return str(getattr(value, "name", value))
 
 
 def _clip(value, limit: int = 200) -> str:

@@ -175,7 +175,8 @@ def candidate_features(image, specks: Specks, shapes: SpeckFeatures, *, spacing,
 
     full_rows, full_cols = image.shape if full_shape is None else full_shape
     fr, fc = specks.row + offset[0], specks.col + offset[1]
-    border_mm = np.minimum.reduce([fr * row_mm, fc * col_mm, (full_rows - 1 - fr) * row_mm, (full_cols - 1 - fc) * col_mm])
+    border_mm = np.minimum.reduce([fr * row_mm, fc * col_mm,
+                                   (full_rows - 1 - fr) * row_mm, (full_cols - 1 - fc) * col_mm])
     search_edge_mm = _distance_to(~mask, r, c, spacing=(row_mm, col_mm))
     pectoral_mm = (np.full(k, np.nan) if pectoral is None or not np.any(pectoral)
                    else _distance_to(np.asarray(pectoral, bool), r, c, spacing=(row_mm, col_mm)))
@@ -265,7 +266,7 @@ def _distance_to(region: np.ndarray, r: np.ndarray, c: np.ndarray, *, spacing) -
     small_shape = (-(-region.shape[0] // f_r), -(-region.shape[1] // f_c))
     padded = np.zeros((small_shape[0] * f_r, small_shape[1] * f_c), bool)
     padded[: region.shape[0], : region.shape[1]] = region
-    touched = padded.reshape(small_shape[0], f_r, small_shape[1], f_c).any(axis=(1, 3))
+    touched = np.any(padded.reshape(small_shape[0], f_r, small_shape[1], f_c), axis=(1, 3))
     # Distance in cells of unequal sides: rescale rows to columns' unit with a weighted transform.
     free = (~touched).astype(np.uint8)
     if f_r * row_mm == f_c * col_mm:

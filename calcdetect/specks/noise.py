@@ -38,7 +38,8 @@ class NoiseMap:
     def at(self, rows, cols) -> tuple[np.ndarray, np.ndarray]:
         """Bilinearly interpolated (level, sigma) at pixel positions."""
         coords = np.stack(
-            [(np.asarray(rows, float) + 0.5) / self.block_px[0] - 0.5, (np.asarray(cols, float) + 0.5) / self.block_px[1] - 0.5]
+            [(np.asarray(rows, float) + 0.5) / self.block_px[0] - 0.5,
+             (np.asarray(cols, float) + 0.5) / self.block_px[1] - 0.5]
         )
         level = ndi.map_coordinates(self.level, coords, order=1, mode="nearest")
         sigma = ndi.map_coordinates(self.sigma, coords, order=1, mode="nearest")
@@ -57,7 +58,8 @@ class NoiseMap:
 LEVEL_BINS = 12
 
 
-def local_noise(response, *, spacing, block_mm: float = NOISE_BLOCK_MM, mask=None, stride: int = 3, grey_level=None) -> NoiseMap:
+def local_noise(response, *, spacing, block_mm: float = NOISE_BLOCK_MM, mask=None, stride: int = 3,
+                grey_level=None) -> NoiseMap:
     """Estimate the local background level and noise of a filter response.
 
     Median and median absolute deviation (MAD) per block are insensitive to

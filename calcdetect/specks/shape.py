@@ -254,7 +254,7 @@ def speck_features(response, specks: Specks, *, spacing, image=None, mask=None) 
     for i in range(k):
         r0, c0, r1, c1 = specks.bbox[i]
         r0, c0, r1, c1 = max(0, r0 - 2), max(0, c0 - 2), min(rows, r1 + 3), min(cols, c1 + 3)
-        crop = np.asarray(response[r0:r1, c0:c1], np.float32)
+        crop: np.ndarray = np.asarray(response[r0:r1, c0:c1], np.float32)
         if stretch != (1.0, 1.0):
             crop = cv2.resize(crop, (round(crop.shape[1] * stretch[1]), round(crop.shape[0] * stretch[0])),
                               interpolation=cv2.INTER_LINEAR)

@@ -81,7 +81,8 @@ class Candidates:
         parts = list(parts)
         offsets = np.cumsum([0] + [max(p.n_images, 1) for p in parts])
         return cls(
-            features={n: np.concatenate([np.zeros(0)] + [p.features[n] for p in parts]) for n in CandidateFeatures.names()},
+            features={n: np.concatenate([np.zeros(0)] + [p.features[n] for p in parts])
+                      for n in CandidateFeatures.names()},
             label=np.concatenate([np.zeros(0, bool)] + [p.label for p in parts]),
             vascular=np.concatenate([np.zeros(0, bool)] + [p.vascular for p in parts]),
             image=np.concatenate([np.zeros(0, np.int64)] + [p.image + o for p, o in zip(parts, offsets)]),

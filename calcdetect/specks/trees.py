@@ -240,7 +240,8 @@ class TreeEnsemble:
 
 
 def _tree_from_lightgbm(root: dict) -> Tree:
-    columns = {name: [] for name in ("feature", "threshold", "missing", "default_left", "left", "right")}
+    columns: dict[str, list] = {name: [] for name in ("feature", "threshold", "missing", "default_left", "left",
+                                                      "right")}
     leaves: list[float] = []
 
     def visit(node: dict) -> int:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -558,7 +560,12 @@ def _build_chain(plan: _Plan, anatomy: _Anatomy, det: _Detector, *, spacing) -> 
     inside = anatomy.dskin > 0
     unsharp = grain = None
     low_pass_px = 0.0
+    steps: list[Callable[..., Any]]  # each called as step(x, index, calcs) (see _Chain)
     if film:
+        # A film acquisition (drawn by _draw_acquisition) carries every film parameter.
+        assert (acq.film_gamma is not None and acq.film_base_fog is not None and acq.film_d_max is not None
+                and acq.film_asymmetry is not None and acq.film_grain is not None
+                and acq.film_scan_d_max is not None)
         maxv = 2**acq.export_bits - 1
         u_ref = _film_log_exposure(
             plan.d_ref, gamma=acq.film_gamma, base_fog=acq.film_base_fog, d_max=acq.film_d_max,
@@ -638,9 +645,9 @@ def _equalisation_field(anatomy: _Anatomy, det: _Detector, strength: float, roll
 
 def _grain_noise(rng, shape, corr_px: float) -> np.ndarray:
     """Unit-std Gaussian noise correlated by a Gaussian of sigma `corr_px` (float32)."""
-    noise = rng.standard_normal(shape, dtype=np.float32)
+    white = rng.standard_normal(shape, dtype=np.float32)
     kernel = _gauss_kernel(corr_px)
-    noise = cv2.sepFilter2D(noise, cv2.CV_32F, kernel, kernel, borderType=cv2.BORDER_REFLECT)
+    noise: np.ndarray = cv2.sepFilter2D(white, cv2.CV_32F, kernel, kernel, borderType=cv2.BORDER_REFLECT)
     noise *= np.float32(1.0 / float((kernel.astype(np.float64) ** 2).sum()))
     return noise
 
@@ -793,17 +800,17 @@ def _add_artefacts(
         (_w, h1), _base = cv2.getTextSize(text, font, 1.0, 1)
         scale = height / max(h1, 1)
         thick = max(1, round(height / 8))
-        (tw, th), base = cv2.getTextSize(text, font, scale, thick)
+        (tw, th), baseline = cv2.getTextSize(text, font, scale, thick)
         pad = max(2, round(0.1 * height))
-        bh, bw = th + base + 2 * pad, tw + 2 * pad
+        bh, bw = th + baseline + 2 * pad, tw + 2 * pad
         boxed = rng.random() < 0.35
         if bh < rows // 2 and bw < cols // 2:
             for _ in range(30):
                 top = rng.random() < 0.5
                 r0 = int(rng.uniform(0.5, 4.0) / sr) if top else rows - bh - int(rng.uniform(0.5, 4.0) / sr)
                 span = max(1, int(0.25 * cols))
-                off = int(rng.integers(0, span)) + int(1.0 / sc)
-                c0 = cols - bw - off if far_side == "right" else off
+                inset = int(rng.integers(0, span)) + int(1.0 / sc)
+                c0 = cols - bw - inset if far_side == "right" else inset
                 if r0 < 0 or c0 < 0 or r0 + bh > rows or c0 + bw > cols:
                     continue
                 if breast[r0 : r0 + bh, c0 : c0 + bw].mean() > 0.3:
@@ -833,12 +840,12 @@ def _add_artefacts(
             if level(r, c) > 0.7 * maxv or not clear_of(r, c, 0.5 * n):
                 continue
             heading, turn = rng.uniform(0, 2 * np.pi), 0.0
-            pts = [(float(r), float(c))]
+            walk = [(float(r), float(c))]
             for _step in range(n):
                 turn = 0.8 * turn + rng.normal(0.0, 0.08)
                 heading += turn
-                pts.append((pts[-1][0] + math.sin(heading), pts[-1][1] + math.cos(heading)))
-            pts = np.round(np.array(pts)).astype(np.int32)
+                walk.append((walk[-1][0] + math.sin(heading), walk[-1][1] + math.cos(heading)))
+            pts = np.round(np.array(walk)).astype(np.int32)
             pts -= pts[n // 2] - np.array([r, c], np.int32)  # the middle point on (r, c)
             r0, c0 = pts.min(axis=0) - 2
             r1, c1 = pts.max(axis=0) + 3
@@ -867,7 +874,7 @@ def _add_artefacts(
 
     def group(r, c, n: int, radius_mm: float):
         """`n` spots within `radius_mm` of (r, c), inside the image and clear of calcifications."""
-        spots = []
+        spots: list[tuple[int, int]] = []
         for _ in range(4 * n):
             dr, dc = rng.uniform(-radius_mm, radius_mm, 2) / (sr, sc)
             rr, cc = int(round(r + dr)), int(round(c + dc))

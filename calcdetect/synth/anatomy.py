@@ -155,7 +155,7 @@ def _anatomy(rng, *, rows, cols, spacing, view, density, settings) -> _Anatomy:
     # of overlapping structures; quantum noise dominates there).
     iso = _power_law_noise(rng, (rc, cc), beta=beta, cutoff=cy_mm / 40.0, top=cy_mm / 1.0)
     radial = _radial_texture(rng, yc, xc, nipple=(nipple[0] * sr, nipple[1] * sc), beta=beta, k=k)
-    tex = 0.85 * iso + 0.4 * radial
+    tex: np.ndarray = 0.85 * iso + 0.4 * radial
     # No detail at the scale of the coarse grid (it would show as blocks once upsampled).
     tex = cv2.GaussianBlur(tex.astype(np.float32), (0, 0), 0.8)
     envelope = _smoothstep(dskin_c, fat0, fat1) * (1.0 - 0.8 * muscle_c)
@@ -186,7 +186,7 @@ def _anatomy(rng, *, rows, cols, spacing, view, density, settings) -> _Anatomy:
     # Glandular fraction of the tissue path: the texture is upsampled before the soft
     # threshold, so that gland boundaries are smooth at full resolution.
     if settings.texture:
-        gland = cv2.resize(tex, (cols, rows), interpolation=cv2.INTER_CUBIC)
+        gland: np.ndarray = cv2.resize(tex, (cols, rows), interpolation=cv2.INTER_CUBIC)
         gland -= np.float32(thr)
         gland *= np.float32(-1.0 / width_f)
         np.exp(gland, out=gland)
@@ -306,9 +306,9 @@ def _vessel(
         heading += turn
         p = p + step * _unit(heading)
         pts.append(p.copy())
-    pts = np.array(pts)
+    path = np.array(pts)
     canvas = np.full((rc, cc), 255, np.uint8)
-    poly = np.round(np.column_stack([pts[:, 1] / coarse_mm[1], pts[:, 0] / coarse_mm[0]])).astype(np.int32)
+    poly = np.round(np.column_stack([path[:, 1] / coarse_mm[1], path[:, 0] / coarse_mm[0]])).astype(np.int32)
     cv2.polylines(canvas, [poly], False, 0, 1)
     dist = cv2.distanceTransform(canvas, cv2.DIST_L2, cv2.DIST_MASK_PRECISE) * coarse_mm[0]
     radius = rng.uniform(*radius_range) * max(k, 0.5)

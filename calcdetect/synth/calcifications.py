@@ -358,7 +358,7 @@ class _Scene:
             self.clear = cv2.distanceTransform(allowed, cv2.DIST_L2, cv2.DIST_MASK_PRECISE) * px
         self.max_extent = 2.0 * float(self.clear.max()) * 0.9
         self._occ = np.zeros(anatomy.coarse_shape, bool)  # coarse pixels holding a calcification
-        self._occ_dist = None  # distance (mm) to the nearest of them, computed when needed
+        self._occ_dist: np.ndarray | None = None  # distance (mm) to the nearest of them, computed when needed
 
     def _coarse_index(self, pts):
         rc, cc = self.anatomy.coarse_shape
@@ -713,7 +713,8 @@ def _layout_vascular_wide(rng, scene: _Scene, shrink: float) -> list[_Member]:
         start = centre
         if v:  # the next vessel of the network: beside the first, roughly parallel
             side = _unit(heading + np.pi / 2)
-            start = centre + side * rng.choice((-1.0, 1.0)) * rng.uniform(3.0, 20.0) + _unit(heading) * rng.normal(0, 5.0)
+            start = (centre + side * rng.choice((-1.0, 1.0)) * rng.uniform(3.0, 20.0)
+                     + _unit(heading) * rng.normal(0, 5.0))
         path = _wavy_path(rng, start, heading + (rng.normal(0, 0.25) if v else 0.0),
                           length * (rng.uniform(0.5, 1.0) if v else 1.0))
         members += _vessel_walls(rng, path, heavy=network, limit=150 * n_vessels - len(members))
@@ -756,7 +757,7 @@ def _vessel_walls(rng, path: np.ndarray, *, heavy: bool, limit: int) -> list[_Me
         else:
             dash = math.exp(rng.uniform(math.log(0.4), math.log(12.0)))
             gap = math.exp(rng.uniform(math.log(0.3), math.log(6.0)))
-    members = []
+    members: list[_Member] = []
     for side in sides:
         rail = path + side * sep * normal
         s = rng.uniform(0, gap)
@@ -801,7 +802,7 @@ def _layout_diffuse(rng, scene: _Scene, morph) -> list[_Member]:
 
 
 def _place_isolated(rng, scene: _Scene, n: int, cnr_range) -> list[tuple[_Member, float]]:
-    out = []
+    out: list[tuple[_Member, float]] = []
     gap = max(scene.gap, 12.0)
     for _ in range(n):
         morph = _M.PUNCTATE if rng.random() < 0.6 else _M.ROUND

@@ -163,7 +163,7 @@ def synthesize(
     anatomy = _anatomy(rng, rows=rows, cols=cols, spacing=spacing, view=view, density=density, settings=settings)
     detector = _detector(rng, anatomy, spacing=spacing, bits=bits)
     chain = None
-    if wide:
+    if plan is not None:  # the wide domain
         plan, detector = _finish_plan(plan, detector)
         chain = _build_chain(plan, anatomy, detector, spacing=spacing)
 
@@ -213,6 +213,7 @@ def synthesize(
         pixels, truth_clusters, truth_isolated, planted = _render_image_wide(
             rng, anatomy, detector, chain, planned, singles, markers, spacing
         )
+        assert plan is not None  # drawn with the chain
         bits = plan.record.export_bits
 
     breast, pectoral, nipple = anatomy.breast, anatomy.pectoral, anatomy.nipple
@@ -228,7 +229,7 @@ def synthesize(
         planted = planted * [1, -1, 1] + [0, cols - 1, 0]
 
     artefacts: list[Artefact] = []
-    if chain is not None:
+    if plan is not None:  # the wide domain: chain is not None
         # Skin markers (in the beam, so drawn with the anatomy), then what lies on the
         # stored image: painted in the image's own frame.
         for r0, c0, patch in markers:
@@ -406,7 +407,7 @@ def _render_image_wide(rng, anatomy: _Anatomy, det: _Detector, chain: _Chain, pl
         j = int(np.clip(round(r.col), 0, cols - 1))
         return float(_noise_sigma(det, a_phys[i, j])) * det.noise_factor
 
-    def at(r: _Rendered, b: np.ndarray, ij):
+    def at(r: _Rendered, b: np.ndarray, ij) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
         i, j = ij
         return b[i : i + 1, j : j + 1], (np.array([[r.r0 + i]]), np.array([[r.c0 + j]]))
 
@@ -460,7 +461,8 @@ def _render_image_wide(rng, anatomy: _Anatomy, det: _Detector, chain: _Chain, pl
         g, s_out = chain.response(*at(r, b, ij), sigma)
         return float(d[ij]), float(s_out.ravel()[0]), float(g.ravel()[0]) * gain * mu * r.peak
 
-    clusters, isolated = [], []
+    clusters: list[TruthCluster] = []
+    isolated: list[TruthCalcification] = []
     for spec, items, mu in groups:
         calcs, cnrs = [], []
         for r, b, sigma in items:

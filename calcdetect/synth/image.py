@@ -176,7 +176,7 @@ class SynthImage:
             nipple=(float(self.nipple[0]), float(self.nipple[1])),
             chest_wall=self.chest_wall,
             source=str(self.source) if wide else None,
-            acquisition=self.acquisition.to_dict() if wide else None,
+            acquisition=self.acquisition.to_dict() if wide and self.acquisition is not None else None,
             clusters=self.clusters,
             isolated=self.isolated,
             artefacts=self.artefacts if wide else None,

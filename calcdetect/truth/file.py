@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -46,6 +47,10 @@ def _field(obj: dict, key: str, where: str, *, default=_REQUIRED):
     return value
 
 
+@overload
+def _number(value, where: str, *, optional: Literal[False] = ...) -> float: ...
+@overload
+def _number(value, where: str, *, optional: bool) -> float | None: ...
 def _number(value, where: str, *, optional: bool = False) -> float | None:
     if value is None and optional:
         return None
@@ -68,12 +73,16 @@ def _coded(enum, value, where: str, *, optional: bool = True):
         raise EvaluationError(f"{where}: {value!r} is not one of {allowed}") from None
 
 
+@overload
+def _pair(value, where: str, *, optional: Literal[False]) -> tuple[float, float]: ...
+@overload
+def _pair(value, where: str, *, optional: bool = ...) -> tuple[float, float] | None: ...
 def _pair(value, where: str, *, optional: bool = True) -> tuple[float, float] | None:
     if value is None and optional:
         return None
     if not isinstance(value, list | tuple) or len(value) != 2:
         raise EvaluationError(f"{where}: expected [row, col]; got {value!r}")
-    return tuple(_number(v, where) for v in value)
+    return _number(value[0], where), _number(value[1], where)
 
 
 def _truth_calcification(obj: dict, where: str) -> TruthCalcification:
@@ -256,7 +265,7 @@ def image_to_dict(image: TruthImage) -> dict:
     Keys come in the order of ``docs/truth-format.md``; what the image does not record
     (None) is left out.
     """
-    entry = {
+    entry: dict[str, Any] = {
         "image_id": image.image_id,
         "rows": None if image.rows is None else int(image.rows),
         "columns": None if image.columns is None else int(image.columns),

@@ -38,7 +38,8 @@ class CircleRegion:
     def distance_mm(self, points_rc: np.ndarray, spacing, *, reach_mm: float = 20.0) -> np.ndarray:
         """Distance (mm) of (P, 2) points (row, col) from the circle (0 inside); a radius in
         pixels is taken at the geometric mean of the two spacings."""
-        d = np.hypot((points_rc[:, 0] - self.centre_rc[0]) * spacing[0], (points_rc[:, 1] - self.centre_rc[1]) * spacing[1])
+        d = np.hypot((points_rc[:, 0] - self.centre_rc[0]) * spacing[0],
+                     (points_rc[:, 1] - self.centre_rc[1]) * spacing[1])
         return np.maximum(d - self.radius_px * math.sqrt(spacing[0] * spacing[1]), 0.0)
 
     def centroid_rc(self) -> tuple[float, float]:
@@ -117,6 +118,10 @@ class WholeImage:
         return None
 
 
+#: A lesion's region (or an ignored finding's).
+Region = CircleRegion | PolygonRegion | MaskRegion | WholeImage
+
+
 @dataclass(frozen=True, eq=False)
 class Lesion:
     """One truth lesion.
@@ -131,7 +136,7 @@ class Lesion:
     """
 
     lesion_id: str
-    region: object
+    region: Region
     attributes: dict
 
 
@@ -170,7 +175,7 @@ class LesionImage:
     lesions: tuple[Lesion, ...]
     split: str | None = None
     shape: tuple[int, int] | None = None
-    ignored: tuple = ()
+    ignored: tuple[Region, ...] = ()
     excluded: str | None = None
     calcifications: np.ndarray | None = None
 

@@ -119,8 +119,8 @@ def test_segment_gaps_agree_with_densely_sampled_axes():
     rows, cols = rng.uniform(0, 400, k), rng.uniform(0, 400, k)
     length, orientation = rng.uniform(0, 6, k), rng.uniform(-np.pi, np.pi, k)
     t = np.linspace(-0.5, 0.5, 301)  # 0.02 mm apart at most
-    axes = [np.column_stack([r * SPACING[0] + t * l * np.cos(a), c * SPACING[1] + t * l * np.sin(a)])
-            for r, c, l, a in zip(rows, cols, length, orientation)]
+    axes = [np.column_stack([r * SPACING[0] + t * n * np.cos(a), c * SPACING[1] + t * n * np.sin(a)])
+            for r, c, n, a in zip(rows, cols, length, orientation)]
     gap = np.array([[cdist(p, q).min() for q in axes] for p in axes])
     radius = 5.0
     assert np.abs(gap - radius).min() > 0.02  # no pair so near the radius that sampling could decide

@@ -302,7 +302,8 @@ def test_equal_round_specks_are_not_pleomorphic_and_mixed_shapes_are():
         (dict(diameter_mm=0.7, elongation=1.6, solidity=0.8), Morphology.COARSE_HETEROGENEOUS),
         (dict(diameter_mm=0.6, shape="coarse", object_width_mm=2.5), Morphology.COARSE),
         (dict(diameter_mm=0.7, shape="rim", lucent=True), Morphology.RIM),
-        (dict(diameter_mm=0.4, elongation=5.0, shape="linear", width_mm=0.2, length_mm=1.5), Morphology.FINE_LINEAR_BRANCHING),
+        (dict(diameter_mm=0.4, elongation=5.0, shape="linear", width_mm=0.2, length_mm=1.5),
+         Morphology.FINE_LINEAR_BRANCHING),
         (dict(diameter_mm=1.0, elongation=6.0, shape="linear", width_mm=0.7, length_mm=4.0), Morphology.LARGE_RODLIKE),
     ],
     ids=["punctate", "faint-amorphous", "round", "coarse-heterogeneous", "popcorn", "rim", "fine-linear", "rod-like"],
@@ -316,7 +317,8 @@ def test_morphology_of_a_group_of_equal_specks(measurements, expected):
 
 def test_pieces_of_a_wide_object_are_popcorn_and_wide_casts_along_a_duct_are_rods():
     rng = np.random.default_rng(9)
-    kw = dict(diameter_mm=0.9, elongation=3.5, width_mm=0.7, length_mm=2.0, orientation=rng.uniform(-np.pi / 2, np.pi / 2, 4))
+    kw = dict(diameter_mm=0.9, elongation=3.5, width_mm=0.7, length_mm=2.0,
+              orientation=rng.uniform(-np.pi / 2, np.pi / 2, 4))
     # Edges and lumps of one 3 mm calcification: linear pieces, but of a wide object (class coarse).
     fragments, fragment_shapes = _specks(_ball(rng, (80.0, 60.0), n=4, radius=1.5), shape="coarse",
                                          object_width_mm=2.6, **kw)
@@ -460,7 +462,8 @@ def test_own_findings_reproduce_the_described_findings(scene):
     # What fit_description fits on (cluster_layouts with own_findings of the result) is
     # what describe_clusters judged.
     points, labels, kwargs = scene()
-    elongated = np.r_[np.zeros(np.count_nonzero(labels == 0), bool), np.ones(len(points) - np.count_nonzero(labels == 0), bool)]
+    n_round = np.count_nonzero(labels == 0)
+    elongated = np.r_[np.zeros(n_round, bool), np.ones(len(points) - n_round, bool)]
     specks, shapes = _specks(points, diameter_mm=0.5, elongation=np.where(elongated, 8.0, 1.1),
                              shape=np.where(elongated, "linear", "punctate"), width_mm=0.25, length_mm=3.0)
     nipple = (NIPPLE_MM[0] / SPACING[0], NIPPLE_MM[1] / SPACING[1])

@@ -12,9 +12,11 @@ from calcdetect.cluster.measure import cluster_centre
 def _specks(rows, cols, diameter_mm=0.3, contrast=10.0):
     k = len(rows)
     full = lambda v: np.full(k, float(v))  # noqa: E731
-    return Specks(row=np.asarray(rows, float), col=np.asarray(cols, float), area_mm2=full(math.pi * diameter_mm**2 / 4),
-                  diameter_mm=full(diameter_mm), length_mm=full(diameter_mm), width_mm=full(diameter_mm), orientation=full(0.0),
-                  contrast=full(contrast), significance=full(contrast), score=full(0.5), bbox=np.zeros((k, 4), np.int64))
+    return Specks(row=np.asarray(rows, float), col=np.asarray(cols, float),
+                  area_mm2=full(math.pi * diameter_mm**2 / 4), diameter_mm=full(diameter_mm),
+                  length_mm=full(diameter_mm), width_mm=full(diameter_mm), orientation=full(0.0),
+                  contrast=full(contrast), significance=full(contrast), score=full(0.5),
+                  bbox=np.zeros((k, 4), np.int64))
 
 
 def test_square_cluster_measurements():

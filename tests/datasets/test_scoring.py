@@ -28,7 +28,8 @@ def _run(folder, clusters, *, status=None, images=None, spacing_mm=None):
         ("clusters", CLUSTER_COLUMNS, [{"image_id": i, "cluster_id": k, "row": r, "col": c, "score": s,
                                         "confidence": s, **dict(zip(("morphology", "distribution", "birads_category"),
                                                                     described))}
-                                       for i, found in clusters.items() for k, (r, c, s, *described) in enumerate(found)]),
+                                       for i, found in clusters.items()
+                                       for k, (r, c, s, *described) in enumerate(found)]),
         ("calcifications", CALCIFICATION_COLUMNS, []),
     ):
         with open(folder / f"{name}.csv", "w", newline="") as fh:
@@ -196,7 +197,8 @@ def test_one_patient_gives_no_interval_and_excluded_or_resized_images_are_handle
     resized = [LesionImage(**{**vars(i), "shape": (100, 100)}) for i in IMAGES]
     sized = _run(tmp_path / "sized", CLUSTERS)
     sized.images["a1.pgm"] = type(sized.images["a1.pgm"])(**{**vars(sized.images["a1.pgm"]), "shape": (200, 100)})
-    with pytest.raises(EvaluationError, match=r"differ in size .* 'a1.pgm': 100 x 100 in the truth, 200 x 100 in the run"):
+    with pytest.raises(EvaluationError,
+                       match=r"differ in size .* 'a1.pgm': 100 x 100 in the truth, 200 x 100 in the run"):
         score_lesions(resized, sized, n_bootstrap=0)
 
 
@@ -238,7 +240,8 @@ def test_a_parquet_run_scores_as_its_csv_twin(tmp_path):
         write_table(folder, "calcifications", [], format=fmt)
     results = [score_lesions(IMAGES, load_predictions(tmp_path / fmt), n_bootstrap=200, breakdowns=("severity",))
                for fmt in ("csv", "parquet")]
-    assert (tmp_path / "parquet" / "clusters.parquet").is_file() and not (tmp_path / "parquet" / "clusters.csv").exists()
+    assert (tmp_path / "parquet" / "clusters.parquet").is_file()
+    assert not (tmp_path / "parquet" / "clusters.csv").exists()
     assert results[0].to_dict() == results[1].to_dict()
 
 

@@ -419,8 +419,8 @@ def test_truth_and_predictions_of_different_sets_are_refused(tmp_path):
 
 @pytest.mark.parametrize(("spacing", "match"), [
     ("0.1", None), ("0.05", r"detected at another pixel spacing .* 'a.dcm': 0.05 x 0.05 mm in .*, 0.1 x 0.1 mm in "
-                            r"the truth: the run is of another set, or, where the files carry no pixel spacing .* run detect again "
-                            r"with --spacing-mm 0.1"),
+                            r"the truth: the run is of another set, or, where the files carry no pixel spacing .* "
+                            r"run detect again with --spacing-mm 0.1"),
 ], ids=["same", "other"])
 def test_predictions_at_another_spacing_are_refused(tmp_path, spacing, match):
     truth = write_truth(tmp_path, [image("a.dcm", spacing_mm=(0.1, 0.1))])

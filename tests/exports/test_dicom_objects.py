@@ -22,7 +22,8 @@ NAMES = ("synth_0000.dcm", "synth_0004.dcm")
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, detect_samples):
-    raster = {"raster.png": lambda path: cv2.imwrite(str(path), pydicom.dcmread(SAMPLES / "synth_0001.dcm").pixel_array)}
+    raster = {"raster.png":
+              lambda path: cv2.imwrite(str(path), pydicom.dcmread(SAMPLES / "synth_0001.dcm").pixel_array)}
     return detect_samples(tmp_path_factory.mktemp("dicom"), NAMES, "--spacing-mm", "0.085", "--dicom-sr",
                           "--dicom-seg", extra=raster)
 

@@ -98,8 +98,8 @@ def test_transfer_syntax_without_decoder_names_it_and_the_extra(dicom, tmp_path,
 
     monkeypatch.setattr("calcdetect.io.dicom.decoding.get_decoder", lambda syntax: Unavailable())
     with pytest.raises(UnsupportedFormatError,
-                       match=r"jpeg-lossless\.dcm: no installed decoder for transfer syntax 1\.2\.840\.10008\.1\.2\.4\.70"
-                             r" .*calcdetect\[gdcm\]"):
+                       match=r"jpeg-lossless\.dcm: no installed decoder for transfer syntax "
+                             r"1\.2\.840\.10008\.1\.2\.4\.70 .*calcdetect\[gdcm\]"):
         read_mammogram(tmp_path / "jpeg-lossless.dcm")
 
 

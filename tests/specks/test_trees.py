@@ -92,7 +92,8 @@ def test_a_hand_built_tree_follows_the_missing_value_rules():
     np.testing.assert_allclose(model.predict_proba(columns), 1 / (1 + np.exp(-np.array(expected_raw))))
 
 
-@pytest.mark.parametrize("document", [{"format": "other", "format_version": 1}, {"format": FORMAT, "format_version": 99}],
+@pytest.mark.parametrize("document", [{"format": "other", "format_version": 1},
+                                      {"format": FORMAT, "format_version": 99}],
                          ids=["other-format", "newer-version"])
 def test_foreign_json_is_refused_with_its_source(document):
     with pytest.raises(ValueError, match="my-model.json: not a calcdetect.trees model"):

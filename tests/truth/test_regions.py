@@ -33,7 +33,8 @@ def _random_run(folder, truth, seed):
         for k, (row, col) in enumerate(near + anywhere):
             offset_mm = rng.uniform(0, 4) * np.array([np.cos(a := rng.uniform(0, 2 * np.pi)), np.sin(a)])
             score = float(rng.uniform())
-            clusters.append({"image_id": image.image_id, "cluster_id": k, "row": row + offset_mm[0] / image.spacing_mm[0],
+            clusters.append({"image_id": image.image_id, "cluster_id": k,
+                             "row": row + offset_mm[0] / image.spacing_mm[0],
                              "col": col + offset_mm[1] / image.spacing_mm[1], "score": score, "confidence": score})
     folder.mkdir()
     write_table(folder, "images", images)

@@ -30,6 +30,6 @@ from calcdetect.datasets.cbis_ddsm.vocabulary import (
 
 __all__ = [
     "CALC_DISTRIBUTIONS", "CALC_TYPES", "DEFAULT_SPACING_MM", "Abnormality", "CaseFiles", "CbisDdsm",
-    "DownloadReport", "Pathology", "SkipReason", "Split", "open_cbis_ddsm", "parse_calc_distribution", "parse_calc_type",
-    "primary_distribution", "primary_morphology", "read_case_descriptions", "read_roi_mask",
+    "DownloadReport", "Pathology", "SkipReason", "Split", "open_cbis_ddsm", "parse_calc_distribution",
+    "parse_calc_type", "primary_distribution", "primary_morphology", "read_case_descriptions", "read_roi_mask",
 ]

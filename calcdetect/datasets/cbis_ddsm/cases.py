@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal, overload
 
 from calcdetect.datasets.cbis_ddsm.vocabulary import primary_distribution, primary_morphology
 from calcdetect.errors import DatasetError
@@ -254,6 +255,10 @@ def _subject_and_series(cell: str, column: str) -> tuple[str, str]:
     return parts[0], parts[-2]
 
 
+@overload
+def _integer(record: dict[str, str], column: str, lo: int, hi: int | None, *, required: Literal[True]) -> int: ...
+@overload
+def _integer(record: dict[str, str], column: str, lo: int, hi: int | None, *, required: bool = ...) -> int | None: ...
 def _integer(record: dict[str, str], column: str, lo: int, hi: int | None, *, required: bool = False) -> int | None:
     text = record.get(column, "")
     if text.upper() in ("", "NA", "N/A", "NAN"):

@@ -226,7 +226,8 @@ def open_cbis_ddsm(root, *, case_descriptions=None, kinds=("calcification",),
     if case_descriptions is None:
         paths = sorted(p for kind in kinds for p in root.glob(f"{_KIND_PREFIX[kind]}_case_description*.csv"))
         if not paths:
-            raise DatasetError(f"{root}: holds no {' or '.join(f'{_KIND_PREFIX[k]}_case_description*.csv' for k in kinds)}; "
+            wanted = " or ".join(f"{_KIND_PREFIX[k]}_case_description*.csv" for k in kinds)
+            raise DatasetError(f"{root}: holds no {wanted}; "
                                f"give case_descriptions= (the CSVs are downloaded from the collection's page)")
     else:
         paths = [Path(p) for p in case_descriptions]
@@ -239,8 +240,8 @@ def open_cbis_ddsm(root, *, case_descriptions=None, kinds=("calcification",),
         seen[a.key] = a.source
     index = _SeriesIndex(root)
     files = {a.key: _case_files(a, index) for a in abnormalities}
-    skipped = tuple((f"{a.roi_subject_id} ({a.source})", files[a.key].problem) for a in abnormalities
-                    if files[a.key].skip is not None)
+    skipped = tuple((f"{a.roi_subject_id} ({a.source})", problem) for a in abnormalities
+                    if (problem := files[a.key].problem) is not None)
     by_reason = Counter(files[a.key].skip for a in abnormalities if files[a.key].skip is not None)
     images = {a.subject_id: files[a.key].image for a in abnormalities}
     known_swaps = [f.swapped for f in files.values() if f.swapped is not None]
@@ -283,6 +284,7 @@ def read_roi_mask(dataset: CbisDdsm, abnormality: Abnormality) -> np.ndarray:
         raise DatasetError(f"{abnormality.roi_subject_id}: not an abnormality of this download")
     if found.skip is not None:
         raise DatasetError(f"{abnormality.roi_subject_id} ({abnormality.source}): {found.problem}")
+    assert found.mask is not None and found.image_shape is not None  # not skipped: image and mask found
     try:
         pixels = read_dicom_pixels(found.mask)
     except ImageReadError as exc:
@@ -326,6 +328,12 @@ class _SeriesIndex:
         if path not in self._headers:
             self._headers[path] = peek_series(path)
         return self._headers[path]
+
+    def shape(self, path: Path) -> tuple[int, int]:
+        """(rows, columns) of a file :meth:`files` returned (so one with a readable header)."""
+        header = self.header(path)
+        assert header is not None  # files() returns only files whose header was read
+        return header[1], header[2]
 
     def files(self, uid: str) -> list[Path]:
         """The readable DICOM files of series `uid`, by name."""
@@ -380,12 +388,12 @@ def _case_files(abnormality: Abnormality, index: _SeriesIndex) -> CaseFiles:
         return CaseFiles(None, None, None, skip=SkipReason.IMAGE_MISSING,
                          detail=f"series {abnormality.image_series_uid}")
     image = images[0]
-    image_shape = index.header(image)[1:]
+    image_shape = index.shape(image)
     roi = list(dict.fromkeys(p for uid in abnormality.roi_series_uids for p in index.files(uid)))
     if not roi:
         return CaseFiles(image, None, None, image_shape, skip=SkipReason.ROI_MISSING,
                          detail=f"series {', '.join(abnormality.roi_series_uids)}")
-    shapes = {path: index.header(path)[1:] for path in roi}
+    shapes = {path: index.shape(path) for path in roi}
     large = [p for p, shape in shapes.items()
              if all(n >= MASK_MIN_FRACTION * m for n, m in zip(shape, image_shape))]
     if len(large) > 1:

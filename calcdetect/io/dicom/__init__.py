@@ -40,6 +40,7 @@ import dataclasses
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -150,7 +151,7 @@ def _read_dicom(path: Path, options: LoadOptions) -> Mammogram:
             raise ImageReadError(path, f"multi-frame image ({header.frames} frames, e.g. breast tomosynthesis); "
                                        f"load it with --frames mip (maximum-intensity projection) or "
                                        f"--frames K (one frame, 0-based)")
-        if options.frames != "mip" and options.frames >= header.frames:
+        if options.frames != "mip" and int(options.frames) >= header.frames:
             raise ImageReadError(path, f"frame {options.frames} requested but the file has {header.frames} "
                                        f"frames (0 to {header.frames - 1})")
     _check_decodable(ds, header, path)
@@ -158,10 +159,13 @@ def _read_dicom(path: Path, options: LoadOptions) -> Mammogram:
     if header.frames == 1:
         image = intensity.to_image(header, _decode(ds, header, path, index=None))
     elif options.frames == "mip":
-        image = None
+        mip: np.ndarray | None = None
         for stored in _decode_frames(ds, header, path):
             decoded = intensity.to_image(header, stored)
-            image = decoded if image is None else np.maximum(image, decoded, out=image)
+            mip = decoded if mip is None else np.maximum(mip, decoded, out=mip)
+        if mip is None:
+            raise ImageReadError(path, f"the pixel data holds none of the {header.frames} frames")
+        image = mip
         notes.append(f"maximum-intensity projection of {header.frames} frames")
     else:
         frame = int(options.frames)
@@ -237,7 +241,7 @@ def _mammogram(image: np.ndarray, ds: Dataset, header: _Header, path: Path, opti
     check_values(path, image)
     facts = resolve_facts(path, options, header_spacing=_header_spacing(ds, path, notes, frame=frame),
                           laterality=_laterality(ds, frame=frame, notes=notes), view=_view(ds) or None)
-    metadata = {
+    metadata: dict[str, Any] = {
         "format": "dicom",
         "transfer_syntax": str(header.syntax) if header.syntax else None,
         "sop_class_uid": _text(ds, "SOPClassUID"),

@@ -7,6 +7,7 @@ import math
 import re
 import warnings
 from pathlib import Path
+from typing import Literal, overload
 
 import pydicom
 from pydicom.dataset import Dataset
@@ -41,7 +42,13 @@ def _text(ds: Dataset, keyword: str) -> str | None:
     return text or None
 
 
-def _int(ds: Dataset, keyword: str, path: Path, *, default: int | None = None, required: bool = False) -> int:
+@overload
+def _int(ds: Dataset, keyword: str, path: Path, *, default: int, required: bool = ...) -> int: ...
+@overload
+def _int(ds: Dataset, keyword: str, path: Path, *, default: None = ..., required: Literal[True]) -> int: ...
+@overload
+def _int(ds: Dataset, keyword: str, path: Path, *, default: None = ..., required: bool = ...) -> int | None: ...
+def _int(ds: Dataset, keyword: str, path: Path, *, default: int | None = None, required: bool = False) -> int | None:
     value = _raw(ds, keyword)
     if value is None or value == "":
         if required:

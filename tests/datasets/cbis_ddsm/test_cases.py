@@ -95,5 +95,6 @@ def test_every_row_of_the_real_files_is_read(shared_cbis, name, rows, images, pa
 
 
 def test_no_patient_is_in_both_real_splits(shared_cbis):
-    train, test = (read_case_descriptions(shared_cbis / f"calc_case_description_{s}_set.csv") for s in ("train", "test"))
+    train, test = (read_case_descriptions(shared_cbis / f"calc_case_description_{s}_set.csv")
+                   for s in ("train", "test"))
     assert not {a.patient_id for a in train} & {a.patient_id for a in test}

@@ -65,7 +65,8 @@ def _build(root: Path, layout: str) -> Path:
     (<Subject>/<study>/<Series UID>/00000n.dcm), "headers" (today's tree, no metadata.csv),
     "flat" (every file in one folder); the real CSV rows beside it."""
     rng = np.random.default_rng(5)
-    abnormalities = [a for s in ("test", "train") for a in read_case_descriptions(DATA / f"calc_case_description_{s}_set.csv")]
+    abnormalities = [a for s in ("test", "train")
+                     for a in read_case_descriptions(DATA / f"calc_case_description_{s}_set.csv")]
     files = {}  # path parts -> (pixels, series UID, photometric, description, subject)
     for a in abnormalities:
         image_shape, mask_shape, box, trap = CASES[a.key]
@@ -100,7 +101,8 @@ def _build(root: Path, layout: str) -> Path:
         _dicom(path, pixels, uid, photometric)
         if layout in ("tcia", "headers"):
             (path.parent / f"._{path.name}").write_bytes(b"\0\5\26\7 AppleDouble")  # macOS litter
-        location = (".\\" if layout == "tcia" else "C:\\Users\\me\\Downloads\\manifest-1\\") + str(today).replace("/", "\\")
+        location = ((".\\" if layout == "tcia" else "C:\\Users\\me\\Downloads\\manifest-1\\")
+                    + str(today).replace("/", "\\"))
         line = f"{uid},{subject},{description},{location}"
         if line not in metadata:
             metadata.append(line)
@@ -134,7 +136,7 @@ def test_every_file_is_found_through_the_uids_and_the_traps_are_counted(download
                                               SkipReason.MASK_ASPECT: 1}
     assert len(report.skipped) == 4
     assert "4 skipped: 2 full mammogram not in the download" in report.summary()
-    for (subject, number), found in dataset.files.items():
+    for (subject, _number), found in dataset.files.items():
         if found.image is not None:
             assert pydicom.dcmread(found.image).SeriesInstanceUID == next(
                 a.image_series_uid for a in dataset.abnormalities if a.subject_id == subject)
