@@ -28,8 +28,9 @@ belong to.
   round against coarse heterogeneous, on the same features.
 
 Both use an L2 penalty on standardised features; the weights are printed as
-Python source for ``describe.py`` (a dict keyed by feature name, with "bias"),
-with the in-sample accuracy.
+Python source for ``calcdetect/birads/distribution.py`` (distribution) or
+``calcdetect/birads/morphology.py`` (pleomorphic, round): a dict keyed by feature name,
+with "bias", with the in-sample accuracy.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.spatial import cKDTree
 
-from calcdetect.cluster.describe import (
+from calcdetect.birads import (
     DIFFUSE_MIN_CHANCE_GROUPS,
     DISTRIBUTION_FEATURES,
     PLEOMORPHIC_FEATURES,

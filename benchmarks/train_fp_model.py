@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from calcdetect.cluster.describe import (VASCULAR_COURSE_SPECKS, VASCULAR_LINEARITY, VASCULAR_PROBABILITY,
-                                         VASCULAR_SPECKS, VASCULAR_SPREAD_MM)
+from calcdetect.birads.morphology import (VASCULAR_COURSE_SPECKS, VASCULAR_LINEARITY, VASCULAR_PROBABILITY,
+                                          VASCULAR_SPECKS, VASCULAR_SPREAD_MM)
 from calcdetect.specks.features import CandidateFeatures
 from calcdetect.specks.model import MODEL_FILES
 from calcdetect.specks.training import LIGHTGBM_PARAMS, N_TREES, TARGETS, Candidates, fit, roc_auc, set_candidates
@@ -122,9 +122,9 @@ def data_card(models: dict) -> str:
         "calcified vessel's wall; a cluster "
         f"{VASCULAR_SPECKS:.0%} of whose members are (P >= {VASCULAR_PROBABILITY}), where the candidates "
         f"round them line up (linearity >= {VASCULAR_LINEARITY}, "
-        "`calcdetect.cluster.describe.VASCULAR_LINEARITY`), is described as vascular, as is one "
+        "`calcdetect.birads.morphology.VASCULAR_LINEARITY`), is described as vascular, as is one "
         f"{VASCULAR_COURSE_SPECKS:.0%} of whose members are, spread over {VASCULAR_SPREAD_MM:.0f} mm "
-        "or more along lines that cross or bend (`calcdetect.cluster.describe.VASCULAR_SPREAD_MM`). "
+        "or more along lines that cross or bend (`calcdetect.birads.morphology.VASCULAR_SPREAD_MM`). "
         "Both are gradient-boosted trees (LightGBM), stored as JSON and evaluated with numpy.",
         "",
         "**Fitted on** synthetic mammograms of `calcdetect.synth` only (never on the validation "

@@ -13,8 +13,7 @@ from calcdetect.breast import BreastGeometry, breast_geometry
 from calcdetect.specks.candidates import (MAX_DIAMETER_MM, MAX_LENGTH_MM, MIN_DIAMETER_MM, THRESHOLD, Specks,
                                           find_specks)
 from calcdetect.cluster import CAD_RADIUS_MM, ROD_RADIUS_MM, Clusters, cluster_labels, measure_clusters
-from calcdetect.cluster.assessment import assessment_category, highest_category
-from calcdetect.cluster.describe import ClusterDescriptions, describe_clusters, rod_specks
+from calcdetect.birads import ClusterDescriptions, assessment_category, describe_clusters, highest_category, rod_specks
 from calcdetect.specks.shape import SpeckFeatures, speck_features
 from calcdetect.filters import available_filters, get_filter
 from calcdetect._checks import check_image, check_spacing
@@ -201,7 +200,7 @@ class Result:
     @property
     def birads_category(self) -> np.ndarray | None:
         """(C,) BI-RADS assessment category of each cluster (str: 2, 3, 4A, 4B, 4C or 5, see
-        :mod:`calcdetect.cluster.assessment`); None when the clusters were not described."""
+        :mod:`calcdetect.birads.assessment`); None when the clusters were not described."""
         if self.descriptions is None:
             return None
         d = self.descriptions
@@ -378,7 +377,7 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
 def _group_rods(labels: np.ndarray, specks: Specks, shapes: SpeckFeatures, *, spacing, min_specks: int) -> np.ndarray:
     """`labels` with new clusters of the large rod-like specks left outside any cluster.
 
-    Large rod-like (secretory) calcifications (:func:`~calcdetect.cluster.describe.rod_specks`),
+    Large rod-like (secretory) calcifications (:func:`~calcdetect.birads.morphology.rod_specks`),
     several mm long, spread diffusely along ducts rather than cluster [1]_: such specks are
     grouped by the gaps between their axes (:data:`~calcdetect.cluster.ROD_RADIUS_MM`). In a
     clipped export a saturated rod lies in a plateau left out of the search and is lost.

@@ -148,7 +148,7 @@ TABLE_COLUMNS: dict[str, tuple[Column, ...]] = {
                **_COUNT, **_ADDED),
         Column("birads_category", _S, "BI-RADS assessment category for calcifications: the highest of the "
                                       "image's clusters, 1 (negative) when it has none; a research aid "
-                                      "(calcdetect.cluster.assessment).", allowed=_ASSESSMENTS, **_ADDED),
+                                      "(calcdetect.birads.assessment).", allowed=_ASSESSMENTS, **_ADDED),
         Column("breast_area_mm2", _F, "Area of the breast found (the denominator of false positives per cm^2); "
                                       "empty when no breast was found.", "mm2", **_SIZE, **_ADDED),
     ),

@@ -70,7 +70,7 @@ def test_a_faint_group_on_strands_is_a_chance_group_of_the_scatter(mg1):
 
 def test_at_most_three_clusters_are_suspicious(mg1):
     # Issue 11's bar. The groups on the short calcified vessels and strands are vascular: most
-    # of their members lie on thin ridges that run on (describe.ON_LINE_SPECKS).
+    # of their members lie on thin ridges that run on (calcdetect.birads.morphology.ON_LINE_SPECKS).
     _, result = mg1
     assert np.count_nonzero(result.suspicion > 0.3) <= 3
 

@@ -168,7 +168,7 @@ def chance_groups(n_members, footprint_mm2, n_others, *, breast_area_mm2: float)
     footprints do (among 150 points on 150 cm^2, some 1 cm^2 window holds 5 in 99 % of
     scatters, where this expectation is 0.55): it understates chance, so a test on it
     errs towards calling a group real. A footprint drawn tightly round the group's
-    own points understates it more; :func:`calcdetect.cluster.describe.describe_clusters`
+    own points understates it more; :func:`calcdetect.birads.describe.describe_clusters`
     grows the hull by :data:`CAD_RADIUS_MM`, the reach that formed the group.
 
     Parameters

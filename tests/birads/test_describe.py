@@ -6,8 +6,7 @@ from scipy.sparse.csgraph import minimum_spanning_tree
 from scipy.spatial.distance import pdist, squareform
 
 from calcdetect.specks.candidates import Specks
-from calcdetect.cluster import describe
-from calcdetect.cluster.describe import (
+from calcdetect.birads import (
     BENIGN_PPV,
     ClusterDescriptions,
     cluster_layouts,
@@ -20,6 +19,8 @@ from calcdetect.cluster.describe import (
     suspicion,
     tram_track_fraction,
 )
+from calcdetect.birads import distribution as birads_distribution
+from calcdetect.birads import morphology as birads_morphology
 from calcdetect.cluster.density import cluster_labels
 from calcdetect.specks.shape import SpeckFeatures
 from calcdetect.lexicon import Distribution, Morphology
@@ -226,18 +227,19 @@ def _shuffled(names, seed):
 @pytest.mark.parametrize("scene", list(SCENE_DISTRIBUTIONS), ids=list(SCENE_DISTRIBUTIONS))
 def test_the_order_of_the_distribution_features_and_weights_does_not_matter(scene, seed, monkeypatch):
     distributions, scores = _scores(scene)
-    features = _shuffled(describe.DISTRIBUTION_FEATURES, seed)
-    assert features != describe.DISTRIBUTION_FEATURES
-    weights = {d: {name: w[name] for name in _shuffled(w, seed + 10)} for d, w in describe.DISTRIBUTION_WEIGHTS.items()}
-    monkeypatch.setattr(describe, "DISTRIBUTION_FEATURES", features)
-    monkeypatch.setattr(describe, "DISTRIBUTION_WEIGHTS", weights)
+    features = _shuffled(birads_distribution.DISTRIBUTION_FEATURES, seed)
+    assert features != birads_distribution.DISTRIBUTION_FEATURES
+    weights = {d: {name: w[name] for name in _shuffled(w, seed + 10)}
+               for d, w in birads_distribution.DISTRIBUTION_WEIGHTS.items()}
+    monkeypatch.setattr(birads_distribution, "DISTRIBUTION_FEATURES", features)
+    monkeypatch.setattr(birads_distribution, "DISTRIBUTION_WEIGHTS", weights)
     shuffled_distributions, shuffled_scores = _scores(scene)
     assert shuffled_distributions == distributions
     assert shuffled_scores == [pytest.approx(s, rel=1e-12) for s in scores]
 
 
 def _grouped_weights_with(change):
-    weights = dict(describe.DISTRIBUTION_WEIGHTS)
+    weights = dict(birads_distribution.DISTRIBUTION_WEIGHTS)
     weights[Distribution.GROUPED] = change(dict(weights[Distribution.GROUPED]))
     return weights
 
@@ -249,17 +251,17 @@ def _grouped_weights_with(change):
          r"DISTRIBUTION_WEIGHTS\[GROUPED\] has a weight for 'log_extent', which is no feature"),
         ("DISTRIBUTION_WEIGHTS", _grouped_weights_with(lambda w: {k: v for k, v in w.items() if k != "cone^2"}),
          r"DISTRIBUTION_WEIGHTS\[GROUPED\] has no weight for 'cone\^2'"),
-        ("DISTRIBUTION_FEATURES", (*describe.DISTRIBUTION_FEATURES, "log_extent"),
+        ("DISTRIBUTION_FEATURES", (*birads_distribution.DISTRIBUTION_FEATURES, "log_extent"),
          r"DISTRIBUTION_FEATURES names 'log_extent', which distribution_features does not measure"),
-        ("ROUND_WEIGHTS", {**describe.ROUND_WEIGHTS, "mean_diameter_mm": 1.0},
+        ("ROUND_WEIGHTS", {**birads_morphology.ROUND_WEIGHTS, "mean_diameter_mm": 1.0},
          r"ROUND_WEIGHTS has a weight for 'mean_diameter_mm', which is no feature"),
-        ("PLEOMORPHIC_WEIGHTS", {k: v for k, v in describe.PLEOMORPHIC_WEIGHTS.items() if k != "pleomorphism"},
+        ("PLEOMORPHIC_WEIGHTS", {k: v for k, v in birads_morphology.PLEOMORPHIC_WEIGHTS.items() if k != "pleomorphism"},
          r"PLEOMORPHIC_WEIGHTS has no weight for 'pleomorphism'"),
     ],
     ids=["unknown-feature", "missing-weight", "unmeasured-feature", "round-unknown", "pleomorphic-missing"],
 )
 def test_weights_and_features_that_disagree_raise(name, value, match, monkeypatch):
-    monkeypatch.setattr(describe, name, value)
+    monkeypatch.setattr(birads_distribution if name.startswith("DISTRIBUTION_") else birads_morphology, name, value)
     rng = np.random.default_rng(6)
     # Round-sized and pleomorphic-looking members, so that both shape models are consulted.
     diameter_mm = 0.7 if name == "ROUND_WEIGHTS" else rng.uniform(0.12, 0.45, 10)
@@ -332,10 +334,10 @@ def _on_ridges(n: int, n_on: int, on_mm: float, off_mm: float = 1.0) -> np.ndarr
 
 
 @pytest.mark.parametrize("n_on, on_mm, vascular", [
-    (4, describe.ON_LINE_MM, True),  # 40 % on 3 mm ridges: pieces of lines
-    (10, describe.ON_LINE_MM, True),
+    (4, birads_morphology.ON_LINE_MM, True),  # 40 % on 3 mm ridges: pieces of lines
+    (10, birads_morphology.ON_LINE_MM, True),
     (3, 10.0, False),  # 30 %: a group of compact calcifications, a few by a strand
-    (10, describe.ON_LINE_MM - 0.2, False),  # their own size and blur
+    (10, birads_morphology.ON_LINE_MM - 0.2, False),  # their own size and blur
 ], ids=["40pc-3mm", "all-3mm", "30pc-10mm", "all-2.8mm"])
 def test_compact_specks_mostly_on_lines_are_vascular(n_on, on_mm, vascular):
     rng = np.random.default_rng(21)
@@ -348,8 +350,8 @@ def test_compact_specks_mostly_on_lines_are_vascular(n_on, on_mm, vascular):
 
 
 @pytest.mark.parametrize("n_on, on_mm, vascular", [
-    (4, describe.ON_LONG_LINE_MM, True),  # 40 % on lines running 5 mm: a vessel's wall
-    (10, describe.ON_LONG_LINE_MM - 0.5, False),  # casts a few mm long are fine linear
+    (4, birads_morphology.ON_LONG_LINE_MM, True),  # 40 % on lines running 5 mm: a vessel's wall
+    (10, birads_morphology.ON_LONG_LINE_MM - 0.5, False),  # casts a few mm long are fine linear
     (3, 10.0, False),
 ], ids=["40pc-5mm", "all-4.5mm", "30pc-10mm"])
 def test_linear_pieces_mostly_on_long_lines_are_vascular(n_on, on_mm, vascular):

@@ -1,7 +1,7 @@
 import pytest
 
-from calcdetect.cluster.assessment import assessment_category, highest_category
-from calcdetect.cluster.describe import MORPHOLOGY_PPV, suspicion
+from calcdetect.birads.assessment import assessment_category, highest_category
+from calcdetect.birads.ppv import MORPHOLOGY_PPV, suspicion
 from calcdetect.lexicon import Assessment as A
 from calcdetect.lexicon import Morphology
 

@@ -4,7 +4,7 @@ The ACR BI-RADS Atlas (5th ed., 2013) ties each category to a likelihood of mali
 2 benign (essentially 0 %), 3 probably benign (<= 2 %), 4A low suspicion (> 2 to <= 10 %),
 4B moderate (> 10 to <= 50 %), 4C high (> 50 to < 95 %), 5 highly suggestive (>= 95 %);
 1 is a negative examination. A cluster's category is read off its ``ppv``
-(:func:`calcdetect.cluster.describe.suspicion`, the published PPVs of its descriptors); a
+(:func:`calcdetect.birads.ppv.suspicion`, the published PPVs of its descriptors); a
 typically benign morphology is category 2 whatever its layout. An image takes the highest
 category of its clusters, 1 when it has none. A research aid, not an assessment: a
 radiologist's category also weighs priors, other views and the patient.
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from calcdetect.cluster.describe import MORPHOLOGY_PPV
+from calcdetect.birads.ppv import MORPHOLOGY_PPV
 from calcdetect.lexicon import Assessment, Morphology
 
 #: The highest probability of malignancy (0-1) of each category read off a PPV, in order
@@ -37,7 +37,7 @@ def assessment_category(ppv: float, morphology) -> Assessment:
         Probability of malignancy given the description, 0-1.
     morphology : Morphology or str
         The cluster's morphology; typically benign ones (not among
-        :data:`calcdetect.cluster.describe.MORPHOLOGY_PPV`) are category 2.
+        :data:`calcdetect.birads.ppv.MORPHOLOGY_PPV`) are category 2.
 
     Returns
     -------
