@@ -14,6 +14,7 @@ from calcdetect.specks.candidates import (MAX_DIAMETER_MM, MAX_LENGTH_MM, MIN_DI
                                           find_specks)
 from calcdetect.cluster import CAD_RADIUS_MM, ROD_RADIUS_MM, Clusters, cluster_labels, measure_clusters
 from calcdetect.birads import ClusterDescriptions, assessment_category, describe_clusters, highest_category, rod_specks
+from calcdetect.specks.ridges import ridge_length
 from calcdetect.specks.shape import SpeckFeatures, speck_features
 from calcdetect.filters import available_filters, get_filter
 from calcdetect._checks import check_image, check_spacing
@@ -325,7 +326,8 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
     del detection
     clock.lap("specks")
     # bbox still in crop coordinates; the image for objects wider than the size window (popcorn)
-    shapes = speck_features(response, specks, spacing=spacing, image=image, mask=mask)
+    # ridges (for the description only) once there are clusters to describe
+    shapes = speck_features(response, specks, spacing=spacing, image=image, mask=mask, ridges=False)
     clock.lap("speck shapes")
     depth_mm = geometry.depth_mm(specks.row + offset[0], specks.col + offset[1]) if geometry is not None else None
     pectoral = geometry.pectoral[box] if geometry is not None and geometry.pectoral is not None else None
@@ -358,6 +360,10 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
         labels = np.where(labels >= 0, renumber[labels], -1)
         clusters = clusters.take(confident)
     clock.lap("clusters")
+    if len(clusters):  # the description's ridge rule, for the specks it may look at (members, the scatter)
+        ridge_mm = ridge_length(image, specks.row - offset[0], specks.col - offset[1], spacing=spacing, mask=mask)
+        shapes = dataclasses.replace(shapes, ridge_length_mm=ridge_mm)
+        clock.lap("ridges")
     breast = geometry if geometry is not None and geometry.found else None
     descriptions = describe_clusters(
         specks, shapes, labels, spacing=spacing,

@@ -337,3 +337,15 @@ def test_labelled_pixels_are_exactly_the_candidate_pixels(density):
     reference, _ = ndi.label(candidate, structure=np.ones((3, 3), bool))
     assert np.array_equal(np.flatnonzero(candidate), np.flatnonzero(labels))
     assert np.array_equal(np.flatnonzero(candidate), np.flatnonzero(reference))
+
+
+@pytest.mark.parametrize(("seed", "clusters"), [(5, False), (7, True)], ids=["normal", "with-clusters"])
+def test_ridges_are_followed_only_where_there_are_clusters_to_describe(seed, clusters):
+    synth = synthesize(rng=np.random.default_rng(seed), settings=SynthSettings(scale=0.25))
+    result = detect(synth.pixels, spacing=synth.spacing)
+    assert (len(result.clusters) > 0) == clusters
+    assert ("ridges" in result.seconds) == clusters
+    assert len(result.specks) > 0
+    # every calcification the description may look at has its ridge, or none has
+    assert np.isfinite(result.shapes.ridge_length_mm).all() == clusters
+    assert np.isnan(result.shapes.ridge_length_mm).all() == (not clusters)

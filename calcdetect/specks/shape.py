@@ -218,7 +218,7 @@ def enclosing_objects(image, specks: Specks, *, spacing, mask=None, cell_mm: flo
     return EnclosingObjects(width_mm=width, length_mm=length, lucent_centre=lucent)
 
 
-def speck_features(response, specks: Specks, *, spacing, image=None, mask=None) -> SpeckFeatures:
+def speck_features(response, specks: Specks, *, spacing, image=None, mask=None, ridges: bool = True) -> SpeckFeatures:
     """Measure the shape of each speck on its crop of `response`.
 
     Parameters
@@ -234,6 +234,9 @@ def speck_features(response, specks: Specks, *, spacing, image=None, mask=None) 
         enclosing object is then measured whole (:func:`enclosing_objects`), so that
         the pieces of a popcorn calcification are coarse, and the ridge through
         each is followed (``ridge_length_mm``).
+    ridges : bool
+        Follow the ridges (with `image`); ``ridge_length_mm`` is NaN without. The
+        pipeline follows them later, only in images with clusters to describe.
 
     Returns
     -------
@@ -298,7 +301,8 @@ def speck_features(response, specks: Specks, *, spacing, image=None, mask=None) 
     if image is not None:
         objects = enclosing_objects(image, specks, spacing=spacing, mask=mask)
         object_width, object_length = objects.width_mm, objects.length_mm
-        ridge = ridge_length(image, specks.row, specks.col, spacing=spacing, mask=mask)
+        if ridges:
+            ridge = ridge_length(image, specks.row, specks.col, spacing=spacing, mask=mask)
         piece = object_width > COARSE_MIN_WIDTH_MM  # a piece of a wide object: the object's centre counts
         lucent[piece] = objects.lucent_centre[piece]
     features = dict(elongation=elongation, solidity=solidity, branch_points=branch_points,
