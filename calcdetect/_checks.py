@@ -32,10 +32,14 @@ def check_backend(backend: str) -> str:
     return backend
 
 
-def check_image(image) -> np.ndarray:
+def check_image(image, *, finite: bool = False) -> np.ndarray:
+    """`image` as an array, or raise when it is not 2-D and numeric (with `finite`: or holds
+    NaN or infinite values)."""
     image = np.asarray(image)
     if image.ndim != 2:
         raise ValueError(f"image must be 2-D (rows, cols); got shape {image.shape}")
     if image.dtype.kind not in "uif":
         raise ValueError(f"image must be numeric; got dtype {image.dtype}")
+    if finite and image.dtype.kind == "f" and not np.isfinite(image).all():
+        raise ValueError("image must be finite; it holds NaN or infinite values")
     return image

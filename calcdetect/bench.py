@@ -5,8 +5,9 @@ For each filter, :func:`bench_filters` measures, in one invocation and on the sa
 - **speed**: milliseconds per megapixel of the filter alone (decoding excluded), OpenCV
   pinned to one thread and with all cores; the filter's scipy / scikit-image reference
   (``backend="reference"``) on a central crop, so that each speed is also a ratio;
-- **memory**: the peak of the filter's Python allocations (:mod:`tracemalloc`, which sees
-  numpy's and OpenCV's output arrays), in MB per megapixel;
+- **memory**: the peak of the memory the filter's arrays take (:mod:`tracemalloc`: numpy's
+  arrays and the arrays OpenCV returns; not the C++ buffers OpenCV or scipy use inside a
+  call, so a lower bound), in MB per megapixel;
 - **detection quality**, on each set of images with a ``truth.json``: the whole pipeline
   run with the filter (:func:`calcdetect.batch.run_detection`) and scored
   (:func:`calcdetect.evaluate.evaluate`): cluster sensitivity at 0.25 and 1 false-positive
@@ -40,6 +41,7 @@ import cv2
 import numpy as np
 
 from calcdetect.filters import get_filter
+from calcdetect.filters.spec import format_params
 
 __all__ = ["ROLES", "FilterBench", "SetQuality", "Speed", "bench_filters", "plot", "time_filter", "write_json",
            "write_markdown"]
@@ -58,7 +60,7 @@ class Speed:
 
     ms_per_mpx: float  # fast path, one thread
     ms_per_mpx_all_cores: float  # fast path, OpenCV on every core
-    peak_mb_per_mpx: float  # tracemalloc peak of the fast path
+    traced_mb_per_mpx: float  # tracemalloc peak of the fast path: its arrays, not OpenCV's inner buffers
     reference_ms_per_mpx: float  # the scipy / scikit-image reference, on the crop
     crop_ms_per_mpx: float  # the fast path on the same crop, one thread
 
@@ -93,14 +95,17 @@ class FilterBench:
     quality: tuple[SetQuality, ...]
 
 
-def time_filter(function: Callable[[], np.ndarray], *, repeat: int) -> tuple[float, float]:
-    """(median seconds, peak traced MB) of ``function()`` over `repeat` calls after one warm-up."""
+def time_filter(function: Callable[[], np.ndarray], *, repeat: int, trace: bool = True) -> tuple[float, float]:
+    """(median seconds, peak traced MB) of ``function()`` over `repeat` calls after one warm-up;
+    with `trace`, one more call under :mod:`tracemalloc` gives the peak (else NaN)."""
     function()
     seconds = []
     for _ in range(repeat):
         start = time.perf_counter()
         function()
         seconds.append(time.perf_counter() - start)
+    if not trace:
+        return float(np.median(seconds)), math.nan
     tracemalloc.start()
     try:
         function()
@@ -135,11 +140,12 @@ def _speed(name: str, images: Sequence[tuple[np.ndarray, tuple]], *, window: dic
         crop = _central_crop(image, crop_px)
         crop_mpx = crop.size / 1e6
         fast, _ = time_filter(lambda: spec(crop, spacing=spacing, **window), repeat=repeat)
-        reference, _ = time_filter(lambda: spec(crop, spacing=spacing, backend="reference", **window), repeat=1)
+        reference, _ = time_filter(lambda: spec(crop, spacing=spacing, backend="reference", **window),
+                                   repeat=repeat, trace=False)
     finally:
         cv2.setNumThreads(threads)
     single, peak = per_threads[1]
-    return Speed(ms_per_mpx=single, ms_per_mpx_all_cores=per_threads[os.cpu_count() or 1][0], peak_mb_per_mpx=peak,
+    return Speed(ms_per_mpx=single, ms_per_mpx_all_cores=per_threads[os.cpu_count() or 1][0], traced_mb_per_mpx=peak,
                  reference_ms_per_mpx=1000 * reference / crop_mpx, crop_ms_per_mpx=1000 * fast / crop_mpx)
 
 
@@ -148,7 +154,8 @@ def _quality(name: str, role: str, image_set: Path, out_dir: Path, *, params, jo
     from calcdetect.evaluate import evaluate
 
     params = _with_filter(params, name, role)
-    run_dir = out_dir / "runs" / image_set.name / f"{role}-{name}"
+    # the filter's code and parameters in the folder's name: an edited filter is run afresh
+    run_dir = out_dir / "runs" / image_set.name / f"{role}-{name}-{_fingerprint(name, params)}"
     run_detection([image_set], run_dir, params=params, jobs=jobs)
     evaluation = evaluate(image_set / "truth.json", run_dir, fp_rates=CLUSTER_FP_RATES, n_bootstrap=0)
     clusters, calcifications = evaluation.clusters, evaluation.calcifications
@@ -156,6 +163,22 @@ def _quality(name: str, role: str, image_set: Path, out_dir: Path, *, params, jo
     return SetQuality(set_name=image_set.name, n_images=evaluation.n_images, n_failed=evaluation.n_failed,
                       cluster_sensitivity=tuple(float(p.sensitivity) for p in clusters.operating_points),
                       cpm=float(clusters.cpm), calcification_sensitivity=float(calc), run_dir=str(run_dir))
+
+
+def _fingerprint(name: str, params) -> str:
+    """8 hex digits of the filter's source code, sizing and parameters for the run's window."""
+    import hashlib
+    import inspect
+
+    spec = get_filter(name)
+    parts = [repr(spec.params(min_diameter_mm=params.min_diameter_mm, max_diameter_mm=params.max_diameter_mm))]
+    for function in (spec.function, spec.sizing, spec.reach):
+        function = getattr(function, "func", function)  # a functools.partial
+        try:
+            parts.append(inspect.getsource(function))
+        except (OSError, TypeError):  # no source (a builtin): its name
+            parts.append(repr(function))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:8]
 
 
 def _with_filter(params, name: str, role: str):
@@ -222,12 +245,14 @@ def bench_filters(names: Sequence[str], image_sets: Sequence, out_dir, *, role: 
     params = Params() if params is None else params
     specs = [get_filter(name) for name in names]  # unknown names fail before any work
     image_sets = [Path(s) for s in image_sets]
+    if not image_sets:
+        raise ValueError("image_sets must name at least one folder of images with its truth.json")
     for image_set in image_sets:
         if not (image_set / "truth.json").is_file():
             raise ValueError(f"image set {image_set}: no truth.json in it (make one with 'calcdetect synth')")
     _with_filter(params, specs[0].name if specs else "tophat", role)  # role checked before any work
     say = on_progress or (lambda line: None)
-    images = _load_images(image_sets[0], speed_images) if image_sets else []
+    images = _load_images(image_sets[0], speed_images)
     window = dict(min_diameter_mm=params.min_diameter_mm, max_diameter_mm=params.max_diameter_mm)
     results = []
     for spec in specs:
@@ -269,12 +294,12 @@ def write_json(results: Sequence[FilterBench], path, *, role: str) -> Path:
 
 def markdown_table(results: Sequence[FilterBench]) -> str:
     """The table: one row per filter and set."""
-    lines = ["| filter | set | ms/Mpx, 1 thread | ms/Mpx, all cores | peak MB/Mpx | reference ms/Mpx (x slower) "
+    lines = ["| filter | set | ms/Mpx, 1 thread | ms/Mpx, all cores | traced MB/Mpx | reference ms/Mpx (x slower) "
              "| clusters at 0.25 / 1 FP/image | CPM | calcifications at 10 FP/image |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         s = r.speed
-        speed = (f"{s.ms_per_mpx:.1f} | {s.ms_per_mpx_all_cores:.1f} | {s.peak_mb_per_mpx:.1f} | "
+        speed = (f"{s.ms_per_mpx:.1f} | {s.ms_per_mpx_all_cores:.1f} | {s.traced_mb_per_mpx:.1f} | "
                  f"{s.reference_ms_per_mpx:.0f} ({s.reference_ratio:.1f}x)")
         for q in r.quality or [None]:
             if q is None:
@@ -296,9 +321,9 @@ def write_markdown(results: Sequence[FilterBench], path, *, role: str, command: 
     text += [markdown_table(results), "",
              f"Machine: {info['cpus']} cores, {info['machine']}, Python {info['python']}, OpenCV {info['opencv']}. "
              "Speed: the filter alone, decoding excluded, median of the repeats; the reference runs on a central "
-             "crop beside the fast path. Sensitivity: FROC over the detection confidence.", ""]
-    text += [f"- `{r.name}`: {r.summary}; parameters "
-             + ", ".join(f"{k}={v:.4g}" for k, v in r.params.items()) + f"; reach {r.reach_mm:.3g} mm"
+             "crop beside the fast path. Traced memory: the peak of the filter's arrays (tracemalloc; not "
+             "OpenCV's or scipy's inner buffers). Sensitivity: FROC over the detection confidence.", ""]
+    text += [f"- `{r.name}`: {r.summary}; parameters {format_params(r.params)}; reach {r.reach_mm:.3g} mm"
              for r in results]
     path = Path(path)
     path.write_text("\n".join(text) + "\n")

@@ -32,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"calcdetect {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    from calcdetect.filters import available_filters
+    from calcdetect.filters import FILTERS
     from calcdetect.pipeline import RESPONSE, Params
     from calcdetect.tables import FORMATS
 
@@ -44,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
                         help=f"{INPUT_FORMATS} files, or folders (searched recursively)")
     detect.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the result tables")
     _add_loading_arguments(detect)
-    filters = ", ".join(available_filters())
+    filters = ", ".join(sorted(FILTERS))  # installed plugins load when a filter is named, not for --help
     detect.add_argument("--filter", default=defaults.filter, metavar="NAME",
                         help=f"enhancement filter, on whose response specks are segmented and measured: {filters}, "
                              "or one registered by --filters-from ('calcdetect filters' lists them; default "
@@ -233,8 +233,8 @@ def _bench(args) -> int:
     results = bench.bench_filters(names, sets, args.out, role=args.role, jobs=args.jobs,
                                   speed_images=args.speed_images, repeat=args.repeat, on_progress=print)
     command = "calcdetect " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("calcdetect") else ""
-    outputs = [bench.write_markdown(results, args.out / "bench.md", role=args.role, command=command),
-               bench.write_json(results, args.out / "bench.json", role=args.role)]
+    outputs = [bench.write_json(results, args.out / "bench.json", role=args.role),
+               bench.write_markdown(results, args.out / "bench.md", role=args.role, command=command)]
     try:
         outputs.append(bench.plot(results, args.out / "bench.png"))
     except ImportError as exc:
@@ -245,32 +245,38 @@ def _bench(args) -> int:
 
 
 def import_filter_modules(names) -> None:
-    """Import each module (a name, or the path of a .py file, whose folder joins sys.path so that
-    worker processes import it too): the filters it registers become available by name."""
+    """Import each module (a name, or the path of a .py file, whose folder joins the end of
+    sys.path so that worker processes import it too): the filters it registers become
+    available by name."""
     import importlib
 
     for name in names:
+        path = None
         if name.endswith(".py"):
             path = Path(name).resolve()
             if not path.is_file():
                 raise FileNotFoundError(f"--filters-from {name}: no such file")
-            sys.path.insert(0, str(path.parent))
+            if str(path.parent) not in sys.path:
+                sys.path.append(str(path.parent))
             name = path.stem
         try:
-            importlib.import_module(name)
+            module = importlib.import_module(name)
         except ImportError as exc:
             raise ImportError(f"--filters-from {name}: cannot import it ({exc}); give an importable module name "
                               "or the path of a .py file") from None
+        if path is not None and Path(getattr(module, "__file__", "") or "").resolve() != path:
+            raise ValueError(f"--filters-from {path}: the module name {name!r} is taken by "
+                             f"{getattr(module, '__file__', None) or 'a built-in module'}; rename the file")
 
 
 def _filters(args) -> int:
     from calcdetect.filters import available_filters, get_filter
+    from calcdetect.filters.spec import format_params
 
     import_filter_modules(args.filters_from or ())
     for name in available_filters():
         spec = get_filter(name)
-        params = ", ".join(f"{key}={value:.4g}" for key, value in spec.defaults.items())
-        print(f"{name:14s} reach {spec.reach_mm():.3g} mm  ({params})  {spec.summary}")
+        print(f"{name:14s} reach {spec.reach_mm():.3g} mm  ({format_params(spec.defaults)})  {spec.summary}")
     return 0
 
 

@@ -17,6 +17,7 @@ from calcdetect.birads import ClusterDescriptions, assessment_category, describe
 from calcdetect.specks.ridges import ridge_length
 from calcdetect.specks.shape import SpeckFeatures, speck_features
 from calcdetect.filters import available_filters, get_filter
+from calcdetect.filters.registry import RESERVED
 from calcdetect._checks import check_image, check_spacing
 from calcdetect.specks.noise import NOISE_BLOCK_MM, local_noise
 from calcdetect.saturation import SATURATED_MARGIN_MM, saturated_plateaus, without_plateaus
@@ -25,7 +26,7 @@ from calcdetect.specks.model import calcification_probability, vascular_probabil
 
 
 #: `Params.detector` meaning the enhancement filter's own response.
-RESPONSE = "response"
+RESPONSE = RESERVED
 #: The least margin, in largest diameters (`Params.max_diameter_mm`), the crop round the search mask keeps, whatever the
 #: filters' reach: the speck measurements look past the mask too (ridges followed from a
 #: speck, enclosing objects, distances on 0.5 mm cells), and the image's crop sets the grids
@@ -266,7 +267,7 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
     the filters' reach so that every pixel inside the mask sees the same
     neighbourhood as in the full image.
     """
-    image = check_image(image)
+    image = check_image(image, finite=True)
     spacing = check_spacing(spacing)
     full_shape = image.shape
     clock = _Stopwatch()
@@ -416,11 +417,13 @@ def _off_the_border(mask: np.ndarray, *, margin_px) -> np.ndarray:
 
 def saturated_margin_mm(params: Params) -> float:
     """Margin (mm) kept out of the search round a saturated plateau: at least
-    :data:`~calcdetect.saturation.SATURATED_MARGIN_MM`, and the reach of the chosen
-    enhancement filter and detector, which a plateau's edge excites (a filter that is not
-    local counts by its size window's largest diameter)."""
-    reaches = [r if math.isfinite(r) else params.max_diameter_mm for r in _filter_reaches_mm(params)]
-    return max(SATURATED_MARGIN_MM, *reaches)
+    :data:`~calcdetect.saturation.SATURATED_MARGIN_MM`, and the reach of the filter specks
+    are found on (the detector, or the enhancement filter with ``detector="response"``),
+    which a plateau's edge excites into false specks; a filter that is not local counts by
+    the size window's largest diameter, the size of what it is meant to answer."""
+    name = params.filter if params.detector == RESPONSE else params.detector
+    reach = get_filter(name).reach_mm(min_diameter_mm=params.min_diameter_mm, max_diameter_mm=params.max_diameter_mm)
+    return max(SATURATED_MARGIN_MM, reach if math.isfinite(reach) else params.max_diameter_mm)
 
 
 def _filter_reaches_mm(params: Params) -> list[float]:

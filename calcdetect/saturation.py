@@ -15,8 +15,8 @@ SATURATED_MIN_FRACTION = 0.005
 #: smaller than that may be a calcification, and keeps its chance.
 SATURATED_MIN_AREA_MM2 = 1.0
 #: Kept out of the search round a plateau (mm), at least: more than the reach of the default
-#: filters (0.6 mm top-hat disk, band-pass 4 sigmas of 0.14 mm), so the plateau's edge, which
-#: excites them, is not searched; detection widens it to a larger filter's reach.
+#: detector (the band-pass, 4 sigmas of 0.14 mm), so the plateau's edge, which excites it, is
+#: not searched; detection widens it to a farther-reaching detector's reach.
 SATURATED_MARGIN_MM = 1.0
 
 

@@ -147,22 +147,54 @@ def test_detection_options_reach_the_stored_settings(inputs, tmp_path, argv, nam
     assert params[name] == value
 
 
+PLUGIN = """
+import numpy as np
+from calcdetect.filters import register_filter, white_tophat
+
+
+def widest_tophat(image, *, spacing, radius_mm, backend="opencv"):
+    return white_tophat(np.asarray(image), radius_mm, spacing=spacing, backend=backend)
+
+
+def widest(min_diameter_mm, max_diameter_mm):
+    return {"radius_mm": max_diameter_mm}
+
+
+register_filter("widest-tophat", widest_tophat, sizing=widest, reach_mm=2.0)
+"""
+
+
 @pytest.mark.parametrize("jobs", ["1", "2"], ids=["serial", "process-pool"])
 def test_a_filter_file_is_chosen_by_name_for_filter_and_detector(inputs, tmp_path, monkeypatch, filter_registry,
                                                                   capsys, jobs):
-    helpers = Path(__file__).parent / "helpers"
-    monkeypatch.syspath_prepend(str(helpers))  # for user_filter, which the plugin imports
-    monkeypatch.delitem(__import__("sys").modules, "filters_plugin", raising=False)
-    assert main(["filters", "--filters-from", str(helpers / "filters_plugin.py")]) == 0
-    assert "wide-tophat" in capsys.readouterr().out
+    plugin = tmp_path / "plugins" / f"plugin_{jobs}_{tmp_path.name.replace('-', '_')}.py"  # a name no test used
+    plugin.parent.mkdir()
+    plugin.write_text(PLUGIN)
+    monkeypatch.setattr(__import__("sys"), "path", list(__import__("sys").path))
     out = tmp_path / "out"
     assert main(["detect", str(inputs / "a.dcm"), str(inputs / "sub" / "b.dcm"), "--out", str(out), "--quiet",
-                 "--jobs", jobs, "--filters-from",
-                 str(helpers / "filters_plugin.py"), "--filter", "wide-tophat", "--detector", "response"]) == 0
+                 "--jobs", jobs, "--filters-from", str(plugin), "--filter", "widest-tophat",
+                 "--detector", "response"]) == 0
     params = json.loads((out / "settings.json").read_text())["settings"]["detection"]
-    assert (params["filter"], params["detector"]) == ("wide-tophat", "response")
+    assert (params["filter"], params["detector"]) == ("widest-tophat", "response")
     with (out / "images.csv").open() as fh:
         assert [row["status"] for row in csv.DictReader(fh)] == ["ok", "ok"]
+
+
+def test_calcdetect_filters_lists_a_filter_file(tmp_path, monkeypatch, filter_registry, capsys):
+    plugin = tmp_path / f"listed_{tmp_path.name.replace('-', '_')}.py"
+    plugin.write_text(PLUGIN)
+    monkeypatch.setattr(__import__("sys"), "path", list(__import__("sys").path))
+    assert main(["filters", "--filters-from", str(plugin)]) == 0
+    assert "widest-tophat  reach 2 mm  (radius_mm=1)" in capsys.readouterr().out
+
+
+def test_a_filter_file_whose_name_is_taken_is_refused(tmp_path, monkeypatch, capsys):
+    plugin = tmp_path / "json.py"  # the standard library's json is imported already
+    plugin.write_text(PLUGIN)
+    monkeypatch.setattr(__import__("sys"), "path", list(__import__("sys").path))
+    assert main(["filters", "--filters-from", str(plugin)]) == 2
+    assert "the module name 'json' is taken by" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(("argv", "message"), [

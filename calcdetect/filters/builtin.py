@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from calcdetect.filters.atrous import atrous_band
 from calcdetect.filters.dog import TRUNCATE, difference_of_gaussians
 from calcdetect.filters.hdome import h_dome
@@ -23,10 +21,11 @@ from calcdetect.filters.hessian import hessian_blob, hessian_line
 from calcdetect.filters.log import laplacian_of_gaussian_max
 from calcdetect.filters.spec import FilterSpec
 from calcdetect.filters.tophat import white_tophat
-from calcdetect.specks.noise import MAD_TO_SIGMA
+from calcdetect._checks import check_image
+from calcdetect.specks.noise import pixel_noise_sigma
 
-#: Width of the top-hat's disk as a fraction of the largest diameter: a speck survives the
-#: opening untouched only when the disk does not fit in it.
+#: Radius of the top-hat's disk as a fraction of the largest diameter (a 1.2 mm disk for
+#: 1 mm): a speck survives the opening untouched only when the disk does not fit in it.
 TOPHAT_DISK_FRACTION = 0.6
 #: The detection band-pass's wide Gaussian, in multiples of its narrow one.
 BANDPASS_WIDTH_RATIO = 4.0
@@ -53,7 +52,8 @@ def _tophat_sizing(min_diameter_mm: float, max_diameter_mm: float) -> dict:
 
 
 def _tophat_reach(*, radius_mm: float) -> float:
-    return radius_mm
+    # An opening is an erosion then a dilation: each looks one radius away.
+    return 2 * radius_mm
 
 
 def _dog(image, *, spacing, low_sigma_mm: float, high_sigma_mm: float, backend: str = "opencv"):
@@ -127,11 +127,11 @@ def _atrous_reach(*, scale_mm: float) -> float:
 
 
 def _hdome(image, *, spacing, noise_sigmas: float, backend: str = "opencv"):
-    image = np.asarray(image)
-    rows = image[:, ::2] if image.shape[1] > 1 else image  # every other column: enough for a robust sigma
-    diffs = np.diff(rows.astype(np.float32), axis=1)
-    noise = MAD_TO_SIGMA * float(np.median(np.abs(diffs - np.median(diffs)))) / math.sqrt(2) if diffs.size else 0.0
-    return h_dome(image, max(noise_sigmas * noise, 1e-6), spacing=spacing, backend=backend)
+    image = check_image(image, finite=True)
+    noise = pixel_noise_sigma(image[::4], skip_flat=True)  # every 4th row: enough for a robust sigma
+    if not noise > 0:
+        raise ValueError("image has no pixel noise to size the h-dome by (constant, or flat but for its edges)")
+    return h_dome(image, noise_sigmas * noise, spacing=spacing, backend=backend)
 
 
 def _hdome_sizing(min_diameter_mm: float, max_diameter_mm: float) -> dict:
@@ -144,7 +144,7 @@ def _not_local(**params) -> float:
 
 BUILT_IN_SPECS = (
     FilterSpec("tophat", _tophat, _tophat_sizing, _tophat_reach,
-               "white top-hat, exact disk 0.6 x the largest diameter (Serra 1982)"),
+               "white top-hat, exact disk of radius 0.6 x the largest diameter (Serra 1982)"),
     FilterSpec("dog", _dog, _dog_sizing, _dog_reach,
                "difference of Gaussians, smallest speck to largest (Marr & Hildreth 1980)"),
     FilterSpec("bandpass", _dog, _bandpass_sizing, _dog_reach,

@@ -59,7 +59,7 @@ def h_dome(image, h: float, *, spacing, backend: str = "opencv") -> np.ndarray:
     Raises
     ------
     ValueError
-        If `image` is not 2-D and numeric, `h` is not positive, `spacing` is
+        If `image` is not 2-D, numeric and finite, `h` is not positive, `spacing` is
         not two positive numbers, or `backend` is unknown.
 
     References
@@ -75,7 +75,7 @@ def h_dome(image, h: float, *, spacing, backend: str = "opencv") -> np.ndarray:
     >>> float(response[4, 4]), float(response[0, 0]), float(response[8, 8])
     (30.0, 10.0, 0.0)
     """
-    image = check_image(image)
+    image = check_image(image, finite=True)  # reconstruction never settles on NaN
     h = check_positive("h", h)
     check_spacing(spacing)
     backend = check_backend(backend)

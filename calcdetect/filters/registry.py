@@ -17,6 +17,7 @@ filter, a user's included. Filters come from three places:
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable, Mapping
 from importlib.metadata import entry_points
 
@@ -30,6 +31,8 @@ __all__ = ["BUILT_IN", "ENTRY_POINT_GROUP", "FILTERS", "FilterSpec", "available_
 
 #: Entry-point group under which installed packages declare their filters.
 ENTRY_POINT_GROUP = "calcdetect.filters"
+#: Not a filter's name: ``Params(detector="response")`` means the enhancement filter's own response.
+RESERVED = "response"
 
 
 #: Every registered filter, by name.
@@ -80,7 +83,7 @@ def register_filter(name: str, function: Callable[..., np.ndarray], *, reach_mm:
     Raises
     ------
     ValueError
-        If `name` is built in, or registered already and not `replace`; if both
+        If `name` is built in, ``"response"``, or registered already and not `replace`; if both
         `sizing` and `defaults` are given (neither means no parameters); if
         `reach_mm` is a negative number.
 
@@ -114,6 +117,8 @@ def register_filter(name: str, function: Callable[..., np.ndarray], *, reach_mm:
 
 
 def _add(spec: FilterSpec, *, replace: bool) -> FilterSpec:
+    if spec.name == RESERVED:
+        raise ValueError(f"filter name {RESERVED!r} is reserved (Params.detector's 'the enhancement filter itself')")
     if spec.name in BUILT_IN:
         raise ValueError(f"filter {spec.name!r} is built in and cannot be replaced; register it under another name")
     if spec.name in FILTERS and not replace:
@@ -157,19 +162,27 @@ def get_filter(name: str) -> FilterSpec:
 
 
 def _load_entry_points() -> None:
-    """Register the filters installed packages declare (once per process)."""
+    """Register the filters installed packages declare (once per process). A plugin that
+    cannot be loaded, is no :class:`FilterSpec`, or whose name is taken is left out with a
+    warning naming it and the reason; the others load."""
     global _entry_points_loaded
     if _entry_points_loaded:
         return
     _entry_points_loaded = True
     for point in entry_points(group=ENTRY_POINT_GROUP):
-        spec = point.load()
+        where = f"entry point {point.name!r} ({point.value}) of group {ENTRY_POINT_GROUP!r}"
+        try:
+            spec = point.load()
+        except Exception as exc:  # a broken plugin must not take the others (or the command line) down
+            warnings.warn(f"{where} cannot be loaded, left out: {type(exc).__name__}: {exc}", stacklevel=2)
+            continue
         if not isinstance(spec, FilterSpec):
-            raise TypeError(f"entry point {point.name!r} ({point.value}) of group {ENTRY_POINT_GROUP!r} must be a "
-                            f"calcdetect.filters.FilterSpec; got {type(spec).__name__}")
-        if spec.name != point.name:
-            raise ValueError(f"entry point {point.name!r} ({point.value}) declares a filter named {spec.name!r}; "
-                             "the two names must agree")
-        if spec.name not in FILTERS:
+            warnings.warn(f"{where} must be a calcdetect.filters.FilterSpec; got {type(spec).__name__}; left out",
+                          stacklevel=2)
+        elif spec.name != point.name:
+            warnings.warn(f"{where} declares a filter named {spec.name!r}; the two names must agree; left out",
+                          stacklevel=2)
+        elif spec.name in FILTERS or spec.name == RESERVED:
+            warnings.warn(f"{where}: the name {spec.name!r} is taken; left out", stacklevel=2)
+        else:
             FILTERS[spec.name] = spec
-

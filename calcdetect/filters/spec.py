@@ -9,7 +9,7 @@ import numpy as np
 
 from calcdetect.specks.candidates import MAX_DIAMETER_MM, MIN_DIAMETER_MM
 
-__all__ = ["FilterSpec"]
+__all__ = ["FilterSpec", "format_params"]
 
 
 @dataclass(frozen=True)
@@ -62,3 +62,9 @@ class FilterSpec:
         """The response of `image`, the filter sized to the size window."""
         params = self.params(min_diameter_mm=min_diameter_mm, max_diameter_mm=max_diameter_mm)
         return self.function(image, spacing=spacing, backend=backend, **params)
+
+
+def format_params(params: dict) -> str:
+    """``name=value, ...`` for listings: numbers to 4 significant digits, anything else as repr."""
+    return ", ".join(f"{key}={value:.4g}" if isinstance(value, (int, float)) and not isinstance(value, bool)
+                     else f"{key}={value!r}" for key, value in params.items())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -176,3 +177,34 @@ def _nan_median_and_sigma(values: np.ndarray, n_valid: np.ndarray) -> tuple[np.n
     array (`n_valid` of them in each row, at least 1), as ``np.median`` gives them."""
     median = _nan_median(values, n_valid)
     return median, MAD_TO_SIGMA * _nan_median(np.abs(values - median[:, None]), n_valid)
+
+
+def pixel_noise_sigma(image, *, skip_flat: bool = False) -> float:
+    """Robust standard deviation of an image's pixel noise.
+
+    The median absolute deviation of the differences between horizontally neighbouring
+    pixels, times :data:`MAD_TO_SIGMA`, over sqrt 2 (the difference of two independent
+    noises has sqrt 2 times their sigma): smooth structure hardly enters the differences.
+
+    Parameters
+    ----------
+    image : (M, N) array_like
+        N >= 2.
+    skip_flat : bool
+        Leave out equal neighbours at the image's lowest or highest value (air, a
+        clipped background or a saturated area: no noise to measure there).
+
+    Returns
+    -------
+    float
+        In the image's units; 0 when no pair is left.
+    """
+    image = np.asarray(image, np.float64)
+    d = np.diff(image, axis=1)
+    if skip_flat and image.size:
+        edge = image[:, 1:]
+        d = d[~((d == 0) & ((edge == image.min()) | (edge == image.max())))]
+    d = d.ravel()
+    if d.size == 0:
+        return 0.0
+    return MAD_TO_SIGMA * float(np.median(np.abs(d - np.median(d)))) / math.sqrt(2)

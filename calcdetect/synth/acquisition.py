@@ -19,7 +19,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from calcdetect.specks.noise import MAD_TO_SIGMA
+from calcdetect.specks.noise import pixel_noise_sigma
 from calcdetect.synth._helpers import _gauss_kernel, _smoothstep
 from calcdetect.synth.anatomy import _MU_FAT, _Anatomy
 from calcdetect.synth.image import Acquisition, Source
@@ -863,9 +863,7 @@ def _add_artefacts(
 
     def local_sigma(r, c) -> float:
         """Robust noise of the stored values round (r, c): MAD of horizontal differences / sqrt 2."""
-        win = pixels[max(0, r - 8) : r + 9, max(0, c - 8) : c + 9].astype(np.float64)
-        d = np.diff(win, axis=1).ravel()
-        return max(1.0, MAD_TO_SIGMA * float(np.median(np.abs(d - np.median(d)))) / math.sqrt(2))
+        return max(1.0, pixel_noise_sigma(pixels[max(0, r - 8) : r + 9, max(0, c - 8) : c + 9]))
 
     def amplitude(r, c, *, faint: float) -> float:
         """From `faint` local noise sigmas (log-uniform) up to 60 % of the range."""

@@ -15,7 +15,7 @@ def widest_disk(min_diameter_mm, max_diameter_mm):
 
 
 def disk_reach(*, radius_mm):
-    return radius_mm
+    return 2 * radius_mm  # an opening: an erosion, then a dilation
 
 
 #: The same filter as an installed package would declare it (entry-point group "calcdetect.filters").
