@@ -264,9 +264,11 @@ def _distance_to(region: np.ndarray, r: np.ndarray, c: np.ndarray, *, spacing) -
         return np.full(len(r), np.inf)
     f_r, f_c = max(1, round(DISTANCE_GRID_MM / row_mm)), max(1, round(DISTANCE_GRID_MM / col_mm))
     small_shape = (-(-region.shape[0] // f_r), -(-region.shape[1] // f_c))
-    padded = np.zeros((small_shape[0] * f_r, small_shape[1] * f_c), bool)
+    padded = np.zeros((small_shape[0] * f_r, small_shape[1] * f_c), np.uint8)
     padded[: region.shape[0], : region.shape[1]] = region
-    touched = np.any(padded.reshape(small_shape[0], f_r, small_shape[1], f_c), axis=(1, 3))
+    # Any pixel per cell: the maximum over each cell's rows (contiguous), then over its columns.
+    rows_max = padded.reshape(small_shape[0], f_r, -1).max(axis=1)
+    touched = rows_max.reshape(small_shape[0], small_shape[1], f_c).max(axis=2).astype(bool)
     # Distance in cells of unequal sides: rescale rows to columns' unit with a weighted transform.
     free = (~touched).astype(np.uint8)
     if f_r * row_mm == f_c * col_mm:
