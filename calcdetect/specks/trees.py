@@ -66,12 +66,7 @@ class Tree:
         while active.size:
             n = node[active]
             value = x[active, self.feature[n]]
-            missing = self.missing[n]
-            is_nan = np.isnan(value)
-            value = np.where(is_nan & (missing != 2), 0.0, value)
-            to_default = ((missing == 1) & (np.abs(value) <= _ZERO)) | ((missing == 2) & is_nan)
-            go_left = np.where(to_default, self.default_left[n], value <= self.threshold[n])
-            child = np.where(go_left, self.left[n], self.right[n])
+            child = _child(self, n, value)
             node[active] = child
             active = active[child >= 0]
         return self.leaf_value[~node]
@@ -125,12 +120,7 @@ class _Forest:
         while active.size:  # as Tree.predict_raw, for all (tree, row) pairs at once
             n = tree_node[active] + node[active]
             value = flat_x[row_start[active] + self.feature[n]]
-            missing = self.missing[n]
-            is_nan = np.isnan(value)
-            value = np.where(is_nan & (missing != 2), 0.0, value)
-            to_default = ((missing == 1) & (np.abs(value) <= _ZERO)) | ((missing == 2) & is_nan)
-            go_left = np.where(to_default, self.default_left[n], value <= self.threshold[n])
-            child = np.where(go_left, self.left[n], self.right[n])
+            child = _child(self, n, value)
             node[active] = child
             active = active[child >= 0]
         leaf = np.repeat(np.arange(n_trees, dtype=np.int64) * self.n_leaves, k) + ~node
@@ -273,3 +263,14 @@ def _tree_from_lightgbm(root: dict) -> Tree:
         right=np.asarray(columns["right"], np.int64),
         leaf_value=np.asarray(leaves, float),
     )
+
+
+def _child(tree, n: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """LightGBM's decision rule: the child each value goes to from node(s) `n` of `tree` (a
+    :class:`Tree` or the stacked arrays of an ensemble)."""
+    missing = tree.missing[n]
+    is_nan = np.isnan(value)
+    value = np.where(is_nan & (missing != 2), 0.0, value)
+    to_default = ((missing == 1) & (np.abs(value) <= _ZERO)) | ((missing == 2) & is_nan)
+    go_left = np.where(to_default, tree.default_left[n], value <= tree.threshold[n])
+    return np.where(go_left, tree.left[n], tree.right[n])

@@ -2,27 +2,22 @@ import numpy as np
 import pytest
 
 from calcdetect.filters.atrous import atrous_band, atrous_levels
-from calcdetect.synth import SynthSettings, synthesize
 
 SPACINGS = [pytest.param((0.07, 0.07), id="iso-0.07"), pytest.param((0.05, 0.08), id="aniso")]
 # levels (1, 1), (2, 2) / (3, 2) and (4, 4): from the smallest calcification to the largest
 SCALES_MM = [pytest.param(0.1, id="scale0.1"), pytest.param(0.3, id="scale0.3"), pytest.param(1.0, id="scale1.0")]
 
 
+
 def float32_atol(image):
-    # float32 carries 2**-24 (6e-8) relative: the input and every smoothing round by
+    # float32 carries 2**-24 (6e-8) relative: the input and every partial sum round by
     # about one ulp of the image's largest value; 16 of those bound the difference.
     return 16 * 2.0**-24 * float(np.abs(image).max())
 
 
 @pytest.fixture(scope="module")
-def mammogram():
-    """A 400 x 400 window round the middle of the breast of one synthetic mammogram."""
-    synth = synthesize(rng=np.random.default_rng(7), settings=SynthSettings(scale=0.25))
-    rows, cols = np.nonzero(synth.breast_mask)
-    r0 = int(np.clip(np.median(rows) - 200, 0, synth.pixels.shape[0] - 400))
-    c0 = int(np.clip(np.median(cols) - 200, 0, synth.pixels.shape[1] - 400))
-    return synth.pixels[r0 : r0 + 400, c0 : c0 + 400], synth.spacing
+def mammogram(breast_window):
+    return breast_window(400)
 
 
 @pytest.mark.parametrize("spacing", SPACINGS)

@@ -2,20 +2,13 @@ import numpy as np
 import pytest
 
 from calcdetect.filters.hdome import h_dome
-from calcdetect.synth import SynthSettings, synthesize
 
 SPACINGS = [pytest.param((0.07, 0.07), id="iso-0.07"), pytest.param((0.05, 0.08), id="aniso")]
 
 
 @pytest.fixture(scope="module")
-def mammogram():
-    """A 100 x 100 window in the middle of the breast of one synthetic mammogram (the
-    reference's geodesic dilations take as many passes as the longest path)."""
-    synth = synthesize(rng=np.random.default_rng(7), settings=SynthSettings(scale=0.25))
-    rows, cols = np.nonzero(synth.breast_mask)
-    r0, c0 = int(np.median(rows)) - 50, int(np.median(cols)) - 50
-    assert synth.breast_mask[r0 : r0 + 100, c0 : c0 + 100].all()
-    return synth.pixels[r0 : r0 + 100, c0 : c0 + 100], synth.spacing
+def mammogram(breast_window):
+    return breast_window(100)
 
 
 @pytest.mark.parametrize("spacing", SPACINGS)

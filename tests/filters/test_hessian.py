@@ -6,13 +6,13 @@ from scipy import ndimage as ndi
 from skimage.feature import hessian_matrix, hessian_matrix_eigvals
 
 from calcdetect.filters.hessian import hessian_blob, hessian_eigenvalues, hessian_line
-from calcdetect.synth import SynthSettings, synthesize
 
 SPACINGS = [pytest.param((0.07, 0.07), id="iso-0.07"), pytest.param((0.05, 0.08), id="aniso")]
 SIGMAS_MM = [
     pytest.param(0.035, id="sigma0.035"), pytest.param(0.12, id="sigma0.12"), pytest.param(0.35, id="sigma0.35")
 ]
 MEASURES = [pytest.param(hessian_blob, id="blob"), pytest.param(hessian_line, id="line")]
+
 
 
 def float32_atol(image):
@@ -28,13 +28,8 @@ def blob_atol(image, l1):
 
 
 @pytest.fixture(scope="module")
-def mammogram():
-    """A 400 x 400 window round the middle of the breast of one synthetic mammogram."""
-    synth = synthesize(rng=np.random.default_rng(7), settings=SynthSettings(scale=0.25))
-    rows, cols = np.nonzero(synth.breast_mask)
-    r0 = int(np.clip(np.median(rows) - 200, 0, synth.pixels.shape[0] - 400))
-    c0 = int(np.clip(np.median(cols) - 200, 0, synth.pixels.shape[1] - 400))
-    return synth.pixels[r0 : r0 + 400, c0 : c0 + 400], synth.spacing
+def mammogram(breast_window):
+    return breast_window(400)
 
 
 def assert_fast_equals_reference(image, sigma_mm, spacing):

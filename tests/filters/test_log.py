@@ -5,13 +5,13 @@ import pytest
 from scipy import ndimage as ndi
 
 from calcdetect.filters.log import gaussian_derivative_kernel, laplacian_of_gaussian, laplacian_of_gaussian_max
-from calcdetect.synth import SynthSettings, synthesize
 
 SPACINGS = [pytest.param((0.07, 0.07), id="iso-0.07"), pytest.param((0.05, 0.08), id="aniso")]
 # The calcification window 0.1-1.0 mm: sigma = d / (2 sqrt 2) from 0.035 mm (half a pixel) to 0.35 mm.
 SIGMAS_MM = [
     pytest.param(0.035, id="sigma0.035"), pytest.param(0.12, id="sigma0.12"), pytest.param(0.35, id="sigma0.35")
 ]
+
 
 
 def float32_atol(image):
@@ -21,13 +21,8 @@ def float32_atol(image):
 
 
 @pytest.fixture(scope="module")
-def mammogram():
-    """A 400 x 400 window round the middle of the breast of one synthetic mammogram."""
-    synth = synthesize(rng=np.random.default_rng(7), settings=SynthSettings(scale=0.25))
-    rows, cols = np.nonzero(synth.breast_mask)
-    r0 = int(np.clip(np.median(rows) - 200, 0, synth.pixels.shape[0] - 400))
-    c0 = int(np.clip(np.median(cols) - 200, 0, synth.pixels.shape[1] - 400))
-    return synth.pixels[r0 : r0 + 400, c0 : c0 + 400], synth.spacing
+def mammogram(breast_window):
+    return breast_window(400)
 
 
 @pytest.mark.parametrize("spacing", SPACINGS)
