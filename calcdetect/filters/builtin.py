@@ -128,7 +128,7 @@ def _atrous_reach(*, scale_mm: float) -> float:
 
 def _hdome(image, *, spacing, noise_sigmas: float, backend: str = "opencv"):
     image = check_image(image, finite=True)
-    noise = pixel_noise_sigma(image[::4], skip_flat=True)  # every 4th row: enough for a robust sigma
+    noise = pixel_noise_sigma(image[::4], skip_flat=True, quantised=True)  # every 4th row is enough
     if not noise > 0:
         raise ValueError("image has no pixel noise to size the h-dome by (constant, or flat but for its edges)")
     return h_dome(image, noise_sigmas * noise, spacing=spacing, backend=backend)

@@ -179,7 +179,7 @@ def _nan_median_and_sigma(values: np.ndarray, n_valid: np.ndarray) -> tuple[np.n
     return median, MAD_TO_SIGMA * _nan_median(np.abs(values - median[:, None]), n_valid)
 
 
-def pixel_noise_sigma(image, *, skip_flat: bool = False) -> float:
+def pixel_noise_sigma(image, *, skip_flat: bool = False, quantised: bool = False) -> float:
     """Robust standard deviation of an image's pixel noise.
 
     The median absolute deviation of the differences between horizontally neighbouring
@@ -193,6 +193,10 @@ def pixel_noise_sigma(image, *, skip_flat: bool = False) -> float:
     skip_flat : bool
         Leave out equal neighbours at the image's lowest or highest value (air, a
         clipped background or a saturated area: no noise to measure there).
+    quantised : bool
+        Where more than half the differences are equal (coarse quantisation of faint
+        noise, or a very smooth image) the MAD is 0: take the mean absolute deviation
+        times sqrt(pi / 2) (the same sigma for Gaussian noise) instead.
 
     Returns
     -------
@@ -207,4 +211,8 @@ def pixel_noise_sigma(image, *, skip_flat: bool = False) -> float:
     d = d.ravel()
     if d.size == 0:
         return 0.0
-    return MAD_TO_SIGMA * float(np.median(np.abs(d - np.median(d)))) / math.sqrt(2)
+    deviation = np.abs(d - np.median(d))
+    mad = float(np.median(deviation))
+    if mad == 0 and quantised:
+        return math.sqrt(math.pi / 2) * float(deviation.mean()) / math.sqrt(2)
+    return MAD_TO_SIGMA * mad / math.sqrt(2)

@@ -24,3 +24,10 @@ def test_flat_air_is_skipped_only_when_asked():
 def test_no_pair_left_is_zero():
     assert pixel_noise_sigma(np.ones((5, 1))) == 0.0
     assert pixel_noise_sigma(np.full((4, 4), 3.0), skip_flat=True) == 0.0
+
+
+def test_a_quantised_image_falls_back_to_the_mean_absolute_deviation_when_asked():
+    rng = np.random.default_rng(10)
+    image = np.round(rng.normal(100, 0.4, (300, 300)))  # most neighbours equal: MAD 0
+    assert pixel_noise_sigma(image) == 0.0
+    assert pixel_noise_sigma(image, quantised=True) == pytest.approx(0.45, rel=0.25)
