@@ -572,3 +572,26 @@ def test_real_leg_radiograph_is_refused_unless_forced(shared_dicom):
     forced = read_mammogram(path, force=True)
     stored = pydicom.dcmread(path).pixel_array
     np.testing.assert_array_equal(forced.image, 1023 - stored.astype(np.float32))  # MONOCHROME1, 10 bits
+
+
+def test_jpeg_ls_is_decoded_by_charls_first_with_the_same_pixels(monkeypatch):
+    from pathlib import Path
+
+    import pydicom
+    from pydicom.pixels import pixel_array
+
+    from calcdetect.io import LoadOptions
+    from calcdetect.io.dicom import decoding
+    from calcdetect.io.dicom.header import _Header
+
+    sample = Path(__file__).parents[2] / "data" / "samples" / "synth_0000.dcm"
+    ds = pydicom.dcmread(sample)
+    assert ds.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.4.80"  # JPEG-LS lossless
+    calls = []
+    original = decoding.pixel_array
+    monkeypatch.setattr(decoding, "pixel_array", lambda *a, **k: calls.append(k) or original(*a, **k))
+    image = decoding._decode(ds, _Header.of(ds, sample, LoadOptions()), sample, index=None)
+    assert calls[0] == {"index": None, "decoding_plugin": "pyjpegls"}
+    for plugin in ("pylibjpeg", "pyjpegls"):
+        if plugin in pydicom.pixels.get_decoder(ds.file_meta.TransferSyntaxUID).available_plugins:
+            np.testing.assert_array_equal(image, pixel_array(ds, decoding_plugin=plugin))

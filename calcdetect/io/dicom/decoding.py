@@ -88,17 +88,37 @@ def _codestream_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
+#: The decoder tried first for a transfer syntax when installed: CharLS (pyjpegls), the
+#: JPEG-LS reference implementation, decodes a 4096 x 3328 16-bit mammogram in 0.37 s where
+#: pylibjpeg-libjpeg (which pydicom tries first) takes 1.35 s (same pixels, lossless).
+PREFERRED_PLUGINS = {"1.2.840.10008.1.2.4.80": "pyjpegls", "1.2.840.10008.1.2.4.81": "pyjpegls"}
+
+
+def _preferred(header: _Header) -> dict:
+    """``decoding_plugin=`` for the transfer syntax's preferred decoder, when it is installed."""
+    plugin = PREFERRED_PLUGINS.get(str(header.syntax))
+    if plugin is None or plugin not in get_decoder(header.syntax).available_plugins:
+        return {}
+    return {"decoding_plugin": plugin}
+
+
 def _decode(ds: Dataset, header: _Header, path: Path, *, index: int | None) -> np.ndarray:
+    preferred = _preferred(header)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # padding and similar notes; the checks below are ours
+            if preferred:
+                try:
+                    return pixel_array(ds, index=index, **preferred)
+                except Exception:
+                    pass  # every installed decoder gets its chance below, and names its failure
             return pixel_array(ds, index=index)
     except Exception as exc:
         raise _decode_error(header, path, exc) from None
 
 
 def _decode_frames(ds: Dataset, header: _Header, path: Path) -> Iterator[np.ndarray]:
-    frames = iter_pixels(ds)
+    frames = iter_pixels(ds, **_preferred(header))
     while True:
         try:
             with warnings.catch_warnings():
