@@ -97,7 +97,7 @@ PREFERRED_PLUGINS = {"1.2.840.10008.1.2.4.80": "pyjpegls", "1.2.840.10008.1.2.4.
 def _preferred(header: _Header) -> dict:
     """``decoding_plugin=`` for the transfer syntax's preferred decoder, when it is installed."""
     plugin = PREFERRED_PLUGINS.get(str(header.syntax))
-    if plugin is None or plugin not in get_decoder(header.syntax).available_plugins:
+    if plugin is None or header.syntax is None or plugin not in get_decoder(header.syntax).available_plugins:
         return {}
     return {"decoding_plugin": plugin}
 
