@@ -270,11 +270,12 @@ def _distance_to(region: np.ndarray, r: np.ndarray, c: np.ndarray, *, spacing) -
     rows_max = padded.reshape(small_shape[0], f_r, -1).max(axis=1)
     touched = rows_max.reshape(small_shape[0], small_shape[1], f_c).max(axis=2).astype(bool)
     # Distance in cells of unequal sides: rescale rows to columns' unit with a weighted transform.
-    free = (~touched).astype(np.uint8)
+    # scipy's exact transform, rounded to float32 as OpenCV's DIST_MASK_PRECISE (which the models
+    # were fitted with) gives it, but the same on every call: OpenCV's varied in the last bit.
     if f_r * row_mm == f_c * col_mm:
-        distance = cv2.distanceTransform(free, cv2.DIST_L2, cv2.DIST_MASK_PRECISE) * (f_c * col_mm)
+        distance = ndi.distance_transform_edt(~touched).astype(np.float32) * np.float32(f_c * col_mm)
     else:
-        distance = ndi.distance_transform_edt(free, sampling=(f_r * row_mm, f_c * col_mm))
+        distance = ndi.distance_transform_edt(~touched, sampling=(f_r * row_mm, f_c * col_mm))
     return distance[r // f_r, c // f_c].astype(float)
 
 

@@ -103,3 +103,21 @@ def test_linearity_around_points_matches_an_eigen_decomposition_and_the_candidat
 def test_linearity_around_points_refuses_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         linearity_around(**kwargs)
+
+
+def test_distances_to_a_region_are_exact_and_the_same_on_every_call():
+    from scipy import ndimage as ndi
+
+    from calcdetect.specks.features import _distance_to
+
+    rng = np.random.default_rng(12)
+    region = np.zeros((700, 560), bool)
+    region[:, :150] = True
+    region[rng.integers(0, 700, 40), rng.integers(0, 560, 40)] = True
+    r, c = rng.integers(0, 700, 500), rng.integers(0, 560, 500)
+    first = _distance_to(region, r, c, spacing=(0.1, 0.1))  # 0.5 mm cells of 5 x 5 pixels
+    for _ in range(20):  # OpenCV's DIST_MASK_PRECISE varied in the last bit from call to call
+        np.testing.assert_array_equal(_distance_to(region, r, c, spacing=(0.1, 0.1)), first)
+    cells = region.reshape(140, 5, 112, 5).any(axis=(1, 3))
+    exact = ndi.distance_transform_edt(~cells) * 0.5
+    np.testing.assert_allclose(first, exact[r // 5, c // 5], rtol=1e-6)
