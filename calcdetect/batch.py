@@ -9,6 +9,7 @@ import os
 import pickle
 import platform
 import time
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -18,10 +19,10 @@ from pathlib import Path
 from calcdetect import __version__
 from calcdetect.errors import CalcdetectError
 from calcdetect.executors import make_executor
-from calcdetect.filters import register_spec, user_filters
+from calcdetect.filters import BUILT_IN, get_filter, register_spec, user_filters
 from calcdetect.io import LoadOptions, is_image_file, read_mammogram
 from calcdetect.io.peek import peek_shape
-from calcdetect.pipeline import Params, detect_mammogram, saturated_margin_mm
+from calcdetect.pipeline import RESPONSE, Params, detect_mammogram, saturated_margin_mm
 from calcdetect.results import calcification_rows, cluster_rows, image_row, write_json
 from calcdetect.tables import FORMATS, SCHEMA_VERSION, TABLES, require_format, write_table
 from calcdetect.store import RunFolder, source_fingerprint
@@ -377,15 +378,26 @@ def _portable_filters(jobs: int, scheduler: str | None) -> dict:
     """The user's registered filters, checked to pickle when they must reach other processes."""
     filters = user_filters()
     if jobs > 1 or scheduler is not None:
+        remedy = ("register a function defined at the top level of an importable module (not a lambda, nor one "
+                  "defined inside another, nor one typed in at a prompt or a notebook), or run with jobs=1")
         for name, spec in filters.items():
             try:
                 pickle.dumps(spec)
             except (pickle.PicklingError, AttributeError, TypeError) as exc:
-                raise ValueError(
-                    f"filter {name!r} cannot reach the worker processes ({exc}): register a function defined "
-                    "at the top level of an importable module (not a lambda, nor one defined inside another), "
-                    "or run with jobs=1") from None
+                raise ValueError(f"filter {name!r} cannot reach the worker processes ({exc}): {remedy}") from None
+            if _defined_at_a_prompt(spec):
+                raise ValueError(f"filter {name!r} cannot reach the worker processes (defined in __main__, which "
+                                 f"they cannot import: no script file): {remedy}")
     return filters
+
+
+def _defined_at_a_prompt(spec) -> bool:
+    """Whether a callable of `spec` lives in a ``__main__`` without a file (python -c, stdin, a
+    notebook): spawned workers re-import a script's ``__main__``, never an interactive one."""
+    main = sys.modules.get("__main__")
+    scripted = bool(getattr(main, "__file__", None))
+    callables = (spec.function, spec.sizing, spec.reach)
+    return not scripted and any(getattr(getattr(f, "func", f), "__module__", None) == "__main__" for f in callables)
 
 
 def _file_size(path: str) -> int:
@@ -420,9 +432,16 @@ def _pixels(path: str) -> int:
 def run_settings(params: Params, *, load: LoadOptions = LoadOptions(), use_sop_uid: bool = False) -> dict:
     """Every setting that changes a run's tables (their columns included: parts written by
     a calcdetect with other columns are not mixed into a resumed run)."""
-    return {"detection": params.to_dict(), "loading": load.to_dict(),
-            "image_id": "sop_instance_uid" if use_sop_uid else "path",
-            "columns": {name: list(columns) for name, columns in TABLES.items()}}
+    settings = {"detection": params.to_dict(), "loading": load.to_dict(),
+                "image_id": "sop_instance_uid" if use_sop_uid else "path",
+                "columns": {name: list(columns) for name, columns in TABLES.items()}}
+    # A user's filter is not in calcdetect's code fingerprint: its own goes with the settings, so
+    # that a run made before the filter was edited is not taken for this one.
+    window = dict(min_diameter_mm=params.min_diameter_mm, max_diameter_mm=params.max_diameter_mm)
+    names = {params.filter, params.detector} - BUILT_IN - {RESPONSE}
+    if names:
+        settings["filters"] = {name: get_filter(name).fingerprint(**window) for name in sorted(names)}
+    return settings
 
 
 def library_versions() -> dict[str, str | None]:

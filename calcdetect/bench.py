@@ -40,6 +40,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from calcdetect.errors import FilterError
 from calcdetect.filters import get_filter
 from calcdetect.filters.spec import format_params
 
@@ -91,8 +92,9 @@ class FilterBench:
     summary: str
     params: dict
     reach_mm: float
-    speed: Speed
+    speed: Speed | None
     quality: tuple[SetQuality, ...]
+    error: str | None = None  # why the filter could not be measured (it raised): the others still are
 
 
 def time_filter(function: Callable[[], np.ndarray], *, repeat: int, trace: bool = True) -> tuple[float, float]:
@@ -149,13 +151,14 @@ def _speed(name: str, images: Sequence[tuple[np.ndarray, tuple]], *, window: dic
                  reference_ms_per_mpx=1000 * reference / crop_mpx, crop_ms_per_mpx=1000 * fast / crop_mpx)
 
 
-def _quality(name: str, role: str, image_set: Path, out_dir: Path, *, params, jobs: int) -> SetQuality:
+def _quality(name: str, role: str, image_set: Path, set_key: str, out_dir: Path, *, params, jobs: int) -> SetQuality:
     from calcdetect.batch import run_detection
     from calcdetect.evaluate import evaluate
 
     params = _with_filter(params, name, role)
     # the filter's code and parameters in the folder's name: an edited filter is run afresh
-    run_dir = out_dir / "runs" / image_set.name / f"{role}-{name}-{_fingerprint(name, params)}"
+    window = dict(min_diameter_mm=params.min_diameter_mm, max_diameter_mm=params.max_diameter_mm)
+    run_dir = out_dir / "runs" / set_key / f"{role}-{name}-{get_filter(name).fingerprint(**window)}"
     run_detection([image_set], run_dir, params=params, jobs=jobs)
     evaluation = evaluate(image_set / "truth.json", run_dir, fp_rates=CLUSTER_FP_RATES, n_bootstrap=0)
     clusters, calcifications = evaluation.clusters, evaluation.calcifications
@@ -163,22 +166,6 @@ def _quality(name: str, role: str, image_set: Path, out_dir: Path, *, params, jo
     return SetQuality(set_name=image_set.name, n_images=evaluation.n_images, n_failed=evaluation.n_failed,
                       cluster_sensitivity=tuple(float(p.sensitivity) for p in clusters.operating_points),
                       cpm=float(clusters.cpm), calcification_sensitivity=float(calc), run_dir=str(run_dir))
-
-
-def _fingerprint(name: str, params) -> str:
-    """8 hex digits of the filter's source code, sizing and parameters for the run's window."""
-    import hashlib
-    import inspect
-
-    spec = get_filter(name)
-    parts = [repr(spec.params(min_diameter_mm=params.min_diameter_mm, max_diameter_mm=params.max_diameter_mm))]
-    for function in (spec.function, spec.sizing, spec.reach):
-        function = getattr(function, "func", function)  # a functools.partial
-        try:
-            parts.append(inspect.getsource(function))
-        except (OSError, TypeError):  # no source (a builtin): its name
-            parts.append(repr(function))
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:8]
 
 
 def _with_filter(params, name: str, role: str):
@@ -248,22 +235,34 @@ def bench_filters(names: Sequence[str], image_sets: Sequence, out_dir, *, role: 
     if not image_sets:
         raise ValueError("image_sets must name at least one folder of images with its truth.json")
     for image_set in image_sets:
+        if not image_set.is_dir():
+            raise ValueError(f"image set {image_set}: no such folder")
         if not (image_set / "truth.json").is_file():
-            raise ValueError(f"image set {image_set}: no truth.json in it (make one with 'calcdetect synth')")
+            raise ValueError(f"image set {image_set}: no truth.json in it (make one with 'calcdetect synth', or "
+                             "see docs/truth-format.md)")
+    # each set's runs under its folder's name, made unique when two sets share one
+    keys = [s.name if [t.name for t in image_sets].count(s.name) == 1 else f"{s.name}-{i + 1}"
+            for i, s in enumerate(image_sets)]
     _with_filter(params, specs[0].name if specs else "tophat", role)  # role checked before any work
     say = on_progress or (lambda line: None)
     images = _load_images(image_sets[0], speed_images)
     window = dict(min_diameter_mm=params.min_diameter_mm, max_diameter_mm=params.max_diameter_mm)
     results = []
     for spec in specs:
-        say(f"{spec.name}: speed on {len(images)} images")
-        speed = _speed(spec.name, images, window=window, repeat=repeat, crop_px=crop_px)
+        described = functools.partial(FilterBench, name=spec.name, summary=spec.summary,
+                                      params=spec.params(**window), reach_mm=spec.reach_mm(**window))
+        say(f"{spec.name}: speed on {len(images)} image{'s' if len(images) != 1 else ''}")
+        try:
+            speed = _speed(spec.name, images, window=window, repeat=repeat, crop_px=crop_px)
+        except FilterError as exc:  # a user's filter that raises: recorded, and the others go on
+            say(f"{spec.name}: failed: {exc.reason}")
+            results.append(described(speed=None, quality=(), error=exc.reason))
+            continue
         quality = []
-        for image_set in image_sets:
+        for image_set, key in zip(image_sets, keys):
             say(f"{spec.name}: detection on {image_set}")
-            quality.append(_quality(spec.name, role, image_set, Path(out_dir), params=params, jobs=jobs))
-        results.append(FilterBench(name=spec.name, summary=spec.summary, params=spec.params(**window),
-                                   reach_mm=spec.reach_mm(**window), speed=speed, quality=tuple(quality)))
+            quality.append(_quality(spec.name, role, image_set, key, Path(out_dir), params=params, jobs=jobs))
+        results.append(described(speed=speed, quality=tuple(quality)))
     return results
 
 
@@ -284,7 +283,8 @@ def write_json(results: Sequence[FilterBench], path, *, role: str) -> Path:
             return [clean(v) for v in value]
         return value
 
-    rows = [dict(asdict(r), speed=dict(asdict(r.speed), reference_ratio=r.speed.reference_ratio)) for r in results]
+    rows = [dict(asdict(r), speed=None if r.speed is None else
+                 dict(asdict(r.speed), reference_ratio=r.speed.reference_ratio)) for r in results]
     document = {"role": role, "cluster_fp_rates": list(CLUSTER_FP_RATES),
                 "calcification_fp_rate": CALCIFICATION_FP_RATE, "machine": machine(), "filters": rows}
     path = Path(path)
@@ -294,13 +294,17 @@ def write_json(results: Sequence[FilterBench], path, *, role: str) -> Path:
 
 def markdown_table(results: Sequence[FilterBench]) -> str:
     """The table: one row per filter and set."""
-    lines = ["| filter | set | ms/Mpx, 1 thread | ms/Mpx, all cores | traced MB/Mpx | reference ms/Mpx (x slower) "
+    lines = ["| filter | set | ms/Mpx, 1 thread | ms/Mpx, all cores | traced MB/Mpx "
+             "| reference ms/Mpx on the crop (x the fast path's there) "
              "| clusters at 0.25 / 1 FP/image | CPM | calcifications at 10 FP/image |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         s = r.speed
+        if s is None:
+            lines.append(f"| `{r.name}` | - | failed: {r.error} | | | | | | |")
+            continue
         speed = (f"{s.ms_per_mpx:.1f} | {s.ms_per_mpx_all_cores:.1f} | {s.traced_mb_per_mpx:.1f} | "
-                 f"{s.reference_ms_per_mpx:.0f} ({s.reference_ratio:.1f}x)")
+                 f"{s.reference_ms_per_mpx:.0f} ({s.reference_ratio:.1f}x of {s.crop_ms_per_mpx:.1f})")
         for q in r.quality or [None]:
             if q is None:
                 lines.append(f"| `{r.name}` | - | {speed} | - | - | - |")
@@ -343,19 +347,31 @@ def plot(results: Sequence[FilterBench], path) -> Path:
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     set_names = sorted({q.set_name for r in results for q in r.quality})
     markers = dict(zip(set_names, "osD^v<>"))
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1.02)
+    speeds = [r.speed.ms_per_mpx for r in results if r.speed is not None]
+    if speeds:  # room for the labels right of the slowest
+        ax.set_xlim(0.5 * min(speeds), 2 * max(speeds))
+    placed: list = []
     for r in results:
-        for q in r.quality:
-            y = q.cluster_sensitivity[CLUSTER_FP_RATES.index(1.0)]
+        if r.speed is None:
+            continue
+        ys = [q.cluster_sensitivity[CLUSTER_FP_RATES.index(1.0)] for q in r.quality]
+        ax.plot([r.speed.ms_per_mpx] * len(ys), ys, color="0.8", linewidth=1, zorder=1)  # one filter, its sets
+        for q, y in zip(r.quality, ys):
             ax.scatter(r.speed.ms_per_mpx, y, marker=markers[q.set_name], color=f"C{set_names.index(q.set_name)}",
-                       label=q.set_name)
-            ax.annotate(r.name, (r.speed.ms_per_mpx, y), textcoords="offset points", xytext=(4, 3), fontsize=8)
+                       label=q.set_name, zorder=2)
+        if ys:  # one label per filter, by its highest point; under it when another label is there
+            at = ax.transData.transform((r.speed.ms_per_mpx, max(ys)))
+            crowded = any(abs(at[0] - x) < 40 and abs(at[1] - y) < 16 for x, y in placed)
+            placed.append(at)
+            ax.annotate(r.name, (r.speed.ms_per_mpx, max(ys)), textcoords="offset points",
+                        xytext=(4, -11 if crowded else 4), fontsize=8)
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
     ax.legend(unique.values(), unique.keys(), title="set", loc="lower right")
-    ax.set_xscale("log")
     ax.set_xlabel("filter time, ms per megapixel (one thread, log scale)")
     ax.set_ylabel("cluster sensitivity at 1 FP / image")
-    ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     path = Path(path)

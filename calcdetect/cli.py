@@ -211,7 +211,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _bench(args) -> int:
     from calcdetect import bench
-    from calcdetect.filters import available_filters
+    from calcdetect.filters import available_filters, get_filter
     from calcdetect.synth import SynthSettings, make_set
 
     import_filter_modules(args.filters_from or ())
@@ -220,6 +220,8 @@ def _bench(args) -> int:
         if getattr(args, option) < minimum:
             raise ValueError(f"--{option.replace('_', '-')} must be >= {minimum}; got {getattr(args, option)}")
     names = args.filters or available_filters()
+    for name in names:  # before anything is made
+        _with_own_filters_hint(lambda: get_filter(name))  # noqa: B023 (called at once)
     sets = list(args.sets or [])
     if args.synth:
         synthetic = args.out / f"synth-{args.synth_seed}-n{args.synth}"
@@ -247,8 +249,10 @@ def _bench(args) -> int:
 def import_filter_modules(names) -> None:
     """Import each module (a name, or the path of a .py file, whose folder joins the end of
     sys.path so that worker processes import it too): the filters it registers become
-    available by name."""
+    available by name. A module that cannot be imported, or registers no filter, is refused."""
     import importlib
+
+    from calcdetect.filters import FILTERS
 
     for name in names:
         path = None
@@ -259,14 +263,34 @@ def import_filter_modules(names) -> None:
             if str(path.parent) not in sys.path:
                 sys.path.append(str(path.parent))
             name = path.stem
+        where = f"--filters-from {path or name}"
+        before = {key: id(spec) for key, spec in FILTERS.items()}
         try:
             module = importlib.import_module(name)
-        except ImportError as exc:
-            raise ImportError(f"--filters-from {name}: cannot import it ({exc}); give an importable module name "
-                              "or the path of a .py file") from None
+        except ModuleNotFoundError as exc:
+            if path is None and exc.name == name:
+                raise ImportError(f"{where}: no module of that name on the Python path; give the path of a .py "
+                                  "file, or make the module importable (PYTHONPATH)") from None
+            raise ImportError(f"{where}: importing it failed: {type(exc).__name__}: {exc}") from None
+        except Exception as exc:  # a syntax error or anything the file raises: named, with its place
+            place = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) and exc.lineno else ""
+            raise ValueError(f"{where}: importing it failed{place}: {type(exc).__name__}: {exc}") from None
         if path is not None and Path(getattr(module, "__file__", "") or "").resolve() != path:
             raise ValueError(f"--filters-from {path}: the module name {name!r} is taken by "
                              f"{getattr(module, '__file__', None) or 'a built-in module'}; rename the file")
+        if {key: id(spec) for key, spec in FILTERS.items()} == before:
+            raise ValueError(f"{where}: it registers no filter (call calcdetect.filters.register_filter in it; "
+                             "see README, Filter workbench)")
+
+
+def _with_own_filters_hint(make):
+    """``make()``, its unknown-filter error completed with how to add one's own."""
+    try:
+        return make()
+    except ValueError as exc:
+        if "filter must be one of" in str(exc) or "detector must be" in str(exc):
+            raise ValueError(f"{exc}; a filter of your own is named after --filters-from FILE") from None
+        raise
 
 
 def _filters(args) -> int:
@@ -274,9 +298,11 @@ def _filters(args) -> int:
     from calcdetect.filters.spec import format_params
 
     import_filter_modules(args.filters_from or ())
-    for name in available_filters():
+    names = available_filters()
+    width = max(map(len, names))
+    for name in names:
         spec = get_filter(name)
-        print(f"{name:14s} reach {spec.reach_mm():.3g} mm  ({format_params(spec.defaults)})  {spec.summary}")
+        print(f"{name:{width}s}  reach {spec.reach_mm():.3g} mm  ({format_params(spec.defaults)})  {spec.summary}")
     return 0
 
 
@@ -335,7 +361,8 @@ def _detect(args) -> int:
                    min_diameter_mm=args.min_diameter_mm, max_diameter_mm=args.max_diameter_mm,
                    max_length_mm=args.max_length_mm, min_confidence=args.min_confidence,
                    min_calcification_probability=args.min_calcification_probability)
-    params = Params.birads_grouping(**changes) if args.birads_grouping else Params(**changes)
+    params = _with_own_filters_hint(
+        lambda: Params.birads_grouping(**changes) if args.birads_grouping else Params(**changes))
     from calcdetect.batch import find_inputs
 
     missing = [p for p in args.paths if not os.path.exists(p)]

@@ -58,3 +58,16 @@ class EvaluationError(CalcdetectError, ValueError):
 class DatasetError(CalcdetectError, ValueError):
     """A public data set's download or description files cannot be read or do not fit
     together (the message names the file and what would read it)."""
+
+
+class FilterError(CalcdetectError):
+    """A registered filter that is not calcdetect's own failed, or returned no valid response.
+
+    A batch records it as the image's ``error`` with :attr:`reason`, which names the filter,
+    the module it comes from and what went wrong.
+    """
+
+    def __init__(self, name: str, module: str, reason: str):
+        self.name, self.module = name, module
+        self.reason = " ".join(f"filter {name!r} (from {module}): {reason}".split())
+        super().__init__(self.reason)

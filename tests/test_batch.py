@@ -1,4 +1,5 @@
 import csv
+import json
 import os
 import shutil
 import signal
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import calcdetect.filters
 from calcdetect.batch import _workers_within_budget, ImageTask, run_detection
 from calcdetect.cli import main
 from calcdetect.pipeline import Params
@@ -269,8 +271,6 @@ def test_cli_refuses_a_conflicting_run_and_reports_progress_quietly_off_a_termin
 @pytest.fixture
 def user_filter(monkeypatch, filter_registry):
     """A filter registered in this process only, from a module the spawned workers can import."""
-    import calcdetect.filters
-
     monkeypatch.syspath_prepend(str(Path(__file__).parent / "helpers"))  # spawned workers inherit sys.path
     import user_filter
 
@@ -289,9 +289,46 @@ def test_a_registered_filter_reaches_the_workers(inputs, tmp_path, user_filter, 
 
 
 def test_a_filter_that_cannot_reach_the_workers_is_refused_before_the_run(inputs, tmp_path, filter_registry):
-    import calcdetect.filters
-
     calcdetect.filters.register_filter("lambda", lambda image, **_: np.asarray(image, np.float32), reach_mm=0)
     with pytest.raises(ValueError, match="filter 'lambda' cannot reach the worker processes"):
         run_detection([inputs], tmp_path / "out", params=Params(filter="lambda"), jobs=2)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_run_made_before_a_users_filter_was_edited_is_not_resumed(inputs, tmp_path, monkeypatch, filter_registry):
+    import importlib
+
+    source = ("from calcdetect.filters import register_filter, white_tophat\nRADIUS = {radius}\n\n\n"
+              "def mine(image, *, spacing, backend='opencv'):\n"
+              "    return white_tophat(image, RADIUS, spacing=spacing, backend=backend)\n\n\n"
+              "register_filter('mine', mine, reach_mm=2.0, replace=True)\n")
+    module = tmp_path / "edited_filter.py"
+    module.write_text(source.format(radius=0.6))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.import_module("edited_filter")
+    out = tmp_path / "out"
+    run_detection([inputs], out, params=Params(filter="mine"), jobs=1)
+    settings = json.loads((out / "settings.json").read_text())["settings"]
+    assert settings["filters"] == {"mine": calcdetect.filters.get_filter("mine").fingerprint()}
+    assert run_detection([inputs], out, params=Params(filter="mine"), jobs=1).n_processed == 0  # unchanged: resumed
+    module.write_text(source.format(radius=0.9))  # the filter's module edited
+    with pytest.raises(RunConflictError, match="other settings"):
+        run_detection([inputs], out, params=Params(filter="mine"), jobs=1)
+
+
+def test_a_filter_typed_in_at_a_prompt_is_refused_before_a_parallel_run(inputs, tmp_path, monkeypatch,
+                                                                         filter_registry):
+    import types
+
+    prompt = types.ModuleType("__main__")  # python -c, stdin or a notebook: no file to re-import
+
+    def typed_in(image, *, spacing, backend="opencv"):
+        return np.asarray(image, np.float32)
+
+    typed_in.__module__, typed_in.__qualname__ = "__main__", "typed_in"
+    prompt.typed_in = typed_in
+    monkeypatch.setitem(sys.modules, "__main__", prompt)
+    calcdetect.filters.register_filter("typed-in", typed_in, reach_mm=0.0)
+    with pytest.raises(ValueError, match="filter 'typed-in' cannot reach the worker processes .*no script file"):
+        run_detection([inputs], tmp_path / "out", params=Params(filter="typed-in"), jobs=2)
     assert not (tmp_path / "out").exists()

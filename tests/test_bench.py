@@ -1,4 +1,5 @@
 import json
+import shutil
 from pathlib import Path
 
 import cv2
@@ -65,7 +66,8 @@ def test_time_filter_sees_the_arrays_a_filter_returns(make, mb):
     ({"role": "both"}, r"role must be one of \('filter', 'detector'\); got 'both'"),
     ({"image_sets": [Path(__file__).parent]}, "no truth.json in it"),
     ({"image_sets": []}, "image_sets must name at least one folder"),
-], ids=["unknown-filter", "bad-role", "set-without-truth", "no-set"])
+    ({"image_sets": [Path(__file__).parent / "no-such-set"]}, "no-such-set: no such folder"),
+], ids=["unknown-filter", "bad-role", "set-without-truth", "no-set", "missing-set"])
 def test_bad_arguments_fail_before_any_work(tmp_path, kwargs, match):
     arguments = {"names": ["tophat"], "image_sets": [SAMPLES], **kwargs}
     with pytest.raises(ValueError, match=match):
@@ -81,3 +83,30 @@ def test_the_command_writes_table_json_and_plot(tmp_path, capsys):
     assert {p.name for p in out.iterdir()} >= {"bench.md", "bench.json", "bench.png", "runs"}
     assert "| `tophat` | samples (5) |" in (out / "bench.md").read_text()
     assert "| `tophat` |" in capsys.readouterr().out
+
+
+def _raising(image, *, spacing, backend="opencv"):
+    raise RuntimeError("my filter is broken")
+
+
+def test_a_failing_filter_is_recorded_and_the_others_measured(tmp_path, filter_registry):
+    from calcdetect.filters import register_filter
+
+    register_filter("broken", _raising, reach_mm=0.0)
+    results = bench_filters(["broken", "tophat"], [SAMPLES], tmp_path, jobs=1, speed_images=1, repeat=1, crop_px=64)
+    assert results[0].speed is None and "filter 'broken' (from " in results[0].error
+    assert "RuntimeError: my filter is broken" in results[0].error
+    assert results[1].error is None and results[1].quality[0].cluster_sensitivity[-1] >= 0.75
+    assert "| `broken` | - | failed: filter 'broken'" in markdown_table(results)
+    document = json.loads(write_json(results, tmp_path / "b.json", role="filter").read_text())
+    assert document["filters"][0]["speed"] is None
+
+
+def test_two_sets_of_one_name_get_their_own_runs(tmp_path):
+    copy = tmp_path / "other" / "samples"
+    shutil.copytree(SAMPLES, copy)
+    (result,) = bench_filters(["tophat"], [SAMPLES, copy], tmp_path / "out", jobs=1, speed_images=1, repeat=1,
+                              crop_px=64)
+    first, second = result.quality
+    assert first.run_dir != second.run_dir
+    assert first.cluster_sensitivity == second.cluster_sensitivity  # the same images

@@ -1,6 +1,7 @@
 import argparse
 import csv
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -186,7 +187,30 @@ def test_calcdetect_filters_lists_a_filter_file(tmp_path, monkeypatch, filter_re
     plugin.write_text(PLUGIN)
     monkeypatch.setattr(__import__("sys"), "path", list(__import__("sys").path))
     assert main(["filters", "--filters-from", str(plugin)]) == 0
-    assert "widest-tophat  reach 2 mm  (radius_mm=1)" in capsys.readouterr().out
+    assert re.search(r"\nwidest-tophat +reach 2 mm  \(radius_mm=1\)", capsys.readouterr().out)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("def broken(:\n", r"importing it failed \(line 1\): SyntaxError"),
+    ("raise RuntimeError('no GPU here')\n", "importing it failed: RuntimeError: no GPU here"),
+    ("import no_such_module_xyz\n", "importing it failed: ModuleNotFoundError: No module named 'no_such_module_xyz'"),
+    ("X = 1\n", "it registers no filter"),
+], ids=["syntax-error", "raises", "imports-a-missing-module", "registers-nothing"])
+def test_a_filter_file_that_cannot_serve_is_named_with_the_reason(tmp_path, monkeypatch, capsys, text, message):
+    plugin = tmp_path / f"bad_{tmp_path.name.replace('-', '_')}.py"
+    plugin.write_text(text)
+    monkeypatch.setattr(__import__("sys"), "path", list(__import__("sys").path))
+    assert main(["filters", "--filters-from", str(plugin)]) == 2
+    err = capsys.readouterr().err
+    assert f"--filters-from {plugin}" in err
+    assert re.search(message, err), err
+
+
+def test_an_unknown_filter_points_to_filters_from(inputs, tmp_path, capsys):
+    assert main(["detect", str(inputs), "--out", str(tmp_path / "out"), "--filter", "mine"]) == 2
+    assert "a filter of your own is named after --filters-from FILE" in capsys.readouterr().err
+    assert main(["bench", "--out", str(tmp_path / "bench"), "--filters", "mine"]) == 2
+    assert not (tmp_path / "bench").exists()
 
 
 def test_a_filter_file_whose_name_is_taken_is_refused(tmp_path, monkeypatch, capsys):
@@ -200,7 +224,7 @@ def test_a_filter_file_whose_name_is_taken_is_refused(tmp_path, monkeypatch, cap
 @pytest.mark.parametrize(("argv", "message"), [
     (["--filter", "nope"], "filter must be one of"),
     (["--detector", "nope"], "detector must be 'response' or one of"),
-    (["--filters-from", "no_such_module_xyz"], "--filters-from no_such_module_xyz: cannot import it"),
+    (["--filters-from", "no_such_module_xyz"], "--filters-from no_such_module_xyz: no module of that name"),
 ], ids=["filter", "detector", "module"])
 def test_an_unknown_filter_is_a_usage_error(inputs, tmp_path, capsys, argv, message):
     assert main(["detect", str(inputs), "--out", str(tmp_path / "out"), "--quiet", *argv]) == 2

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from calcdetect.errors import FilterError
 from calcdetect.specks.candidates import MAX_DIAMETER_MM, MIN_DIAMETER_MM
 
 __all__ = ["FilterSpec", "format_params"]
@@ -59,9 +63,51 @@ class FilterSpec:
 
     def __call__(self, image, *, spacing, min_diameter_mm: float = MIN_DIAMETER_MM,
                  max_diameter_mm: float = MAX_DIAMETER_MM, backend: str = "opencv") -> np.ndarray:
-        """The response of `image`, the filter sized to the size window."""
+        """The response of `image`, the filter sized to the size window.
+
+        Raises
+        ------
+        calcdetect.errors.FilterError
+            If a filter that is not calcdetect's own raises, or returns anything but an
+            array of the image's shape (naming the filter and its module).
+        """
         params = self.params(min_diameter_mm=min_diameter_mm, max_diameter_mm=max_diameter_mm)
-        return self.function(image, spacing=spacing, backend=backend, **params)
+        if self.function.__module__.startswith("calcdetect."):
+            return self.function(image, spacing=spacing, backend=backend, **params)
+        try:
+            response = self.function(image, spacing=spacing, backend=backend, **params)
+        except Exception as exc:
+            raise FilterError(self.name, self.origin, f"{type(exc).__name__}: {exc}") from exc
+        shape = np.shape(image)
+        if not (isinstance(response, np.ndarray) and response.shape == shape and response.dtype.kind in "uif"):
+            got = (f"a {response.dtype} array of shape {response.shape}" if isinstance(response, np.ndarray)
+                   else type(response).__name__)
+            raise FilterError(self.name, self.origin, f"returned {got} for an image of shape {shape}; a filter "
+                                                      "returns a numeric array of the image's shape")
+        return response
+
+    @property
+    def origin(self) -> str:
+        """Where the filter's function is defined: its source file, else its module."""
+        function = getattr(self.function, "func", self.function)
+        try:
+            return inspect.getsourcefile(function) or function.__module__
+        except TypeError:
+            return getattr(function, "__module__", "?")
+
+    def fingerprint(self, **window) -> str:
+        """12 hex digits that change when the filter's code or parameters do: the source files
+        of its function, sizing and reach (their modules whole, helpers and constants included)
+        and its parameters for the size window."""
+        parts = [repr(sorted(self.params(**window).items()))]
+        for function in (self.function, self.sizing, self.reach):
+            function = getattr(function, "func", function)  # a functools.partial
+            try:
+                path = inspect.getsourcefile(function)
+                parts.append(Path(path).read_text(encoding="utf-8") if path else inspect.getsource(function))
+            except (OSError, TypeError):  # no source (a builtin, or typed in at a prompt): its name
+                parts.append(f"{getattr(function, '__module__', '')}.{getattr(function, '__qualname__', function)}")
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
 
 
 def format_params(params: dict) -> str:

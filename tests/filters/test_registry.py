@@ -211,3 +211,43 @@ def test_non_finite_images_are_refused_by_detect_and_hdome(mammogram):
         detect(image, spacing=spacing)
     with pytest.raises(ValueError, match="image must be finite"):
         get_filter("hdome")(image, spacing=spacing)
+
+
+def _broken(image, *, spacing, backend="opencv"):
+    raise RuntimeError("division by zero in my filter")
+
+
+def _cropped(image, *, spacing, backend="opencv"):
+    return np.asarray(image, np.float32)[1:, 1:]
+
+
+@pytest.mark.parametrize(("function", "reason"), [
+    (_broken, "RuntimeError: division by zero in my filter"),
+    (_cropped, r"returned a float32 array of shape \(\d+, \d+\) for an image of shape"),
+], ids=["raises", "wrong-shape"])
+def test_a_users_failing_filter_is_named_with_its_file(mammogram, filter_registry, function, reason):
+    from calcdetect.errors import FilterError
+
+    image, spacing = mammogram
+    register_filter("mine", function, reach_mm=0.5)
+    with pytest.raises(FilterError, match=rf"filter 'mine' \(from .*test_registry.py\): {reason}"):
+        detect(image, spacing=spacing, params=Params(filter="mine"))
+
+
+def test_the_fingerprint_follows_the_filters_file_and_parameters(tmp_path, monkeypatch, filter_registry):
+    import importlib
+
+    source = "from calcdetect.filters import register_filter, white_tophat\nGAIN = {gain}\n\n\n" \
+             "def scaled(image, *, spacing, radius_mm, backend='opencv'):\n" \
+             "    return GAIN * white_tophat(image, radius_mm, spacing=spacing, backend=backend)\n\n\n" \
+             "register_filter('scaled', scaled, defaults={{'radius_mm': 0.6}}, reach_mm=1.2, replace=True)\n"
+    module = tmp_path / "fingerprinted_filter.py"
+    module.write_text(source.format(gain=1.0))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.import_module("fingerprinted_filter")
+    first = get_filter("scaled").fingerprint()
+    assert get_filter("scaled").fingerprint() == first  # stable
+    assert get_filter("scaled").fingerprint(max_diameter_mm=2.0) == first  # fixed parameters: no window
+    module.write_text(source.format(gain=0.0))  # a module-level constant, not the function's own lines
+    assert get_filter("scaled").fingerprint() != first
+    assert get_filter("tophat").fingerprint() != get_filter("tophat").fingerprint(max_diameter_mm=2.0)
