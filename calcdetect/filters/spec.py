@@ -72,7 +72,7 @@ class FilterSpec:
             array of the image's shape (naming the filter and its module).
         """
         params = self.params(min_diameter_mm=min_diameter_mm, max_diameter_mm=max_diameter_mm)
-        if self.function.__module__.startswith("calcdetect."):
+        if getattr(getattr(self.function, "func", self.function), "__module__", "").startswith("calcdetect."):
             return self.function(image, spacing=spacing, backend=backend, **params)
         try:
             response = self.function(image, spacing=spacing, backend=backend, **params)
