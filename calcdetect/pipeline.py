@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from dataclasses import asdict, dataclass, field
+import warnings
+from dataclasses import InitVar, asdict, dataclass, field
 
 import numpy as np
 
@@ -113,8 +114,13 @@ class Params:
     fp_model: bool = True
     min_calcification_probability: float = MIN_CALCIFICATION_PROBABILITY
     min_confidence: float = MIN_CONFIDENCE
+    detection: InitVar[str | None] = None  # what `detector` was called before issue 14 (deprecated)
 
-    def __post_init__(self):
+    def __post_init__(self, detection: str | None = None):
+        if detection is not None:
+            warnings.warn("Params(detection=...) is deprecated: use detector=... (the same values)",
+                          DeprecationWarning, stacklevel=3)
+            object.__setattr__(self, "detector", detection)
         get_filter(self.filter)  # raises, naming the allowed filters
         if self.detector != RESPONSE:
             try:

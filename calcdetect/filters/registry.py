@@ -17,6 +17,7 @@ filter, a user's included. Filters come from three places:
 from __future__ import annotations
 
 import functools
+import math
 import warnings
 from collections.abc import Callable, Mapping
 from importlib.metadata import entry_points
@@ -50,7 +51,12 @@ def _constant(value: float, **params) -> float:
     return value
 
 
-def register_filter(name: str, function: Callable[..., np.ndarray], *, reach_mm: float | Callable[..., float],
+def _size_window(min_diameter_mm: float, max_diameter_mm: float) -> dict:
+    return {"min_diameter_mm": min_diameter_mm, "max_diameter_mm": max_diameter_mm}
+
+
+def register_filter(name: str, function: Callable[..., np.ndarray], *,
+                    reach_mm: float | Callable[..., float] | None = None,
                     sizing: Callable[[float, float], dict] | None = None, defaults: Mapping | None = None,
                     summary: str = "", replace: bool = False) -> FilterSpec:
     """Make `function` available as ``Params(filter=name)`` / ``Params(detector=name)``.
@@ -65,7 +71,9 @@ def register_filter(name: str, function: Callable[..., np.ndarray], *, reach_mm:
     reach_mm : float or callable
         How far (mm) from a pixel the response looks, or ``reach_mm(**params)``
         computing it; ``math.inf`` for a filter that is not local. The pipeline
-        grows its crop round the breast by this much.
+        grows its crop round the breast by this much. Without it (deprecated, the
+        registration of before issue 14), `function` is called with the size window
+        (``min_diameter_mm``, ``max_diameter_mm``) on the whole image.
     sizing : callable, optional
         ``sizing(min_diameter_mm, max_diameter_mm) -> params``: the parameters for a
         calcification size window. Give this or `defaults`.
@@ -106,6 +114,13 @@ def register_filter(name: str, function: Callable[..., np.ndarray], *, reach_mm:
     """
     if sizing is not None and defaults is not None:
         raise ValueError(f"filter {name!r}: give sizing or defaults, not both")
+    if reach_mm is None:
+        if sizing is not None or defaults is not None:
+            raise ValueError(f"filter {name!r}: give reach_mm (mm, or math.inf) with sizing or defaults")
+        warnings.warn(f"register_filter({name!r}, function) without reach_mm is deprecated: the function gets the "
+                      "size window (min_diameter_mm, max_diameter_mm), as before, and the whole image, its reach "
+                      "being unknown; give reach_mm, and sizing or defaults", DeprecationWarning, stacklevel=2)
+        sizing, reach_mm = _size_window, math.inf
     if not callable(reach_mm):
         value = float(reach_mm)
         if not value >= 0:

@@ -251,3 +251,23 @@ def test_the_fingerprint_follows_the_filters_file_and_parameters(tmp_path, monke
     module.write_text(source.format(gain=0.0))  # a module-level constant, not the function's own lines
     assert get_filter("scaled").fingerprint() != first
     assert get_filter("tophat").fingerprint() != get_filter("tophat").fingerprint(max_diameter_mm=2.0)
+
+
+def _old_style(image, *, spacing, min_diameter_mm, max_diameter_mm, backend="opencv"):
+    return get_filter("tophat")(image, spacing=spacing, max_diameter_mm=max_diameter_mm, backend=backend)
+
+
+def test_the_old_registration_and_parameter_name_still_work_with_a_warning(mammogram, filter_registry):
+    image, spacing = mammogram
+    with pytest.warns(DeprecationWarning, match="without reach_mm is deprecated"):
+        spec = register_filter("old", _old_style)
+    assert spec.reach_mm() == math.inf and spec.defaults == {"min_diameter_mm": 0.1, "max_diameter_mm": 1.0}
+    with pytest.warns(DeprecationWarning, match=r"Params\(detection=...\) is deprecated"):
+        params = Params(filter="old", detection="bandpass")
+    assert params.detector == "bandpass" and "detection" not in params.to_dict()
+    old = detect(image, spacing=spacing, params=params)
+    new = detect(image, spacing=spacing, params=Params())
+    # the same top-hat, on the whole image rather than the breast's crop (other noise blocks): nearly the same specks
+    distance = np.hypot(old.specks.row[:, None] - new.specks.row, old.specks.col[:, None] - new.specks.col)
+    assert (distance.min(axis=0) < 1).mean() > 0.9 and (distance.min(axis=1) < 1).mean() > 0.9
+    assert len(old.clusters) == len(new.clusters)
