@@ -129,26 +129,29 @@ def _speed(name: str, images: Sequence[tuple[np.ndarray, tuple]], *, window: dic
     threads = cv2.getNumThreads()
     mpx = sum(image.size for image, _ in images) / 1e6
     try:
-        per_threads = {}
+        per_threads, peak = {}, 0.0
         for n in (1, os.cpu_count() or 1):
             cv2.setNumThreads(n)
-            total, peak = 0.0, 0.0
-            for image, spacing in images:
-                seconds, mb = time_filter(functools.partial(spec, image, spacing=spacing, **window), repeat=repeat)
-                total, peak = total + seconds, max(peak, mb / (image.size / 1e6))
-            per_threads[n] = (1000 * total / mpx, peak)
+            total = 0.0
+            for image, spacing in images:  # memory traced once, on the single-thread pass
+                seconds, mb = time_filter(functools.partial(spec, image, spacing=spacing, **window), repeat=repeat,
+                                          trace=n == 1)
+                total += seconds
+                if n == 1:
+                    peak = max(peak, mb / (image.size / 1e6))
+            per_threads[n] = 1000 * total / mpx
         cv2.setNumThreads(1)
         image, spacing = images[0]
         crop = _central_crop(image, crop_px)
         crop_mpx = crop.size / 1e6
-        fast, _ = time_filter(lambda: spec(crop, spacing=spacing, **window), repeat=repeat)
+        fast, _ = time_filter(lambda: spec(crop, spacing=spacing, **window), repeat=repeat, trace=False)
         reference, _ = time_filter(lambda: spec(crop, spacing=spacing, backend="reference", **window),
                                    repeat=repeat, trace=False)
     finally:
         cv2.setNumThreads(threads)
-    single, peak = per_threads[1]
-    return Speed(ms_per_mpx=single, ms_per_mpx_all_cores=per_threads[os.cpu_count() or 1][0], traced_mb_per_mpx=peak,
-                 reference_ms_per_mpx=1000 * reference / crop_mpx, crop_ms_per_mpx=1000 * fast / crop_mpx)
+    return Speed(ms_per_mpx=per_threads[1], ms_per_mpx_all_cores=per_threads[os.cpu_count() or 1],
+                 traced_mb_per_mpx=peak, reference_ms_per_mpx=1000 * reference / crop_mpx,
+                 crop_ms_per_mpx=1000 * fast / crop_mpx)
 
 
 def _quality(name: str, role: str, image_set: Path, set_key: str, out_dir: Path, *, params, jobs: int) -> SetQuality:
