@@ -22,7 +22,7 @@ from calcdetect.executors import make_executor
 from calcdetect.filters import BUILT_IN, get_filter, register_spec, user_filters
 from calcdetect.io import LoadOptions, is_image_file, read_mammogram
 from calcdetect.io.peek import peek_shape
-from calcdetect.pipeline import RESPONSE, Params, detect_mammogram, saturated_margin_mm
+from calcdetect.pipeline import Params, detect_mammogram, saturated_margin_mm
 from calcdetect.results import calcification_rows, cluster_rows, image_row, write_json
 from calcdetect.tables import FORMATS, SCHEMA_VERSION, TABLES, require_format, write_table
 from calcdetect.store import RunFolder, source_fingerprint
@@ -437,10 +437,9 @@ def run_settings(params: Params, *, load: LoadOptions = LoadOptions(), use_sop_u
                 "columns": {name: list(columns) for name, columns in TABLES.items()}}
     # A user's filter is not in calcdetect's code fingerprint: its own goes with the settings, so
     # that a run made before the filter was edited is not taken for this one.
-    window = dict(min_diameter_mm=params.min_diameter_mm, max_diameter_mm=params.max_diameter_mm)
-    names = {params.filter, params.detector} - BUILT_IN - {RESPONSE}
+    names = sorted(set(params.filter_names) - BUILT_IN)
     if names:
-        settings["filters"] = {name: get_filter(name).fingerprint(**window) for name in sorted(names)}
+        settings["filters"] = {name: get_filter(name).fingerprint(**params.size_window) for name in names}
     return settings
 
 

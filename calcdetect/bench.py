@@ -160,7 +160,7 @@ def _quality(name: str, role: str, image_set: Path, set_key: str, out_dir: Path,
 
     params = _with_filter(params, name, role)
     # the filter's code and parameters in the folder's name: an edited filter is run afresh
-    window = dict(min_diameter_mm=params.min_diameter_mm, max_diameter_mm=params.max_diameter_mm)
+    window = params.size_window
     run_dir = out_dir / "runs" / set_key / f"{role}-{name}-{get_filter(name).fingerprint(**window)}"
     run_detection([image_set], run_dir, params=params, jobs=jobs)
     evaluation = evaluate(image_set / "truth.json", run_dir, fp_rates=CLUSTER_FP_RATES, n_bootstrap=0)
@@ -249,7 +249,7 @@ def bench_filters(names: Sequence[str], image_sets: Sequence, out_dir, *, role: 
     _with_filter(params, specs[0].name if specs else "tophat", role)  # role checked before any work
     say = on_progress or (lambda line: None)
     images = _load_images(image_sets[0], speed_images)
-    window = dict(min_diameter_mm=params.min_diameter_mm, max_diameter_mm=params.max_diameter_mm)
+    window = params.size_window
     results = []
     for spec in specs:
         described = functools.partial(FilterBench, name=spec.name, summary=spec.summary,

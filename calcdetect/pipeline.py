@@ -147,6 +147,18 @@ class Params:
         if self.skin_margin_mm < 0:
             raise ValueError(f"skin_margin_mm must be >= 0; got {self.skin_margin_mm}")
 
+    @property
+    def size_window(self) -> dict:
+        """``min_diameter_mm`` and ``max_diameter_mm``: what the filters are sized to
+        (:meth:`calcdetect.filters.FilterSpec.params`)."""
+        return {"min_diameter_mm": self.min_diameter_mm, "max_diameter_mm": self.max_diameter_mm}
+
+    @property
+    def filter_names(self) -> list[str]:
+        """The filters the run uses: the enhancement filter, then the detector unless it is
+        the enhancement filter's own response."""
+        return [self.filter] + ([self.detector] if self.detector != RESPONSE else [])
+
     @classmethod
     def birads_grouping(cls, **changes) -> Params:
         """Settings with the BI-RADS cluster definition: at least 5 within 1 cm."""
@@ -306,7 +318,7 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
     offset = np.array([box[0].start, box[1].start])
     image, mask = image[box], np.ascontiguousarray(mask[box])  # the mask is indexed flat, often
 
-    window = dict(min_diameter_mm=params.min_diameter_mm, max_diameter_mm=params.max_diameter_mm)
+    window = params.size_window
     response = get_filter(params.filter)(image, spacing=spacing, backend=params.backend, **window)
     clock.lap(f"filter ({params.filter})")
     detection = None
@@ -427,16 +439,13 @@ def saturated_margin_mm(params: Params) -> float:
     are found on (the detector, or the enhancement filter with ``detector="response"``),
     which a plateau's edge excites into false specks; a filter that is not local counts by
     the size window's largest diameter, the size of what it is meant to answer."""
-    name = params.filter if params.detector == RESPONSE else params.detector
-    reach = get_filter(name).reach_mm(min_diameter_mm=params.min_diameter_mm, max_diameter_mm=params.max_diameter_mm)
+    reach = get_filter(params.filter_names[-1]).reach_mm(**params.size_window)  # the detector, or the filter
     return max(SATURATED_MARGIN_MM, reach if math.isfinite(reach) else params.max_diameter_mm)
 
 
 def _filter_reaches_mm(params: Params) -> list[float]:
     """How far (mm) the enhancement filter and the detector look from a pixel (inf: not local)."""
-    window = dict(min_diameter_mm=params.min_diameter_mm, max_diameter_mm=params.max_diameter_mm)
-    names = [params.filter] + ([params.detector] if params.detector != RESPONSE else [])
-    return [get_filter(name).reach_mm(**window) for name in names]
+    return [get_filter(name).reach_mm(**params.size_window) for name in params.filter_names]
 
 
 def _reach_mm(params: Params) -> float:
