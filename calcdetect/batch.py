@@ -20,6 +20,7 @@ from calcdetect import __version__
 from calcdetect.errors import CalcdetectError
 from calcdetect.executors import make_executor
 from calcdetect.filters import BUILT_IN, get_filter, register_spec, user_filters
+from calcdetect.filters.spec import unwrapped
 from calcdetect.io import LoadOptions, is_image_file, read_mammogram
 from calcdetect.io.peek import peek_shape
 from calcdetect.pipeline import Params, detect_mammogram, saturated_margin_mm
@@ -396,8 +397,7 @@ def _defined_at_a_prompt(spec) -> bool:
     notebook): spawned workers re-import a script's ``__main__``, never an interactive one."""
     main = sys.modules.get("__main__")
     scripted = bool(getattr(main, "__file__", None))
-    callables = (spec.function, spec.sizing, spec.reach)
-    return not scripted and any(getattr(getattr(f, "func", f), "__module__", None) == "__main__" for f in callables)
+    return not scripted and any(getattr(unwrapped(f), "__module__", None) == "__main__" for f in spec.callables)
 
 
 def _file_size(path: str) -> int:

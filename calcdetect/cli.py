@@ -52,10 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     detect.add_argument("--detector", default=defaults.detector, metavar="NAME",
                         help=f"filter on whose response a speck's significance is measured, or {RESPONSE!r} for "
                              "the enhancement filter's (default %(default)s)")
-    detect.add_argument("--filters-from", action="append", metavar="MODULE",
-                        help="import MODULE (a module name, or a .py file) first: the filters it registers with "
-                             "calcdetect.filters.register_filter can be named by --filter and --detector "
-                             "(may be repeated)")
+    _add_filters_from(detect)
     detect.add_argument("--threshold", type=float, default=defaults.threshold,
                         help="speck significance in local noise sigmas (default %(default)s)")
     detect.add_argument("--min-confidence", type=float, default=defaults.min_confidence, metavar="C",
@@ -176,8 +173,7 @@ def _parser() -> argparse.ArgumentParser:
 
     listing = sub.add_parser("filters", help="list the registered filters: name, parameters for the default size "
                                              "window, reach and what each is")
-    listing.add_argument("--filters-from", action="append", metavar="MODULE",
-                         help="import MODULE (a module name, or a .py file) first, as 'detect' does")
+    _add_filters_from(listing)
     listing.set_defaults(handler=_filters)
 
     bench = sub.add_parser("bench", help="speed, memory and detection quality of every registered filter, side by "
@@ -203,8 +199,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="images timed, from the first set (default %(default)s)")
     bench.add_argument("--repeat", type=int, default=3, metavar="N",
                        help="timed calls per image; the median counts (default %(default)s)")
-    bench.add_argument("--filters-from", action="append", metavar="MODULE",
-                       help="import MODULE (a module name, or a .py file) first, as 'detect' does")
+    _add_filters_from(bench)
     bench.set_defaults(handler=_bench)
     return parser
 
@@ -244,6 +239,14 @@ def _bench(args) -> int:
     print(bench.markdown_table(results))
     print("\n".join(str(p) for p in outputs))
     return 0
+
+
+def _add_filters_from(parser: argparse.ArgumentParser) -> None:
+    """``--filters-from``, which :func:`import_filter_modules` reads."""
+    parser.add_argument("--filters-from", action="append", metavar="MODULE",
+                        help="import MODULE (a module name, or a .py file) first: the filters it registers with "
+                             "calcdetect.filters.register_filter can be named by --filter and --detector "
+                             "(may be repeated)")
 
 
 def import_filter_modules(names) -> None:

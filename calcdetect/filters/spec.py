@@ -13,7 +13,7 @@ import numpy as np
 from calcdetect.errors import FilterError
 from calcdetect.specks.candidates import MAX_DIAMETER_MM, MIN_DIAMETER_MM
 
-__all__ = ["FilterSpec", "format_params"]
+__all__ = ["FilterSpec", "format_params", "unwrapped"]
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class FilterSpec:
             array of the image's shape (naming the filter and its module).
         """
         params = self.params(min_diameter_mm=min_diameter_mm, max_diameter_mm=max_diameter_mm)
-        if getattr(getattr(self.function, "func", self.function), "__module__", "").startswith("calcdetect."):
+        if getattr(unwrapped(self.function), "__module__", "").startswith("calcdetect."):
             return self.function(image, spacing=spacing, backend=backend, **params)
         try:
             response = self.function(image, spacing=spacing, backend=backend, **params)
@@ -87,9 +87,14 @@ class FilterSpec:
         return response
 
     @property
+    def callables(self) -> tuple[Callable, ...]:
+        """The function, the sizing and the reach: what a worker must import."""
+        return self.function, self.sizing, self.reach
+
+    @property
     def origin(self) -> str:
         """Where the filter's function is defined: its source file, else its module."""
-        function = getattr(self.function, "func", self.function)
+        function = unwrapped(self.function)
         try:
             return inspect.getsourcefile(function) or function.__module__
         except TypeError:
@@ -100,8 +105,7 @@ class FilterSpec:
         of its function, sizing and reach (their modules whole, helpers and constants included)
         and its parameters for the size window."""
         parts = [repr(sorted(self.params(**window).items()))]
-        for function in (self.function, self.sizing, self.reach):
-            function = getattr(function, "func", function)  # a functools.partial
+        for function in map(unwrapped, self.callables):
             try:
                 path = inspect.getsourcefile(function)
                 parts.append(Path(path).read_text(encoding="utf-8") if path else inspect.getsource(function))
@@ -114,3 +118,8 @@ def format_params(params: dict) -> str:
     """``name=value, ...`` for listings: numbers to 4 significant digits, anything else as repr."""
     return ", ".join(f"{key}={value:.4g}" if isinstance(value, (int, float)) and not isinstance(value, bool)
                      else f"{key}={value!r}" for key, value in params.items())
+
+
+def unwrapped(function: Callable) -> Callable:
+    """The function a :func:`functools.partial` wraps (itself for anything else)."""
+    return getattr(function, "func", function)
