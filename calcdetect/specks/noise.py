@@ -46,13 +46,27 @@ class NoiseMap:
         sigma = ndi.map_coordinates(self.sigma, coords, order=1, mode="nearest")
         return level, sigma
 
-    def upsample(self, grid: np.ndarray) -> np.ndarray:
-        """A (P, Q) block grid bilinearly interpolated to the full image, as :meth:`at` does."""
+    def upsample(self, grid: np.ndarray, window: tuple[slice, slice] | None = None) -> np.ndarray:
+        """A (P, Q) block grid bilinearly interpolated to the full image, as :meth:`at` does.
+
+        With `window` (two slices of steps 1 within the image), to that part of the image
+        only: the same values, from the blocks round it.
+        """
         # Resize to whole blocks, then crop, so a pixel maps to the same block
         # coordinate as in `at` (cv2 also clamps at the border like mode="nearest").
-        size = (grid.shape[1] * self.block_px[1], grid.shape[0] * self.block_px[0])
-        rows, cols = self.shape
-        return cv2.resize(np.asarray(grid, np.float32), size, interpolation=cv2.INTER_LINEAR)[:rows, :cols]
+        # A window takes one more block each way than it covers: the pixels within
+        # half a block of a grid's edge are clamped there, and those are outside it.
+        window = window or (slice(0, self.shape[0]), slice(0, self.shape[1]))
+        first, last = [], []
+        for w, n, b, name in zip(window, self.shape, self.block_px, ("rows", "cols")):
+            if not (w.step in (None, 1) and 0 <= w.start < w.stop <= n):
+                raise ValueError(f"window's {name} must be a slice of step 1 within 0..{n}; got {w}")
+            first.append(max(w.start // b - 1, 0))
+            last.append(min(-(-w.stop // b) + 1, grid.shape[len(first) - 1]))
+        part = np.asarray(grid[first[0]:last[0], first[1]:last[1]], np.float32)
+        size = (part.shape[1] * self.block_px[1], part.shape[0] * self.block_px[0])
+        (r0, r1), (c0, c1) = [(w.start - f * b, w.stop - f * b) for w, f, b in zip(window, first, self.block_px)]
+        return cv2.resize(part, size, interpolation=cv2.INTER_LINEAR)[r0:r1, c0:c1]
 
 
 #: Grey-level bins of the noise-versus-grey-level curve (see `local_noise`'s `grey_level`).
@@ -104,13 +118,9 @@ def local_noise(response, *, spacing, block_mm: float = NOISE_BLOCK_MM, mask=Non
        Intell 1993;7:1357-76.
     """
     response = check_image(response)
-    row_mm, col_mm = check_spacing(spacing)
-    block_mm = check_positive("block_mm", block_mm)
-    block = (max(4, round(block_mm / row_mm)), max(4, round(block_mm / col_mm)))
+    block = noise_block_px(spacing, block_mm=block_mm, stride=stride)
     rows, cols = response.shape
-    # Subsample first, then cut into blocks of whole strided pixels.
-    b_r, b_c = max(2, block[0] // stride), max(2, block[1] // stride)
-    block = (b_r * stride, b_c * stride)
+    b_r, b_c = block[0] // stride, block[1] // stride
     n_r, n_c = -(-rows // block[0]), -(-cols // block[1])
     blocks = _strided_blocks(response, mask, stride, (b_r, b_c), (n_r, n_c))
     n_valid = np.count_nonzero(~np.isnan(blocks), axis=-1)
@@ -137,6 +147,27 @@ def local_noise(response, *, spacing, block_mm: float = NOISE_BLOCK_MM, mask=Non
     floor = max(float(np.median(sigma[valid])) * 0.05 if valid.any() else 0.0, 1e-6)
     sigma = np.maximum(sigma, floor)
     return NoiseMap(level=level, sigma=sigma.astype(np.float32), block_px=block, shape=(rows, cols))
+
+
+def noise_block_px(spacing, *, block_mm: float = NOISE_BLOCK_MM, stride: int = 3) -> tuple[int, int]:
+    """The blocks (rows, cols in pixels) :func:`local_noise` cuts an image into, from the origin.
+
+    `block_mm` rounded to pixels (at least 4), then to whole `stride`-th pixels (at least 2 of
+    them): every sampled pixel lies at a multiple of `stride`, so a sub-image that starts on a
+    block's corner has the same blocks and samples as the whole image there.
+
+    Raises
+    ------
+    ValueError
+        For a bad `spacing`, a `block_mm` that is not positive or a `stride` below 1.
+    """
+    row_mm, col_mm = check_spacing(spacing)
+    block_mm = check_positive("block_mm", block_mm)
+    if int(stride) != stride or stride < 1:
+        raise ValueError(f"stride must be a whole number >= 1; got {stride}")
+    block = (max(4, round(block_mm / row_mm)), max(4, round(block_mm / col_mm)))
+    # Subsample first, then cut into blocks of whole strided pixels.
+    return max(2, block[0] // stride) * stride, max(2, block[1] // stride) * stride
 
 
 def _strided_blocks(image: np.ndarray, mask, stride: int, block: tuple[int, int], grid: tuple[int, int]) -> np.ndarray:

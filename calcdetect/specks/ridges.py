@@ -17,7 +17,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from calcdetect._checks import check_image, check_positive, check_spacing
-from calcdetect.specks.noise import local_noise
+from calcdetect.specks.noise import local_noise, noise_block_px
 
 #: Scale (mm) of the Gaussian whose Hessian finds the ridges: a bar about
 #: ``2 * sqrt(3) * sigma`` wide (0.5 mm) answers most (Lindeberg 1998, scale selection),
@@ -37,6 +37,8 @@ RIDGE_MAX_MM = 5.0
 RIDGE_GRID_MM = 0.1
 #: Each step re-centres on the ridge within this many pixels to either side.
 _SNAP_PX = (-1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5)
+#: The ridge maps are made in tiles of this many noise blocks square, where courses may go.
+_TILE_BLOCKS = 8
 
 
 def ridge_strength(image, *, spacing, sigma_mm: float = RIDGE_SIGMA_MM) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -174,10 +176,8 @@ def ridge_length(image, rows, cols, *, spacing, mask=None, sigma_mm: float = RID
     pixel_mm = grid_mm  # square from here on
     if image.dtype.kind == "f" and not np.isfinite(image).all():
         raise ValueError("image must be finite; it holds NaN or infinite values")
-    strength, cos2, sin2 = ridge_strength(image, spacing=(pixel_mm, pixel_mm), sigma_mm=sigma_mm)
-    noise = local_noise(strength, spacing=(pixel_mm, pixel_mm), block_mm=RIDGE_NOISE_BLOCK_MM, mask=mask)
-    strength -= noise.upsample(noise.level)
-    strength /= np.maximum(noise.upsample(noise.sigma), np.float32(1e-12))
+    strength, cos2, sin2 = _ridge_maps(image, rows, cols, pixel_mm=pixel_mm, mask=mask, sigma_mm=sigma_mm,
+                                       max_mm=max_mm)
     limits = (strength.shape[0] - 1.0, strength.shape[1] - 1.0)
     rows, cols = np.clip(rows, 0, limits[0]), np.clip(cols, 0, limits[1])
     course = (cos2, sin2)
@@ -209,6 +209,52 @@ def ridge_length(image, rows, cols, *, spacing, mask=None, sigma_mm: float = RID
             travelled[going] += step_mm
         total += travelled
     return total
+
+
+def _ridge_maps(image: np.ndarray, rows: np.ndarray, cols: np.ndarray, *, pixel_mm: float, mask: np.ndarray | None,
+                sigma_mm: float, max_mm: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ridge strength in local noise sigmas, and its course, where the courses from (rows, cols) may go.
+
+    The maps are made only on the noise blocks a course of `max_mm` may read, and one
+    more each way for the noise's interpolation between block centres (NaN strength
+    and 0 course elsewhere), tile by tile (:data:`_TILE_BLOCKS` blocks square), each
+    with a margin for the smoothing and differences: the values are the whole image's
+    maps there (to float32 rounding), but for blocks mostly outside `mask`, which take the noise of the
+    nearest block made (the whole image's nearest valid block may not be), and the
+    floor on the noise, a fraction of the median over the blocks made. On an image
+    with a few clusters that is a small part of the breast.
+    """
+    spacing = (pixel_mm, pixel_mm)
+    shape = image.shape
+    block = noise_block_px(spacing, block_mm=RIDGE_NOISE_BLOCK_MM)
+    reach = math.ceil(max_mm / pixel_mm) + 3  # the course, its snaps and their interpolation (px)
+    margin = math.ceil(4 * sigma_mm / pixel_mm) + 3  # the smoothing's kernel and the differences (px)
+    needed = np.zeros([-(-n // b) for n, b in zip(shape, block)], bool)
+    first = [np.maximum(np.floor((p - reach) / b).astype(np.intp) - 1, 0) for p, b in zip((rows, cols), block)]
+    last = [np.floor((p + reach) / b).astype(np.intp) + 2 for p, b in zip((rows, cols), block)]
+    for r0, c0, r1, c1 in zip(first[0], first[1], last[0], last[1]):
+        needed[r0:r1, c0:c1] = True
+    strength = np.full(shape, np.nan, np.float32)
+    cos2, sin2 = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+    tiles = []
+    for t_r in range(0, needed.shape[0], _TILE_BLOCKS):
+        for t_c in range(0, needed.shape[1], _TILE_BLOCKS):
+            where = np.nonzero(needed[t_r:t_r + _TILE_BLOCKS, t_c:t_c + _TILE_BLOCKS])
+            if where[0].size == 0:
+                continue
+            inner = tuple(slice((t + w.min()) * b, min((t + w.max() + 1) * b, n))
+                          for t, w, b, n in zip((t_r, t_c), where, block, shape))
+            outer = tuple(slice(max(i.start - margin, 0), min(i.stop + margin, n)) for i, n in zip(inner, shape))
+            within = tuple(slice(i.start - o.start, i.stop - o.start) for i, o in zip(inner, outer))
+            maps = ridge_strength(image[outer], spacing=spacing, sigma_mm=sigma_mm)
+            strength[inner], cos2[inner], sin2[inner] = (m[within] for m in maps)
+            tiles.append(inner)
+    # The noise of the blocks made only: the others are all NaN, so not valid.
+    noise = local_noise(strength, spacing=spacing, block_mm=RIDGE_NOISE_BLOCK_MM, mask=mask)
+    for inner in tiles:
+        strength[inner] -= noise.upsample(noise.level, inner)
+        strength[inner] /= np.maximum(noise.upsample(noise.sigma, inner), np.float32(1e-12))
+    return strength, cos2, sin2
 
 
 def _direction(course: tuple[np.ndarray, np.ndarray], r: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

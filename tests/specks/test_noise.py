@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from calcdetect.specks.noise import pixel_noise_sigma
+from calcdetect.specks.noise import local_noise, noise_block_px, pixel_noise_sigma
 
 
 @pytest.mark.parametrize("sigma", [2.0, 30.0], ids=["faint", "strong"])
@@ -31,3 +31,32 @@ def test_a_quantised_image_falls_back_to_the_mean_absolute_deviation_when_asked(
     image = np.round(rng.normal(100, 0.4, (300, 300)))  # most neighbours equal: MAD 0
     assert pixel_noise_sigma(image) == 0.0
     assert pixel_noise_sigma(image, quantised=True) == pytest.approx(0.45, rel=0.25)
+
+
+@pytest.mark.parametrize("shape", [(500, 433), (130, 97), (39, 39)], ids=["large", "small", "one-block"])
+def test_upsample_of_a_window_is_that_part_of_the_whole_upsample(shape):
+    rng = np.random.default_rng(3)
+    image = (rng.normal(size=shape) * rng.uniform(0.5, 3.0, size=shape)).astype(np.float32)
+    noise = local_noise(image, spacing=(0.1, 0.1))
+    whole = noise.upsample(noise.sigma)
+    for _ in range(100):
+        r0, c0 = rng.integers(0, shape[0]), rng.integers(0, shape[1])
+        window = (slice(r0, rng.integers(r0 + 1, shape[0] + 1)), slice(c0, rng.integers(c0 + 1, shape[1] + 1)))
+        np.testing.assert_array_equal(noise.upsample(noise.sigma, window), whole[window])
+
+
+@pytest.mark.parametrize("window", [(slice(0, 0), slice(0, 5)), (slice(0, 5), slice(0, 999)),
+                                    (slice(0, 9, 2), slice(0, 5))], ids=["empty", "past-the-end", "strided"])
+def test_upsample_refuses_a_bad_window(window):
+    noise = local_noise(np.random.default_rng(0).normal(size=(100, 100)), spacing=(0.1, 0.1))
+    with pytest.raises(ValueError, match="window's"):
+        noise.upsample(noise.level, window)
+
+
+@pytest.mark.parametrize(("spacing", "expected"),
+                         [((0.1, 0.1), (39, 39)), ((0.07, 0.05), (57, 78)), ((2.0, 2.0), (6, 6))],
+                         ids=["square", "anisotropic", "coarse"])
+def test_noise_blocks_are_whole_strided_pixels_and_local_noise_uses_them(spacing, expected):
+    assert noise_block_px(spacing, block_mm=4.0) == expected
+    image = np.random.default_rng(1).normal(size=(200, 150))
+    assert local_noise(image, spacing=spacing, block_mm=4.0).block_px == expected

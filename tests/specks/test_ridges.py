@@ -6,7 +6,9 @@ from scipy import ndimage as ndi
 from skimage.draw import line_aa
 from skimage.feature import hessian_matrix, hessian_matrix_eigvals
 
-from calcdetect.specks.ridges import RIDGE_MAX_MM, ridge_length, ridge_strength
+from calcdetect.specks.noise import local_noise
+from calcdetect.specks.ridges import (RIDGE_MAX_MM, RIDGE_NOISE_BLOCK_MM, RIDGE_SIGMA_MM, _ridge_maps, ridge_length,
+                                      ridge_strength)
 
 SPACING = (0.05, 0.05)
 #: A bright line's ridge outlasts its painted ends by its half width and the smoothing
@@ -141,3 +143,45 @@ def test_a_line_running_off_the_image_ends_at_its_edge():
     _paint_line(image, (300, 0), (300, 60), 60.0)  # from the left edge, 3 mm in
     length = ridge_length(image, [300.0], [30.0], spacing=SPACING)[0]
     assert OVERSHOOT[0] <= length - 3.0 <= OVERSHOOT[1]
+
+
+@pytest.mark.parametrize("masked", [False, True], ids=["whole", "masked"])
+def test_ridges_made_round_the_points_only_equal_the_whole_images(masked):
+    """The maps are made on the noise blocks round the start points only: the courses are
+    those over maps of the whole image (oracle: the same points among others that need
+    every block)."""
+    image = _noisy(5, shape=(900, 1300))
+    _paint_line(image, (100, 100), (400, 700), 40.0)
+    _paint_line(image, (800, 1200), (650, 900), 30.0)
+    _paint_disk(image, (700, 200), 10, 60.0)
+    mask = None
+    if masked:
+        rr, cc = np.indices(image.shape)
+        mask = (rr - 450) ** 2 / 440**2 + (cc - 650) ** 2 / 640**2 <= 1
+    points = np.array([[250.0, 400.0], [700.0, 200.0], [725.0, 1050.0]])
+    everywhere = np.stack(np.meshgrid(np.arange(0, 900, 40.0), np.arange(0, 1300, 40.0)), -1).reshape(-1, 2)
+    alone = ridge_length(image, points[:, 0], points[:, 1], spacing=(0.1, 0.1), mask=mask)
+    among = ridge_length(image, *np.r_[points, everywhere].T, spacing=(0.1, 0.1), mask=mask)[: len(points)]
+    np.testing.assert_array_equal(alone, among)
+    assert alone[0] > 6.0 and alone[2] > 4.0 and alone[1] < 2.0  # the lines, and the speck
+
+
+def test_ridge_maps_made_in_tiles_equal_the_whole_images_where_made():
+    image = _noisy(6, shape=(1000, 1400))
+    _paint_line(image, (100, 100), (900, 1300), 40.0)
+    rows, cols = np.array([120.0, 880.0, 500.0]), np.array([130.0, 1250.0, 700.0])
+    strength, cos2, sin2 = _ridge_maps(image, rows, cols, pixel_mm=0.1, mask=None, sigma_mm=RIDGE_SIGMA_MM,
+                                       max_mm=RIDGE_MAX_MM)
+    made = np.isfinite(strength)
+    assert 0.05 < made.mean() < 0.5  # tiles round the points, not the whole image
+    whole, whole_cos2, whole_sin2 = ridge_strength(image, spacing=(0.1, 0.1))
+    noise = local_noise(whole, spacing=(0.1, 0.1), block_mm=RIDGE_NOISE_BLOCK_MM)
+    whole = (whole - noise.upsample(noise.level)) / noise.upsample(noise.sigma)
+    # The blocks at the edge of those made are the noise's neighbours of the ones courses read.
+    read = ndi.minimum_filter(made, size=2 * noise.block_px[0] + 1)
+    assert read.any()
+    # to float32 rounding: OpenCV's smoothing may take another path for another size
+    np.testing.assert_allclose(strength[read], whole[read], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(cos2[made], whole_cos2[made], rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(sin2[made], whole_sin2[made], rtol=1e-5, atol=1e-3)
+    np.testing.assert_array_equal(cos2[~made], 0.0)
