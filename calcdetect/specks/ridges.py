@@ -236,14 +236,15 @@ def _ridge_maps(image: np.ndarray, rows: np.ndarray, cols: np.ndarray, *, pixel_
         needed[r0:r1, c0:c1] = True
     strength = np.full(shape, np.nan, np.float32)
     cos2, sin2 = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
-    tiles = []
+    tiles: list[tuple[slice, slice]] = []
     for t_r in range(0, needed.shape[0], _TILE_BLOCKS):
         for t_c in range(0, needed.shape[1], _TILE_BLOCKS):
             where = np.nonzero(needed[t_r:t_r + _TILE_BLOCKS, t_c:t_c + _TILE_BLOCKS])
             if where[0].size == 0:
                 continue
-            inner = tuple(slice((t + w.min()) * b, min((t + w.max() + 1) * b, n))
-                          for t, w, b, n in zip((t_r, t_c), where, block, shape))
+            r, c = (slice((t + w.min()) * b, min((t + w.max() + 1) * b, n))
+                    for t, w, b, n in zip((t_r, t_c), where, block, shape))
+            inner = (r, c)
             outer = tuple(slice(max(i.start - margin, 0), min(i.stop + margin, n)) for i, n in zip(inner, shape))
             within = tuple(slice(i.start - o.start, i.stop - o.start) for i, o in zip(inner, outer))
             maps = ridge_strength(image[outer], spacing=spacing, sigma_mm=sigma_mm)
