@@ -74,7 +74,7 @@ LEVEL_BINS = 12
 
 
 def local_noise(response, *, spacing, block_mm: float = NOISE_BLOCK_MM, mask=None, stride: int = 3,
-                grey_level=None) -> NoiseMap:
+                grey_level=None, blocks=None) -> NoiseMap:
     """Estimate the local background level and noise of a filter response.
 
     Median and median absolute deviation (MAD) per block are insensitive to
@@ -106,6 +106,11 @@ def local_noise(response, *, spacing, block_mm: float = NOISE_BLOCK_MM, mask=Non
         equalisation rests on [1]_. A block whose own estimate is deflated (a
         smooth processed zone, a clipped flat area, a skin band flattened by
         peripheral equalisation) then does not make its faint texture significant.
+    blocks : (P, Q) ndarray of bool, optional
+        Measure only these blocks (of the grid :func:`noise_block_px` gives): `response`
+        need only be made there (e.g. by :func:`calcdetect.specks.tiles.filter_windows`);
+        the others take the values of their nearest valid neighbour, as blocks outside
+        `mask` do.
 
     Returns
     -------
@@ -122,15 +127,19 @@ def local_noise(response, *, spacing, block_mm: float = NOISE_BLOCK_MM, mask=Non
     rows, cols = response.shape
     b_r, b_c = block[0] // stride, block[1] // stride
     n_r, n_c = -(-rows // block[0]), -(-cols // block[1])
-    blocks = _strided_blocks(response, mask, stride, (b_r, b_c), (n_r, n_c))
-    n_valid = np.count_nonzero(~np.isnan(blocks), axis=-1)
-    valid = n_valid >= 0.25 * blocks.shape[-1]
+    samples = _strided_blocks(response, mask, stride, (b_r, b_c), (n_r, n_c))
+    n_valid = np.count_nonzero(~np.isnan(samples), axis=-1)
+    valid = n_valid >= 0.25 * samples.shape[-1]
+    if blocks is not None:
+        if np.shape(blocks) != valid.shape:
+            raise ValueError(f"blocks must have the block grid's shape {valid.shape}; got {np.shape(blocks)}")
+        valid &= np.asarray(blocks, bool)
     level = np.zeros((n_r, n_c), np.float32)
     sigma = np.zeros((n_r, n_c), np.float32)
     # All valid blocks in one vectorised median, partly masked ones (along the skin line)
     # with their NaNs sorted past their values.
     if valid.any():
-        level[valid], sigma[valid] = _nan_median_and_sigma(blocks[valid], n_valid[valid])
+        level[valid], sigma[valid] = _nan_median_and_sigma(samples[valid], n_valid[valid])
     if grey_level is not None and np.shape(grey_level) != response.shape:
         raise ValueError(f"grey_level shape {np.shape(grey_level)} differs from response shape {response.shape}")
     if grey_level is not None and np.count_nonzero(valid) >= 2 * LEVEL_BINS:

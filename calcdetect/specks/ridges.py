@@ -18,6 +18,7 @@ from scipy import ndimage as ndi
 
 from calcdetect._checks import check_image, check_positive, check_spacing
 from calcdetect.specks.noise import local_noise, noise_block_px
+from calcdetect.specks.tiles import blocks_round, filter_windows, tile_windows
 
 #: Scale (mm) of the Gaussian whose Hessian finds the ridges: a bar about
 #: ``2 * sqrt(3) * sigma`` wide (0.5 mm) answers most (Lindeberg 1998, scale selection),
@@ -37,8 +38,6 @@ RIDGE_MAX_MM = 5.0
 RIDGE_GRID_MM = 0.1
 #: Each step re-centres on the ridge within this many pixels to either side.
 _SNAP_PX = (-1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5)
-#: The ridge maps are made in tiles of this many noise blocks square, where courses may go.
-_TILE_BLOCKS = 8
 
 
 def ridge_strength(image, *, spacing, sigma_mm: float = RIDGE_SIGMA_MM) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -215,46 +214,29 @@ def _ridge_maps(image: np.ndarray, rows: np.ndarray, cols: np.ndarray, *, pixel_
                 sigma_mm: float, max_mm: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Ridge strength in local noise sigmas, and its course, where the courses from (rows, cols) may go.
 
-    The maps are made only on the noise blocks a course of `max_mm` may read, and one
-    more each way for the noise's interpolation between block centres (NaN strength
-    and 0 course elsewhere), tile by tile (:data:`_TILE_BLOCKS` blocks square), each
-    with a margin for the smoothing and differences: the values are the whole image's
-    maps there (to float32 rounding), but for blocks mostly outside `mask`, which take the noise of the
-    nearest block made (the whole image's nearest valid block may not be), and the
-    floor on the noise, a fraction of the median over the blocks made. On an image
-    with a few clusters that is a small part of the breast.
+    The maps are made only on the noise blocks a course of `max_mm` may read
+    (:mod:`calcdetect.specks.tiles`; 0 elsewhere), each window with a margin for the
+    smoothing and differences: the values are the whole image's maps there (to float32
+    rounding), but for blocks mostly outside `mask`, which take the noise of the nearest
+    block made (the whole image's nearest valid block may not be), and the floor on the
+    noise, a fraction of the median over the blocks made. On an image with a few clusters
+    that is a small part of the breast.
     """
     spacing = (pixel_mm, pixel_mm)
-    shape = image.shape
     block = noise_block_px(spacing, block_mm=RIDGE_NOISE_BLOCK_MM)
     reach = math.ceil(max_mm / pixel_mm) + 3  # the course, its snaps and their interpolation (px)
     margin = math.ceil(4 * sigma_mm / pixel_mm) + 3  # the smoothing's kernel and the differences (px)
-    needed = np.zeros([-(-n // b) for n, b in zip(shape, block)], bool)
-    first = [np.maximum(np.floor((p - reach) / b).astype(np.intp) - 1, 0) for p, b in zip((rows, cols), block)]
-    last = [np.floor((p + reach) / b).astype(np.intp) + 2 for p, b in zip((rows, cols), block)]
-    for r0, c0, r1, c1 in zip(first[0], first[1], last[0], last[1]):
-        needed[r0:r1, c0:c1] = True
-    strength = np.full(shape, np.nan, np.float32)
-    cos2, sin2 = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
-    tiles: list[tuple[slice, slice]] = []
-    for t_r in range(0, needed.shape[0], _TILE_BLOCKS):
-        for t_c in range(0, needed.shape[1], _TILE_BLOCKS):
-            where = np.nonzero(needed[t_r:t_r + _TILE_BLOCKS, t_c:t_c + _TILE_BLOCKS])
-            if where[0].size == 0:
-                continue
-            r, c = (slice((t + w.min()) * b, min((t + w.max() + 1) * b, n))
-                    for t, w, b, n in zip((t_r, t_c), where, block, shape))
-            inner = (r, c)
-            outer = tuple(slice(max(i.start - margin, 0), min(i.stop + margin, n)) for i, n in zip(inner, shape))
-            within = tuple(slice(i.start - o.start, i.stop - o.start) for i, o in zip(inner, outer))
-            maps = ridge_strength(image[outer], spacing=spacing, sigma_mm=sigma_mm)
-            strength[inner], cos2[inner], sin2[inner] = (m[within] for m in maps)
-            tiles.append(inner)
-    # The noise of the blocks made only: the others are all NaN, so not valid.
-    noise = local_noise(strength, spacing=spacing, block_mm=RIDGE_NOISE_BLOCK_MM, mask=mask)
-    for inner in tiles:
-        strength[inner] -= noise.upsample(noise.level, inner)
-        strength[inner] /= np.maximum(noise.upsample(noise.sigma, inner), np.float32(1e-12))
+    made = blocks_round(np.c_[rows, cols, rows, cols], shape=image.shape, block_px=block, reach_px=(reach, reach))
+    windows = tile_windows(made, shape=image.shape, block_px=block)
+    strength = np.zeros(image.shape, np.float32)
+    cos2, sin2 = np.zeros(image.shape, np.float32), np.zeros(image.shape, np.float32)
+    for window, within, maps in filter_windows(lambda part: ridge_strength(part, spacing=spacing, sigma_mm=sigma_mm),
+                                               image, windows, margin_px=(margin, margin)):
+        strength[window], cos2[window], sin2[window] = (m[within] for m in maps)  # type: ignore[attr-defined]
+    noise = local_noise(strength, spacing=spacing, block_mm=RIDGE_NOISE_BLOCK_MM, mask=mask, blocks=made)
+    for window in windows:
+        strength[window] -= noise.upsample(noise.level, window)
+        strength[window] /= np.maximum(noise.upsample(noise.sigma, window), np.float32(1e-12))
     return strength, cos2, sin2
 
 
