@@ -61,12 +61,18 @@ def saturated_plateaus(image, *, spacing, mask=None, min_fraction: float = SATUR
         return np.zeros(image.shape, bool)
     # The maximum inside the region: a brighter burned-in label outside it must not hide a
     # clipped breast.
-    top = (image == image[mask].max()) & mask
+    peak = image.max(where=mask, initial=_lowest(image.dtype)) if image.dtype.kind in "uif" else image[mask].max()
+    top = (image == peak) & mask
     if np.count_nonzero(top) < min_fraction * region:
         return np.zeros(image.shape, bool)
     _, labels, stats, _ = cv2.connectedComponentsWithStats(top.view(np.uint8), connectivity=8)
     large = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] * row_mm * col_mm >= min_area_mm2)
     return np.isin(labels, large[large > 0])
+
+
+def _lowest(dtype: np.dtype):
+    """The lowest value of a numeric `dtype` (where a maximum starts)."""
+    return np.iinfo(dtype).min if dtype.kind in "ui" else -np.inf
 
 
 def without_plateaus(mask, plateaus, *, spacing, margin_mm: float = SATURATED_MARGIN_MM) -> np.ndarray:

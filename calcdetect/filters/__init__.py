@@ -16,7 +16,7 @@ from calcdetect.filters.dog import difference_of_gaussians, gaussian
 from calcdetect.filters.registry import (BUILT_IN, ENTRY_POINT_GROUP, FILTERS, available_filters, get_filter,
                                          register_filter, register_spec, user_filters)
 from calcdetect.filters.spec import FilterSpec
-from calcdetect.filters.tophat import disk_footprint, white_tophat
+from calcdetect.filters.tophat import disk_footprint, octagon_footprint, octagon_tophat, white_tophat
 
 __all__ = [
     "BUILT_IN",
@@ -28,6 +28,8 @@ __all__ = [
     "disk_footprint",
     "gaussian",
     "get_filter",
+    "octagon_footprint",
+    "octagon_tophat",
     "register_filter",
     "register_spec",
     "user_filters",

@@ -20,7 +20,7 @@ from calcdetect.filters.hdome import h_dome
 from calcdetect.filters.hessian import hessian_blob, hessian_line
 from calcdetect.filters.log import laplacian_of_gaussian_max
 from calcdetect.filters.spec import FilterSpec
-from calcdetect.filters.tophat import white_tophat
+from calcdetect.filters.tophat import octagon_tophat, white_tophat
 from calcdetect._checks import check_image
 from calcdetect.specks.noise import pixel_noise_sigma
 
@@ -45,6 +45,10 @@ def matched_sigma_mm(diameter_mm: float) -> float:
 
 def _tophat(image, *, spacing, radius_mm: float, backend: str = "opencv"):
     return white_tophat(image, radius_mm, spacing=spacing, backend=backend)
+
+
+def _tophat_octagon(image, *, spacing, radius_mm: float, backend: str = "opencv"):
+    return octagon_tophat(image, radius_mm, spacing=spacing, backend=backend)
 
 
 def _tophat_sizing(min_diameter_mm: float, max_diameter_mm: float) -> dict:
@@ -145,6 +149,8 @@ def _not_local(**params) -> float:
 BUILT_IN_SPECS = (
     FilterSpec("tophat", _tophat, _tophat_sizing, _tophat_reach,
                "white top-hat, exact disk of radius 0.6 x the largest diameter (Serra 1982)"),
+    FilterSpec("tophat-octagon", _tophat_octagon, _tophat_sizing, _tophat_reach,
+               "white top-hat, the octagon round that disk: a rectangle and two diagonals (Adams 1993)"),
     FilterSpec("dog", _dog, _dog_sizing, _dog_reach,
                "difference of Gaussians, smallest speck to largest (Marr & Hildreth 1980)"),
     FilterSpec("bandpass", _dog, _bandpass_sizing, _dog_reach,

@@ -210,11 +210,10 @@ def find_specks(
     np.maximum.at(detected, label, z_detection)
     keep = detected >= threshold
     keep[0] = False
-    if mask is not None:
-        order = np.lexsort((z_detection, label))
-        last = np.r_[np.flatnonzero(np.diff(label[order])), len(order) - 1]
+    if mask is not None:  # the peak pixel (the last, in raster order, of equal maxima)
+        at_peak = z_detection == detected[label]
         peak_pixel = np.zeros(n, np.int64)
-        peak_pixel[label[order][last]] = flat[order][last]
+        np.maximum.at(peak_pixel, label[at_peak], flat[at_peak])
         keep &= mask.ravel()[peak_pixel]
     k = int(keep.sum())
     if k == 0:

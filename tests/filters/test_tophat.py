@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
+from scipy import ndimage as ndi
 
-from calcdetect.filters import disk_footprint, white_tophat
+from calcdetect.filters import disk_footprint, octagon_footprint, octagon_tophat, white_tophat
 
 SPACINGS = [pytest.param((0.07, 0.07), id="iso-0.07"), pytest.param((0.05, 0.08), id="aniso")]
 
@@ -69,3 +70,46 @@ def test_bad_arguments_name_the_parameter(kwargs, match):
 def test_rejects_3d_image():
     with pytest.raises(ValueError, match=r"image must be 2-D \(rows, cols\); got shape \(2, 8, 8\)"):
         white_tophat(np.zeros((2, 8, 8)), 0.5, spacing=(0.1, 0.1))
+
+
+@pytest.mark.parametrize("spacing", [*SPACINGS, pytest.param((0.1, 0.1), id="iso-0.1")])
+@pytest.mark.parametrize("dtype", [np.uint16, np.uint8, np.float32], ids=lambda d: d.__name__)
+@pytest.mark.parametrize(("radius_mm", "shape"), [(0.2, (97, 83)), (0.6, (97, 83)), (0.6, (9, 12))],
+                         ids=["r0.2", "r0.6", "r0.6-smaller-than-the-octagon"])
+def test_octagon_tophat_equals_the_scipy_opening_by_the_octagon(spacing, dtype, radius_mm, shape):
+    rng = np.random.default_rng(5)
+    image = rng.integers(0, 250, shape).astype(dtype)
+    if np.dtype(dtype).kind == "f":
+        image = image + rng.random(image.shape).astype(dtype)
+    fast = octagon_tophat(image, radius_mm, spacing=spacing)
+    assert fast.dtype == np.float32
+    np.testing.assert_array_equal(fast, octagon_tophat(image, radius_mm, spacing=spacing, backend="reference"))
+    reference = ndi.white_tophat(image.astype(np.float32), footprint=octagon_footprint(radius_mm, spacing=spacing),
+                                 mode="reflect")
+    np.testing.assert_array_equal(fast, reference)
+
+
+def test_octagon_tophat_equals_the_reference_on_a_synthetic_mammogram(breast_window):
+    image, spacing = breast_window(256)
+    np.testing.assert_array_equal(octagon_tophat(image, 0.6, spacing=spacing),
+                                  octagon_tophat(image, 0.6, spacing=spacing, backend="reference"))
+
+
+@pytest.mark.parametrize(("radius_mm", "spacing"), [(0.6, (0.07, 0.07)), (0.6, (0.05, 0.05)), (0.6, (0.1, 0.1)),
+                                                    (0.5, (0.05, 0.08)), (0.06, (0.07, 0.07))],
+                         ids=["0.07", "0.05", "0.1", "anisotropic", "single-pixel"])
+def test_the_octagon_holds_the_disk_and_little_more(radius_mm, spacing):
+    disk, octagon = disk_footprint(radius_mm, spacing=spacing), octagon_footprint(radius_mm, spacing=spacing)
+    assert octagon.shape == disk.shape
+    assert octagon[disk].mean() >= 0.97  # it holds (nearly all of) the disk
+    assert octagon.sum() <= 1.2 * disk.sum()
+    np.testing.assert_array_equal(octagon, octagon[::-1, ::-1])  # symmetric: reflected borders are exact
+    np.testing.assert_array_equal(octagon, octagon[::-1])
+
+
+def test_a_speck_narrower_than_the_octagon_keeps_full_height():
+    image = np.full((41, 41), 1000, np.uint16)
+    image[18:21, 18:21] += 70
+    response = octagon_tophat(image, 0.4, spacing=(0.07, 0.07))
+    assert response[19, 19] == 70
+    assert response.sum() == 70 * 9
