@@ -203,9 +203,7 @@ def _as_uint16_if_exact(image: np.ndarray) -> np.ndarray | None:
         if image.size == 0 or (image.min() >= 0 and image.max() <= 65535):
             return image.astype(np.uint16)
         return None
-    lo, hi = image.min(initial=0), image.max(initial=0)
-    if lo >= 0 and hi <= 65535:
+    # A float outside 0..65535, fractional or not finite does not cast back to itself.
+    with np.errstate(invalid="ignore"):
         as_int = image.astype(np.uint16)
-        if np.array_equal(as_int, image):
-            return as_int
-    return None
+    return as_int if np.array_equal(as_int, image) else None

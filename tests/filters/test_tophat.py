@@ -3,6 +3,7 @@ import pytest
 from scipy import ndimage as ndi
 
 from calcdetect.filters import disk_footprint, octagon_footprint, octagon_tophat, white_tophat
+from calcdetect.filters.tophat import _as_uint16_if_exact
 
 SPACINGS = [pytest.param((0.07, 0.07), id="iso-0.07"), pytest.param((0.05, 0.08), id="aniso")]
 
@@ -113,3 +114,11 @@ def test_a_speck_narrower_than_the_octagon_keeps_full_height():
     response = octagon_tophat(image, 0.4, spacing=(0.07, 0.07))
     assert response[19, 19] == 70
     assert response.sum() == 70 * 9
+
+
+@pytest.mark.parametrize("value", [-1.0, 65536.0, 70000.0, 0.5, np.nan, np.inf, -np.inf], ids=str)
+def test_a_float_image_takes_the_integer_path_only_when_it_is_whole_uint16_values(value):
+    image = np.random.default_rng(6).integers(0, 4096, (40, 40)).astype(np.float32)
+    assert _as_uint16_if_exact(image) is not None
+    image[7, 9] = value
+    assert _as_uint16_if_exact(image) is None
