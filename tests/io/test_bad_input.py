@@ -14,6 +14,7 @@ from pydicom.uid import JPEG2000Lossless, RLELossless
 
 from calcdetect.errors import ImageReadError, NotAnImageError
 from calcdetect.io import read_mammogram
+from calcdetect.io.mammogram import check_values
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
@@ -119,3 +120,17 @@ def test_dicomdir_is_skipped(tmp_path):
     pydicom.dcmwrite(tmp_path / "DICOMDIR", ds, enforce_file_format=True)
     with pytest.raises(NotAnImageError, match=r"DICOMDIR: skipped: not an image but a DICOMDIR"):
         read_mammogram(tmp_path / "DICOMDIR")
+
+
+@pytest.mark.parametrize(("third", "refused"), [(None, True), ((3, 5), False), ((700, 300), False)],
+                         ids=["two-valued", "third-value-off-the-sample", "third-value-on-the-sample"])
+def test_a_two_valued_image_is_told_by_every_pixel_not_by_the_sample(third, refused):
+    image = np.zeros((701, 350), np.float32)
+    image[100:400, 50:200] = 255.0
+    if third is not None:
+        image[third] = 17.0  # (3, 5) lies off every 7th row and column
+    if refused:
+        with pytest.raises(NotAnImageError, match="two-valued"):
+            check_values("roi.png", image)
+    else:
+        check_values("roi.png", image)
