@@ -47,6 +47,11 @@ def _tophat(image, *, spacing, radius_mm: float, backend: str = "opencv"):
     return white_tophat(image, radius_mm, spacing=spacing, backend=backend)
 
 
+def _octagon_reach(*, radius_mm: float) -> float:
+    # The octagon lies in the disk's bounding box: within sqrt 2 radii, for the erosion and the dilation.
+    return 2 * math.sqrt(2) * radius_mm
+
+
 def _tophat_octagon(image, *, spacing, radius_mm: float, backend: str = "opencv"):
     return octagon_tophat(image, radius_mm, spacing=spacing, backend=backend)
 
@@ -149,8 +154,9 @@ def _not_local(**params) -> float:
 BUILT_IN_SPECS = (
     FilterSpec("tophat", _tophat, _tophat_sizing, _tophat_reach,
                "white top-hat, exact disk of radius 0.6 x the largest diameter (Serra 1982)"),
-    FilterSpec("tophat-octagon", _tophat_octagon, _tophat_sizing, _tophat_reach,
-               "white top-hat, the octagon round that disk: a rectangle and two diagonals (Adams 1993)"),
+    FilterSpec("tophat-octagon", _tophat_octagon, _tophat_sizing, _octagon_reach,
+               "white top-hat, the octagon round the disk of radius 0.6 x the largest diameter: a rectangle "
+               "and two diagonal segments (Adams 1993)"),
     FilterSpec("dog", _dog, _dog_sizing, _dog_reach,
                "difference of Gaussians, smallest speck to largest (Marr & Hildreth 1980)"),
     FilterSpec("bandpass", _dog, _bandpass_sizing, _dog_reach,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import functools
 
 import cv2
 import numpy as np
@@ -95,10 +95,11 @@ def octagon_footprint(radius_mm: float, *, spacing) -> np.ndarray:
     """Footprint of the octagon :func:`octagon_tophat` opens with, for a disk of `radius_mm`.
 
     The dilation of a rectangle of half sides ``(a_row, a_col)`` by the two diagonal
-    segments of half length ``d`` pixels: ``d = round(r (1 - 1/sqrt 2))`` with ``r`` the
-    disk's smaller radius in pixels, and ``a = r - 2 d`` along each axis, so that the
-    octagon reaches the disk's extent along both axes and (on square pixels) nearly so
-    along the diagonals, the regular octagon round the disk [1]_.
+    segments of half length ``d`` pixels, with ``a + 2 d`` the disk's radius in pixels
+    along each axis (so the octagon fills the disk's bounding box along the axes): of
+    those, the one that differs from the disk in the fewest pixels. For a large disk
+    ``d`` is about ``0.29`` radii and ``a`` about ``0.41``, the regular octagon round the
+    disk [1]_; it lies within ``sqrt 2`` radii of its centre (the bounding box).
 
     Parameters
     ----------
@@ -118,12 +119,7 @@ def octagon_footprint(radius_mm: float, *, spacing) -> np.ndarray:
        and Image Processing 1993;55(5):325-32.
     """
     (a_row, a_col), d = _octagon_parts(radius_mm, spacing)
-    point = np.zeros((2 * (a_row + 2 * d) + 1, 2 * (a_col + 2 * d) + 1), np.uint8)
-    point[point.shape[0] // 2, point.shape[1] // 2] = 1
-    footprint: np.ndarray = point
-    for kernel in _octagon_kernels(a_row, a_col, d):
-        footprint = cv2.dilate(footprint, kernel)
-    return footprint.astype(bool)
+    return _octagon(a_row, a_col, d)
 
 
 def octagon_tophat(image, radius_mm: float, *, spacing, backend: str = "opencv") -> np.ndarray:
@@ -181,9 +177,25 @@ def octagon_tophat(image, radius_mm: float, *, spacing, backend: str = "opencv")
 
 def _octagon_parts(radius_mm: float, spacing) -> tuple[tuple[int, int], int]:
     """Half sides (rows, cols) of the octagon's rectangle and half length of its diagonals (px)."""
-    r_row, r_col = (n // 2 for n in disk_footprint(radius_mm, spacing=spacing).shape)
-    d = round(min(r_row, r_col) * (1 - 1 / math.sqrt(2)))
-    return (r_row - 2 * d, r_col - 2 * d), d
+    return _closest_octagon(check_spacing(spacing), float(check_positive("radius_mm", radius_mm)))
+
+
+@functools.lru_cache(maxsize=64)
+def _closest_octagon(spacing: tuple[float, float], radius_mm: float) -> tuple[tuple[int, int], int]:
+    disk = disk_footprint(radius_mm, spacing=spacing)
+    r_row, r_col = disk.shape[0] // 2, disk.shape[1] // 2
+    candidates = [((r_row - 2 * d, r_col - 2 * d), d) for d in range(min(r_row, r_col) // 2 + 1)]
+    return min(candidates, key=lambda parts: int(np.count_nonzero(_octagon(parts[0][0], parts[0][1], parts[1]) ^ disk)))
+
+
+def _octagon(a_row: int, a_col: int, d: int) -> np.ndarray:
+    """The octagon (bool) of a rectangle of half sides (a_row, a_col) and diagonals of half length d."""
+    point = np.zeros((2 * (a_row + 2 * d) + 1, 2 * (a_col + 2 * d) + 1), np.uint8)
+    point[point.shape[0] // 2, point.shape[1] // 2] = 1
+    footprint: np.ndarray = point
+    for kernel in _octagon_kernels(a_row, a_col, d):
+        footprint = cv2.dilate(footprint, kernel)
+    return footprint.astype(bool)
 
 
 def _octagon_kernels(a_row: int, a_col: int, d: int) -> list[np.ndarray]:

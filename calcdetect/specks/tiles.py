@@ -1,12 +1,16 @@
 """Filter only where it is read: the noise blocks round a few boxes, tile by tile.
 
-A local filter's response is read only round the specks (their pixels and a ring about
-them) and through the local noise of those places, which is measured over whole blocks
+Some maps are read only round a few places (the ridge maps, :mod:`calcdetect.specks.ridges`,
+round the specks, once there are clusters to describe): their pixels within some reach, and the
+local noise there, which is measured over whole blocks
 (:func:`calcdetect.specks.noise.local_noise`) and interpolated between the centres of
 neighbouring blocks. :func:`blocks_round` marks the blocks such reads need;
 :func:`tile_windows` cuts them into windows of whole blocks, a tile at a time; and
-:func:`filter_windows` runs a filter on each window with a margin of the filter's reach,
-so that each window holds what the filter gives on the whole image.
+:func:`filter_windows` runs a filter on each window with a margin of its reach, so that
+each window holds what the filter gives on the whole image (``local_noise(...,
+blocks=...)`` then measures the blocks made). Where the places cover most of the image
+(the candidate specks of a mammogram do, with 4 mm blocks), the margins cost more than
+the blocks left out save: filter the whole image.
 """
 
 from __future__ import annotations
