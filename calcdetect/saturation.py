@@ -61,7 +61,7 @@ def saturated_plateaus(image, *, spacing, mask=None, min_fraction: float = SATUR
         return np.zeros(image.shape, bool)
     # The maximum inside the region: a brighter burned-in label outside it must not hide a
     # clipped breast.
-    peak = image.max(where=mask, initial=_lowest(image.dtype)) if image.dtype.kind in "uif" else image[mask].max()
+    peak = image.max(where=mask, initial=_lowest(image.dtype))
     top = (image == peak) & mask
     if np.count_nonzero(top) < min_fraction * region:
         return np.zeros(image.shape, bool)

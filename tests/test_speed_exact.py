@@ -355,24 +355,3 @@ def test_ridges_are_followed_only_where_there_are_clusters_to_describe(seed, clu
     # every calcification the description may look at has its ridge, or none has
     assert np.isfinite(result.shapes.ridge_length_mm).all() == clusters
     assert np.isnan(result.shapes.ridge_length_mm).all() == (not clusters)
-
-
-@pytest.mark.parametrize("seed", range(4))
-def test_peak_pixels_by_maximum_equal_the_former_lexsort(seed):
-    """find_specks takes each component's peak pixel (the last in raster order of equal
-    maxima) by a maximum over the pixels at the component's peak value, where it sorted."""
-    rng = np.random.default_rng(seed)
-    n = 50
-    label = rng.integers(1, n, 5000)
-    flat = np.sort(rng.choice(10**6, 5000, replace=False))  # raster order; components interleave
-    z = np.round(rng.normal(size=5000), 1)  # ties
-    detected = np.zeros(n)
-    np.maximum.at(detected, label, z)
-    order = np.lexsort((z, label))
-    last = np.r_[np.flatnonzero(np.diff(label[order])), len(order) - 1]
-    former = np.zeros(n, np.int64)
-    former[label[order][last]] = flat[order][last]
-    at_peak = z == detected[label]
-    now = np.zeros(n, np.int64)
-    np.maximum.at(now, label[at_peak], flat[at_peak])
-    np.testing.assert_array_equal(now, former)

@@ -142,7 +142,7 @@ def find_specks(
     max_length_mm : float
         Largest length (major axis) kept.
     mask : (M, N) ndarray of bool, optional
-        Where specks may lie (the breast); a speck must have its peak inside.
+        Where specks may lie (the breast): every pixel of a speck is inside it.
     noise : NoiseMap, optional
         Precomputed noise estimate of `response`.
     detection : (M, N) ndarray, optional
@@ -200,8 +200,8 @@ def find_specks(
     if n <= 1:
         return Specks.empty()
 
-    # Peak significance of each component, from its pixels only; the peak
-    # itself must lie inside the mask.
+    # Peak significance of each component, from its pixels only (all inside the mask, so
+    # the peak is too).
     flat = np.flatnonzero(candidate)  # where labels > 0; a bool image is several times faster to scan
     del candidate
     label = labels.ravel()[flat]
@@ -210,11 +210,6 @@ def find_specks(
     np.maximum.at(detected, label, z_detection)
     keep = detected >= threshold
     keep[0] = False
-    if mask is not None:  # the peak pixel (the last, in raster order, of equal maxima)
-        at_peak = z_detection == detected[label]
-        peak_pixel = np.zeros(n, np.int64)
-        np.maximum.at(peak_pixel, label[at_peak], flat[at_peak])
-        keep &= mask.ravel()[peak_pixel]
     k = int(keep.sum())
     if k == 0:
         return Specks.empty()

@@ -49,24 +49,58 @@ class NoiseMap:
     def upsample(self, grid: np.ndarray, window: tuple[slice, slice] | None = None) -> np.ndarray:
         """A (P, Q) block grid bilinearly interpolated to the full image, as :meth:`at` does.
 
-        With `window` (two slices of steps 1 within the image), to that part of the image
-        only: the same values, from the blocks round it.
+        Parameters
+        ----------
+        grid : (P, Q) array_like
+            Values per block, e.g. :attr:`level`.
+        window : tuple of 2 slices, optional
+            Only this part of the image (steps of 1, within it): the same values as the
+            whole image's there, from the blocks round it.
+
+        Returns
+        -------
+        ndarray of float32
+            Of :attr:`shape`, or of the window's shape.
+
+        Raises
+        ------
+        ValueError
+            For a window that is empty, strided or not within the image.
         """
         # Resize to whole blocks, then crop, so a pixel maps to the same block
         # coordinate as in `at` (cv2 also clamps at the border like mode="nearest").
         # A window takes one more block each way than it covers: the pixels within
         # half a block of a grid's edge are clamped there, and those are outside it.
-        window = window or (slice(0, self.shape[0]), slice(0, self.shape[1]))
-        first, last = [], []
-        for w, n, b, name in zip(window, self.shape, self.block_px, ("rows", "cols")):
-            if not (w.step in (None, 1) and 0 <= w.start < w.stop <= n):
+        # OpenCV interpolates a grid one block wide otherwise: such a (small) image is
+        # made whole, then cut.
+        bounds = []
+        for w, n, name in zip(window or (slice(None), slice(None)), self.shape, ("rows", "cols")):
+            start, stop, step = w.indices(n)
+            if step != 1 or not start < stop or (w.stop is not None and w.stop > n):
                 raise ValueError(f"window's {name} must be a slice of step 1 within 0..{n}; got {w}")
-            first.append(max(w.start // b - 1, 0))
-            last.append(min(-(-w.stop // b) + 1, grid.shape[len(first) - 1]))
+            bounds.append((start, stop))
+        grid_shape = np.shape(grid)
+        if min(grid_shape) == 1:
+            first, last = (0, 0), grid_shape
+        else:
+            (r_first, r_last), (c_first, c_last) = (
+                blocks_reading(start, stop, block_px=b, n_blocks=n)
+                for (start, stop), b, n in zip(bounds, self.block_px, grid_shape))
+            first, last = (int(r_first), int(c_first)), (int(r_last), int(c_last))
         part = np.asarray(grid[first[0]:last[0], first[1]:last[1]], np.float32)
         size = (part.shape[1] * self.block_px[1], part.shape[0] * self.block_px[0])
-        (r0, r1), (c0, c1) = [(w.start - f * b, w.stop - f * b) for w, f, b in zip(window, first, self.block_px)]
-        return cv2.resize(part, size, interpolation=cv2.INTER_LINEAR)[r0:r1, c0:c1]
+        crop = tuple(slice(start - f * b, stop - f * b) for (start, stop), f, b in zip(bounds, first, self.block_px))
+        return cv2.resize(part, size, interpolation=cv2.INTER_LINEAR)[crop]
+
+
+def blocks_reading(start, stop, *, block_px: int, n_blocks: int):
+    """The blocks (first, last exclusive) that pixels ``start .. stop - 1`` (along one axis) and
+    their noise read: those holding them, and one more each way, which the bilinear
+    interpolation between block centres reaches (clipped to the ``n_blocks`` there are).
+    Works on arrays too."""
+    first = np.maximum(np.floor_divide(start, block_px) - 1, 0)
+    last = np.minimum(-np.floor_divide(-np.asarray(stop), block_px) + 1, n_blocks)
+    return first, last
 
 
 #: Grey-level bins of the noise-versus-grey-level curve (see `local_noise`'s `grey_level`).
@@ -110,11 +144,18 @@ def local_noise(response, *, spacing, block_mm: float = NOISE_BLOCK_MM, mask=Non
         Measure only these blocks (of the grid :func:`noise_block_px` gives): `response`
         need only be made there (e.g. by :func:`calcdetect.specks.tiles.filter_windows`);
         the others take the values of their nearest valid neighbour, as blocks outside
-        `mask` do.
+        `mask` do. The floors on sigma (that of the grey level's bin, and a twentieth of
+        the median) come from the blocks measured.
 
     Returns
     -------
     NoiseMap
+
+    Raises
+    ------
+    ValueError
+        For a bad image, spacing, block size or stride, or a `grey_level` or `blocks` of
+        another shape.
 
     References
     ----------
@@ -165,6 +206,20 @@ def noise_block_px(spacing, *, block_mm: float = NOISE_BLOCK_MM, stride: int = 3
     them): every sampled pixel lies at a multiple of `stride`, so a sub-image that starts on a
     block's corner has the same blocks and samples as the whole image there.
 
+    Parameters
+    ----------
+    spacing : tuple of 2 floats
+        Pixel spacing (row_mm, col_mm).
+    block_mm : float
+        Side of the blocks (mm).
+    stride : int
+        Every `stride`-th pixel is sampled.
+
+    Returns
+    -------
+    tuple of 2 ints
+        Pixels (rows, cols).
+
     Raises
     ------
     ValueError
@@ -174,6 +229,7 @@ def noise_block_px(spacing, *, block_mm: float = NOISE_BLOCK_MM, stride: int = 3
     block_mm = check_positive("block_mm", block_mm)
     if int(stride) != stride or stride < 1:
         raise ValueError(f"stride must be a whole number >= 1; got {stride}")
+    stride = int(stride)
     block = (max(4, round(block_mm / row_mm)), max(4, round(block_mm / col_mm)))
     # Subsample first, then cut into blocks of whole strided pixels.
     return max(2, block[0] // stride) * stride, max(2, block[1] // stride) * stride

@@ -18,7 +18,7 @@ from scipy import ndimage as ndi
 
 from calcdetect._checks import check_image, check_positive, check_spacing
 from calcdetect.specks.noise import local_noise, noise_block_px
-from calcdetect.specks.tiles import blocks_round, filter_windows, tile_windows
+from calcdetect.specks.tiles import blocks_round, filter_windows, tile_windows, window_blocks
 
 #: Scale (mm) of the Gaussian whose Hessian finds the ridges: a bar about
 #: ``2 * sqrt(3) * sigma`` wide (0.5 mm) answers most (Lindeberg 1998, scale selection),
@@ -232,7 +232,8 @@ def _ridge_maps(image: np.ndarray, rows: np.ndarray, cols: np.ndarray, *, pixel_
     cos2, sin2 = np.zeros(image.shape, np.float32), np.zeros(image.shape, np.float32)
     for window, within, maps in filter_windows(lambda part: ridge_strength(part, spacing=spacing, sigma_mm=sigma_mm),
                                                image, windows, margin_px=(margin, margin)):
-        strength[window], cos2[window], sin2[window] = (m[within] for m in maps)  # type: ignore[attr-defined]
+        strength[window], cos2[window], sin2[window] = (m[within] for m in maps)
+    made = window_blocks(windows, shape=image.shape, block_px=block)  # and the unmarked blocks of the windows
     noise = local_noise(strength, spacing=spacing, block_mm=RIDGE_NOISE_BLOCK_MM, mask=mask, blocks=made)
     for window in windows:
         strength[window] -= noise.upsample(noise.level, window)

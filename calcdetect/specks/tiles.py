@@ -17,14 +17,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 import numpy as np
+
+from calcdetect.specks.noise import blocks_reading
 
 #: Tiles of this many noise blocks square: a window is the marked blocks of one tile.
 #: Larger tiles mean fewer calls and less margin, smaller ones less unmarked area.
 TILE_BLOCKS = 8
 
 Window = tuple[slice, slice]
+T = TypeVar("T")
 
 
 def blocks_round(boxes, *, shape, block_px, reach_px) -> np.ndarray:
@@ -45,21 +49,49 @@ def blocks_round(boxes, *, shape, block_px, reach_px) -> np.ndarray:
     -------
     (P, Q) ndarray of bool
         The blocks that hold those pixels, and one more each way, which the noise's
-        interpolation between block centres reads.
+        interpolation between block centres reads
+        (:func:`calcdetect.specks.noise.blocks_reading`).
+
+    Raises
+    ------
+    ValueError
+        When `boxes` is not (K, 4).
     """
-    boxes = np.asarray(boxes, float).reshape(-1, 4)
-    needed = np.zeros([-(-n // b) for n, b in zip(shape, block_px)], bool)
-    first = [np.maximum(np.floor((boxes[:, i] - reach) / b).astype(np.intp) - 1, 0)
-             for i, reach, b in zip((0, 1), reach_px, block_px)]
-    last = [np.floor((boxes[:, i] + reach) / b).astype(np.intp) + 2 for i, reach, b in zip((2, 3), reach_px, block_px)]
-    for r0, c0, r1, c1 in zip(first[0], first[1], last[0], last[1]):
+    boxes = np.asarray(boxes, float)
+    if boxes.ndim != 2 or boxes.shape[1] != 4:
+        raise ValueError(f"boxes must be (K, 4): row_min, col_min, row_max, col_max; got shape {boxes.shape}")
+    n_blocks = [-(-n // b) for n, b in zip(shape, block_px)]
+    needed = np.zeros(n_blocks, bool)
+    (r_first, r_last), (c_first, c_last) = (
+        blocks_reading(np.floor(boxes[:, lo] - reach).astype(np.intp),
+                       np.floor(boxes[:, hi] + reach).astype(np.intp) + 1, block_px=b, n_blocks=n)
+        for lo, hi, reach, b, n in zip((0, 1), (2, 3), reach_px, block_px, n_blocks))
+    for r0, c0, r1, c1 in zip(r_first, c_first, r_last, c_last):
         needed[r0:r1, c0:c1] = True
     return needed
 
 
 def tile_windows(blocks: np.ndarray, *, shape, block_px, tile_blocks: int = TILE_BLOCKS) -> list[Window]:
-    """The windows (pixels) to make: in each tile of `tile_blocks` blocks square, the
-    bounding box of its marked `blocks`, clipped to the image."""
+    """The windows to make: in each tile of `tile_blocks` blocks square, the bounding box of its
+    marked `blocks`.
+
+    Parameters
+    ----------
+    blocks : (P, Q) ndarray of bool
+        The blocks to make (:func:`blocks_round`).
+    shape : tuple of 2 ints
+        The image's shape.
+    block_px : tuple of 2 ints
+        Block size (rows, cols) in pixels.
+    tile_blocks : int
+        Side of the tiles, in blocks.
+
+    Returns
+    -------
+    list of (slice, slice)
+        Pixel windows (rows, cols), of whole blocks clipped to the image, in raster order
+        of their tiles; they do not overlap. A window may hold unmarked blocks of its tile.
+    """
     windows: list[Window] = []
     for t_r in range(0, blocks.shape[0], tile_blocks):
         for t_c in range(0, blocks.shape[1], tile_blocks):
@@ -72,12 +104,38 @@ def tile_windows(blocks: np.ndarray, *, shape, block_px, tile_blocks: int = TILE
     return windows
 
 
-def filter_windows(function: Callable[[np.ndarray], object], image: np.ndarray, windows: list[Window], *,
-                   margin_px) -> Iterator[tuple[Window, Window, object]]:
-    """Run `function` on each window of `image` grown by `margin_px` (rows, cols; clipped to
-    the image), and yield ``(window, within, result)``: ``result[within]`` (of each array it
-    returns) is the window's part. With a margin of at least the function's reach, that is
-    what the function gives on the whole image there."""
+def window_blocks(windows: list[Window], *, shape, block_px) -> np.ndarray:
+    """(P, Q) bool: the blocks the windows (of whole blocks) cover, for ``local_noise(blocks=)``."""
+    covered = np.zeros([-(-n // b) for n, b in zip(shape, block_px)], bool)
+    for rows, cols in windows:
+        covered[rows.start // block_px[0]:-(-rows.stop // block_px[0]),
+                cols.start // block_px[1]:-(-cols.stop // block_px[1])] = True
+    return covered
+
+
+def filter_windows(function: Callable[[np.ndarray], T], image: np.ndarray, windows: list[Window], *,
+                   margin_px) -> Iterator[tuple[Window, Window, T]]:
+    """Run `function` on each window of `image` grown by a margin.
+
+    Parameters
+    ----------
+    function : callable
+        Image -> an array (or a tuple of arrays) of its shape.
+    image : (M, N) ndarray
+    windows : list of (slice, slice)
+        Pixel windows (:func:`tile_windows`).
+    margin_px : tuple of 2 floats
+        The margin (rows, cols), rounded up; clipped to the image.
+
+    Yields
+    ------
+    window, within : (slice, slice)
+        The window, and where it lies in the result.
+    result
+        What `function` returned on the grown window: ``result[within]`` (of each array
+        it returns) is the window's part. With a margin of at least the function's reach,
+        that is what the function gives on the whole image there.
+    """
     margin = [math.ceil(m) for m in margin_px]
     for window in windows:
         outer = tuple(slice(max(w.start - m, 0), min(w.stop + m, n)) for w, m, n in zip(window, margin, image.shape))

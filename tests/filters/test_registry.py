@@ -21,11 +21,12 @@ M = 1 / (2 * math.sqrt(2))  # matched sigma per mm of diameter (Lindeberg 1998)
 
 @pytest.mark.parametrize(("name", "window", "reach_mm"), [
     ("tophat", (0.1, 1.0), 1.2), ("tophat", (0.1, 2.0), 2.4),  # an opening looks 2 radii away
+    ("tophat-octagon", (0.1, 1.0), 1.2 * math.sqrt(2)),  # ... to the corner of the disk's bounding box
     ("dog", (0.1, 1.0), 4.0), ("bandpass", (0.1, 1.0), 16 * 0.1 * M), ("bandpass", (0.2, 1.0), 16 * 0.2 * M),
     ("log", (0.1, 1.0), 4 * 1.0 * M), ("hessian-blob", (0.1, 1.0), 4 * math.sqrt(0.1) * M),
     ("hessian-line", (0.1, 1.0), 0.4), ("atrous", (0.1, 1.0), 2 * math.sqrt(2)), ("hdome", (0.1, 1.0), math.inf),
-], ids=["tophat", "tophat-wide-window", "dog", "bandpass", "bandpass-larger-smallest", "log", "hessian-blob",
-        "hessian-line", "atrous", "hdome"])
+], ids=["tophat", "tophat-wide-window", "tophat-octagon", "dog", "bandpass", "bandpass-larger-smallest", "log",
+        "hessian-blob", "hessian-line", "atrous", "hdome"])
 def test_built_in_filters_follow_the_size_window(name, window, reach_mm):
     spec = get_filter(name)
     assert name in BUILT_IN

@@ -122,3 +122,42 @@ def test_a_float_image_takes_the_integer_path_only_when_it_is_whole_uint16_value
     assert _as_uint16_if_exact(image) is not None
     image[7, 9] = value
     assert _as_uint16_if_exact(image) is None
+
+
+def _padded_reference(image, footprint):
+    """The opening residual by brute force: reflected (as often as needed) by numpy, opened by scipy
+    far from the border."""
+    pad = [(k - 1, k - 1) for k in footprint.shape]
+    padded = np.pad(image.astype(np.float32), pad, mode="symmetric")
+    opened = ndi.grey_opening(padded, footprint=footprint, mode="nearest")
+    return padded[pad[0][0]:-pad[0][1], pad[1][0]:-pad[1][1]] - opened[pad[0][0]:-pad[0][1], pad[1][0]:-pad[1][1]]
+
+
+@pytest.mark.parametrize("shape", [(2, 2), (3, 7), (1, 9), (12, 5)], ids=str)
+@pytest.mark.parametrize("which", ["disk", "octagon"])
+def test_an_image_smaller_than_the_footprint_is_reflected_as_often_as_needed(shape, which):
+    """scipy's own reflection goes wrong when the footprint is several times the image; the
+    fast paths agree with numpy's reflection then."""
+    image = np.random.default_rng(8).integers(0, 250, shape).astype(np.uint16)
+    radius_mm, spacing = 0.6, (0.05, 0.08)
+    tophat, footprint = ((white_tophat, disk_footprint) if which == "disk" else (octagon_tophat, octagon_footprint))
+    np.testing.assert_array_equal(tophat(image, radius_mm, spacing=spacing),
+                                  _padded_reference(image, footprint(radius_mm, spacing=spacing)))
+
+
+@pytest.mark.parametrize("tophat", [white_tophat, octagon_tophat], ids=["disk", "octagon"])
+def test_an_empty_image_gives_an_empty_response_and_nan_is_refused(tophat):
+    assert tophat(np.zeros((0, 5), np.uint16), 0.3, spacing=(0.07, 0.07)).shape == (0, 5)
+    image = np.ones((40, 40), np.float32)
+    image[3, 4] = np.nan
+    with pytest.raises(ValueError, match="image must be finite"):
+        tophat(image, 0.3, spacing=(0.07, 0.07))
+
+
+def test_no_octagon_has_holes():
+    """Diagonals on a single-pixel rectangle would cross as an X (a checkerboard)."""
+    for spacing in [(0.07, 0.07), (0.05, 0.05), (0.1, 0.1), (0.05, 0.1)]:
+        for radius_mm in np.arange(0.05, 1.5, 0.01):
+            octagon = octagon_footprint(float(radius_mm), spacing=spacing)
+            assert np.array_equal(ndi.binary_fill_holes(octagon), octagon), (radius_mm, spacing)
+            assert ndi.label(octagon)[1] == 1

@@ -122,13 +122,13 @@ def test_dicomdir_is_skipped(tmp_path):
         read_mammogram(tmp_path / "DICOMDIR")
 
 
-@pytest.mark.parametrize(("third", "refused"), [(None, True), ((3, 5), False), ((700, 300), False)],
+@pytest.mark.parametrize(("third", "refused"), [(None, True), ((3, 5), False), ((700, 301), False)],
                          ids=["two-valued", "third-value-off-the-sample", "third-value-on-the-sample"])
 def test_a_two_valued_image_is_told_by_every_pixel_not_by_the_sample(third, refused):
     image = np.zeros((701, 350), np.float32)
     image[100:400, 50:200] = 255.0
     if third is not None:
-        image[third] = 17.0  # (3, 5) lies off every 7th row and column
+        image[third] = 17.0  # (3, 5) lies off the sample of every 7th row and column, (700, 301) on it
     if refused:
         with pytest.raises(NotAnImageError, match="two-valued"):
             check_values("roi.png", image)

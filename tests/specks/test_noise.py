@@ -33,7 +33,8 @@ def test_a_quantised_image_falls_back_to_the_mean_absolute_deviation_when_asked(
     assert pixel_noise_sigma(image, quantised=True) == pytest.approx(0.45, rel=0.25)
 
 
-@pytest.mark.parametrize("shape", [(500, 433), (130, 97), (39, 39)], ids=["large", "small", "one-block"])
+@pytest.mark.parametrize("shape", [(500, 433), (130, 97), (39, 39), (400, 30), (3, 100), (2000, 39)],
+                         ids=["large", "small", "one-block", "one-column", "one-row", "tall-one-column"])
 def test_upsample_of_a_window_is_that_part_of_the_whole_upsample(shape):
     rng = np.random.default_rng(3)
     image = (rng.normal(size=shape) * rng.uniform(0.5, 3.0, size=shape)).astype(np.float32)
@@ -46,7 +47,8 @@ def test_upsample_of_a_window_is_that_part_of_the_whole_upsample(shape):
 
 
 @pytest.mark.parametrize("window", [(slice(0, 0), slice(0, 5)), (slice(0, 5), slice(0, 999)),
-                                    (slice(0, 9, 2), slice(0, 5))], ids=["empty", "past-the-end", "strided"])
+                                    (slice(0, 9, 2), slice(0, 5)), (slice(5, 2), slice(0, 5))],
+                         ids=["empty", "past-the-end", "strided", "backwards"])
 def test_upsample_refuses_a_bad_window(window):
     noise = local_noise(np.random.default_rng(0).normal(size=(100, 100)), spacing=(0.1, 0.1))
     with pytest.raises(ValueError, match="window's"):
@@ -60,3 +62,9 @@ def test_noise_blocks_are_whole_strided_pixels_and_local_noise_uses_them(spacing
     assert noise_block_px(spacing, block_mm=4.0) == expected
     image = np.random.default_rng(1).normal(size=(200, 150))
     assert local_noise(image, spacing=spacing, block_mm=4.0).block_px == expected
+
+
+def test_upsample_windows_may_leave_their_ends_open():
+    noise = local_noise(np.random.default_rng(0).normal(size=(100, 100)), spacing=(0.1, 0.1))
+    np.testing.assert_array_equal(noise.upsample(noise.level, (slice(None, 5), slice(60, None))),
+                                  noise.upsample(noise.level)[:5, 60:])

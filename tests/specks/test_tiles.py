@@ -3,7 +3,7 @@ import pytest
 from scipy import ndimage as ndi
 
 from calcdetect.specks.noise import local_noise, noise_block_px
-from calcdetect.specks.tiles import blocks_round, filter_windows, tile_windows
+from calcdetect.specks.tiles import blocks_round, filter_windows, tile_windows, window_blocks
 
 SHAPE = (700, 950)
 BLOCK = (39, 39)
@@ -68,3 +68,19 @@ def test_noise_measured_on_some_blocks_is_the_whole_images_there():
     assert np.all(some.sigma < 1e6)  # the others filled from their neighbours
     with pytest.raises(ValueError, match="blocks must have the block grid's shape"):
         local_noise(image, spacing=(0.1, 0.1), blocks=blocks[1:])
+
+
+def test_boxes_must_be_k_by_4():
+    with pytest.raises(ValueError, match=r"boxes must be \(K, 4\)"):
+        blocks_round([[10, 10], [50, 50]], shape=SHAPE, block_px=BLOCK, reach_px=(0, 0))
+
+
+def test_the_blocks_of_windows_are_every_block_they_cover():
+    needed = np.zeros((18, 25), bool)
+    needed[2, 3] = needed[4, 6] = True  # one tile: its window holds unmarked blocks too
+    needed[17, 24] = True  # a partial block at the image's end
+    windows = tile_windows(needed, shape=SHAPE, block_px=BLOCK)
+    covered = window_blocks(windows, shape=SHAPE, block_px=BLOCK)
+    expected = np.zeros_like(needed)
+    expected[2:5, 3:7] = expected[17, 24] = True
+    np.testing.assert_array_equal(covered, expected)
