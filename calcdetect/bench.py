@@ -157,12 +157,18 @@ def _speed(name: str, images: Sequence[tuple[np.ndarray, tuple]], *, window: dic
 def _quality(name: str, role: str, image_set: Path, set_key: str, out_dir: Path, *, params, jobs: int) -> SetQuality:
     from calcdetect.batch import run_detection
     from calcdetect.evaluate import evaluate
+    from calcdetect.tables import read_table
 
     params = _with_filter(params, name, role)
     # the filter's code and parameters in the folder's name: an edited filter is run afresh
     window = params.size_window
     run_dir = out_dir / "runs" / set_key / f"{role}-{name}-{get_filter(name).fingerprint(**window)}"
-    run_detection([image_set], run_dir, params=params, jobs=jobs)
+    summary = run_detection([image_set], run_dir, params=params, jobs=jobs)
+    if summary.n_images and summary.n_failed == summary.n_images:  # nothing to score: the filter failed
+        first = next((row["error"] for row in read_table(run_dir, "images", required=("error",)) if row["error"]),
+                     "no error recorded")
+        raise FilterError(name, get_filter(name).origin, f"every image of {image_set.name} failed, the first "
+                                                         f"with: {first}")
     evaluation = evaluate(image_set / "truth.json", run_dir, fp_rates=CLUSTER_FP_RATES, n_bootstrap=0)
     clusters, calcifications = evaluation.clusters, evaluation.calcifications
     calc = calcifications.froc.operating_point(CALCIFICATION_FP_RATE).sensitivity
@@ -262,9 +268,14 @@ def bench_filters(names: Sequence[str], image_sets: Sequence, out_dir, *, role: 
             results.append(described(speed=None, quality=(), error=exc.reason))
             continue
         quality = []
-        for image_set, key in zip(image_sets, keys):
-            say(f"{spec.name}: detection on {image_set}")
-            quality.append(_quality(spec.name, role, image_set, key, Path(out_dir), params=params, jobs=jobs))
+        try:
+            for image_set, key in zip(image_sets, keys):
+                say(f"{spec.name}: detection on {image_set}")
+                quality.append(_quality(spec.name, role, image_set, key, Path(out_dir), params=params, jobs=jobs))
+        except FilterError as exc:
+            say(f"{spec.name}: failed: {exc.reason}")
+            results.append(described(speed=None, quality=(), error=exc.reason))
+            continue
         results.append(described(speed=speed, quality=tuple(quality)))
     return results
 

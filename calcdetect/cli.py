@@ -238,7 +238,11 @@ def _bench(args) -> int:
         print(f"no plot: {exc}", file=sys.stderr)
     print(bench.markdown_table(results))
     print("\n".join(str(p) for p in outputs))
-    return 0
+    failed = [r.name for r in results if r.error]
+    if failed:
+        print(f"{len(failed)} filter{'s' if len(failed) > 1 else ''} failed: {', '.join(failed)} (see their rows)",
+              file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _add_filters_from(parser: argparse.ArgumentParser) -> None:
@@ -251,8 +255,9 @@ def _add_filters_from(parser: argparse.ArgumentParser) -> None:
 
 def import_filter_modules(names) -> None:
     """Import each module (a name, or the path of a .py file, whose folder joins the end of
-    sys.path so that worker processes import it too): the filters it registers become
-    available by name. A module that cannot be imported, or registers no filter, is refused."""
+    sys.path so that worker processes import it too; see :func:`_importable_folder`): the
+    filters it registers become available by name. A module that cannot be imported, or
+    registers no filter, is refused."""
     import importlib
 
     from calcdetect.filters import FILTERS
@@ -263,8 +268,9 @@ def import_filter_modules(names) -> None:
             path = Path(name).resolve()
             if not path.is_file():
                 raise FileNotFoundError(f"--filters-from {name}: no such file")
-            if str(path.parent) not in sys.path:
-                sys.path.append(str(path.parent))
+            folder = _importable_folder(path)
+            if folder not in sys.path:
+                sys.path.append(folder)
             name = path.stem
         where = f"--filters-from {path or name}"
         before = {key: id(spec) for key, spec in FILTERS.items()}
@@ -278,12 +284,38 @@ def import_filter_modules(names) -> None:
         except Exception as exc:  # a syntax error or anything the file raises: named, with its place
             place = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) and exc.lineno else ""
             raise ValueError(f"{where}: importing it failed{place}: {type(exc).__name__}: {exc}") from None
-        if path is not None and Path(getattr(module, "__file__", "") or "").resolve() != path:
+        if path is not None and Path(getattr(module, "__file__", "") or "").resolve() not in (
+                path, (Path(folder) / path.name).resolve()):
             raise ValueError(f"--filters-from {path}: the module name {name!r} is taken by "
                              f"{getattr(module, '__file__', None) or 'a built-in module'}; rename the file")
         if {key: id(spec) for key, spec in FILTERS.items()} == before:
             raise ValueError(f"{where}: it registers no filter (call calcdetect.filters.register_filter in it; "
                              "see README, Filter workbench)")
+
+
+def _importable_folder(path: Path) -> str:
+    """The folder from which worker processes import the filter file `path`: its own, or, when
+    that folder holds something importable as ``calcdetect`` other than calcdetect itself (a
+    checkout next to the file: with an editable install, workers would import that folder as
+    an empty namespace package and die), a private folder holding only a link to the file."""
+    import atexit
+    import importlib.machinery
+    import shutil
+    import tempfile
+
+    import calcdetect
+
+    found = importlib.machinery.PathFinder.find_spec("calcdetect", [str(path.parent)])
+    ours = Path(calcdetect.__file__).resolve()
+    if found is None or (found.origin is not None and Path(found.origin).resolve() == ours):
+        return str(path.parent)
+    private = Path(tempfile.mkdtemp(prefix="calcdetect-filters-"))
+    atexit.register(shutil.rmtree, private, ignore_errors=True)
+    try:
+        (private / path.name).symlink_to(path)
+    except OSError:  # no symbolic links here: a copy, imported now, is what the workers import too
+        shutil.copyfile(path, private / path.name)
+    return str(private)
 
 
 def _with_own_filters_hint(make):

@@ -89,6 +89,17 @@ def _raising(image, *, spacing, backend="opencv"):
     raise RuntimeError("my filter is broken")
 
 
+def test_the_command_exits_1_when_a_filter_failed_and_writes_the_others(tmp_path, capsys, filter_registry):
+    from calcdetect.filters import register_filter
+
+    register_filter("broken", _raising, reach_mm=0.0)
+    out = tmp_path / "bench"
+    assert main(["bench", "--out", str(out), "--set", str(SAMPLES), "--synth", "0", "--filters", "broken", "tophat",
+                 "--jobs", "1", "--speed-images", "1", "--repeat", "1"]) == 1
+    assert "| `tophat` | samples (5) |" in (out / "bench.md").read_text()
+    assert "1 filter failed: broken (see their rows)" in capsys.readouterr().err
+
+
 def test_a_failing_filter_is_recorded_and_the_others_measured(tmp_path, filter_registry):
     from calcdetect.filters import register_filter
 
@@ -100,6 +111,20 @@ def test_a_failing_filter_is_recorded_and_the_others_measured(tmp_path, filter_r
     assert "| `broken` | - | failed: filter 'broken'" in markdown_table(results)
     document = json.loads(write_json(results, tmp_path / "b.json", role="filter").read_text())
     assert document["filters"][0]["speed"] is None
+
+
+def test_a_filter_that_fails_on_every_image_is_a_failed_row_not_zeros(tmp_path, filter_registry, monkeypatch):
+    """Its speed measured (here: taken as measured), its every detection failed: the row says so,
+    with the first image's error, instead of showing a sensitivity of 0."""
+    import calcdetect.bench as bench
+    from calcdetect.filters import register_filter
+
+    register_filter("broken", _raising, reach_mm=0.0)
+    monkeypatch.setattr(bench, "_speed", lambda *args, **kwargs: bench.Speed(1.0, 1.0, 1.0, 1.0, 1.0))
+    (result,) = bench_filters(["broken"], [SAMPLES], tmp_path, jobs=1, speed_images=1, repeat=1, crop_px=64)
+    assert result.quality == () and result.speed is None
+    assert "every image of samples failed, the first with: " in result.error
+    assert "my filter is broken" in result.error
 
 
 def test_two_sets_of_one_name_get_their_own_runs(tmp_path):

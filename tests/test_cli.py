@@ -182,6 +182,23 @@ def test_a_filter_file_is_chosen_by_name_for_filter_and_detector(inputs, tmp_pat
         assert [row["status"] for row in csv.DictReader(fh)] == ["ok", "ok"]
 
 
+def test_a_filter_file_beside_a_calcdetect_folder_reaches_the_workers(inputs, tmp_path, monkeypatch, filter_registry,
+                                                                      capsys):
+    """A filter kept next to a checkout: its folder holds a folder named calcdetect, which worker
+    processes would import (as an empty namespace package) instead of calcdetect itself, were the
+    folder put on their path; the file is linked from a private folder instead."""
+    plugin = tmp_path / f"beside_{tmp_path.name.replace('-', '_')}.py"
+    plugin.write_text(PLUGIN)
+    (tmp_path / "calcdetect").mkdir()  # a checkout's root: no __init__.py
+    monkeypatch.setattr(__import__("sys"), "path", list(__import__("sys").path))
+    out = tmp_path / "out"
+    assert main(["detect", str(inputs / "a.dcm"), "--out", str(out), "--quiet", "--jobs", "2",
+                 "--filters-from", str(plugin), "--filter", "widest-tophat"]) == 0
+    with (out / "images.csv").open() as fh:
+        assert [row["status"] for row in csv.DictReader(fh)] == ["ok"]
+    assert str(tmp_path) not in __import__("sys").path
+
+
 def test_calcdetect_filters_lists_a_filter_file(tmp_path, monkeypatch, filter_registry, capsys):
     plugin = tmp_path / f"listed_{tmp_path.name.replace('-', '_')}.py"
     plugin.write_text(PLUGIN)
