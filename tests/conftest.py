@@ -46,6 +46,24 @@ def disks():
     return render_disks
 
 
+def padded_tophat(image, footprint) -> np.ndarray:
+    """An oracle for the top-hats: `image` minus its opening by `footprint`, the image reflected
+    (as often as needed) by numpy first and opened by scipy far from the border. scipy's own
+    ``mode="reflect"`` goes wrong when the footprint is several times the image."""
+    from scipy import ndimage as ndi
+
+    pad = [(k - 1, k - 1) for k in footprint.shape]
+    padded = np.pad(np.asarray(image, np.float32), pad, mode="symmetric")
+    inside = tuple(slice(k - 1, k - 1 + n) for k, n in zip(footprint.shape, np.shape(image)))
+    return padded[inside] - ndi.grey_opening(padded, footprint=footprint, mode="nearest")[inside]
+
+
+@pytest.fixture(scope="session")
+def opening_oracle():
+    """:func:`padded_tophat` (session scope: hypothesis tests may use it)."""
+    return padded_tophat
+
+
 SHARED_DICOM = __import__("pathlib").Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dicom"
 SHARED_CBIS = SHARED_DICOM.parent / "cbis-ddsm"
 
