@@ -4,6 +4,7 @@
 - :mod:`calcdetect.specks.candidates`: hysteresis thresholding and per-speck measurements;
 - :mod:`calcdetect.specks.shape`: outline features and the shape class of each speck;
 - :mod:`calcdetect.specks.ridges`: the bright ridge through a speck and how far it runs;
+- :mod:`calcdetect.specks.tiles`: maps made only on the noise blocks round a few places;
 - :mod:`calcdetect.specks.features`: what each candidate looks like and where it lies;
 - :mod:`calcdetect.specks.trees`: gradient-boosted trees stored as JSON, evaluated with numpy;
 - :mod:`calcdetect.specks.model`: the shipped model, the probability of being a calcification;
