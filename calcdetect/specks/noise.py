@@ -93,6 +93,12 @@ class NoiseMap:
         return cv2.resize(part, size, interpolation=cv2.INTER_LINEAR)[crop]
 
 
+def block_grid(shape, block_px) -> tuple[int, int]:
+    """(P, Q): the blocks of `block_px` (rows, cols) that cover an image of `shape`, the last
+    ones partial."""
+    return -(-shape[0] // block_px[0]), -(-shape[1] // block_px[1])
+
+
 def blocks_reading(start, stop, *, block_px: int, n_blocks: int):
     """The blocks (first, last exclusive) that pixels ``start .. stop - 1`` (along one axis) and
     their noise read: those holding them, and one more each way, which the bilinear
@@ -167,7 +173,7 @@ def local_noise(response, *, spacing, block_mm: float = NOISE_BLOCK_MM, mask=Non
     block = noise_block_px(spacing, block_mm=block_mm, stride=stride)
     rows, cols = response.shape
     b_r, b_c = block[0] // stride, block[1] // stride
-    n_r, n_c = -(-rows // block[0]), -(-cols // block[1])
+    n_r, n_c = block_grid((rows, cols), block)
     samples = _strided_blocks(response, mask, stride, (b_r, b_c), (n_r, n_c))
     n_valid = np.count_nonzero(~np.isnan(samples), axis=-1)
     valid = n_valid >= 0.25 * samples.shape[-1]

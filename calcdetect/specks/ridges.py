@@ -226,14 +226,14 @@ def _ridge_maps(image: np.ndarray, rows: np.ndarray, cols: np.ndarray, *, pixel_
     block = noise_block_px(spacing, block_mm=RIDGE_NOISE_BLOCK_MM)
     reach = math.ceil(max_mm / pixel_mm) + 3  # the course, its snaps and their interpolation (px)
     margin = math.ceil(4 * sigma_mm / pixel_mm) + 3  # the smoothing's kernel and the differences (px)
-    made = blocks_round(np.c_[rows, cols, rows, cols], shape=image.shape, block_px=block, reach_px=(reach, reach))
-    windows = tile_windows(made, shape=image.shape, block_px=block)
+    needed = blocks_round(np.c_[rows, cols, rows, cols], shape=image.shape, block_px=block, reach_px=(reach, reach))
+    windows = tile_windows(needed, shape=image.shape, block_px=block)
     strength = np.zeros(image.shape, np.float32)
     cos2, sin2 = np.zeros(image.shape, np.float32), np.zeros(image.shape, np.float32)
     for window, within, maps in filter_windows(lambda part: ridge_strength(part, spacing=spacing, sigma_mm=sigma_mm),
                                                image, windows, margin_px=(margin, margin)):
         strength[window], cos2[window], sin2[window] = (m[within] for m in maps)
-    made = window_blocks(windows, shape=image.shape, block_px=block)  # and the unmarked blocks of the windows
+    made = window_blocks(windows, shape=image.shape, block_px=block)  # the needed and the rest of their windows
     noise = local_noise(strength, spacing=spacing, block_mm=RIDGE_NOISE_BLOCK_MM, mask=mask, blocks=made)
     for window in windows:
         strength[window] -= noise.upsample(noise.level, window)

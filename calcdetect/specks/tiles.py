@@ -21,7 +21,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from calcdetect.specks.noise import blocks_reading
+from calcdetect.specks.noise import block_grid, blocks_reading
 
 #: Tiles of this many noise blocks square: a window is the marked blocks of one tile.
 #: Larger tiles mean fewer calls and less margin, smaller ones less unmarked area.
@@ -60,7 +60,7 @@ def blocks_round(boxes, *, shape, block_px, reach_px) -> np.ndarray:
     boxes = np.asarray(boxes, float)
     if boxes.ndim != 2 or boxes.shape[1] != 4:
         raise ValueError(f"boxes must be (K, 4): row_min, col_min, row_max, col_max; got shape {boxes.shape}")
-    n_blocks = [-(-n // b) for n, b in zip(shape, block_px)]
+    n_blocks = block_grid(shape, block_px)
     needed = np.zeros(n_blocks, bool)
     (r_first, r_last), (c_first, c_last) = (
         blocks_reading(np.floor(boxes[:, lo] - reach).astype(np.intp),
@@ -106,7 +106,7 @@ def tile_windows(blocks: np.ndarray, *, shape, block_px, tile_blocks: int = TILE
 
 def window_blocks(windows: list[Window], *, shape, block_px) -> np.ndarray:
     """(P, Q) bool: the blocks the windows (of whole blocks) cover, for ``local_noise(blocks=)``."""
-    covered = np.zeros([-(-n // b) for n, b in zip(shape, block_px)], bool)
+    covered = np.zeros(block_grid(shape, block_px), bool)
     for rows, cols in windows:
         covered[rows.start // block_px[0]:-(-rows.stop // block_px[0]),
                 cols.start // block_px[1]:-(-cols.stop // block_px[1])] = True
