@@ -130,7 +130,7 @@ def _speed(name: str, images: Sequence[tuple[np.ndarray, tuple]], *, window: dic
     mpx = sum(image.size for image, _ in images) / 1e6
     try:
         per_threads, peak = {}, 0.0
-        for n in (1, os.cpu_count() or 1):
+        for n in sorted({1, os.cpu_count() or 1}):  # one pass on a one-core machine
             cv2.setNumThreads(n)
             total = 0.0
             for image, spacing in images:  # memory traced once, on the single-thread pass
