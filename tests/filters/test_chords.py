@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from calcdetect.filters.chords import STRIP_ROWS, chord_half_widths, chord_opening
+from calcdetect.filters.chords import STRIP_ROWS, chord_half_widths, chord_opening, chords_faster
 from calcdetect.filters.tophat import disk_footprint, octagon_footprint
 
 FOOTPRINTS = {
@@ -113,3 +113,13 @@ def test_an_asymmetric_footprint_is_refused():
     footprint = np.array([[0, 1, 0], [1, 1, 1], [1, 1, 1]], bool)
     with pytest.raises(ValueError, match=r"mirror symmetric .* got row half widths \[0, 1, 1\]"):
         chord_opening(np.zeros((9, 9), np.uint16), footprint)
+
+
+@pytest.mark.parametrize(
+    "footprint, faster",
+    [(FOOTPRINTS["disk 0.3 mm at 0.1"], False), (FOOTPRINTS["disk 0.6 mm at 0.07"], True),
+     (FOOTPRINTS["disk 0.6 mm at 0.05"], True), (np.ones((1, 23), bool), True), (np.ones((9, 1), bool), False)],
+    ids=["small disk", "233-pixel disk", "441-pixel disk", "long row", "column"],
+)
+def test_chords_are_chosen_for_footprints_with_many_pixels_per_pass(footprint, faster):
+    assert chords_faster(footprint) is faster
