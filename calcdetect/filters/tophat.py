@@ -154,7 +154,7 @@ def octagon_tophat(image, radius_mm: float, *, spacing, backend: str = "opencv")
 
     As :func:`white_tophat`, the opening by :func:`octagon_footprint` instead of the disk:
     a rectangle and two diagonal segments, each of which OpenCV erodes and dilates by in
-    a few passes, where the disk takes one pass per row of it (MATLAB's ``strel("disk")``
+    a few passes, where the disk takes a pass per row of it at best (MATLAB's ``strel("disk")``
     approximates disks so, with more segments, for the same reason). Borders are handled by
     reflection.
 
