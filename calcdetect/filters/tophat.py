@@ -216,9 +216,7 @@ def _opening_residual(image: np.ndarray, opening: Callable[[np.ndarray], np.ndar
         return np.zeros(image.shape, np.float32)
     work = _as_uint16_if_exact(image)
     if work is None:
-        if not np.isfinite(image).all():
-            raise ValueError("image must be finite; it holds NaN or infinite values")
-        work = image.astype(np.float32, copy=False)
+        work = check_image(image, finite=True).astype(np.float32, copy=False)
     # Subtract in float32: the difference of two uint16 images is exact there.
     return cv2.subtract(work, opening(work), dtype=cv2.CV_32F)
 

@@ -173,8 +173,7 @@ def ridge_length(image, rows, cols, *, spacing, mask=None, sigma_mm: float = RID
             mask = cv2.resize(mask.view(np.uint8), size, interpolation=cv2.INTER_NEAREST).view(bool)
         rows, cols = (rows + 0.5) * factor[0] - 0.5, (cols + 0.5) * factor[1] - 0.5
     pixel_mm = grid_mm  # square from here on
-    if image.dtype.kind == "f" and not np.isfinite(image).all():
-        raise ValueError("image must be finite; it holds NaN or infinite values")
+    check_image(image, finite=True)  # on the ridge grid: fewer pixels to check
     strength, cos2, sin2 = _ridge_maps(image, rows, cols, pixel_mm=pixel_mm, mask=mask, sigma_mm=sigma_mm,
                                        max_mm=max_mm)
     limits = (strength.shape[0] - 1.0, strength.shape[1] - 1.0)
