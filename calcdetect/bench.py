@@ -260,19 +260,14 @@ def bench_filters(names: Sequence[str], image_sets: Sequence, out_dir, *, role: 
     for spec in specs:
         described = functools.partial(FilterBench, name=spec.name, summary=spec.summary,
                                       params=spec.params(**window), reach_mm=spec.reach_mm(**window))
-        say(f"{spec.name}: speed on {len(images)} image{'s' if len(images) != 1 else ''}")
         try:
+            say(f"{spec.name}: speed on {len(images)} image{'s' if len(images) != 1 else ''}")
             speed = _speed(spec.name, images, window=window, repeat=repeat, crop_px=crop_px)
-        except FilterError as exc:  # a user's filter that raises: recorded, and the others go on
-            say(f"{spec.name}: failed: {exc.reason}")
-            results.append(described(speed=None, quality=(), error=exc.reason))
-            continue
-        quality = []
-        try:
+            quality = []
             for image_set, key in zip(image_sets, keys):
                 say(f"{spec.name}: detection on {image_set}")
                 quality.append(_quality(spec.name, role, image_set, key, Path(out_dir), params=params, jobs=jobs))
-        except FilterError as exc:
+        except FilterError as exc:  # a user's filter that raises, or fails every image: recorded, the others go on
             say(f"{spec.name}: failed: {exc.reason}")
             results.append(described(speed=None, quality=(), error=exc.reason))
             continue
