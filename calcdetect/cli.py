@@ -320,12 +320,12 @@ def _importable_folder(path: Path) -> str:
 
 def _with_own_filters_hint(make):
     """``make()``, its unknown-filter error completed with how to add one's own."""
+    from calcdetect.filters.registry import UnknownFilterError
+
     try:
         return make()
-    except ValueError as exc:
-        if "filter must be one of" in str(exc) or "detector must be" in str(exc):
-            raise ValueError(f"{exc}; a filter of your own is named after --filters-from FILE") from None
-        raise
+    except UnknownFilterError as exc:
+        raise UnknownFilterError(f"{exc}; a filter of your own is named after --filters-from FILE") from None
 
 
 def _filters(args) -> int:

@@ -18,7 +18,7 @@ from calcdetect.birads import ClusterDescriptions, assessment_category, describe
 from calcdetect.specks.ridges import ridge_length
 from calcdetect.specks.shape import SpeckFeatures, speck_features
 from calcdetect.filters import available_filters, get_filter
-from calcdetect.filters.registry import RESERVED
+from calcdetect.filters.registry import RESERVED, UnknownFilterError
 from calcdetect._checks import check_image, check_spacing
 from calcdetect.specks.noise import NOISE_BLOCK_MM, local_noise
 from calcdetect.saturation import SATURATED_MARGIN_MM, saturated_plateaus, without_plateaus
@@ -125,9 +125,9 @@ class Params:
         if self.detector != RESPONSE:
             try:
                 get_filter(self.detector)
-            except ValueError:
-                raise ValueError(f"detector must be {RESPONSE!r} or one of {available_filters()}; "
-                                 f"got {self.detector!r}") from None
+            except UnknownFilterError:
+                raise UnknownFilterError(f"detector must be {RESPONSE!r} or one of {available_filters()}; "
+                                         f"got {self.detector!r}") from None
         for name in ("min_diameter_mm", "max_diameter_mm", "max_length_mm", "threshold",
                      "noise_block_mm", "cluster_radius_mm"):
             value = getattr(self, name)

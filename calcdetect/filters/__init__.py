@@ -13,8 +13,8 @@ and states its reach, so that developers can swap filters and compare them::
 from __future__ import annotations
 
 from calcdetect.filters.dog import difference_of_gaussians, gaussian
-from calcdetect.filters.registry import (BUILT_IN, ENTRY_POINT_GROUP, FILTERS, available_filters, get_filter,
-                                         register_filter, register_spec, user_filters)
+from calcdetect.filters.registry import (BUILT_IN, ENTRY_POINT_GROUP, FILTERS, UnknownFilterError, available_filters,
+                                         get_filter, register_filter, register_spec, user_filters)
 from calcdetect.filters.spec import FilterSpec
 from calcdetect.filters.tophat import disk_footprint, octagon_footprint, octagon_tophat, white_tophat
 
@@ -23,6 +23,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "FILTERS",
     "FilterSpec",
+    "UnknownFilterError",
     "available_filters",
     "difference_of_gaussians",
     "disk_footprint",

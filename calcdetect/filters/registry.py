@@ -27,8 +27,8 @@ import numpy as np
 from calcdetect.filters.builtin import BUILT_IN_SPECS
 from calcdetect.filters.spec import FilterSpec
 
-__all__ = ["BUILT_IN", "ENTRY_POINT_GROUP", "FILTERS", "FilterSpec", "available_filters", "get_filter",
-           "register_filter", "register_spec", "user_filters"]
+__all__ = ["BUILT_IN", "ENTRY_POINT_GROUP", "FILTERS", "FilterSpec", "UnknownFilterError", "available_filters",
+           "get_filter", "register_filter", "register_spec", "user_filters"]
 
 #: Entry-point group under which installed packages declare their filters.
 ENTRY_POINT_GROUP = "calcdetect.filters"
@@ -160,20 +160,24 @@ def available_filters() -> list[str]:
     return sorted(FILTERS)
 
 
+class UnknownFilterError(ValueError):
+    """No filter is registered under the name asked for (the message lists those that are)."""
+
+
 def get_filter(name: str) -> FilterSpec:
     """The filter registered as `name`.
 
     Raises
     ------
-    ValueError
-        If no filter has that name, listing those that do.
+    UnknownFilterError
+        (a ValueError) If no filter has that name, listing those that do.
     """
     if name not in FILTERS:
         _load_entry_points()
     try:
         return FILTERS[name]
     except KeyError:
-        raise ValueError(f"filter must be one of {sorted(FILTERS)}; got {name!r}") from None
+        raise UnknownFilterError(f"filter must be one of {sorted(FILTERS)}; got {name!r}") from None
 
 
 def _load_entry_points() -> None:

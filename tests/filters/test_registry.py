@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import calcdetect.filters.registry
-from calcdetect.filters import (BUILT_IN, ENTRY_POINT_GROUP, FilterSpec, available_filters, get_filter,
-                                register_filter, user_filters)
+from calcdetect.filters import (BUILT_IN, ENTRY_POINT_GROUP, FilterSpec, UnknownFilterError, available_filters,
+                                get_filter, register_filter, user_filters)
 from calcdetect.pipeline import Params, _reach_mm, detect
 from calcdetect.synth import SynthSettings, synthesize
 
@@ -70,6 +70,14 @@ def test_an_unknown_name_lists_the_filters():
         get_filter("nope")
     with pytest.raises(ValueError, match=r"detector must be 'response' or one of \[.*'bandpass'.*\]; got 'nope'"):
         Params(detector="nope")
+
+
+@pytest.mark.parametrize("make", [lambda: get_filter("nope"), lambda: Params(filter="nope"),
+                                  lambda: Params(detector="nope")], ids=["get_filter", "filter", "detector"])
+def test_an_unknown_name_is_an_unknown_filter_error(make):
+    """Its own type (a ValueError), which the command line completes with how to add a filter."""
+    with pytest.raises(UnknownFilterError):
+        make()
 
 
 def test_an_installed_package_declares_filters_by_entry_point(monkeypatch, filter_registry):
