@@ -1,0 +1,47 @@
+"""The speed benchmarks run end to end on a small image (their numbers are not asserted:
+tests never assert wall-clock times)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import cv2
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"benchmarks_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    "name, argv, expected",
+    [
+        ("bench_detect", ["--repeat", "1", "--shape", "512", "416", "--before-s", "1.0"],
+         ["fast path", "reference path", "ratio", "against 1.000 s before issue 14"]),
+        ("bench_floor", ["--repeat", "1", "--shape", "512", "416", "--before-s", "1.0"],
+         ["filter tophat, as registered", "filter bandpass, as registered",
+          "specks: threshold and connected components", "floor:", "a third of 1.000 s"]),
+        ("bench_floor", ["--repeat", "1", "--shape", "512", "416", "--filter", "tophat-octagon"],
+         ["filter tophat-octagon, as registered", "floor:"]),
+    ],
+    ids=["detect", "floor", "floor-octagon"],
+)
+def test_speed_benchmark_runs_and_reports_every_stage(name, argv, expected, capsys, monkeypatch):
+    # The scripts pin the thread pools to one thread; the rest of the suite keeps its own.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(var, os.environ.get(var, "1"))
+    threads = cv2.getNumThreads()
+    try:
+        assert _load(name).main(argv) == 0
+    finally:
+        cv2.setNumThreads(threads)
+    out = capsys.readouterr().out
+    for text in expected:
+        assert text in out
