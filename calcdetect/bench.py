@@ -361,7 +361,7 @@ def plot(results: Sequence[FilterBench], path) -> Path:
     speeds = [r.speed.ms_per_mpx for r in results if r.speed is not None]
     if speeds:  # room for the labels right of the slowest
         ax.set_xlim(0.5 * min(speeds), 2 * max(speeds))
-    placed: list = []
+    labelled, points = [], []
     for r in results:
         if r.speed is None:
             continue
@@ -370,20 +370,68 @@ def plot(results: Sequence[FilterBench], path) -> Path:
         for q, y in zip(r.quality, ys):
             ax.scatter(r.speed.ms_per_mpx, y, marker=markers[q.set_name], color=f"C{set_names.index(q.set_name)}",
                        label=q.set_name, zorder=2)
-        if ys:  # one label per filter, by its highest point; under it when another label is there
-            at = ax.transData.transform((r.speed.ms_per_mpx, max(ys)))
-            crowded = any(abs(at[0] - x) < 40 and abs(at[1] - y) < 16 for x, y in placed)
-            placed.append(at)
-            ax.annotate(r.name, (r.speed.ms_per_mpx, max(ys)), textcoords="offset points",
-                        xytext=(4, -11 if crowded else 4), fontsize=8)
+            points.append((r.speed.ms_per_mpx, y))
+        if ys:  # one label per filter, by its highest point
+            labelled.append((r.name, (r.speed.ms_per_mpx, max(ys))))
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
-    ax.legend(unique.values(), unique.keys(), title="set", loc="lower right")
+    legend = ax.legend(unique.values(), unique.keys(), title="set", loc="lower right")
     ax.set_xlabel("filter time, ms per megapixel (one thread, log scale)")
     ax.set_ylabel("cluster sensitivity at 1 FP / image")
     ax.grid(alpha=0.3)
-    fig.tight_layout()
+    fig.tight_layout()  # the axes where they end up, before the labels are placed in them
+    place_labels(ax, labelled, avoid=points, boxes=[legend.get_window_extent(fig.canvas.get_renderer())])
     path = Path(path)
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+#: Where a point's label may go, tried in turn (offset points from the point): right of it,
+#: above then below, then left, then farther out.
+_LABEL_OFFSETS = ((4, 4), (4, -11), (-4, 4), (-4, -11), (4, 14), (4, -21), (-4, 14), (-4, -21), (4, 24), (4, -31))
+
+
+def place_labels(ax, labelled, *, avoid=(), boxes=()) -> list:
+    """Annotate points with their names where no two labels overlap, nor a label a point.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Axes already laid out (after ``tight_layout``): placement is decided in display
+        coordinates.
+    labelled : sequence of (str, (float, float))
+        Name and data coordinates of each point to label.
+    avoid : sequence of (float, float)
+        Data coordinates of every plotted point (markers about 8 pixels across).
+    boxes : sequence of matplotlib.transforms.Bbox
+        Display extents to keep clear too (a legend).
+
+    Returns
+    -------
+    list of matplotlib.text.Annotation
+        One per label, in the order given. A label that finds no free place among
+        :data:`_LABEL_OFFSETS` takes the first.
+    """
+    from matplotlib.transforms import Bbox
+
+    renderer = ax.figure.canvas.get_renderer()
+    taken = list(boxes)
+    if len(avoid):
+        taken += [Bbox.from_bounds(x - 4, y - 4, 8, 8) for x, y in ax.transData.transform(avoid)]
+    texts = []
+    for name, xy in labelled:
+        for dx, dy in _LABEL_OFFSETS:
+            text = ax.annotate(name, xy, textcoords="offset points", xytext=(dx, dy), fontsize=8,
+                               ha="left" if dx > 0 else "right")
+            box = text.get_window_extent(renderer)
+            if not any(box.overlaps(other) for other in taken):
+                break
+            text.remove()
+        else:
+            dx, dy = _LABEL_OFFSETS[0]
+            text = ax.annotate(name, xy, textcoords="offset points", xytext=(dx, dy), fontsize=8)
+            box = text.get_window_extent(renderer)
+        taken.append(box)
+        texts.append(text)
+    return texts

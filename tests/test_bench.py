@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from calcdetect.bench import CLUSTER_FP_RATES, bench_filters, markdown_table, plot, time_filter, write_json
+from calcdetect.bench import (CLUSTER_FP_RATES, bench_filters, markdown_table, place_labels, plot, time_filter,
+                              write_json)
 from calcdetect.cli import main
 
 SAMPLES = Path(__file__).parents[1] / "data" / "samples"
@@ -47,6 +48,37 @@ def test_the_table_json_and_plot_carry_the_same_numbers(benched, tmp_path):
     pytest.importorskip("matplotlib")
     png = plot(results, tmp_path / "bench.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("layout", [
+    # the README's crowded corner: filters within a few ms per Mpx and a few points of sensitivity
+    [("bandpass", 4.3, 0.859), ("tophat-octagon", 4.8, 0.906), ("tophat", 9.2, 0.906), ("atrous", 10.3, 0.906),
+     ("dog", 19.3, 0.859), ("hessian-line", 18.9, 0.835), ("hessian-blob", 21.9, 0.765)],
+    [(f"filter-{i}", 10.0, 0.9) for i in range(4)],  # the same point four times
+], ids=["readme-corner", "one-point"])
+def test_plot_labels_overlap_neither_one_another_nor_the_points(layout):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.transforms import Bbox
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    try:
+        ax.set_xscale("log")
+        ax.set_xlim(2, 2000)
+        ax.set_ylim(0, 1.02)
+        points = [(x, y) for _, x, y in layout]
+        ax.scatter(*zip(*points))
+        texts = place_labels(ax, [(name, (x, y)) for name, x, y in layout], avoid=points)
+        renderer = fig.canvas.get_renderer()
+        boxes = [t.get_window_extent(renderer) for t in texts]
+        assert [t.get_text() for t in texts] == [name for name, _, _ in layout]
+        for i, box in enumerate(boxes):
+            assert not any(box.overlaps(other) for other in boxes[i + 1:]), texts[i].get_text()
+            at = [Bbox.from_bounds(x - 4, y - 4, 8, 8) for x, y in ax.transData.transform(points)]
+            assert not any(box.overlaps(marker) for marker in at), texts[i].get_text()
+    finally:
+        plt.close(fig)
 
 
 @pytest.mark.parametrize(("make", "mb"), [
