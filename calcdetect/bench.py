@@ -380,7 +380,7 @@ def plot(results: Sequence[FilterBench], path) -> Path:
     ax.set_ylabel("cluster sensitivity at 1 FP / image")
     ax.grid(alpha=0.3)
     fig.tight_layout()  # the axes where they end up, before the labels are placed in them
-    place_labels(ax, labelled, avoid=points, boxes=[legend.get_window_extent(fig.canvas.get_renderer())])
+    place_labels(ax, labelled, avoid=points, boxes=[legend.get_window_extent()])
     path = Path(path)
     fig.savefig(path, dpi=120)
     plt.close(fig)
