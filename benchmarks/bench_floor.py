@@ -62,8 +62,10 @@ def _median_seconds(work: Callable[[], object], repeat: int) -> float:
     return statistics.median(times)
 
 
-def floor_passes(image: np.ndarray, spacing, params: Params = Params()) -> dict[str, Callable[[], object]]:
-    """The unavoidable passes of `detect` with `params` on `image`, as callables to time."""
+def floor_passes(image: np.ndarray, spacing, params: Params = Params()
+                 ) -> tuple[dict[str, Callable[[], object]], tuple[int, int]]:
+    """The unavoidable passes of `detect` with `params` on `image`, as callables to time, and
+    the shape of the crop `detect` filters (the breast's bounding box grown by the filters' reach)."""
     geometry = breast_geometry(image, spacing=spacing, margin_mm=params.skin_margin_mm)
     reach_mm = _reach_mm(params)
     box = _bounding_box(geometry.mask, reach_px=[math.ceil(reach_mm / s) for s in spacing])
@@ -95,7 +97,7 @@ def floor_passes(image: np.ndarray, spacing, params: Params = Params()) -> dict[
     passes["specks: threshold and connected components"] = lambda: cv2.connectedComponents(
         (cv2.compare(responses[-1], threshold, cv2.CMP_GE) & mask.view(np.uint8)), connectivity=8, ltype=cv2.CV_32S)
     passes["noise: block moments of both responses"] = block_moments
-    return passes
+    return passes, crop.shape
 
 
 def main(argv=None) -> int:
@@ -116,9 +118,10 @@ def main(argv=None) -> int:
                        if scale == 1.0 else SynthSettings(spacing_mm=args.spacing_mm, scale=scale))
     image, spacing = synth.pixels, synth.spacing
     params = Params(filter=args.filter)
-    print(f"image {image.shape[0]} x {image.shape[1]} {image.dtype}, spacing {spacing} mm; "
-          f"median of {args.repeat}, single thread")
-    floor = {name: _median_seconds(work, args.repeat) for name, work in floor_passes(image, spacing, params).items()}
+    passes, crop = floor_passes(image, spacing, params)
+    print(f"image {image.shape[0]} x {image.shape[1]} {image.dtype}, spacing {spacing} mm (the filters, specks and "
+          f"noise on detect's crop of it, {crop[0]} x {crop[1]}); median of {args.repeat}, single thread")
+    floor = {name: _median_seconds(work, args.repeat) for name, work in passes.items()}
     total = sum(floor.values())
     detect_s = _median_seconds(lambda: detect(image, spacing=spacing, params=params), args.repeat)
     for name, seconds in floor.items():

@@ -133,7 +133,8 @@ def _summary(run: dict, images: list[dict], clusters: list[dict]) -> str:
         ("started / finished", f"{run.get('started')} / {run.get('finished')}"),
         ("images", f"{counts.get('total', len(images))}: {counts.get('ok')} ok, {counts.get('failed')} failed"),
         ("calcifications", str(run.get("n_calcifications"))),
-        ("clusters", f"{len(clusters)}: {suspicious} of a suspicious BI-RADS morphology, {high} scoring 0.3 or more"),
+        ("clusters", f"{len(clusters)}: {suspicious} of a suspicious BI-RADS morphology (diffuse ones left out), "
+                     f"{high} scoring 0.3 or more"),
         ("run", f"{run.get('execution', {}).get('executor')}, {run.get('seconds')} s"),
     ]
     return "<h2>Summary</h2>\n" + _table(("", ""), rows, head=False)

@@ -119,3 +119,10 @@ def test_the_evaluation_shows_each_matrix_once_and_the_froc_with_its_band(run, m
     report._evaluation_section(run, SAMPLES / "truth.json", evaluation)
     rates, low, high = drawn["band"]
     assert len(rates) > 0 and np.all(np.asarray(low) <= np.asarray(high))
+
+
+def test_the_summary_counts_suspicious_clusters_as_the_images_table_does(run):
+    text = (run / REPORT_FILE).read_text(encoding="utf-8")
+    suspicious = sum(int(r["n_suspicious_clusters"] or 0) for r in read_table(run, "images"))
+    n_clusters = len(read_table(run, "clusters"))
+    assert f"{n_clusters}: {suspicious} of a suspicious BI-RADS morphology (diffuse ones left out)" in text
