@@ -44,8 +44,8 @@ from calcdetect.errors import FilterError
 from calcdetect.filters import get_filter
 from calcdetect.filters.spec import format_params
 
-__all__ = ["ROLES", "FilterBench", "SetQuality", "Speed", "bench_filters", "plot", "time_filter", "write_json",
-           "write_markdown"]
+__all__ = ["ROLES", "FilterBench", "SetQuality", "Speed", "bench_figure", "bench_filters", "place_labels", "plot",
+           "speed_image", "time_filter", "write_json", "write_markdown"]
 
 #: How a benchmarked filter is used: as the enhancement filter (specks segmented and measured
 #: on it, found on the default band-pass) or as the detector (specks found on it).
@@ -95,6 +95,33 @@ class FilterBench:
     speed: Speed | None
     quality: tuple[SetQuality, ...]
     error: str | None = None  # why the filter could not be measured (it raised): the others still are
+
+
+def speed_image(shape: tuple[int, int] = (4096, 3328), *, spacing_mm: float = 0.07, seed: int = 2024):
+    """The synthetic mammogram the speed benchmarks time (``benchmarks/bench_detect.py``,
+    ``benchmarks/bench_floor.py``).
+
+    Parameters
+    ----------
+    shape : tuple of 2 ints
+        (rows, cols). The default generator field (4096 x 3328) is drawn at that size;
+        another number of rows scales the default field to it.
+    spacing_mm : float
+        Pixel spacing, both ways.
+    seed : int
+        Seed of the generator.
+
+    Returns
+    -------
+    calcdetect.synth.SynthImage
+        Its ``pixels`` (uint16) and ``spacing``.
+    """
+    from calcdetect.synth import SynthSettings, synthesize
+
+    scale = shape[0] / SynthSettings().shape[0]
+    settings = (SynthSettings(shape=(int(shape[0]), int(shape[1])), spacing_mm=spacing_mm, scale=1.0) if scale == 1.0
+                else SynthSettings(spacing_mm=spacing_mm, scale=scale))
+    return synthesize(rng=np.random.default_rng(seed), settings=settings)
 
 
 def time_filter(function: Callable[[], np.ndarray], *, repeat: int, trace: bool = True) -> tuple[float, float]:
@@ -344,22 +371,39 @@ def write_markdown(results: Sequence[FilterBench], path, *, role: str, command: 
 
 
 def plot(results: Sequence[FilterBench], path) -> Path:
-    """Speed (ms per Mpx, one thread, log scale) against cluster sensitivity at 1 FP per image,
-    one point per filter and set. Needs matplotlib (``calcdetect[report]``)."""
-    try:
-        import matplotlib
+    """Write :func:`bench_figure` as a PNG to `path`. Needs matplotlib (``calcdetect[report]``)."""
+    figure = bench_figure(results)
+    path = Path(path)
+    figure.savefig(path, dpi=figure.dpi)
+    return path
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+
+def bench_figure(results: Sequence[FilterBench]):
+    """Speed (ms per Mpx, one thread, log scale) against cluster sensitivity at 1 FP per image,
+    one point per filter and set, each filter labelled once (:func:`place_labels`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Made without pyplot (no backend is chosen, no figure stays open).
+
+    Raises
+    ------
+    ImportError
+        Without matplotlib (``calcdetect[report]``).
+    """
+    try:
+        from matplotlib.figure import Figure
     except ImportError:
         raise ImportError("the bench plot needs matplotlib: pip install 'calcdetect[report]'") from None
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    fig = Figure(figsize=(6.5, 4.5), dpi=120)
+    ax = fig.add_subplot()
     set_names = sorted({q.set_name for r in results for q in r.quality})
     markers = dict(zip(set_names, "osD^v<>"))
     ax.set_xscale("log")
     ax.set_ylim(0, 1.02)
     speeds = [r.speed.ms_per_mpx for r in results if r.speed is not None]
-    if speeds:  # room for the labels right of the slowest
+    if speeds:  # room for the labels either side
         ax.set_xlim(0.5 * min(speeds), 2 * max(speeds))
     labelled, points = [], []
     for r in results:
@@ -381,10 +425,7 @@ def plot(results: Sequence[FilterBench], path) -> Path:
     ax.grid(alpha=0.3)
     fig.tight_layout()  # the axes where they end up, before the labels are placed in them
     place_labels(ax, labelled, avoid=points, boxes=[legend.get_window_extent()])
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return fig
 
 
 #: Where a point's label may go, tried in turn (offset points from the point): right of it,
@@ -393,7 +434,8 @@ _LABEL_OFFSETS = ((4, 4), (4, -11), (-4, 4), (-4, -11), (4, 14), (4, -21), (-4, 
 
 
 def place_labels(ax, labelled, *, avoid=(), boxes=()) -> list:
-    """Annotate points with their names where no two labels overlap, nor a label a point.
+    """Annotate points with their names inside the axes, where no two labels overlap, nor a
+    label a point or one of `boxes`.
 
     Parameters
     ----------
@@ -403,7 +445,8 @@ def place_labels(ax, labelled, *, avoid=(), boxes=()) -> list:
     labelled : sequence of (str, (float, float))
         Name and data coordinates of each point to label.
     avoid : sequence of (float, float)
-        Data coordinates of every plotted point (markers about 8 pixels across).
+        Data coordinates of every plotted point (markers of the default size,
+        ``rcParams["lines.markersize"]`` points across).
     boxes : sequence of matplotlib.transforms.Bbox
         Display extents to keep clear too (a legend).
 
@@ -413,25 +456,32 @@ def place_labels(ax, labelled, *, avoid=(), boxes=()) -> list:
         One per label, in the order given. A label that finds no free place among
         :data:`_LABEL_OFFSETS` takes the first.
     """
+    from matplotlib import rcParams
     from matplotlib.transforms import Bbox
 
-    renderer = ax.figure.canvas.get_renderer()
+    inside = ax.get_window_extent()
+    half = rcParams["lines.markersize"] * ax.figure.dpi / 72 / 2
     taken = list(boxes)
     if len(avoid):
-        taken += [Bbox.from_bounds(x - 4, y - 4, 8, 8) for x, y in ax.transData.transform(avoid)]
+        taken += [Bbox.from_bounds(x - half, y - half, 2 * half, 2 * half) for x, y in ax.transData.transform(avoid)]
     texts = []
     for name, xy in labelled:
-        for dx, dy in _LABEL_OFFSETS:
-            text = ax.annotate(name, xy, textcoords="offset points", xytext=(dx, dy), fontsize=8,
-                               ha="left" if dx > 0 else "right")
-            box = text.get_window_extent(renderer)
-            if not any(box.overlaps(other) for other in taken):
+        for offset in _LABEL_OFFSETS:
+            text = _annotate(ax, name, xy, offset)
+            box = text.get_window_extent()
+            if (inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1
+                    and not any(box.overlaps(other) for other in taken)):
                 break
             text.remove()
-        else:
-            dx, dy = _LABEL_OFFSETS[0]
-            text = ax.annotate(name, xy, textcoords="offset points", xytext=(dx, dy), fontsize=8)
-            box = text.get_window_extent(renderer)
+        else:  # no free place: the first
+            text = _annotate(ax, name, xy, _LABEL_OFFSETS[0])
+            box = text.get_window_extent()
         taken.append(box)
         texts.append(text)
     return texts
+
+
+def _annotate(ax, name: str, xy, offset: tuple[int, int]):
+    """`name` at `offset` points from `xy`, on the side the offset points to."""
+    return ax.annotate(name, xy, textcoords="offset points", xytext=offset, fontsize=8,
+                       ha="left" if offset[0] > 0 else "right")

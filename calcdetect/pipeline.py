@@ -289,32 +289,17 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
     spacing = check_spacing(spacing)
     full_shape = image.shape
     clock = _Stopwatch()
-    geometry = None
-    if mask is None:
-        geometry = breast_geometry(image, spacing=spacing, margin_mm=params.skin_margin_mm, view=view,
-                                   exclude_pectoral=params.exclude_pectoral)
-        mask = geometry.mask
-    else:
-        mask = np.asarray(mask, bool)
-        if mask.shape != image.shape:
-            raise ValueError(f"mask shape {mask.shape} differs from image shape {image.shape}")
-    mask = _off_the_border(mask, margin_px=[math.ceil(params.skin_margin_mm / s) for s in spacing])
-    plateaus = saturated_plateaus(image, spacing=spacing, mask=mask)
-    searched = int(np.count_nonzero(mask))
-    saturated_fraction = float(np.count_nonzero(plateaus)) / searched if searched else 0.0
-    mask = without_plateaus(mask, plateaus, spacing=spacing, margin_mm=saturated_margin_mm(params))
-    del plateaus
+    region = _search_region(image, spacing=spacing, params=params, mask=mask, view=view)
+    geometry, mask, saturated_fraction = region.geometry, region.mask, region.saturated_fraction
     clock.lap("breast mask")
-    if not mask.any():  # nothing to search
+    if region.box is None:  # nothing to search
         empty = Specks.empty()
         labels = np.zeros(0, np.int64)
         return Result(empty, labels, measure_clusters(empty, labels, spacing=spacing),
                       shapes=speck_features(np.zeros((1, 1), np.float32), empty, spacing=spacing),
                       descriptions=ClusterDescriptions.empty(), seconds=clock.laps, geometry=geometry,
                       saturated_fraction=saturated_fraction)
-    reach_mm = _reach_mm(params)
-    box = _bounding_box(mask, reach_px=[math.ceil(reach_mm / s) if math.isfinite(reach_mm) else n
-                                        for s, n in zip(spacing, mask.shape)])
+    box = region.box
     offset = np.array([box[0].start, box[1].start])
     image, mask = image[box], np.ascontiguousarray(mask[box])  # the mask is indexed flat, often
 
@@ -397,6 +382,61 @@ def detect(image, *, spacing, params: Params = Params(), mask=None, view: str | 
     return Result(specks=specks, cluster_id=labels, clusters=clusters, shapes=shapes, descriptions=descriptions,
                   seconds=clock.laps, geometry=geometry, features=features, n_candidates=n_candidates,
                   n_clusters_before_cut=n_clusters_before_cut, saturated_fraction=saturated_fraction)
+
+
+@dataclass(frozen=True, eq=False)
+class _SearchRegion:
+    """Where :func:`detect` searches an image, and the part of it that it filters.
+
+    Attributes
+    ----------
+    mask : (M, N) ndarray of bool
+        The pixels searched: the breast (or the mask given) without the image border's
+        margin and the saturated plateaus.
+    box : tuple of 2 slices or None
+        The mask's bounding box grown by the filters' and the measurements' reach
+        (:func:`_reach_mm`), clipped to the image; None when nothing is searched.
+    geometry : BreastGeometry or None
+        The breast geometry the mask came from (None when a mask was given).
+    saturated_fraction : float
+        Fraction of the mask before the plateaus were taken out that lay on a saturated plateau.
+    """
+
+    mask: np.ndarray
+    box: tuple[slice, slice] | None
+    geometry: BreastGeometry | None
+    saturated_fraction: float
+
+
+def _search_region(image, *, spacing, params: Params = Params(), mask=None, view: str | None = None) -> _SearchRegion:
+    """Where :func:`detect` searches `image` and the crop it filters, as it finds them.
+
+    Parameters and errors as :func:`detect`'s (`image` and `spacing` already checked there).
+
+    Returns
+    -------
+    _SearchRegion
+    """
+    geometry = None
+    if mask is None:
+        geometry = breast_geometry(image, spacing=spacing, margin_mm=params.skin_margin_mm, view=view,
+                                   exclude_pectoral=params.exclude_pectoral)
+        mask = geometry.mask
+    else:
+        mask = np.asarray(mask, bool)
+        if mask.shape != image.shape:
+            raise ValueError(f"mask shape {mask.shape} differs from image shape {image.shape}")
+    mask = _off_the_border(mask, margin_px=[math.ceil(params.skin_margin_mm / s) for s in spacing])
+    plateaus = saturated_plateaus(image, spacing=spacing, mask=mask)
+    searched = int(np.count_nonzero(mask))
+    saturated_fraction = float(np.count_nonzero(plateaus)) / searched if searched else 0.0
+    mask = without_plateaus(mask, plateaus, spacing=spacing, margin_mm=saturated_margin_mm(params))
+    box = None
+    if mask.any():
+        reach_mm = _reach_mm(params)
+        box = _bounding_box(mask, reach_px=[math.ceil(reach_mm / s) if math.isfinite(reach_mm) else n
+                                            for s, n in zip(spacing, mask.shape)])
+    return _SearchRegion(mask=mask, box=box, geometry=geometry, saturated_fraction=saturated_fraction)
 
 
 def _group_rods(labels: np.ndarray, specks: Specks, shapes: SpeckFeatures, *, spacing, min_specks: int) -> np.ndarray:

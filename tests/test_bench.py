@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from calcdetect.bench import (CLUSTER_FP_RATES, bench_filters, markdown_table, place_labels, plot, time_filter,
-                              write_json)
+from calcdetect.bench import (CLUSTER_FP_RATES, FilterBench, SetQuality, Speed, bench_figure, bench_filters,
+                              markdown_table, plot, time_filter, write_json)
 from calcdetect.cli import main
 
 SAMPLES = Path(__file__).parents[1] / "data" / "samples"
@@ -50,35 +50,43 @@ def test_the_table_json_and_plot_carry_the_same_numbers(benched, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.mark.parametrize("layout", [
-    # the README's crowded corner: filters within a few ms per Mpx and a few points of sensitivity
-    [("bandpass", 4.3, 0.859), ("tophat-octagon", 4.8, 0.906), ("tophat", 9.2, 0.906), ("atrous", 10.3, 0.906),
-     ("dog", 19.3, 0.859), ("hessian-line", 18.9, 0.835), ("hessian-blob", 21.9, 0.765)],
-    [(f"filter-{i}", 10.0, 0.9) for i in range(4)],  # the same point four times
-], ids=["readme-corner", "one-point"])
-def test_plot_labels_overlap_neither_one_another_nor_the_points(layout):
-    matplotlib = pytest.importorskip("matplotlib")
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def _benched(rows) -> list[FilterBench]:
+    """FilterBench results from (name, ms per Mpx, sensitivity at 1 FP per image on each set)."""
+    return [FilterBench(name, "", {}, 1.0, Speed(ms, ms, 8.0, 10 * ms, ms),
+                        tuple(SetQuality(set_name, 40, 0, (y, y), y, y, "") for set_name, y in
+                              zip(("synth40", "foreign-phantom"), ys)))
+            for name, ms, ys in rows]
+
+
+@pytest.mark.parametrize("rows", [
+    # the README's table: a crowded corner of filters a few ms per Mpx and points of sensitivity apart
+    [("atrous", 10.3, (0.906, 0.839)), ("bandpass", 4.3, (0.859, 0.768)), ("dog", 19.3, (0.859, 0.821)),
+     ("hdome", 880.1, (0.376, 0.304)), ("hessian-blob", 21.9, (0.765, 0.661)),
+     ("hessian-line", 18.9, (0.835, 0.786)), ("log", 33.5, (0.906, 0.804)), ("tophat", 9.2, (0.906, 0.857)),
+     ("tophat-octagon", 4.8, (0.906, 0.839))],
+    [(f"filter-{i}", 10.0, (0.9, 0.9)) for i in range(4)],  # four filters on one point
+    [("low", 10.0, (0.02, 0.01)), ("high", 10.0, (1.0, 0.99)), ("slow", 1000.0, (0.5, 0.5))],  # at the edges
+], ids=["readme-table", "one-point", "edges"])
+def test_plot_labels_stay_in_the_axes_clear_of_one_another_the_points_and_the_legend(rows):
+    pytest.importorskip("matplotlib")
+    from matplotlib import rcParams
     from matplotlib.transforms import Bbox
 
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    try:
-        ax.set_xscale("log")
-        ax.set_xlim(2, 2000)
-        ax.set_ylim(0, 1.02)
-        points = [(x, y) for _, x, y in layout]
-        ax.scatter(*zip(*points))
-        texts = place_labels(ax, [(name, (x, y)) for name, x, y in layout], avoid=points)
-        renderer = fig.canvas.get_renderer()
-        boxes = [t.get_window_extent(renderer) for t in texts]
-        assert [t.get_text() for t in texts] == [name for name, _, _ in layout]
-        for i, box in enumerate(boxes):
-            assert not any(box.overlaps(other) for other in boxes[i + 1:]), texts[i].get_text()
-            at = [Bbox.from_bounds(x - 4, y - 4, 8, 8) for x, y in ax.transData.transform(points)]
-            assert not any(box.overlaps(marker) for marker in at), texts[i].get_text()
-    finally:
-        plt.close(fig)
+    figure = bench_figure(_benched(rows))
+    (ax,) = figure.axes
+    texts = ax.texts
+    assert sorted(t.get_text() for t in texts) == sorted(name for name, _, _ in rows)
+    boxes = [t.get_window_extent() for t in texts]
+    half = rcParams["lines.markersize"] * figure.dpi / 72 / 2
+    points = [(ms, y) for _, ms, ys in rows for y in ys]
+    markers = [Bbox.from_bounds(x - half, y - half, 2 * half, 2 * half) for x, y in ax.transData.transform(points)]
+    legend, inside = ax.get_legend().get_window_extent(), ax.get_window_extent()
+    for i, (text, box) in enumerate(zip(texts, boxes)):
+        name = text.get_text()
+        assert inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1, name
+        assert not any(box.overlaps(other) for other in boxes[i + 1:]), name
+        assert not any(box.overlaps(marker) for marker in markers), name
+        assert not box.overlaps(legend), name
 
 
 @pytest.mark.parametrize(("make", "mb"), [

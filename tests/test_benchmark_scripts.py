@@ -34,7 +34,9 @@ def _load(name: str):
     ids=["detect", "floor", "floor-octagon"],
 )
 def test_speed_benchmark_runs_and_reports_every_stage(name, argv, expected, capsys, monkeypatch):
-    # The scripts pin the thread pools to one thread; the rest of the suite keeps its own.
+    # The scripts pin the thread pools to one thread; the rest of the suite keeps its own. Each
+    # variable is set (to its own value, or 1) so that the scripts' setdefault leaves nothing
+    # behind when monkeypatch undoes it.
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         monkeypatch.setenv(var, os.environ.get(var, "1"))
     threads = cv2.getNumThreads()

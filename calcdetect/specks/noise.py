@@ -15,6 +15,8 @@ from calcdetect._checks import check_image, check_positive, check_spacing
 MAD_TO_SIGMA = 1.4826
 #: Default side (mm) of the blocks over which the local noise is estimated.
 NOISE_BLOCK_MM = 4.0
+#: Default sampling of the noise estimate: every third pixel each way (see `local_noise`).
+NOISE_STRIDE = 3
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,7 +115,7 @@ def blocks_reading(start, stop, *, block_px: int, n_blocks: int):
 LEVEL_BINS = 12
 
 
-def local_noise(response, *, spacing, block_mm: float = NOISE_BLOCK_MM, mask=None, stride: int = 3,
+def local_noise(response, *, spacing, block_mm: float = NOISE_BLOCK_MM, mask=None, stride: int = NOISE_STRIDE,
                 grey_level=None, blocks=None) -> NoiseMap:
     """Estimate the local background level and noise of a filter response.
 
@@ -205,7 +207,7 @@ def local_noise(response, *, spacing, block_mm: float = NOISE_BLOCK_MM, mask=Non
     return NoiseMap(level=level, sigma=sigma.astype(np.float32), block_px=block, shape=(rows, cols))
 
 
-def noise_block_px(spacing, *, block_mm: float = NOISE_BLOCK_MM, stride: int = 3) -> tuple[int, int]:
+def noise_block_px(spacing, *, block_mm: float = NOISE_BLOCK_MM, stride: int = NOISE_STRIDE) -> tuple[int, int]:
     """The blocks (rows, cols in pixels) :func:`local_noise` cuts an image into, from the origin.
 
     `block_mm` rounded to pixels (at least 4), then to whole `stride`-th pixels (at least 2 of
