@@ -17,33 +17,24 @@ third of it.
 
 from __future__ import annotations
 
+from _speed import image_arguments  # first: it pins the thread pools before numpy loads
+
+import argparse
+import json
 import os
+import platform
+import statistics
+import time
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+import cv2
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-
-import cv2  # noqa: E402
-
-from calcdetect.bench import speed_image  # noqa: E402
-from calcdetect.pipeline import Params, detect  # noqa: E402
+from calcdetect.bench import speed_image
+from calcdetect.pipeline import Params, detect
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--shape", type=int, nargs=2, default=(4096, 3328))
-    parser.add_argument("--spacing-mm", type=float, default=0.07)
-    parser.add_argument("--seed", type=int, default=2024)
-    parser.add_argument("--filter", default="tophat", help="enhancement filter to time (calcdetect.filters.FILTERS)")
+    parser = image_arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0]), repeat=5)
     parser.add_argument("--json", help="write the numbers to this file too")
-    parser.add_argument("--before-s", type=float, metavar="SECONDS",
-                        help="detect's time per image before issue 14, measured on the same machine state")
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
 

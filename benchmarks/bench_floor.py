@@ -28,21 +28,18 @@ that, and what is left for those measurements is stated.
 
 from __future__ import annotations
 
-import os
+from _speed import image_arguments  # first: it pins the thread pools before numpy loads
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+import argparse
+from collections.abc import Callable
 
-import argparse  # noqa: E402
-from collections.abc import Callable  # noqa: E402
+import cv2
+import numpy as np
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-
-from calcdetect.bench import speed_image, time_filter  # noqa: E402
-from calcdetect.filters import get_filter  # noqa: E402
-from calcdetect.pipeline import Params, _search_region, detect  # noqa: E402
-from calcdetect.specks.noise import NOISE_STRIDE, noise_block_px  # noqa: E402
+from calcdetect.bench import speed_image, time_filter
+from calcdetect.filters import get_filter
+from calcdetect.pipeline import Params, _search_region, detect
+from calcdetect.specks.noise import NOISE_STRIDE, noise_block_px
 
 
 def floor_passes(image: np.ndarray, spacing, params: Params = Params()
@@ -85,14 +82,7 @@ def floor_passes(image: np.ndarray, spacing, params: Params = Params()
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--shape", type=int, nargs=2, default=(4096, 3328))
-    parser.add_argument("--spacing-mm", type=float, default=0.07)
-    parser.add_argument("--seed", type=int, default=2024)
-    parser.add_argument("--filter", default="tophat", help="enhancement filter (calcdetect.filters.FILTERS)")
-    parser.add_argument("--before-s", type=float, metavar="SECONDS",
-                        help="detect's time per image before issue 14, measured on the same machine state")
+    parser = image_arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0]), repeat=7)
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
 

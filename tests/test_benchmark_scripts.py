@@ -13,7 +13,9 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-def _load(name: str):
+def _load(name: str, monkeypatch):
+    # The scripts import their shared module (_speed) from their own folder, as when run there.
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
     spec = importlib.util.spec_from_file_location(f"benchmarks_{name}", BENCHMARKS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -41,7 +43,7 @@ def test_speed_benchmark_runs_and_reports_every_stage(name, argv, expected, caps
         monkeypatch.setenv(var, os.environ.get(var, "1"))
     threads = cv2.getNumThreads()
     try:
-        assert _load(name).main(argv) == 0
+        assert _load(name, monkeypatch).main(argv) == 0
     finally:
         cv2.setNumThreads(threads)
     out = capsys.readouterr().out
