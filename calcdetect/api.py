@@ -185,7 +185,8 @@ def detect(source, *, spacing=None, params: Params | None = None, image_id: str 
     result = detect_mammogram(mammogram, params=params)
     outcome = image_outcome(mammogram, result, image_id=image_id, path=where, params=params,
                             seconds=time.perf_counter() - start)
-    return _detection(outcome, mammogram, result, warnings=(*mammogram.warnings, *detection_warnings(result, params)))
+    warnings = (*mammogram.warnings, *detection_warnings(result, params, spacing=mammogram.spacing))
+    return _detection(outcome, mammogram, result, warnings=warnings)
 
 
 def _array_mammogram(image, spacing, *, laterality: str | None = None, view: str | None = None) -> Mammogram:

@@ -174,17 +174,19 @@ def image_outcome(mammogram, result, *, image_id: str, path: str, params: Params
         laterality=mammogram.laterality,
         view=mammogram.view,
         seconds=seconds,
-        warnings=(*mammogram.warnings, *detection_warnings(result, params)),
+        warnings=(*mammogram.warnings, *detection_warnings(result, params, spacing=mammogram.spacing)),
     )
     return ImageOutcome(row, calcification_rows(image_id, result), cluster_rows(image_id, result))
 
 
-def detection_warnings(result, params: Params) -> list[str]:
-    """What a user should know about how an image was searched (the ``warnings`` column)."""
+def detection_warnings(result, params: Params, *, spacing=None) -> list[str]:
+    """What a user should know about how an image was searched (the ``warnings`` column), for
+    its pixel `spacing` (row_mm, col_mm) when given."""
     if result.saturated_fraction <= 0:
         return []
+    margin_mm = saturated_margin_mm(params, spacing=spacing)
     return [f"{100 * result.saturated_fraction:.1f} % of the searched breast is saturated flat (a clipped, "
-            f"windowed export): those plateaus and {saturated_margin_mm(params):g} mm round them were not searched"]
+            f"windowed export): those plateaus and {margin_mm:g} mm round them were not searched"]
 
 
 @dataclass(frozen=True)

@@ -430,10 +430,10 @@ def _search_region(image, *, spacing, params: Params = Params(), mask=None, view
     plateaus = saturated_plateaus(image, spacing=spacing, mask=mask)
     searched = int(np.count_nonzero(mask))
     saturated_fraction = float(np.count_nonzero(plateaus)) / searched if searched else 0.0
-    mask = without_plateaus(mask, plateaus, spacing=spacing, margin_mm=saturated_margin_mm(params))
+    mask = without_plateaus(mask, plateaus, spacing=spacing, margin_mm=saturated_margin_mm(params, spacing=spacing))
     box = None
     if mask.any():
-        reach_mm = _reach_mm(params)
+        reach_mm = _reach_mm(params, spacing=spacing)
         box = _bounding_box(mask, reach_px=[math.ceil(reach_mm / s) if math.isfinite(reach_mm) else n
                                             for s, n in zip(spacing, mask.shape)])
     return _SearchRegion(mask=mask, box=box, geometry=geometry, saturated_fraction=saturated_fraction)
@@ -473,27 +473,30 @@ def _off_the_border(mask: np.ndarray, *, margin_px) -> np.ndarray:
     return mask
 
 
-def saturated_margin_mm(params: Params) -> float:
+def saturated_margin_mm(params: Params, *, spacing=None) -> float:
     """Margin (mm) kept out of the search round a saturated plateau: at least
     :data:`~calcdetect.saturation.SATURATED_MARGIN_MM`, and the reach of the filter specks
-    are found on (the detector, or the enhancement filter with ``detector="response"``),
-    which a plateau's edge excites into false specks; a filter that is not local counts by
-    the size window's largest diameter, the size of what it is meant to answer."""
-    reach = get_filter(params.filter_names[-1]).reach_mm(**params.size_window)  # the detector, or the filter
+    are found on (the detector, or the enhancement filter with ``detector="response"``; for
+    the pixel `spacing` when given), which a plateau's edge excites into false specks; a
+    filter that is not local counts by the size window's largest diameter, the size of what
+    it is meant to answer."""
+    reach = _filter_reaches_mm(params, spacing=spacing)[-1]  # the detector, or the filter
     return max(SATURATED_MARGIN_MM, reach if math.isfinite(reach) else params.max_diameter_mm)
 
 
-def _filter_reaches_mm(params: Params) -> list[float]:
-    """How far (mm) the enhancement filter and the detector look from a pixel (inf: not local)."""
-    return [get_filter(name).reach_mm(**params.size_window) for name in params.filter_names]
+def _filter_reaches_mm(params: Params, *, spacing=None) -> list[float]:
+    """How far (mm) the enhancement filter and the detector look from a pixel (inf: not local),
+    for the pixel `spacing` when given."""
+    return [get_filter(name).reach_mm(**params.size_window, spacing=spacing) for name in params.filter_names]
 
 
-def _reach_mm(params: Params) -> float:
-    """The crop's margin round the search mask (mm): the farther of the filters' reach and the
-    measurements' own (:data:`MEASUREMENT_REACH_DIAMETERS`), plus a noise block so edge blocks are
-    full; inf when a filter is not local (the whole image is then filtered)."""
+def _reach_mm(params: Params, *, spacing=None) -> float:
+    """The crop's margin round the search mask (mm): the farther of the filters' reach (for
+    the pixel `spacing` when given) and the measurements' own
+    (:data:`MEASUREMENT_REACH_DIAMETERS`), plus a noise block so edge blocks are full; inf
+    when a filter is not local (the whole image is then filtered)."""
     own = MEASUREMENT_REACH_DIAMETERS * params.max_diameter_mm
-    return max(*_filter_reaches_mm(params), own) + params.noise_block_mm
+    return max(*_filter_reaches_mm(params, spacing=spacing), own) + params.noise_block_mm
 
 
 def _bounding_box(mask: np.ndarray, *, reach_px) -> tuple[slice, slice]:

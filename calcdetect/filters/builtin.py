@@ -90,8 +90,14 @@ def _finest(sigma_mm: float, spacing) -> float:
     return max(sigma_mm, FINEST_SIGMA_PX * max(float(s) for s in spacing))
 
 
-def _gaussian_reach(**params) -> float:
-    return TRUNCATE * max(params.values())
+def _log_reach(*, min_sigma_mm: float, max_sigma_mm: float, spacing=None) -> float:
+    # As _log scales it: the finest scale floored on coarse pixels, the widest at least 1.5 times it.
+    low = min_sigma_mm if spacing is None else _finest(min_sigma_mm, spacing)
+    return TRUNCATE * max(max_sigma_mm, 1.5 * low)
+
+
+def _hessian_reach(*, sigma_mm: float, spacing=None) -> float:
+    return TRUNCATE * (sigma_mm if spacing is None else _finest(sigma_mm, spacing))
 
 
 def _log(image, *, spacing, min_sigma_mm: float, max_sigma_mm: float, backend: str = "opencv"):
@@ -162,12 +168,12 @@ BUILT_IN_SPECS = (
     FilterSpec("bandpass", _dog, _bandpass_sizing, _dog_reach,
                "difference of Gaussians matched to the smallest speck (sigmas d/(2 sqrt 2) and 4 x that); "
                "the default detector"),
-    FilterSpec("log", _log, _log_sizing, _gaussian_reach,
+    FilterSpec("log", _log, _log_sizing, _log_reach,
                f"scale-normalised Laplacian of Gaussian, maximum over {LOG_SCALES} scales matched to the size window "
                "(Lindeberg 1998)"),
-    FilterSpec("hessian-blob", _hessian_blob, _hessian_blob_sizing, _gaussian_reach,
+    FilterSpec("hessian-blob", _hessian_blob, _hessian_blob_sizing, _hessian_reach,
                "determinant-of-Hessian bright-blob measure, one scale (Lindeberg 1998)"),
-    FilterSpec("hessian-line", _hessian_line, _hessian_line_sizing, _gaussian_reach,
+    FilterSpec("hessian-line", _hessian_line, _hessian_line_sizing, _hessian_reach,
                "bright thin-line measure from the Hessian's eigenvalues, for fine linear casts (Lindeberg 1998; "
                "Sato 1998)"),
     FilterSpec("atrous", _atrous, _atrous_sizing, _atrous_reach,

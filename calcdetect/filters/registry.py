@@ -70,7 +70,9 @@ def register_filter(name: str, function: Callable[..., np.ndarray], *,
         ``"opencv"`` or ``"reference"``; a function with one implementation may ignore it).
     reach_mm : float or callable
         How far (mm) from a pixel the response looks, or ``reach_mm(**params)``
-        computing it; ``math.inf`` for a filter that is not local. The pipeline
+        computing it (``reach_mm(*, spacing, **params)`` when it depends on the pixel
+        size, e.g. a scale floored at a fraction of a pixel: it is then given the
+        image's spacing); ``math.inf`` for a filter that is not local. The pipeline
         grows its crop round the breast by this much. Without it (deprecated, the
         registration of before issue 14), `function` is called with the size window
         (``min_diameter_mm``, ``max_diameter_mm``) on the whole image.

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from calcdetect._checks import check_spacing
 from calcdetect.errors import FilterError
 from calcdetect.specks.candidates import MAX_DIAMETER_MM, MIN_DIAMETER_MM
 
@@ -34,6 +35,8 @@ class FilterSpec:
     reach : callable
         ``reach(**params) -> float``: how far (mm) from a pixel the response looks;
         ``math.inf`` when it is not local (the pipeline then filters the whole image).
+        One that names a ``spacing`` parameter is given the pixel size too
+        (:meth:`reach_mm`).
     summary : str
         One line for listings (``calcdetect filters``, ``calcdetect bench``).
 
@@ -57,9 +60,19 @@ class FilterSpec:
         """The parameters for the default size window (0.1-1 mm)."""
         return self.params()
 
-    def reach_mm(self, *, min_diameter_mm: float = MIN_DIAMETER_MM, max_diameter_mm: float = MAX_DIAMETER_MM) -> float:
-        """How far (mm) from a pixel the response looks, for a size window; inf when not local."""
-        return float(self.reach(**self.params(min_diameter_mm=min_diameter_mm, max_diameter_mm=max_diameter_mm)))
+    def reach_mm(self, *, min_diameter_mm: float = MIN_DIAMETER_MM, max_diameter_mm: float = MAX_DIAMETER_MM,
+                 spacing=None) -> float:
+        """How far (mm) from a pixel the response looks, for a size window; inf when not local.
+
+        With `spacing` (row_mm, col_mm), for that pixel size: a filter whose scales are
+        floored at a fraction of a pixel (LoG, Hessian) looks farther on coarse pixels than
+        its parameters say. The reach callable is given the spacing when it names a
+        ``spacing`` parameter; one that does not gives the same reach at every pixel size.
+        """
+        params = self.params(min_diameter_mm=min_diameter_mm, max_diameter_mm=max_diameter_mm)
+        if spacing is not None and "spacing" in inspect.signature(self.reach).parameters:
+            params["spacing"] = check_spacing(spacing)
+        return float(self.reach(**params))
 
     def __call__(self, image, *, spacing, min_diameter_mm: float = MIN_DIAMETER_MM,
                  max_diameter_mm: float = MAX_DIAMETER_MM, backend: str = "opencv") -> np.ndarray:

@@ -33,6 +33,49 @@ def test_built_in_filters_follow_the_size_window(name, window, reach_mm):
     assert spec.reach_mm(min_diameter_mm=window[0], max_diameter_mm=window[1]) == pytest.approx(reach_mm)
 
 
+LOCAL_BUILT_IN = [name for name in BUILT_IN if math.isfinite(get_filter(name).reach_mm())]
+
+
+@pytest.mark.parametrize("pixel_mm", [0.05, 0.1, 0.3, 1.0, 2.0], ids=lambda mm: f"{mm}mm")
+@pytest.mark.parametrize("name", LOCAL_BUILT_IN)
+def test_a_crop_grown_by_the_reach_at_the_pixel_size_gives_the_whole_images_response(name, pixel_mm):
+    # On coarse pixels the LoG's and the Hessian's scales are floored at half a pixel, so they
+    # look farther than their parameters say: the reach for the spacing covers it.
+    spec, spacing = get_filter(name), (pixel_mm, pixel_mm)
+    margin = math.ceil(spec.reach_mm(spacing=spacing) / pixel_mm)
+    inner, edge = 20, 7  # the window compared, and image beyond the crop
+    side = 2 * (edge + margin) + inner
+    image = np.random.default_rng(7).normal(100.0, 10.0, (side, side)).astype(np.float32)
+    whole = spec(image, spacing=spacing)[edge + margin: edge + margin + inner, edge + margin: edge + margin + inner]
+    crop = spec(image[edge: side - edge, edge: side - edge], spacing=spacing)[margin: margin + inner,
+                                                                               margin: margin + inner]
+    np.testing.assert_allclose(crop, whole, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize(("name", "pixel_mm", "reach_mm"), [
+    ("log", 1.0, 4 * 1.5 * 0.5), ("log", 0.05, 4 * 1.0 * M),  # the finest scale floored at 0.5 px, the widest 1.5 x it
+    ("hessian-line", 1.0, 4 * 0.5), ("hessian-line", 0.05, 0.4),
+    ("tophat", 1.0, 1.2), ("bandpass", 1.0, 16 * 0.1 * M),  # no floor: the same at every pixel size
+], ids=["log-coarse", "log-fine", "hessian-line-coarse", "hessian-line-fine", "tophat", "bandpass"])
+def test_the_reach_follows_the_pixel_size_where_a_filter_floors_its_scale(name, pixel_mm, reach_mm):
+    spec = get_filter(name)
+    assert spec.reach_mm(spacing=(pixel_mm, pixel_mm)) == pytest.approx(reach_mm)
+    assert _reach_mm(Params(filter=name), spacing=(pixel_mm, pixel_mm)) >= reach_mm
+
+
+def _reach_by_pixel(*, radius_mm, spacing):
+    return radius_mm + spacing[1]
+
+
+def test_a_reach_is_given_the_spacing_only_when_it_names_it(filter_registry):
+    fixed = register_filter("fixed", _identity, defaults={"radius_mm": 1.0}, reach_mm=2.0)
+    by_pixel = register_filter("by-pixel", _identity, defaults={"radius_mm": 1.0}, reach_mm=_reach_by_pixel)
+    assert fixed.reach_mm(spacing=(0.5, 0.5)) == fixed.reach_mm() == 2.0
+    assert by_pixel.reach_mm(spacing=(0.5, 0.25)) == 1.25
+    with pytest.raises(ValueError, match="spacing"):
+        by_pixel.reach_mm(spacing=(0.5, -1.0))
+
+
 def test_a_registered_filter_is_called_with_its_parameters(filter_registry):
     seen = {}
 
