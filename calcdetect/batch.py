@@ -180,8 +180,23 @@ def image_outcome(mammogram, result, *, image_id: str, path: str, params: Params
 
 
 def detection_warnings(result, params: Params, *, spacing=None) -> list[str]:
-    """What a user should know about how an image was searched (the ``warnings`` column), for
-    its pixel `spacing` (row_mm, col_mm) when given."""
+    """What a user should know about how an image was searched (the ``warnings`` column).
+
+    Parameters
+    ----------
+    result : calcdetect.pipeline.Result
+        The image's detection.
+    params : Params
+        The settings it ran with.
+    spacing : tuple of 2 floats, optional
+        The image's pixel spacing (row_mm, col_mm), for the margin round saturated
+        plateaus (:func:`calcdetect.pipeline.saturated_margin_mm`).
+
+    Returns
+    -------
+    list of str
+        One sentence per thing to know; empty when there is none.
+    """
     if result.saturated_fraction <= 0:
         return []
     margin_mm = saturated_margin_mm(params, spacing=spacing)

@@ -474,25 +474,40 @@ def _off_the_border(mask: np.ndarray, *, margin_px) -> np.ndarray:
 
 
 def saturated_margin_mm(params: Params, *, spacing=None) -> float:
-    """Margin (mm) kept out of the search round a saturated plateau: at least
-    :data:`~calcdetect.saturation.SATURATED_MARGIN_MM`, and the reach of the filter specks
-    are found on (the detector, or the enhancement filter with ``detector="response"``; for
-    the pixel `spacing` when given), which a plateau's edge excites into false specks; a
-    filter that is not local counts by the size window's largest diameter, the size of what
-    it is meant to answer."""
+    """Margin kept out of the search round a saturated plateau.
+
+    At least :data:`~calcdetect.saturation.SATURATED_MARGIN_MM`, and the reach of the filter
+    specks are found on (the detector, or the enhancement filter with
+    ``detector="response"``), which a plateau's edge excites into false specks; a filter that
+    is not local counts by the size window's largest diameter, the size of what it is meant
+    to answer.
+
+    Parameters
+    ----------
+    params : Params
+        The run's settings.
+    spacing : tuple of 2 floats, optional
+        Pixel spacing (row_mm, col_mm): the filter's reach for that pixel size
+        (:meth:`calcdetect.filters.FilterSpec.reach_mm`); on fine pixels without it.
+
+    Returns
+    -------
+    float
+        Millimetres.
+    """
     reach = _filter_reaches_mm(params, spacing=spacing)[-1]  # the detector, or the filter
     return max(SATURATED_MARGIN_MM, reach if math.isfinite(reach) else params.max_diameter_mm)
 
 
-def _filter_reaches_mm(params: Params, *, spacing=None) -> list[float]:
+def _filter_reaches_mm(params: Params, *, spacing) -> list[float]:
     """How far (mm) the enhancement filter and the detector look from a pixel (inf: not local),
-    for the pixel `spacing` when given."""
+    for the pixel `spacing` (None: on fine pixels)."""
     return [get_filter(name).reach_mm(**params.size_window, spacing=spacing) for name in params.filter_names]
 
 
-def _reach_mm(params: Params, *, spacing=None) -> float:
+def _reach_mm(params: Params, *, spacing) -> float:
     """The crop's margin round the search mask (mm): the farther of the filters' reach (for
-    the pixel `spacing` when given) and the measurements' own
+    the pixel `spacing`; None: on fine pixels) and the measurements' own
     (:data:`MEASUREMENT_REACH_DIAMETERS`), plus a noise block so edge blocks are full; inf
     when a filter is not local (the whole image is then filtered)."""
     own = MEASUREMENT_REACH_DIAMETERS * params.max_diameter_mm

@@ -3,6 +3,7 @@ tests never assert wall-clock times)."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import os
 from pathlib import Path
@@ -49,3 +50,12 @@ def test_speed_benchmark_runs_and_reports_every_stage(name, argv, expected, caps
     out = capsys.readouterr().out
     for text in expected:
         assert text in out
+
+
+@pytest.mark.parametrize("name", ["bench_detect", "bench_floor"])
+def test_a_speed_script_pins_the_thread_pools_before_anything_loads_them(name):
+    # The pools read OMP_NUM_THREADS and the like when numpy and OpenCV load: _speed sets them first.
+    tree = ast.parse((BENCHMARKS / f"{name}.py").read_text(encoding="utf-8"))
+    imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
+               and getattr(node, "module", None) != "__future__"]
+    assert isinstance(imports[0], ast.ImportFrom) and imports[0].module == "_speed"

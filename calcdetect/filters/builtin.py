@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from calcdetect.filters.atrous import atrous_band
+from calcdetect.filters.atrous import atrous_band, atrous_levels
 from calcdetect.filters.dog import TRUNCATE, difference_of_gaussians
 from calcdetect.filters.hdome import h_dome
 from calcdetect.filters.hessian import hessian_blob, hessian_line
@@ -34,6 +34,8 @@ BANDPASS_WIDTH_RATIO = 4.0
 FINEST_SIGMA_PX = 0.5
 #: Scales of the multi-scale Laplacian of Gaussian.
 LOG_SCALES = 4
+#: Its widest scale is at least this many times its finest (which a coarse pixel may raise).
+LOG_MIN_SCALE_RATIO = 1.5
 #: h of the h-dome in noise sigmas of the image (its pixel-to-pixel noise, robust).
 HDOME_NOISE_SIGMAS = 3.0
 
@@ -90,10 +92,15 @@ def _finest(sigma_mm: float, spacing) -> float:
     return max(sigma_mm, FINEST_SIGMA_PX * max(float(s) for s in spacing))
 
 
-def _log_reach(*, min_sigma_mm: float, max_sigma_mm: float, spacing=None) -> float:
-    # As _log scales it: the finest scale floored on coarse pixels, the widest at least 1.5 times it.
+def _log_sigmas(min_sigma_mm: float, max_sigma_mm: float, spacing=None) -> tuple[float, float]:
+    """The LoG's finest and widest scales (mm): the finest floored (:func:`_finest`) for the
+    pixel `spacing` when given, the widest at least :data:`LOG_MIN_SCALE_RATIO` times it."""
     low = min_sigma_mm if spacing is None else _finest(min_sigma_mm, spacing)
-    return TRUNCATE * max(max_sigma_mm, 1.5 * low)
+    return low, max(max_sigma_mm, LOG_MIN_SCALE_RATIO * low)
+
+
+def _log_reach(*, min_sigma_mm: float, max_sigma_mm: float, spacing=None) -> float:
+    return TRUNCATE * _log_sigmas(min_sigma_mm, max_sigma_mm, spacing)[1]
 
 
 def _hessian_reach(*, sigma_mm: float, spacing=None) -> float:
@@ -101,9 +108,8 @@ def _hessian_reach(*, sigma_mm: float, spacing=None) -> float:
 
 
 def _log(image, *, spacing, min_sigma_mm: float, max_sigma_mm: float, backend: str = "opencv"):
-    low = _finest(min_sigma_mm, spacing)
-    return laplacian_of_gaussian_max(image, low, max(max_sigma_mm, 1.5 * low), spacing=spacing, n_scales=LOG_SCALES,
-                                     backend=backend)
+    low, high = _log_sigmas(min_sigma_mm, max_sigma_mm, spacing)
+    return laplacian_of_gaussian_max(image, low, high, spacing=spacing, n_scales=LOG_SCALES, backend=backend)
 
 
 def _log_sizing(min_diameter_mm: float, max_diameter_mm: float) -> dict:
@@ -136,9 +142,13 @@ def _atrous_sizing(min_diameter_mm: float, max_diameter_mm: float) -> dict:
     return {"scale_mm": max_diameter_mm}
 
 
-def _atrous_reach(*, scale_mm: float) -> float:
-    # The last level's kernel reaches 2^(J+1) - 2 pixels, J = round(log2(scale / pixel)): < 2 sqrt 2 scales.
-    return 2 * math.sqrt(2) * scale_mm
+def _atrous_reach(*, scale_mm: float, spacing=None) -> float:
+    # The levels' kernels reach 2^(J+1) - 2 pixels along an axis, J = round(log2(scale / pixel)): under
+    # 2 sqrt 2 scales on fine pixels; at least 1 level, so 2 pixels, on coarse ones.
+    if spacing is None:
+        return 2 * math.sqrt(2) * scale_mm
+    return max((2 ** (levels + 1) - 2) * pixel_mm
+               for levels, pixel_mm in zip(atrous_levels(scale_mm, spacing=spacing), spacing))
 
 
 def _hdome(image, *, spacing, noise_sigmas: float, backend: str = "opencv"):

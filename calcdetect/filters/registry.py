@@ -70,9 +70,10 @@ def register_filter(name: str, function: Callable[..., np.ndarray], *,
         ``"opencv"`` or ``"reference"``; a function with one implementation may ignore it).
     reach_mm : float or callable
         How far (mm) from a pixel the response looks, or ``reach_mm(**params)``
-        computing it (``reach_mm(*, spacing, **params)`` when it depends on the pixel
-        size, e.g. a scale floored at a fraction of a pixel: it is then given the
-        image's spacing); ``math.inf`` for a filter that is not local. The pipeline
+        computing it (``reach_mm(*, spacing=None, **params)`` when it depends on the
+        pixel size, e.g. a scale floored at a fraction of a pixel: it is then given the
+        image's spacing, and None where no pixel size is known); ``math.inf`` for a
+        filter that is not local. The pipeline
         grows its crop round the breast by this much. Without it (deprecated, the
         registration of before issue 14), `function` is called with the size window
         (``min_diameter_mm``, ``max_diameter_mm``) on the whole image.
@@ -95,7 +96,7 @@ def register_filter(name: str, function: Callable[..., np.ndarray], *,
     ValueError
         If `name` is built in, ``"response"``, or registered already and not `replace`; if both
         `sizing` and `defaults` are given (neither means no parameters); if
-        `reach_mm` is a negative number.
+        `reach_mm` is a negative number, or a callable whose ``spacing`` has no default.
 
     Notes
     -----

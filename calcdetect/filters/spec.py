@@ -14,7 +14,7 @@ from calcdetect._checks import check_spacing
 from calcdetect.errors import FilterError
 from calcdetect.specks.candidates import MAX_DIAMETER_MM, MIN_DIAMETER_MM
 
-__all__ = ["FilterSpec", "format_params", "unwrapped"]
+__all__ = ["FilterSpec", "format_params", "names_spacing", "unwrapped"]
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,8 @@ class FilterSpec:
     reach : callable
         ``reach(**params) -> float``: how far (mm) from a pixel the response looks;
         ``math.inf`` when it is not local (the pipeline then filters the whole image).
-        One that names a ``spacing`` parameter is given the pixel size too
-        (:meth:`reach_mm`).
+        One that names a ``spacing`` parameter (default None: the reach on fine pixels) is
+        given the pixel size too (:meth:`reach_mm`).
     summary : str
         One line for listings (``calcdetect filters``, ``calcdetect bench``).
 
@@ -51,6 +51,11 @@ class FilterSpec:
     reach: Callable[..., float]
     summary: str = ""
 
+    def __post_init__(self):
+        if names_spacing(self.reach, required=True):
+            raise ValueError(f"filter {self.name!r}: its reach names spacing without a default; give it spacing=None "
+                             "(the reach on fine pixels, for where no pixel size is known, e.g. 'calcdetect filters')")
+
     def params(self, *, min_diameter_mm: float = MIN_DIAMETER_MM, max_diameter_mm: float = MAX_DIAMETER_MM) -> dict:
         """The function's parameters for a calcification size window (mm)."""
         return dict(self.sizing(min_diameter_mm, max_diameter_mm))
@@ -62,16 +67,35 @@ class FilterSpec:
 
     def reach_mm(self, *, min_diameter_mm: float = MIN_DIAMETER_MM, max_diameter_mm: float = MAX_DIAMETER_MM,
                  spacing=None) -> float:
-        """How far (mm) from a pixel the response looks, for a size window; inf when not local.
+        """How far from a pixel the response looks, for a size window and a pixel size.
 
-        With `spacing` (row_mm, col_mm), for that pixel size: a filter whose scales are
-        floored at a fraction of a pixel (LoG, Hessian) looks farther on coarse pixels than
-        its parameters say. The reach callable is given the spacing when it names a
-        ``spacing`` parameter; one that does not gives the same reach at every pixel size.
+        Parameters
+        ----------
+        min_diameter_mm, max_diameter_mm : float
+            The calcification size window the filter is sized to (:meth:`params`).
+        spacing : tuple of 2 floats, optional
+            Pixel spacing (row_mm, col_mm). A filter whose scales are floored at a
+            fraction of a pixel (LoG, Hessian, a trous) looks farther on coarse pixels
+            than its parameters say: its reach callable names a ``spacing`` parameter
+            and is given it here. A callable that does not name it (a ``**params``
+            catch-all does not) gives the same reach at every pixel size. Without
+            `spacing`, the reach on fine pixels.
+
+        Returns
+        -------
+        float
+            Millimetres; ``math.inf`` when the filter is not local.
+
+        Raises
+        ------
+        ValueError
+            For a bad `spacing`.
         """
         params = self.params(min_diameter_mm=min_diameter_mm, max_diameter_mm=max_diameter_mm)
-        if spacing is not None and "spacing" in inspect.signature(self.reach).parameters:
-            params["spacing"] = check_spacing(spacing)
+        if spacing is not None:
+            spacing = check_spacing(spacing)
+            if names_spacing(self.reach):
+                params["spacing"] = spacing
         return float(self.reach(**params))
 
     def __call__(self, image, *, spacing, min_diameter_mm: float = MIN_DIAMETER_MM,
@@ -136,3 +160,15 @@ def format_params(params: dict) -> str:
 def unwrapped(function: Callable) -> Callable:
     """The function a :func:`functools.partial` wraps (itself for anything else)."""
     return getattr(function, "func", function)
+
+
+def names_spacing(function: Callable, *, required: bool = False) -> bool:
+    """Whether `function` takes a parameter named ``spacing`` (not only through ``**kwargs``);
+    with `required`, one without a default. False when it has no signature to read."""
+    try:
+        parameter = inspect.signature(function).parameters.get("spacing")
+    except (TypeError, ValueError):
+        return False
+    if parameter is None or parameter.kind not in (parameter.KEYWORD_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+        return False
+    return not required or parameter.default is parameter.empty

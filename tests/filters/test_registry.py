@@ -8,7 +8,7 @@ import pytest
 import calcdetect.filters.registry
 from calcdetect.filters import (BUILT_IN, ENTRY_POINT_GROUP, FilterSpec, UnknownFilterError, available_filters,
                                 get_filter, register_filter, user_filters)
-from calcdetect.pipeline import Params, _reach_mm, detect
+from calcdetect.pipeline import Params, _reach_mm, detect, saturated_margin_mm
 from calcdetect.synth import SynthSettings, synthesize
 
 
@@ -33,37 +33,53 @@ def test_built_in_filters_follow_the_size_window(name, window, reach_mm):
     assert spec.reach_mm(min_diameter_mm=window[0], max_diameter_mm=window[1]) == pytest.approx(reach_mm)
 
 
-LOCAL_BUILT_IN = [name for name in BUILT_IN if math.isfinite(get_filter(name).reach_mm())]
+LOCAL_BUILT_IN = [name for name in sorted(BUILT_IN) if math.isfinite(get_filter(name).reach_mm())]
 
 
-@pytest.mark.parametrize("pixel_mm", [0.05, 0.1, 0.3, 1.0, 2.0], ids=lambda mm: f"{mm}mm")
+@pytest.mark.parametrize("spacing", [(0.05, 0.05), (0.1, 0.1), (0.3, 0.3), (1.0, 1.0), (2.0, 2.0), (0.05, 0.1),
+                                     (0.3, 1.0)], ids=lambda s: f"{s[0]}x{s[1]}mm")
+@pytest.mark.parametrize("window", [(0.1, 1.0), (0.1, 0.3)], ids=["default-window", "small-window"])
 @pytest.mark.parametrize("name", LOCAL_BUILT_IN)
-def test_a_crop_grown_by_the_reach_at_the_pixel_size_gives_the_whole_images_response(name, pixel_mm):
-    # On coarse pixels the LoG's and the Hessian's scales are floored at half a pixel, so they
-    # look farther than their parameters say: the reach for the spacing covers it.
-    spec, spacing = get_filter(name), (pixel_mm, pixel_mm)
-    margin = math.ceil(spec.reach_mm(spacing=spacing) / pixel_mm)
+def test_a_crop_grown_by_the_reach_at_the_pixel_size_gives_the_whole_images_response(name, window, spacing):
+    # On coarse pixels the LoG's and the Hessian's scales are floored at half a pixel and the a
+    # trous takes at least one level: they look farther than their parameters say, and the
+    # reach for the spacing covers it.
+    spec, size = get_filter(name), {"min_diameter_mm": window[0], "max_diameter_mm": window[1]}
+    margin = [math.ceil(spec.reach_mm(**size, spacing=spacing) / s) for s in spacing]
     inner, edge = 20, 7  # the window compared, and image beyond the crop
-    side = 2 * (edge + margin) + inner
-    image = np.random.default_rng(7).normal(100.0, 10.0, (side, side)).astype(np.float32)
-    whole = spec(image, spacing=spacing)[edge + margin: edge + margin + inner, edge + margin: edge + margin + inner]
-    crop = spec(image[edge: side - edge, edge: side - edge], spacing=spacing)[margin: margin + inner,
-                                                                               margin: margin + inner]
-    np.testing.assert_allclose(crop, whole, rtol=1e-5, atol=1e-4)
+    shape = [2 * (edge + m) + inner for m in margin]
+    image = np.random.default_rng(7).normal(100.0, 10.0, shape).astype(np.float32)
+    compared = tuple(slice(edge + m, edge + m + inner) for m in margin)
+    whole = spec(image, spacing=spacing, **size)[compared]
+    crop = spec(image[edge: shape[0] - edge, edge: shape[1] - edge], spacing=spacing, **size)
+    np.testing.assert_allclose(crop[tuple(slice(m, m + inner) for m in margin)], whole, rtol=1e-5, atol=1e-4)
 
 
 @pytest.mark.parametrize(("name", "pixel_mm", "reach_mm"), [
     ("log", 1.0, 4 * 1.5 * 0.5), ("log", 0.05, 4 * 1.0 * M),  # the finest scale floored at 0.5 px, the widest 1.5 x it
     ("hessian-line", 1.0, 4 * 0.5), ("hessian-line", 0.05, 0.4),
+    ("atrous", 2.0, 2 * 2.0), ("atrous", 0.05, (2 ** 5 - 2) * 0.05),  # 1 level at least; 4 levels of 0.05 mm
     ("tophat", 1.0, 1.2), ("bandpass", 1.0, 16 * 0.1 * M),  # no floor: the same at every pixel size
-], ids=["log-coarse", "log-fine", "hessian-line-coarse", "hessian-line-fine", "tophat", "bandpass"])
+], ids=["log-coarse", "log-fine", "hessian-line-coarse", "hessian-line-fine", "atrous-coarse", "atrous-fine",
+        "tophat", "bandpass"])
 def test_the_reach_follows_the_pixel_size_where_a_filter_floors_its_scale(name, pixel_mm, reach_mm):
-    spec = get_filter(name)
-    assert spec.reach_mm(spacing=(pixel_mm, pixel_mm)) == pytest.approx(reach_mm)
-    assert _reach_mm(Params(filter=name), spacing=(pixel_mm, pixel_mm)) >= reach_mm
+    assert get_filter(name).reach_mm(spacing=(pixel_mm, pixel_mm)) == pytest.approx(reach_mm)
 
 
-def _reach_by_pixel(*, radius_mm, spacing):
+def test_the_pipelines_margins_take_the_reach_at_the_images_pixel_size():
+    # The LoG looks 6 mm on 2 mm pixels (1.41 mm by its parameters): past the measurements' 4 mm.
+    log = Params(filter="log")
+    assert _reach_mm(log, spacing=(2.0, 2.0)) == pytest.approx(6.0 + 4.0)
+    assert _reach_mm(log, spacing=(0.05, 0.05)) == pytest.approx(4.0 + 4.0)
+    # Specks found on the LoG itself: a plateau's margin is its reach, 3 mm on 1 mm pixels.
+    assert saturated_margin_mm(Params(filter="log", detector="response"), spacing=(1.0, 1.0)) == pytest.approx(3.0)
+
+
+def _reach_by_pixel(*, radius_mm, spacing=None):
+    return radius_mm if spacing is None else radius_mm + spacing[1]
+
+
+def _reach_needing_pixel(*, radius_mm, spacing):
     return radius_mm + spacing[1]
 
 
@@ -71,9 +87,33 @@ def test_a_reach_is_given_the_spacing_only_when_it_names_it(filter_registry):
     fixed = register_filter("fixed", _identity, defaults={"radius_mm": 1.0}, reach_mm=2.0)
     by_pixel = register_filter("by-pixel", _identity, defaults={"radius_mm": 1.0}, reach_mm=_reach_by_pixel)
     assert fixed.reach_mm(spacing=(0.5, 0.5)) == fixed.reach_mm() == 2.0
-    assert by_pixel.reach_mm(spacing=(0.5, 0.25)) == 1.25
-    with pytest.raises(ValueError, match="spacing"):
-        by_pixel.reach_mm(spacing=(0.5, -1.0))
+    assert by_pixel.reach_mm(spacing=(0.5, 0.25)) == 1.25 and by_pixel.reach_mm() == 1.0
+    for spec in (fixed, by_pixel):
+        with pytest.raises(ValueError, match="spacing"):
+            spec.reach_mm(spacing=(0.5, -1.0))
+    with pytest.raises(ValueError, match="'needs-pixel': its reach names spacing without a default; give it "
+                                         "spacing=None"):
+        register_filter("needs-pixel", _identity, defaults={"radius_mm": 1.0}, reach_mm=_reach_needing_pixel)
+
+
+def _spy_reach(*, name, radius_mm, spacing=None):
+    return _reach_by_pixel(radius_mm=radius_mm, spacing=spacing)
+
+
+def test_the_pipeline_crops_by_the_reach_at_the_images_pixel_size(mammogram, filter_registry):
+    image, spacing = mammogram
+    crops = {}
+
+    def spy(image, *, spacing, name, radius_mm, backend="opencv"):
+        crops[name] = image.shape
+        return get_filter("tophat")(image, spacing=spacing, backend=backend)
+
+    register_filter("six", spy, defaults={"name": "six", "radius_mm": 1.0}, reach_mm=6.0 + 4.0)
+    register_filter("by-pixel", spy, defaults={"name": "by-pixel", "radius_mm": 6.0 + 4.0 - spacing[1]},
+                    reach_mm=_spy_reach)
+    for name in ("six", "by-pixel"):
+        detect(image, spacing=spacing, params=Params(filter=name))
+    assert crops["by-pixel"] == crops["six"]  # 10 mm with the image's spacing, 10 mm less a pixel without
 
 
 def test_a_registered_filter_is_called_with_its_parameters(filter_registry):
@@ -177,7 +217,7 @@ def test_the_pipeline_crops_by_the_filters_reach(mammogram, filter_registry):
     for reach_mm in (1.0, 6.0, math.inf):
         register_filter(f"spy-{reach_mm}", spy, defaults={"reach": reach_mm}, reach_mm=reach_mm)
         params = Params(filter=f"spy-{reach_mm}")
-        margins[reach_mm] = _reach_mm(params)
+        margins[reach_mm] = _reach_mm(params, spacing=spacing)
         detect(image, spacing=spacing, params=params)
     # the measurements' own reach (4 mm) is the least margin; a farther filter widens it
     assert margins[1.0] == 4.0 + 4.0 and margins[6.0] == 6.0 + 4.0
