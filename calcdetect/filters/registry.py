@@ -73,10 +73,10 @@ def register_filter(name: str, function: Callable[..., np.ndarray], *,
         computing it (``reach_mm(*, spacing=None, **params)`` when it depends on the
         pixel size, e.g. a scale floored at a fraction of a pixel: it is then given the
         image's spacing, and None where no pixel size is known); ``math.inf`` for a
-        filter that is not local. The pipeline
-        grows its crop round the breast by this much. Without it (deprecated, the
-        registration of before issue 14), `function` is called with the size window
-        (``min_diameter_mm``, ``max_diameter_mm``) on the whole image.
+        filter that is not local. The pipeline grows its crop round the breast by
+        this much. Without it (deprecated, the registration of before issue 14),
+        `function` is called with the size window (``min_diameter_mm``,
+        ``max_diameter_mm``) on the whole image.
     sizing : callable, optional
         ``sizing(min_diameter_mm, max_diameter_mm) -> params``: the parameters for a
         calcification size window. Give this or `defaults`.
