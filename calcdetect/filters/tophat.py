@@ -184,8 +184,7 @@ def octagon_tophat(image, radius_mm: float, *, spacing, backend: str = "opencv")
     image = check_image(image)
     (a_row, a_col), d = _octagon_parts(radius_mm, spacing)
     if check_backend(backend) == "reference":
-        return ndi.white_tophat(image.astype(np.float32), footprint=octagon_footprint(radius_mm, spacing=spacing),
-                                mode="reflect")
+        return ndi.white_tophat(image.astype(np.float32), footprint=_octagon(a_row, a_col, d), mode="reflect")
     return _opening_residual(image, lambda work: _octagon_opening(work, a_row, a_col, d))
 
 
