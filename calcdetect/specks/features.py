@@ -13,6 +13,7 @@ from calcdetect.arrays import StructOfArrays
 from calcdetect.specks.candidates import Specks
 from calcdetect.specks.shape import SpeckFeatures
 from calcdetect._checks import check_image, check_positive, check_spacing
+from calcdetect._distance import euclidean_distance
 from calcdetect.specks.noise import NoiseMap
 
 #: Radii (mm) of the neighbourhoods counted around each speck: the spacing of the
@@ -269,10 +270,10 @@ def _distance_to(region: np.ndarray, r: np.ndarray, c: np.ndarray, *, spacing) -
     rows_max = padded.reshape(small_shape[0], f_r, -1).max(axis=1)
     touched = rows_max.reshape(small_shape[0], small_shape[1], f_c).max(axis=2).astype(bool)
     # Distance in cells of unequal sides: rescale rows to columns' unit with a weighted transform.
-    # scipy's exact transform, rounded to float32 as OpenCV's DIST_MASK_PRECISE (which the models
+    # The exact transform, rounded to float32 as OpenCV's DIST_MASK_PRECISE (which the models
     # were fitted with) gives it, but the same on every call: OpenCV's varied in the last bit.
     if f_r * row_mm == f_c * col_mm:
-        distance = ndi.distance_transform_edt(~touched).astype(np.float32) * np.float32(f_c * col_mm)
+        distance = euclidean_distance(~touched).astype(np.float32) * np.float32(f_c * col_mm)
     else:
         distance = ndi.distance_transform_edt(~touched, sampling=(f_r * row_mm, f_c * col_mm))
     return distance[r // f_r, c // f_c].astype(float)

@@ -1,0 +1,49 @@
+"""The exact Euclidean distance transform, by OpenCV, as scipy gives it."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from scipy import ndimage as ndi
+
+
+def euclidean_distance(binary) -> np.ndarray:
+    """Distance from each non-zero pixel to the nearest zero pixel, in pixels.
+
+    The same values as ``scipy.ndimage.distance_transform_edt(binary)``, bit for bit,
+    several times faster: OpenCV's exact transform (``DIST_L2``, ``DIST_MASK_PRECISE``:
+    Felzenszwalb and Huttenlocher's algorithm [1]_) gives each distance in float32, whose
+    square is then rounded to the integer it is (``rows^2 + cols^2`` to the nearest zero
+    pixel, within a quarter of it while that is below 2^21) and its square root taken in
+    float64. The rounding also removes the last-bit differences OpenCV's result may show
+    between calls. Larger images (a diagonal over 1448 pixels) are left to scipy. Scaled by
+    a power of two (cells of 0.5 or 1 mm) the result is still scipy's with that
+    ``sampling``, exactly.
+
+    Parameters
+    ----------
+    binary : (M, N) array_like of bool
+        Non-zero where the distance is wanted.
+
+    Returns
+    -------
+    (M, N) ndarray of float64
+        0 on zero pixels. Without any zero pixel, scipy's answer (which it computes).
+
+    Raises
+    ------
+    ValueError
+        When `binary` is not 2-D.
+
+    References
+    ----------
+    .. [1] Felzenszwalb PF, Huttenlocher DP. Distance transforms of sampled functions.
+       Theory of Computing 2012;8:415-28.
+    """
+    binary = np.asarray(binary, bool)
+    if binary.ndim != 2:
+        raise ValueError(f"binary must be 2-D; got shape {binary.shape}")
+    if binary.all() or binary.shape[0] ** 2 + binary.shape[1] ** 2 > 2**21:  # no zero pixel; squares too large
+        return ndi.distance_transform_edt(binary)
+    distance = cv2.distanceTransform(np.ascontiguousarray(binary).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return np.sqrt(np.rint(np.square(distance, dtype=np.float64)))
