@@ -220,9 +220,7 @@ def breast_geometry(image, *, spacing, margin_mm: float = 1.0, view: str | None 
     depth = euclidean_distance(region) * _MASK_GRID_MM - _MASK_GRID_MM / 2  # as scipy's with sampling 0.5
     inside_mm = depth if pectoral_small is None else (
         euclidean_distance(region & ~pectoral_small) * _MASK_GRID_MM - _MASK_GRID_MM / 2)
-    inside_mm = cv2.resize(inside_mm.astype(np.float32), (cols, rows), interpolation=cv2.INTER_LINEAR)
-    mask = inside_mm >= margin_mm
-    del inside_mm
+    mask = cv2.resize(inside_mm.astype(np.float32), (cols, rows), interpolation=cv2.INTER_LINEAR) >= margin_mm
     pectoral = None
     if pectoral_small is not None:
         pectoral = cv2.resize(pectoral_small.astype(np.uint8), (cols, rows), interpolation=cv2.INTER_LINEAR) > 0
