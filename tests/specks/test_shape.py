@@ -199,3 +199,35 @@ def test_a_punctate_cluster_on_non_square_pixels_is_described_as_on_square_pixel
         assert np.mean(result.shapes.shape[members] == "linear") < 0.2
         morphologies.append(result.descriptions.morphology[near][0])
     assert morphologies[0] == morphologies[1]
+
+
+# The per-speck loop's shortcuts give numpy's values exactly: the features, the models' inputs, must not move.
+
+@pytest.mark.parametrize("shape", [(2, 2), (3, 5), (7, 4), (9, 12), (2, 31)], ids=["2x2", "3x5", "7x4", "9x12", "2x31"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_border_median_is_numpys(shape, seed):
+    from calcdetect.specks.shape import _border_median
+
+    crop = np.random.default_rng(seed).normal(0, 50, shape).astype(np.float32)
+    assert _border_median(crop) == float(np.median(np.r_[crop[0], crop[-1], crop[:, 0], crop[:, -1]]))
+
+
+@pytest.mark.parametrize("size", [1, 2, 7, 8, 9, 127, 128, 129, 1000], ids=lambda n: f"n{n}")
+def test_mean_is_numpys(size):
+    from calcdetect.specks.shape import _mean
+
+    values = np.random.default_rng(size).lognormal(3, 2, size).astype(np.float32)
+    assert _mean(values) == float(values.mean())
+
+
+@pytest.mark.parametrize("pixel_mm", [0.07, np.float64(0.07), 0.1, 0.05], ids=["float", "numpy-float64", "0.1", "0.05"])
+@pytest.mark.parametrize("shape", [(2, 2), (2, 9), (6, 5), (15, 11)], ids=["2x2", "2x9", "6x5", "15x11"])
+def test_gradient_magnitude_at_is_numpys_at_those_pixels(pixel_mm, shape):
+    from calcdetect.specks.shape import _gradient_magnitude_at
+
+    rng = np.random.default_rng(3)
+    crop = rng.normal(0, 100, shape).astype(np.float32)
+    rows, cols = np.divmod(rng.permutation(crop.size), shape[1])  # every pixel, edges and corners included
+    expected = np.hypot(*np.gradient(crop, pixel_mm, pixel_mm))[rows, cols]
+    got = _gradient_magnitude_at(crop, rows, cols, pixel_mm)
+    assert got.dtype == expected.dtype and np.array_equal(got, expected)
