@@ -13,7 +13,7 @@ from scipy import ndimage as ndi
 from skimage.filters import threshold_otsu
 
 from calcdetect._checks import check_image, check_spacing
-from calcdetect._distance import euclidean_distance
+from calcdetect._binary import euclidean_distance, fill_holes
 from calcdetect.specks.noise import MAD_TO_SIGMA
 
 #: Grid on which the breast is found; fine enough for a skin margin of 1 mm.
@@ -262,7 +262,7 @@ def _breast_region(small: np.ndarray) -> np.ndarray | None:
     grown = cv2.dilate(largest.astype(np.uint8), disk, borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
     labels, _ = ndi.label(candidate & grown)
     keep = np.unique(labels[largest & (labels > 0)])
-    region = ndi.binary_fill_holes(np.isin(labels, keep[keep > 0]))
+    region = fill_holes(np.isin(labels, keep[keep > 0]))
     if region.mean() < _MIN_BREAST_FRACTION:  # a few bright specks, not a breast
         return None
     _cut_film_edges(small, region)

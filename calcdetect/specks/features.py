@@ -13,7 +13,7 @@ from calcdetect.arrays import StructOfArrays
 from calcdetect.specks.candidates import Specks
 from calcdetect.specks.shape import SpeckFeatures
 from calcdetect._checks import check_image, check_positive, check_spacing
-from calcdetect._distance import euclidean_distance
+from calcdetect._binary import euclidean_distance
 from calcdetect.specks.noise import NoiseMap
 
 #: Radii (mm) of the neighbourhoods counted around each speck: the spacing of the

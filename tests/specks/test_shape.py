@@ -229,5 +229,16 @@ def test_gradient_magnitude_at_is_numpys_at_those_pixels(pixel_mm, shape):
     crop = rng.normal(0, 100, shape).astype(np.float32)
     rows, cols = np.divmod(rng.permutation(crop.size), shape[1])  # every pixel, edges and corners included
     expected = np.hypot(*np.gradient(crop, pixel_mm, pixel_mm))[rows, cols]
-    got = _gradient_magnitude_at(crop, rows, cols, pixel_mm)
+    got = _gradient_magnitude_at([crop], [rows], [cols], pixel_mm)
     assert got.dtype == expected.dtype and np.array_equal(got, expected)
+
+
+def test_gradient_magnitude_at_takes_crops_of_every_shape_at_once():
+    from calcdetect.specks.shape import _gradient_magnitude_at
+
+    rng = np.random.default_rng(4)
+    crops = [rng.normal(0, 100, shape).astype(np.float32) for shape in [(5, 7), (2, 3), (9, 4), (3, 3)]]
+    points = [np.divmod(rng.permutation(crop.size)[: 1 + crop.size // 2], crop.shape[1]) for crop in crops]
+    expected = np.concatenate([np.hypot(*np.gradient(crop, 0.07, 0.07))[r, c] for crop, (r, c) in zip(crops, points)])
+    got = _gradient_magnitude_at(crops, [r for r, _ in points], [c for _, c in points], 0.07)
+    assert np.array_equal(got, expected)

@@ -1,10 +1,10 @@
-"""The Euclidean distance transform by OpenCV: scipy's values, bit for bit."""
+"""scipy.ndimage's binary operations by OpenCV: scipy's values, bit for bit."""
 
 import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from calcdetect._distance import euclidean_distance
+from calcdetect._binary import euclidean_distance, fill_holes
 
 
 def _blobs(shape, *, seed, smooth, level=0.5):
@@ -43,6 +43,31 @@ def test_the_same_on_every_call():
     assert all(np.array_equal(first, euclidean_distance(mask)) for _ in range(5))
 
 
-def test_rejects_other_than_2d():
+@pytest.mark.parametrize("function", [euclidean_distance, fill_holes], ids=["distance", "fill-holes"])
+def test_rejects_other_than_2d(function):
     with pytest.raises(ValueError, match="binary must be 2-D; got shape"):
-        euclidean_distance(np.ones((2, 3, 4), bool))
+        function(np.ones((2, 3, 4), bool))
+
+
+@pytest.mark.parametrize(("shape", "smooth", "level"), [((1, 1), 1.0, 0.5), ((1, 9), 1.0, 0.5), ((12, 15), 1.0, 0.5),
+                                                        ((40, 40), 1.5, 0.45), ((60, 25), 3.0, 0.55),
+                                                        ((300, 200), 2.0, 0.5)],
+                         ids=["one-pixel", "one-row", "small", "window", "wide-holes", "large"])
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_fill_holes_equals_scipy(shape, smooth, level, seed):
+    mask = _blobs(shape, seed=seed, smooth=smooth, level=level)
+    assert np.array_equal(fill_holes(mask), ndi.binary_fill_holes(mask))
+
+
+def test_fill_holes_fills_a_ring_and_not_a_notch_or_a_diagonal_gap():
+    ring = np.zeros((9, 9), bool)
+    ring[2:7, 2:7] = True
+    ring[3:6, 3:6] = False  # a hole
+    notch = ring.copy()
+    notch[4, 6] = False  # opened to the outside through the side
+    diagonal = ring.copy()
+    diagonal[6, 6] = False  # the ring's corner cut off: the hole touches the outside diagonally only
+    assert fill_holes(ring)[3:6, 3:6].all()
+    assert not fill_holes(notch)[3:6, 3:6].any()
+    # 4-connected background only (scipy's default structure): a diagonal gap does not open the hole
+    assert fill_holes(diagonal)[3:6, 3:6].all() and not fill_holes(diagonal)[6, 6]
