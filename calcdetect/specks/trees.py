@@ -74,57 +74,75 @@ class Tree:
 
 @dataclass(frozen=True, eq=False)
 class _Forest:
-    """All trees of an ensemble in (T, S) arrays padded to the largest tree, so that every
-    (tree, row) pair descends one level per step: the same decisions as :meth:`Tree.predict_raw`,
-    without a Python loop over the trees. Internal node ``t * S + n`` is node n of tree t, leaf
-    ``t * L + l`` its leaf l; `root` is 0, or ``~0`` for a tree of one leaf."""
+    """All trees of an ensemble in flat arrays, so that every (tree, row) pair descends one
+    level per step: the same decisions as :meth:`Tree.predict_raw`, without a Python loop
+    over the trees. Internal nodes are numbered across the trees (node n of tree t is
+    ``t * S + n``, S the largest tree's count), leaves too (``~(t * L + l)``); a child is
+    either. The missing-value rule is folded into two tables: where a NaN goes
+    (`nan_left`), and, for LightGBM's "zero" type, which nodes send a zero to the default
+    side (`zero_default`)."""
 
     feature: np.ndarray
     threshold: np.ndarray
-    missing: np.ndarray
+    nan_left: np.ndarray
+    zero_default: np.ndarray
     default_left: np.ndarray
     left: np.ndarray
     right: np.ndarray
     leaf_value: np.ndarray
     root: np.ndarray
-    n_nodes: int
-    n_leaves: int
 
     @classmethod
     def stack(cls, trees) -> _Forest:
         n_nodes = max([len(t.feature) for t in trees] + [1])
         n_leaves = max([len(t.leaf_value) for t in trees] + [1])
 
-        def padded(name, size, dtype):
+        def padded(values_of, size, dtype):
             out = np.zeros((len(trees), size), dtype)
             for i, tree in enumerate(trees):
-                values = getattr(tree, name)
+                values = values_of(i, tree)
                 out[i, : len(values)] = values
             return out.ravel()
 
-        return cls(**{name: padded(name, n_nodes, getattr(trees[0], name).dtype if trees else np.int64)
-                      for name in ("feature", "threshold", "missing", "default_left", "left", "right")},
-                   leaf_value=padded("leaf_value", n_leaves, float),
-                   root=np.array([0 if len(t.feature) else ~0 for t in trees], np.int64),
-                   n_nodes=n_nodes, n_leaves=n_leaves)
+        def child(i, c):  # a tree's own child number, numbered across the trees
+            return np.where(c >= 0, i * n_nodes + c, ~(i * n_leaves + ~c))
+
+        missing = padded(lambda i, t: t.missing, n_nodes, np.int64)
+        threshold = padded(lambda i, t: t.threshold, n_nodes, float)
+        default_left = padded(lambda i, t: t.default_left, n_nodes, bool)
+        # NaN counts as zero with "none" (0 <= threshold decides) and "zero" (to the default side).
+        nan_left = np.where(missing == MISSING_TYPES.index("none"), 0.0 <= threshold, default_left)
+        return cls(feature=padded(lambda i, t: t.feature, n_nodes, np.int64), threshold=threshold,
+                   nan_left=nan_left, zero_default=missing == MISSING_TYPES.index("zero"),
+                   default_left=default_left,
+                   left=padded(lambda i, t: child(i, t.left), n_nodes, np.int64),
+                   right=padded(lambda i, t: child(i, t.right), n_nodes, np.int64),
+                   leaf_value=padded(lambda i, t: t.leaf_value, n_leaves, float),
+                   root=np.array([i * n_nodes if len(t.feature) else ~(i * n_leaves) for i, t in enumerate(trees)],
+                                 np.int64))
 
     def predict_raw(self, x: np.ndarray) -> np.ndarray:
         """(T, K) leaf value each tree gives each row of the (K, F) matrix `x`."""
         k, n_features = x.shape
-        n_trees = len(self.root)
         node = np.repeat(self.root, k)  # pair p: tree p // k, row p % k
-        tree_node = np.repeat(np.arange(n_trees, dtype=np.int64) * self.n_nodes, k)
-        row_start = np.tile(np.arange(k, dtype=np.int64) * n_features, n_trees)
+        row_start = np.tile(np.arange(k, dtype=np.int64) * n_features, len(self.root))
         flat_x = np.ascontiguousarray(x, float).ravel()
+        any_zero_rule = bool(self.zero_default.any())
         active = np.flatnonzero(node >= 0)
         while active.size:  # as Tree.predict_raw, for all (tree, row) pairs at once
-            n = tree_node[active] + node[active]
+            n = node[active]
             value = flat_x[row_start[active] + self.feature[n]]
-            child = _child(self, n, value)
+            go_left = value <= self.threshold[n]
+            nan = np.isnan(value)
+            if nan.any():
+                go_left[nan] = self.nan_left[n[nan]]
+            if any_zero_rule:
+                zero = self.zero_default[n] & (np.abs(value) <= _ZERO)
+                go_left[zero] = self.default_left[n[zero]]
+            child = np.where(go_left, self.left[n], self.right[n])
             node[active] = child
             active = active[child >= 0]
-        leaf = np.repeat(np.arange(n_trees, dtype=np.int64) * self.n_leaves, k) + ~node
-        return self.leaf_value[leaf].reshape(n_trees, k)
+        return self.leaf_value[~node].reshape(len(self.root), k)
 
 
 @dataclass(frozen=True, eq=False)
