@@ -12,8 +12,8 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.filters import threshold_otsu
 
-from calcdetect._checks import check_image, check_spacing
 from calcdetect._binary import euclidean_distance, fill_holes
+from calcdetect._checks import check_image, check_spacing
 from calcdetect.specks.noise import MAD_TO_SIGMA
 
 #: Grid on which the breast is found; fine enough for a skin margin of 1 mm.

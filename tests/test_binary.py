@@ -1,5 +1,6 @@
 """scipy.ndimage's binary operations by OpenCV: scipy's values, bit for bit."""
 
+import cv2
 import numpy as np
 import pytest
 from scipy import ndimage as ndi
@@ -30,17 +31,38 @@ def test_scaled_by_a_power_of_two_equals_scipy_with_that_sampling(cell_mm):
     assert np.array_equal(euclidean_distance(mask) * cell_mm, ndi.distance_transform_edt(mask, sampling=cell_mm))
 
 
-@pytest.mark.parametrize(("mask", "why"), [(np.ones((40, 30), bool), "no zero pixel"),
-                                           (_blobs((1500, 40), seed=4, smooth=5.0), "squares too large")],
-                         ids=["all-ones", "long-side"])
-def test_cases_left_to_scipy(mask, why):
-    assert np.array_equal(euclidean_distance(mask), ndi.distance_transform_edt(mask)), why
+@pytest.mark.parametrize("short_side", [1, 2, 5, 11, 12], ids=lambda n: f"short-{n}")
+@pytest.mark.parametrize("transpose", [False, True], ids=["wide", "tall"])
+def test_thin_images_and_far_distances_equal_scipy(short_side, transpose):
+    # A single zero in a corner: distances up to the long side (1400 pixels), where OpenCV's
+    # IPP path was seen 9 float32 steps off on images thinner than 12 pixels.
+    mask = np.ones((short_side, 1400), bool)
+    mask[0, 0] = False
+    mask = mask.T if transpose else mask
+    assert np.array_equal(euclidean_distance(mask), ndi.distance_transform_edt(mask))
 
 
-def test_the_same_on_every_call():
-    mask = _blobs((573, 466), seed=5, smooth=30.0)
-    first = euclidean_distance(mask)
-    assert all(np.array_equal(first, euclidean_distance(mask)) for _ in range(5))
+@pytest.mark.parametrize("side", [360, 363, 1024], ids=["all-within-512", "just-past-512", "far"])
+def test_distances_up_to_the_bound_and_past_it_equal_scipy(side):
+    mask = np.ones((side, side), bool)  # distances up to side * sqrt(2) from the corner's zero
+    mask[-1, -1] = False
+    assert np.array_equal(euclidean_distance(mask), ndi.distance_transform_edt(mask))
+
+
+@pytest.mark.parametrize(("far", "shape"), [(900.0, (20, 1000)), (520.0, (400, 400))], ids=["900", "520"])
+def test_distances_opencv_may_get_wrong_are_left_to_scipy(monkeypatch, far, shape):
+    # What an IPP result 9 float32 steps off would do past the bound: the answer is still scipy's.
+    mask = np.ones(shape, bool)
+    mask[0, 0] = False
+    exact = ndi.distance_transform_edt(mask).astype(np.float32)
+    off = np.where(exact >= far, exact - 9 * np.spacing(exact), exact).astype(np.float32)
+    monkeypatch.setattr(cv2, "distanceTransform", lambda *args, **kwargs: off)
+    assert np.array_equal(euclidean_distance(mask), ndi.distance_transform_edt(mask))
+
+
+def test_no_zero_pixel_is_left_to_scipy():
+    mask = np.ones((40, 30), bool)
+    assert np.array_equal(euclidean_distance(mask), ndi.distance_transform_edt(mask))
 
 
 @pytest.mark.parametrize("function", [euclidean_distance, fill_holes], ids=["distance", "fill-holes"])

@@ -12,8 +12,8 @@ from scipy.spatial import cKDTree
 from calcdetect.arrays import StructOfArrays
 from calcdetect.specks.candidates import Specks
 from calcdetect.specks.shape import SpeckFeatures
-from calcdetect._checks import check_image, check_positive, check_spacing
 from calcdetect._binary import euclidean_distance
+from calcdetect._checks import check_image, check_positive, check_spacing
 from calcdetect.specks.noise import NoiseMap
 
 #: Radii (mm) of the neighbourhoods counted around each speck: the spacing of the

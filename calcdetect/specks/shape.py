@@ -326,9 +326,8 @@ def _border_median(crop: np.ndarray) -> float:
     """``np.median`` of the first and last rows and columns of a float32 `crop` (corners
     twice), the same value without its overhead (thousands of specks an image)."""
     values = np.sort(np.concatenate((crop[0], crop[-1], crop[:, 0], crop[:, -1])))
-    half = values.size // 2
-    # np.median averages the two middle values of an even count as np.mean does: their sum, halved.
-    return float(values[half] if values.size % 2 else (values[half - 1] + values[half]) / values.dtype.type(2))
+    half = values.size // 2  # an even count, 2 (M + N): np.median averages the middle two as np.mean does
+    return float((values[half - 1] + values[half]) / values.dtype.type(2))
 
 
 def _mean(values: np.ndarray) -> float:

@@ -78,15 +78,16 @@ class _Forest:
     level per step: the same decisions as :meth:`Tree.predict_raw`, without a Python loop
     over the trees. Internal nodes are numbered across the trees (node n of tree t is
     ``t * S + n``, S the largest tree's count), leaves too (``~(t * L + l)``); a child is
-    either. The missing-value rule is folded into two tables: where a NaN goes
-    (`nan_left`), and, for LightGBM's "zero" type, which nodes send a zero to the default
-    side (`zero_default`)."""
+    either. The missing-value rule (:func:`_child`) is read off once per node into
+    tables: where a NaN goes (`nan_left`), which nodes send a value of about zero to a
+    side of their own (LightGBM's "zero" type, `zero_rule`) and which side (`zero_left`);
+    every other value goes left when at most the threshold."""
 
     feature: np.ndarray
     threshold: np.ndarray
     nan_left: np.ndarray
-    zero_default: np.ndarray
-    default_left: np.ndarray
+    zero_rule: np.ndarray
+    zero_left: np.ndarray
     left: np.ndarray
     right: np.ndarray
     leaf_value: np.ndarray
@@ -107,14 +108,14 @@ class _Forest:
         def child(i, c):  # a tree's own child number, numbered across the trees
             return np.where(c >= 0, i * n_nodes + c, ~(i * n_leaves + ~c))
 
-        missing = padded(lambda i, t: t.missing, n_nodes, np.int64)
-        threshold = padded(lambda i, t: t.threshold, n_nodes, float)
-        default_left = padded(lambda i, t: t.default_left, n_nodes, bool)
-        # NaN counts as zero with "none" (0 <= threshold decides) and "zero" (to the default side).
-        nan_left = np.where(missing == MISSING_TYPES.index("none"), 0.0 <= threshold, default_left)
-        return cls(feature=padded(lambda i, t: t.feature, n_nodes, np.int64), threshold=threshold,
-                   nan_left=nan_left, zero_default=missing == MISSING_TYPES.index("zero"),
-                   default_left=default_left,
+        def goes_left(value):  # by the rule itself, at every node of a tree
+            return lambda i, t: _child(t, np.arange(len(t.feature)), np.full(len(t.feature), value)) == t.left
+
+        return cls(feature=padded(lambda i, t: t.feature, n_nodes, np.int64),
+                   threshold=padded(lambda i, t: t.threshold, n_nodes, float),
+                   nan_left=padded(goes_left(np.nan), n_nodes, bool),
+                   zero_rule=padded(lambda i, t: t.missing == MISSING_TYPES.index("zero"), n_nodes, bool),
+                   zero_left=padded(goes_left(0.0), n_nodes, bool),
                    left=padded(lambda i, t: child(i, t.left), n_nodes, np.int64),
                    right=padded(lambda i, t: child(i, t.right), n_nodes, np.int64),
                    leaf_value=padded(lambda i, t: t.leaf_value, n_leaves, float),
@@ -127,7 +128,7 @@ class _Forest:
         node = np.repeat(self.root, k)  # pair p: tree p // k, row p % k
         row_start = np.tile(np.arange(k, dtype=np.int64) * n_features, len(self.root))
         flat_x = np.ascontiguousarray(x, float).ravel()
-        any_zero_rule = bool(self.zero_default.any())
+        any_zero_rule = bool(self.zero_rule.any())
         active = np.flatnonzero(node >= 0)
         while active.size:  # as Tree.predict_raw, for all (tree, row) pairs at once
             n = node[active]
@@ -137,8 +138,8 @@ class _Forest:
             if nan.any():
                 go_left[nan] = self.nan_left[n[nan]]
             if any_zero_rule:
-                zero = self.zero_default[n] & (np.abs(value) <= _ZERO)
-                go_left[zero] = self.default_left[n[zero]]
+                zero = self.zero_rule[n] & (np.abs(value) <= _ZERO)
+                go_left[zero] = self.zero_left[n[zero]]
             child = np.where(go_left, self.left[n], self.right[n])
             node[active] = child
             active = active[child >= 0]
@@ -284,8 +285,7 @@ def _tree_from_lightgbm(root: dict) -> Tree:
 
 
 def _child(tree, n: np.ndarray, value: np.ndarray) -> np.ndarray:
-    """LightGBM's decision rule: the child each value goes to from node(s) `n` of `tree` (a
-    :class:`Tree` or the stacked arrays of an ensemble)."""
+    """LightGBM's decision rule: the child each value goes to from node(s) `n` of a :class:`Tree`."""
     missing = tree.missing[n]
     is_nan = np.isnan(value)
     value = np.where(is_nan & (missing != 2), 0.0, value)
