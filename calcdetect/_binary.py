@@ -23,9 +23,9 @@ def euclidean_distance(binary) -> np.ndarray:
     within 2^-24 of it (relative); OpenCV's Intel IPP code path was seen up to 9 float32
     steps off (images 2-11 pixels thin, distances from about 900 pixels). Below 512 pixels
     even 16 steps leave ``d^2`` within half of its integer: an image with a larger distance
-    is left to scipy. The rounding also removes the last-bit differences
-    OpenCV's result may show between calls. Scaled by a power of two (cells of 0.5 or
-    1 mm) the result is still scipy's with that ``sampling``, exactly.
+    is left to scipy. The rounding also removes the last-bit differences OpenCV's result
+    may show between calls. Scaled by a power of two (cells of 0.5 or 1 mm) the result is
+    still scipy's with that ``sampling``, exactly.
 
     Parameters
     ----------
