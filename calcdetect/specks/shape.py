@@ -305,9 +305,9 @@ def speck_features(response, specks: Specks, *, spacing, image=None, mask=None, 
     # Edge sharpness: gradient along the outline, per mm of the speck's height.
     if measured:
         magnitude = _gradient_magnitude_at(crops, outline_rows, outline_cols, pixel_mm)
-        ends = np.cumsum([len(r) for r in outline_rows])
-        for j, (i, height) in enumerate(zip(measured, heights)):
-            sharpness[i] = _mean(magnitude[ends[j] - len(outline_rows[j]):ends[j]]) / height
+        per_speck = np.split(magnitude, np.cumsum([len(r) for r in outline_rows])[:-1])
+        for i, height, values in zip(measured, heights, per_speck):
+            sharpness[i] = _mean(values) / height
     object_width, object_length, ridge = np.full(k, np.nan), np.full(k, np.nan), np.full(k, np.nan)
     if image is not None:
         objects = enclosing_objects(image, specks, spacing=spacing, mask=mask)
